@@ -1,0 +1,46 @@
+"""Recognisers that take a 112x112 ArcFace-aligned crop in ONNX Runtime: SFace, and users' ArcFace-style models.
+
+The card's `input_spec` declares colour order and normalisation: `color` ("RGB"/"BGR"), `mean` and `std`
+(defaults 0 and 1, i.e. raw 0-255 pixels as SFace wants).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from faceatlas.align import align_faces
+from faceatlas.embed.base import l2_normalise
+from faceatlas.models.card import ModelCard
+from faceatlas.models.runtime import onnx_session
+from faceatlas.models.store import resolve
+
+
+class OnnxArcFaceRecogniser:
+    """Aligns to the ArcFace template and embeds a batch of crops in one ONNX Runtime call."""
+
+    def __init__(self, card: ModelCard, threads: int = 0) -> None:
+        self.model_id = card.id
+        self.dim = int(card.embedding_dim or 0)
+        self._card = card
+        self._threads = threads
+        spec = card.input_spec
+        self._rgb = str(spec.get("color", "RGB")).upper() == "RGB"
+        self._mean = np.float32(spec.get("mean", 0.0))
+        self._std = np.float32(spec.get("std", 1.0))
+
+    def embed(self, bgr: np.ndarray, landmarks5: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+        if len(landmarks5) == 0:
+            return np.zeros((0, self.dim), np.float32)
+        return self.embed_crops(align_faces(bgr, landmarks5, 112))
+
+    def embed_crops(self, crops_bgr: np.ndarray) -> np.ndarray:
+        """Embeddings of already aligned 112x112 BGR crops (N, 112, 112, 3)."""
+        session = onnx_session(resolve(self._card), self._threads)
+        crops = crops_bgr[..., ::-1] if self._rgb else crops_bgr
+        blob = (crops.transpose(0, 3, 1, 2).astype(np.float32) - self._mean) / self._std
+        input_name = session.get_inputs()[0].name
+        if session.get_inputs()[0].shape[0] == 1:  # a graph with a fixed batch of one
+            output = np.concatenate([session.run(None, {input_name: blob[i : i + 1]})[0] for i in range(len(blob))])
+        else:
+            output = session.run(None, {input_name: blob})[0]
+        return l2_normalise(output.reshape(len(blob), -1))

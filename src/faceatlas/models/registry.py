@@ -1,0 +1,82 @@
+"""The registry: bundled model cards plus the user's own cards under `FACEATLAS_HOME/cards/`."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+from faceatlas.config import get_settings
+from faceatlas.errors import ModelUnavailableError
+from faceatlas.models.card import ModelCard
+
+BUNDLED_CARDS = resources.files("faceatlas.models") / "cards"
+
+
+def _user_cards_dir() -> Path:
+    return get_settings().home / "cards"
+
+
+def bundled_card_path(model_id: str) -> Path:
+    """Path of a bundled card file (the calibration command rewrites it)."""
+    return Path(str(BUNDLED_CARDS / f"{model_id}.json"))
+
+
+def list_cards() -> list[ModelCard]:
+    """Every known card: bundled first, then the user's (a user card may not shadow a bundled id)."""
+    cards: dict[str, ModelCard] = {}
+    for entry in sorted(BUNDLED_CARDS.iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".json"):
+            card = ModelCard.model_validate_json(entry.read_text())
+            cards[card.id] = card
+    user_dir = _user_cards_dir()
+    if user_dir.is_dir():
+        for path in sorted(user_dir.glob("*.json")):
+            card = ModelCard.from_file(path)
+            cards.setdefault(card.id, card)
+    return list(cards.values())
+
+
+def get_card(model_id: str) -> ModelCard:
+    for card in list_cards():
+        if card.id == model_id:
+            return card
+    known = ", ".join(c.id for c in list_cards())
+    raise ModelUnavailableError(f"unknown model '{model_id}' (known: {known})")
+
+
+def with_dependencies(card: ModelCard) -> list[ModelCard]:
+    """The card and every card it needs (fusion members, auxiliary files), each once, weights-bearing only."""
+    seen: dict[str, ModelCard] = {}
+
+    def visit(current: ModelCard) -> None:
+        if current.id in seen:
+            return
+        seen[current.id] = current
+        for dependency in (*current.members, *current.requires):
+            visit(get_card(dependency))
+
+    visit(card)
+    return [c for c in seen.values() if c.has_weights]
+
+
+def register_card(card_path: Path) -> ModelCard:
+    """Validate a user's card (its file must exist and load) and copy it into the user's card folder."""
+    card = ModelCard.from_file(card_path)
+    if card.source.path is None:
+        raise ModelUnavailableError("a user card must name its weight file in source.path")
+    if any(c.id == card.id for c in list_cards() if c.source.path is None):
+        raise ModelUnavailableError(f"'{card.id}' is a bundled model id; choose another id")
+    user_dir = _user_cards_dir()
+    user_dir.mkdir(parents=True, exist_ok=True)
+    destination = user_dir / f"{card.id}.json"
+    if Path(card_path).resolve() != destination.resolve():
+        card.to_file(destination)
+    return card
+
+
+def remove_user_card(model_id: str) -> None:
+    path = _user_cards_dir() / f"{model_id}.json"
+    if not path.exists():
+        raise ModelUnavailableError(f"no user card '{model_id}'")
+    path.unlink()
+

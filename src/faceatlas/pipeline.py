@@ -1,0 +1,105 @@
+"""`FaceAnalyzer`: decode -> detect -> align -> embed, composed from a profile, plus calibrated 1:1 verification."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from faceatlas.config import get_settings
+from faceatlas.detect import Detector, create_detector
+from faceatlas.embed import Recogniser, create_recogniser
+from faceatlas.errors import CalibrationError, NoFaceError
+from faceatlas.io.image import ColorOrder, ImageSource, load_image
+from faceatlas.models.card import ModelCard
+from faceatlas.models.registry import get_card
+from faceatlas.profiles import get_profile
+from faceatlas.types import Faces, Verification
+
+FALLBACK_SCORE_THRESHOLD = 0.3
+"""When nothing is found at the normal threshold, `analyze` retries once at this one (and says so in `meta`)."""
+
+
+class FaceAnalyzer:
+    """One pipeline over the models of a profile. Models load lazily on first use and are cached per process.
+
+    >>> fa = FaceAnalyzer()                    # "default": YuNet + SFace
+    >>> faces = fa.analyze("group.jpg")        # boxes, scores, landmarks5, embeddings
+    >>> fa.verify("a.jpg", "b.jpg", fmr=1e-4)  # score, same, threshold, fmr
+    """
+
+    def __init__(self, profile: str | None = None, threads: int | None = None,
+                 detector: str | None = None, recogniser: str | None = None,
+                 **detector_options: float | int) -> None:
+        chosen = get_profile(profile or get_settings().profile)
+        self.profile = chosen.name
+        self.threads = get_settings().threads if threads is None else threads
+        self.detector_card = get_card(detector or chosen.detector)
+        self.recogniser_card = get_card(recogniser or chosen.recogniser)
+        self._detector_options = {**chosen.detector_options, **detector_options}
+        self._detector: Detector | None = None
+        self._recogniser: Recogniser | None = None
+
+    @property
+    def detector(self) -> Detector:
+        if self._detector is None:
+            self._detector = create_detector(self.detector_card, self.threads, **self._detector_options)
+        return self._detector
+
+    @property
+    def recogniser(self) -> Recogniser:
+        if self._recogniser is None:
+            self._recogniser = create_recogniser(self.recogniser_card, self.threads)
+        return self._recogniser
+
+    def analyze(self, source: ImageSource, embed: bool = True, color: ColorOrder = "bgr") -> Faces:
+        """Every face in one image; `color` declares the channel order of a numpy array input."""
+        image = load_image(source, color=color)
+        faces = self.detect(image.bgr)
+        faces = replace(faces, source=image.source)
+        if embed:
+            faces = self.embed(image.bgr, faces)
+        return faces
+
+    def detect(self, bgr: np.ndarray) -> Faces:
+        """Detect on decoded BGR pixels, retrying once at a lower threshold when nothing is found."""
+        faces = self.detector.detect(bgr)
+        threshold = getattr(self.detector, "score_threshold", None)
+        if len(faces) == 0 and threshold is not None and threshold > FALLBACK_SCORE_THRESHOLD:
+            fallback = create_detector(self.detector_card, self.threads,
+                                       **{**self._detector_options, "score_threshold": FALLBACK_SCORE_THRESHOLD})
+            faces = fallback.detect(bgr)
+            faces.meta["fallback"] = f"score_threshold {FALLBACK_SCORE_THRESHOLD}"
+        return faces
+
+    def embed(self, bgr: np.ndarray, faces: Faces) -> Faces:
+        """Add identity embeddings to faces found in `bgr`."""
+        vectors = self.recogniser.embed(bgr, faces.landmarks5, faces.boxes)
+        return faces.with_embeddings(vectors, self.recogniser.model_id)
+
+    def primary_face(self, source: ImageSource, color: ColorOrder = "bgr") -> Faces:
+        """The largest face of an image, embedded; `NoFaceError` if there is none."""
+        image = load_image(source, color=color)
+        faces = self.detect(image.bgr)
+        if len(faces) == 0:
+            raise NoFaceError(f"{image.source or 'image'}: no face found")
+        return self.embed(image.bgr, faces[int(np.argmax(faces.areas))])
+
+    def verify(self, a: ImageSource, b: ImageSource, fmr: float = 1e-4) -> Verification:
+        """Is the largest face of `a` the same person as the largest face of `b`, decided at false-match rate `fmr`."""
+        threshold = calibrated_threshold(self.recogniser_card, fmr)
+        first, second = self.primary_face(a), self.primary_face(b)
+        assert first.embeddings is not None and second.embeddings is not None
+        score = float(first.embeddings[0] @ second.embeddings[0])
+        return Verification(score=score, same=score >= threshold, threshold=threshold, fmr=fmr,
+                            model=self.recogniser_card.id)
+
+
+def calibrated_threshold(card: ModelCard, fmr: float) -> float:
+    """The score threshold at `fmr` from the card's calibration table."""
+    if card.calibration is None:
+        raise CalibrationError(
+            f"model '{card.id}' has no calibration table; run `faceatlas eval calibrate --model {card.id} "
+            "--identities DIR` on identity-labelled images"
+        )
+    return card.calibration.threshold_at(fmr)

@@ -1,0 +1,116 @@
+"""`Faces`: the one columnar container that flows through the pipeline, and small value types."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+import numpy as np
+
+LANDMARK_NAMES = ("left_eye", "right_eye", "nose", "mouth_left", "mouth_right")
+"""Order of `Faces.landmarks5`: image-left eye, image-right eye, nose tip, image-left and image-right mouth corner."""
+
+_COLUMNS = ("boxes", "scores", "landmarks5", "embeddings")
+
+
+@dataclass(frozen=True)
+class Faces:
+    """N faces found in one image: numpy columns indexed together.
+
+    `faces[mask]`, `faces[2:5]` and `faces[[0, 3]]` return a `Faces`; `faces[i]` with an int returns a one-face `Faces`.
+    """
+
+    boxes: np.ndarray  # (N, 4) float32 xyxy, image pixels
+    scores: np.ndarray  # (N,) float32 detector confidence
+    landmarks5: np.ndarray  # (N, 5, 2) float32, order LANDMARK_NAMES
+    image_size: tuple[int, int]  # (width, height) of the analysed image
+    embeddings: np.ndarray | None = None  # (N, D) float32, L2-normalised
+    embedding_model: str | None = None
+    source: str | None = None
+    detector: str | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        n = len(self.boxes)
+        if self.boxes.shape != (n, 4) or self.scores.shape != (n,) or self.landmarks5.shape != (n, 5, 2):
+            raise ValueError(
+                f"inconsistent Faces columns: boxes {self.boxes.shape}, scores {self.scores.shape}, "
+                f"landmarks5 {self.landmarks5.shape}"
+            )
+        if self.embeddings is not None and len(self.embeddings) != n:
+            raise ValueError(f"embeddings has {len(self.embeddings)} rows for {n} faces")
+
+    @classmethod
+    def empty(cls, image_size: tuple[int, int], **kwargs: Any) -> Faces:
+        return cls(
+            boxes=np.zeros((0, 4), np.float32),
+            scores=np.zeros((0,), np.float32),
+            landmarks5=np.zeros((0, 5, 2), np.float32),
+            image_size=image_size,
+            **kwargs,
+        )
+
+    def __len__(self) -> int:
+        return len(self.boxes)
+
+    def __getitem__(self, index: int | slice | np.ndarray | list[int]) -> Faces:
+        if isinstance(index, int | np.integer):
+            index = [int(index)]
+        columns = {
+            name: getattr(self, name)[index] for name in _COLUMNS if getattr(self, name) is not None
+        }
+        return replace(self, **columns)
+
+    def with_embeddings(self, embeddings: np.ndarray, model: str) -> Faces:
+        return replace(self, embeddings=embeddings.astype(np.float32, copy=False), embedding_model=model)
+
+    @property
+    def areas(self) -> np.ndarray:
+        return (self.boxes[:, 2] - self.boxes[:, 0]) * (self.boxes[:, 3] - self.boxes[:, 1])
+
+    def nearest_to_centre(self) -> Faces:
+        """The one face whose box centre is nearest the image centre (empty if there is none)."""
+        if len(self) == 0:
+            return self
+        centres = (self.boxes[:, :2] + self.boxes[:, 2:]) / 2
+        target = np.array(self.image_size, np.float32) / 2
+        return self[int(np.argmin(((centres - target) ** 2).sum(1)))]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: one record per face plus the image-level fields."""
+        records = []
+        for i in range(len(self)):
+            record: dict[str, Any] = {
+                "box": [round(float(v), 2) for v in self.boxes[i]],
+                "score": round(float(self.scores[i]), 4),
+                "landmarks5": [[round(float(x), 2), round(float(y), 2)] for x, y in self.landmarks5[i]],
+            }
+            if self.embeddings is not None:
+                record["embedding"] = [round(float(v), 6) for v in self.embeddings[i]]
+            records.append(record)
+        return {
+            "source": self.source,
+            "image_size": list(self.image_size),
+            "detector": self.detector,
+            "embedding_model": self.embedding_model,
+            "faces": records,
+        }
+
+    def __repr__(self) -> str:
+        names = [f.name for f in fields(self) if f.name in _COLUMNS and getattr(self, f.name) is not None]
+        return f"Faces(n={len(self)}, image_size={self.image_size}, columns={names}, source={self.source!r})"
+
+
+@dataclass(frozen=True)
+class Verification:
+    """A 1:1 decision made at a calibrated false-match rate."""
+
+    score: float
+    same: bool
+    threshold: float
+    fmr: float
+    model: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"score": self.score, "same": self.same, "threshold": self.threshold, "fmr": self.fmr,
+                "model": self.model}
