@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import warnings
 from dataclasses import dataclass
@@ -90,10 +91,8 @@ def _check_pixels(width: int, height: int, limit: int, name: str) -> None:
 
 def _pil_to_bgr(image: Image.Image, limit: int, name: str) -> np.ndarray:
     _check_pixels(image.width, image.height, limit, name)
-    try:
+    with contextlib.suppress(Exception):
         image = ImageOps.exif_transpose(image)
-    except Exception:
-        pass
     if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
         array = np.asarray(image, dtype=np.float64)
         peak = array.max() if array.size else 0.0
