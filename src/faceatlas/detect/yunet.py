@@ -37,8 +37,8 @@ class YuNetDetector:
         blob = np.zeros((1, 3, padded_h, padded_w), np.float32)
         blob[0, :, : resized.shape[0], : resized.shape[1]] = resized.transpose(2, 0, 1)
         session = onnx_session(resolve(self._card), self._threads)
-        outputs = dict(zip([o.name for o in session.get_outputs()], session.run(None, {"input": blob}),
-                           strict=True))
+        names = [o.name for o in session.get_outputs()]
+        outputs = dict(zip(names, session.run(None, {session.get_inputs()[0].name: blob}), strict=True))
         boxes, scores, landmarks = self._decode(outputs, padded_w, padded_h)
         return build_faces(boxes / scale, scores, landmarks / scale, (width, height), self.model_id,
                            self.nms_iou, self.max_faces)

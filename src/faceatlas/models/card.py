@@ -29,6 +29,7 @@ class CalibrationRow(BaseModel):
     fmr: float
     threshold: float
     impostor_pairs: int = Field(description="Impostor pairs the row rests on.")
+    fnmr: float | None = Field(default=None, description="False non-match rate at this threshold, same data.")
 
 
 class Calibration(BaseModel):

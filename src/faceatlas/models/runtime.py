@@ -19,4 +19,6 @@ def onnx_session(path: Path, threads: int = 0) -> ort.InferenceSession:
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     # Fold quantise/dequantise pairs into float kernels: about 3x faster for the int8bq YuNet and SFace files.
     options.add_session_config_entry("session.disable_quant_qdq", "1")
+    # Idle threads sleep instead of spinning: spinning threads starve other processes (and workers) on a laptop.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])

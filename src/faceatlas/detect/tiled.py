@@ -1,0 +1,74 @@
+"""Tiling for small faces in large images: the whole (downscaled) image plus overlapping native-resolution tiles."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from faceatlas.detect.base import Detector, build_faces
+from faceatlas.types import Faces
+
+EDGE_MARGIN = 2.0
+"""A tile detection whose box comes this close (pixels) to a tile edge inside the image is a cut face: dropped."""
+
+
+def tile_starts(length: int, tile: int, overlap: float) -> list[int]:
+    """Start offsets of the fewest `tile`-pixel tiles that cover `length` with consecutive tiles sharing at least
+    `overlap` of a tile, spread evenly from one border to the other."""
+    if length <= tile:
+        return [0]
+    step = tile * (1 - overlap)
+    count = int(np.ceil((length - tile) / step)) + 1
+    return [round(i * (length - tile) / (count - 1)) for i in range(count)]
+
+
+class TiledDetector:
+    """Runs `inner` on the whole image (which the inner detector scales to its own `input_size`) and on overlapping
+    `tile`-pixel tiles (each scaled by `input_size / tile`: native resolution when they are equal), then merges all
+    detections with the inner detector's NMS. Images whose long side is at most `tile` get the whole-image pass only.
+
+    Faces smaller than `overlap * tile` pixels are whole in at least one tile; larger faces are left to the
+    whole-image pass, so a detection cut by an inner tile edge is dropped rather than merged.
+    """
+
+    def __init__(self, inner: Detector, tile: int = 640, overlap: float = 0.25) -> None:
+        if tile < 32:
+            raise ValueError(f"tile must be at least 32 pixels, got {tile}")
+        if not 0 <= overlap < 1:
+            raise ValueError(f"overlap must be in [0, 1), got {overlap}")
+        self.inner = inner
+        self.model_id = inner.model_id
+        self.tile = tile
+        self.overlap = overlap
+
+    @property
+    def score_threshold(self) -> float | None:
+        return getattr(self.inner, "score_threshold", None)
+
+    def detect(self, bgr: np.ndarray) -> Faces:
+        height, width = bgr.shape[:2]
+        whole = self.inner.detect(bgr)
+        if max(width, height) <= self.tile:
+            return whole
+        boxes, scores, landmarks = [whole.boxes], [whole.scores], [whole.landmarks5]
+        xs = tile_starts(width, self.tile, self.overlap)
+        ys = tile_starts(height, self.tile, self.overlap)
+        for y0 in ys:
+            for x0 in xs:
+                crop = bgr[y0 : y0 + self.tile, x0 : x0 + self.tile]
+                found = self.inner.detect(crop)
+                if len(found) == 0:
+                    continue
+                b = found.boxes
+                x1, y1 = x0 + crop.shape[1], y0 + crop.shape[0]
+                cut = ((x0 > 0) & (b[:, 0] <= EDGE_MARGIN)) | ((y0 > 0) & (b[:, 1] <= EDGE_MARGIN)) \
+                    | ((x1 < width) & (b[:, 2] >= crop.shape[1] - EDGE_MARGIN)) \
+                    | ((y1 < height) & (b[:, 3] >= crop.shape[0] - EDGE_MARGIN))
+                offset = np.array([x0, y0], np.float32)
+                boxes.append(b[~cut] + np.tile(offset, 2))
+                scores.append(found.scores[~cut])
+                landmarks.append(found.landmarks5[~cut] + offset)
+        faces = build_faces(np.concatenate(boxes), np.concatenate(scores), np.concatenate(landmarks),
+                            (width, height), self.model_id, float(getattr(self.inner, "nms_iou", 0.3)),
+                            getattr(self.inner, "max_faces", None))
+        faces.meta["tiles"] = len(xs) * len(ys)
+        return faces

@@ -1,0 +1,55 @@
+"""Calibration: score thresholds at target false-match rates from all genuine and impostor pairs of labelled faces."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from faceatlas.models.card import Calibration, CalibrationRow
+
+DEFAULT_FMRS = (1e-2, 1e-3, 1e-4, 1e-5, 1e-6)
+MIN_FALSE_MATCHES = 10
+"""A row is written only when `fmr * impostor_pairs >= 10` (at least ten false matches are allowed at that threshold):
+lower FMRs are not resolvable from the data and are left out, not guessed."""
+
+
+@dataclass(frozen=True)
+class PairScores:
+    genuine: np.ndarray
+    impostor: np.ndarray
+
+
+def all_pair_scores(embeddings: np.ndarray, labels: list[str]) -> PairScores:
+    """Cosine scores of every unordered pair of distinct images: same label -> genuine, different -> impostor."""
+    codes = np.unique(np.asarray(labels), return_inverse=True)[1]
+    similarity = embeddings @ embeddings.T
+    upper = np.triu_indices(len(codes), k=1)
+    scores = similarity[upper]
+    same = codes[upper[0]] == codes[upper[1]]
+    return PairScores(genuine=scores[same].astype(np.float64), impostor=scores[~same].astype(np.float64))
+
+
+def threshold_at_fmr(impostor: np.ndarray, fmr: float) -> float:
+    """Smallest threshold t such that the fraction of impostor scores >= t is at most `fmr`."""
+    ordered = np.sort(impostor)[::-1]
+    allowed = int(np.floor(fmr * len(ordered)))
+    return float(np.nextafter(ordered[allowed], np.inf))
+
+
+def calibrate(scores: PairScores, data: str, command: str = "", fmrs: tuple[float, ...] = DEFAULT_FMRS
+              ) -> Calibration:
+    """The calibration table for the FMRs the impostor count can resolve."""
+    impostors = len(scores.impostor)
+    rows = []
+    for fmr in fmrs:
+        if fmr * impostors < MIN_FALSE_MATCHES:
+            continue
+        threshold = threshold_at_fmr(scores.impostor, fmr)
+        fnmr = float(np.mean(scores.genuine < threshold)) if len(scores.genuine) else None
+        rows.append(CalibrationRow(fmr=fmr, threshold=round(threshold, 6), impostor_pairs=impostors,
+                                   fnmr=None if fnmr is None else round(fnmr, 6)))
+    if not rows:
+        raise ValueError(f"{impostors} impostor pairs cannot resolve any of the FMRs {fmrs}")
+    return Calibration(data=data, genuine_pairs=len(scores.genuine), impostor_pairs=impostors, rows=rows,
+                       command=command)

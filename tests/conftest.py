@@ -1,0 +1,21 @@
+"""Fixtures shared by the test modules."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from faceatlas.config import get_settings
+
+
+@pytest.fixture
+def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """An empty FACEATLAS_HOME for one test (settings are re-read, then restored)."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("FACEATLAS_HOME", str(home))
+    get_settings.cache_clear()
+    yield home
+    monkeypatch.undo()
+    get_settings.cache_clear()

