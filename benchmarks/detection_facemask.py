@@ -5,12 +5,14 @@
 Prints one JSON list of rows to stdout. Matching is at IoU 0.5, greedy in score order, each ground-truth box matched
 at most once (duplicates are false positives). Ground-truth boxes whose shorter side is under `--min-face` pixels
 (default 10, as the data's README suggests) are "ignore" regions: they count neither for recall nor, when a detection
-lands on one, as a false positive; `recall_all` counts them as misses.
+lands on one, as a false positive; `recall_all` is the recall over every box, tiny ones included.
 
 * `recall`, `fp_per_image`, `precision` and `ms_median` are at each configuration's operating score threshold;
   `ms_median` is the median over images of the fastest of `--repeats` runs (the machine may be shared).
 * `ap` is VOC all-point-interpolated AP over every detection scoring at least `--ap-threshold` (0.05).
-* The "facemask" photos are small (long side 400-600 px), so native-resolution tiling has nothing to split there.
+* Configurations "-S+tilesT" run the detector on the whole image at long side S plus, at long side T, on
+  overlapping T-pixel tiles (native resolution); an image no larger than a tile is one tile, enlarged to T.
+* The "facemask" photos are small (long side 400-600 px), so there is nothing to split there.
   "facemask-mosaicNxN" pastes N x N photos at native resolution onto one canvas (about 1200 px for N=3, 2400 px for
   N=6): large photos with small faces, where a detector's whole-image pass has to downscale and tiling can help.
   Its `fp_per_image` is per canvas (N*N photos).
@@ -33,7 +35,6 @@ import cv2
 import numpy as np
 
 from faceatlas.detect import Detector, create_detector
-from faceatlas.detect.tiled import TiledDetector
 from faceatlas.models import get_card
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "facemask"
@@ -173,16 +174,18 @@ def run(detector: Detector, samples: list[Sample], repeats: int = 1) -> tuple[li
 
 
 def configurations(threads: int, threshold: float | None) -> list[tuple[str, dict[str, object], Detector]]:
+    """(name, options, detector): `tile` is the factory option (whole image at `input_size` plus `tile`-pixel tiles
+    at native resolution, small images enlarged to one tile); the `small-faces` profile is `yunet-640+tiles1280`."""
+
     def make(card: str, size: int, tile: int = 0, score: float | None = None) -> Detector:
-        options: dict[str, object] = {"input_size": size}
+        options: dict[str, object] = {"input_size": size, "tile": tile}
         if score is not None:
             options["score_threshold"] = score
-        detector = create_detector(get_card(card), threads, **options)
-        return TiledDetector(detector, tile=tile) if tile else detector
+        return create_detector(get_card(card), threads, **options)
 
-    rows = [(YUNET, 640, 0), (YUNET, 1280, 0), (YUNET, 640, 640), (YUNET, 1280, 1280),
-            (RETINAFACE, 640, 0), (RETINAFACE, 1280, 0)]
-    return [(f"{'yunet' if card == YUNET else 'retinaface'}-{size}{f'-tiled{tile}' if tile else ''}",
+    rows = [(YUNET, 640, 0), (YUNET, 1280, 0), (YUNET, 640, 640), (YUNET, 640, 1280),
+            (RETINAFACE, 640, 0), (RETINAFACE, 1280, 0), (RETINAFACE, 640, 1280)]
+    return [(f"{'yunet' if card == YUNET else 'retinaface'}-{size}{f'+tiles{tile}' if tile else ''}",
              {"detector": card, "input_size": size, "tile": tile}, make(card, size, tile, threshold))
             for card, size, tile in rows]
 

@@ -35,9 +35,9 @@ def test_align_faces_puts_landmarks_on_the_template():
     image = np.zeros((300, 300, 3), np.uint8)
     points = ARCFACE_TEMPLATE_112 * 2 + 50
     for x, y in points:
-        cv2.circle(image, (int(round(x)), int(round(y))), 3, (255, 255, 255), -1)
+        cv2.circle(image, (round(float(x)), round(float(y))), 3, (255, 255, 255), -1)
     crops = align_faces(image, points[None], size=112)
     assert crops.shape == (1, 112, 112, 3)
     for x, y in ARCFACE_TEMPLATE_112:
-        assert crops[0, int(round(y)), int(round(x))].max() > 200
+        assert crops[0, round(float(y)), round(float(x))].max() > 200
     assert align_faces(image, np.zeros((0, 5, 2))).shape == (0, 112, 112, 3)

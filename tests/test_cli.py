@@ -8,9 +8,9 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from helpers import ASTRONAUT
 
 from faceatlas.io.records import record_schema
-from helpers import ASTRONAUT
 
 FACEATLAS = [sys.executable, "-m", "faceatlas.cli"]
 
@@ -65,7 +65,8 @@ def test_analyze_with_nothing_to_do_fails_clearly(tmp_path: Path):
 def test_max_pixels_refuses_large_images():
     result = run("analyze", str(ASTRONAUT), "--json", "-", "--max-pixels", "1000")
     record = json.loads(result.stdout)
-    assert record["error"]["type"] == "ImageTooLargeError" and "exceeds the limit of 1,000" in record["error"]["message"]
+    assert record["error"]["type"] == "ImageTooLargeError"
+    assert "exceeds the limit of 1,000" in record["error"]["message"]
 
 
 def test_verify_prints_a_calibrated_decision(tmp_path: Path):

@@ -12,12 +12,14 @@ import pytest
 from skimage.data import astronaut
 
 from faceatlas.detect import Detector, create_detector
+from faceatlas.detect.base import build_faces
 from faceatlas.detect.retinaface import RetinaFaceDetector, _priors
 from faceatlas.detect.tiled import TiledDetector, tile_starts
 from faceatlas.detect.yunet import YuNetDetector
 from faceatlas.models import get_card
 from faceatlas.models.store import is_installed
 from faceatlas.profiles import get_profile
+from faceatlas.types import Faces
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 YUNET, RETINAFACE = "yunet-2023mar-int8bq", "retinaface-mnet025"
@@ -84,9 +86,10 @@ def test_landmark_order_follows_the_image_not_the_pixels(detector: Detector, ast
     _check_landmark_geometry(mirrored.landmarks5[0])
     expected = faces.landmarks5[0][[1, 0, 2, 4, 3]].copy()
     expected[:, 0] = 512 - expected[:, 0]
-    np.testing.assert_allclose(mirrored.landmarks5[0], expected, atol=4.0)
+    # A CNN is not exactly mirror-symmetric (YuNet's nose moves 4.4 px here); a wrong order would be off by ~44 px.
+    np.testing.assert_allclose(mirrored.landmarks5[0], expected, atol=6.0)
     expected_box = np.array([512 - faces.boxes[0, 2], faces.boxes[0, 1], 512 - faces.boxes[0, 0], faces.boxes[0, 3]])
-    np.testing.assert_allclose(mirrored.boxes[0], expected_box, atol=4.0)
+    np.testing.assert_allclose(mirrored.boxes[0], expected_box, atol=6.0)
 
 
 def test_detectors_agree_on_astronaut(astronaut_bgr: np.ndarray) -> None:
@@ -106,6 +109,24 @@ def test_detection_scales_with_the_image(detector: Detector, astronaut_bgr: np.n
     assert found.image_size == (267, 341)
     scale = np.array([267 / 400, 341 / 512], np.float32)
     np.testing.assert_allclose(found.landmarks5[0], faces.landmarks5[0] * scale, atol=5.0)
+
+
+def test_box_regression_is_scale_consistent(detector: Detector, astronaut_bgr: np.ndarray) -> None:
+    """The astronaut pasted on canvases from 640 to 1600 px is a 95- to 38-px face in the 640-px input, so each scale
+    decodes against different anchors/strides; box size and place in canvas pixels must not drift (a wrong box-size
+    variance in RetinaFace makes the size spread about 35%; it is 5-11% for the real decoders)."""
+    widths, heights = [], []
+    for side in (640, 800, 1024, 1200, 1360, 1600):
+        canvas = np.full((side, side, 3), 100, np.uint8)
+        canvas[side - 512 :, side - 512 :] = astronaut_bgr
+        faces = detector.detect(canvas)
+        assert len(faces) == 1, f"canvas {side}"
+        offset = np.float32([side - 512] * 4)
+        np.testing.assert_allclose(faces.boxes[0], ASTRONAUT_BOX + offset, atol=ASTRONAUT_TOLERANCE)
+        widths.append(faces.boxes[0, 2] - faces.boxes[0, 0])
+        heights.append(faces.boxes[0, 3] - faces.boxes[0, 1])
+    for sizes in (widths, heights):
+        assert np.ptp(sizes) / np.median(sizes) < 0.2, sizes
 
 
 @pytest.mark.parametrize("image", [np.zeros((480, 640, 3), np.uint8), np.full((300, 200, 3), 128, np.uint8)],
@@ -188,6 +209,36 @@ def test_tiled_finds_a_face_too_small_for_the_whole_image_pass(astronaut_bgr: np
     np.testing.assert_allclose(found.landmarks5[0], expected.landmarks5[0] + [x0, y0], atol=2.0)
 
 
+class _EdgeStub:
+    """A fake detector that, in any image it is given, 'finds' a face touching the left edge, one touching the right
+    edge and one inside, so the tiler's merge rules can be checked exactly."""
+
+    model_id = "stub"
+    input_size = 640
+    score_threshold = 0.5
+    nms_iou = 0.3
+    max_faces = None
+
+    def detect(self, bgr: np.ndarray) -> Faces:
+        height, width = bgr.shape[:2]
+        boxes = np.array([[0, 100, 30, 130], [width - 30, 200, width, 230], [300, 300, 330, 330]], np.float32)
+        landmarks = np.repeat(boxes[:, None, :2] + 15, 5, axis=1)
+        return build_faces(boxes, np.array([0.9, 0.8, 0.7], np.float32), landmarks, (width, height), "stub", 0.3)
+
+
+def test_tiled_merge_drops_faces_cut_by_inner_tile_edges() -> None:
+    tiled = TiledDetector(_EdgeStub(), tile=640, overlap=0.25)
+    assert tile_starts(1500, 640, 0.25) == [0, 430, 860] and tile_starts(700, 640, 0.25) == [0, 60]
+    faces = tiled.detect(np.zeros((700, 1500, 3), np.uint8))
+    expected = [[0, 100, 30, 130], [0, 160, 30, 190],  # left edge: only where the tile edge is the image edge
+                [1470, 200, 1500, 230], [1470, 260, 1500, 290],  # right edge: likewise
+                *([300 + x0, 300 + y0, 330 + x0, 330 + y0] for x0 in (0, 430, 860) for y0 in (0, 60))]
+    got = sorted(faces.boxes.tolist())
+    assert got == sorted(map(list, np.asarray(expected, np.float32).tolist()))
+    np.testing.assert_allclose(faces.landmarks5[:, 0], faces.boxes[:, :2] + 15)  # landmarks moved with their box
+    assert faces.meta["tiles"] == 6
+
+
 def test_tiled_is_the_inner_detector_on_small_images(astronaut_bgr: np.ndarray) -> None:
     inner = _detector(YUNET)
     tiled = TiledDetector(inner, tile=640)
@@ -196,10 +247,32 @@ def test_tiled_is_the_inner_detector_on_small_images(astronaut_bgr: np.ndarray) 
     assert tiled.model_id == inner.model_id
 
 
-def test_small_faces_profile_builds_its_detector() -> None:
+def test_factory_tile_option(astronaut_bgr: np.ndarray) -> None:
+    """`tile=T`: the whole image at the configured size plus the same detector at input_size T on T-pixel tiles."""
+    detector = _detector(YUNET, tile=1280, tile_overlap=0.3, score_threshold=0.5)
+    assert isinstance(detector, TiledDetector)
+    assert detector.inner.input_size == 640 and detector.tiles.input_size == 1280  # type: ignore[attr-defined]
+    assert detector.tile == 1280 and detector.overlap == 0.3
+    assert detector.score_threshold == 0.5 and detector.tiles.score_threshold == 0.5  # type: ignore[attr-defined]
+    faces = detector.detect(astronaut_bgr)
+    assert len(faces) == 1 and faces.meta["tiles"] == 1  # 512 px: one tile, the whole image enlarged to 1280
+    same_size = _detector(YUNET, tile=640)
+    assert same_size.detect(astronaut_bgr).meta["tiles"] == 0  # one tile at 640 would repeat the whole-image pass
+    assert not isinstance(_detector(YUNET, tile=0), TiledDetector)
+
+
+def test_small_faces_profile_keeps_close_ups(astronaut_bgr: np.ndarray) -> None:
+    """Enlarging a close-up to 1280 alone shifts YuNet's box (the face outgrows its anchors: top edge 40 px too low,
+    score 0.69); the small-faces profile keeps the whole-image pass at 640, which gets it right."""
     profile = get_profile("small-faces")
     detector = _detector(profile.detector, **profile.detector_options)
     assert detector.model_id == profile.detector
+    close_up = np.ascontiguousarray(astronaut_bgr[40:200, 150:300])  # the face fills the frame
+    reference = _detector(YUNET).detect(close_up)
+    found = detector.detect(close_up)
+    assert len(reference) == 1 and len(found) == 1
+    np.testing.assert_allclose(found.boxes[0], reference.boxes[0], atol=3.0)
+    assert found.scores[0] > 0.85
     assert detector.detect(np.zeros((100, 100, 3), np.uint8)).boxes.shape == (0, 4)
 
 

@@ -66,6 +66,12 @@ def png_bytes(width: int, height: int, raw: bytes = b"", *, depth: int = 8, colo
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
 
 
+def pil_mode_and_frames(path: Path) -> tuple[str, int]:
+    """How Pillow itself reads a file (to check a fixture is what it claims to be)."""
+    with Image.open(path) as image:
+        return image.mode, getattr(image, "n_frames", 1)
+
+
 def write(path: Path, data: bytes) -> Path:
     path.write_bytes(data)
     return path
@@ -213,7 +219,7 @@ EIGHT_BIT = [0, 1, 100, 128, 255]
 def test_mode_i16_gray_scaled_by_257(tmp_path: Path, suffix: str) -> None:
     path = tmp_path / f"g16{suffix}"
     Image.fromarray(SIXTEEN_BIT).save(path)
-    assert Image.open(path).mode.startswith("I;16")
+    assert pil_mode_and_frames(path)[0].startswith("I;16")
     out = load_image(path).bgr
     assert out[0, :, 0].tolist() == EIGHT_BIT and (out == out[:, :, :1]).all()
 
@@ -224,7 +230,9 @@ def test_mode_i16_dim_image_is_not_stretched(tmp_path: Path) -> None:
 
 
 def test_mode_i16_big_endian_tiff(tmp_path: Path) -> None:
-    Image.fromarray(SIXTEEN_BIT).convert("I;16B").save(tmp_path / "g16b.tif")
+    image = Image.frombytes("I;16B", SIXTEEN_BIT.shape[::-1], SIXTEEN_BIT.astype(">u2").tobytes())
+    image.save(tmp_path / "g16b.tif")
+    assert pil_mode_and_frames(tmp_path / "g16b.tif")[0] == "I;16B"
     assert load_image(tmp_path / "g16b.tif").bgr[0, :, 0].tolist() == EIGHT_BIT
 
 
@@ -247,7 +255,7 @@ def test_mode_i32_and_float_tiff(tmp_path: Path) -> None:
 def test_mode_cmyk_jpeg(tmp_path: Path) -> None:
     path = tmp_path / "cmyk.jpg"
     quadrants(64, 48).convert("CMYK").save(path, quality=95)
-    assert Image.open(path).mode == "CMYK"
+    assert pil_mode_and_frames(path)[0] == "CMYK"
     assert_quadrants(load_image(path).bgr, tol=12, shape=(48, 64))
 
 
@@ -291,7 +299,7 @@ def test_multi_frame_gives_first_frame(tmp_path: Path, suffix: str) -> None:
     path = tmp_path / f"anim{suffix}"
     frames[0].save(path, save_all=True, append_images=frames[1:], duration=100, loop=0,
                    **({"lossless": True} if suffix == ".webp" else {}))
-    assert getattr(Image.open(path), "n_frames", 1) == 3
+    assert pil_mode_and_frames(path)[1] == 3
     out = load_image(path).bgr
     assert out.shape == (8, 16, 3) and near(out, RED)
 
@@ -474,7 +482,7 @@ def test_bomb_header_refused_fast(tmp_path: Path, no_pixel_loading: None, kind: 
     started = time.perf_counter()
     with pytest.raises(ImageTooLargeError) as info:
         load_image(path)
-    assert time.perf_counter() - started < 0.25
+    assert time.perf_counter() - started < 0.5
     message = str(info.value)
     assert str(path) in message and "100,000,000" in message  # the file, and the configured (default) limit
     # the declared size (as WxH, or as a pixel count when Pillow's own hard limit refused the header first)
@@ -505,7 +513,7 @@ def test_pillow_global_limit_is_not_changed(tmp_path: Path) -> None:
     with pytest.raises(ImageTooLargeError):
         load_image(write(tmp_path / "b.png", png_bytes(20000, 20000)))
     load_image(np.zeros((4, 4), np.uint8))
-    assert Image.MAX_IMAGE_PIXELS == before
+    assert before == Image.MAX_IMAGE_PIXELS
 
 
 def test_limit_above_pillow_warning_threshold_is_silent(tmp_path: Path) -> None:
@@ -531,7 +539,7 @@ def test_huge_but_allowed_image_is_not_copied_needlessly(tmp_path: Path) -> None
     finally:
         tracemalloc.stop()
     assert out.shape == (height, width, 3) and near(out[:8, :8], RED) and near(out[-1, -1], GRAY)
-    assert peak < 1.25 * out.nbytes  # the result plus small strips; no whole-image intermediate in Python
+    assert peak < 1.2 * out.nbytes  # the result plus small strips; no whole-image intermediate in Python
 
 
 # --------------------------------------------------------------------------------------------------- numpy inputs
@@ -567,6 +575,7 @@ def test_numpy_four_channels_composite_on_white(color: str) -> None:
 
 def test_numpy_uint16_and_float() -> None:
     assert load_image(SIXTEEN_BIT).bgr[0, :, 0].tolist() == EIGHT_BIT
+    assert load_image(SIXTEEN_BIT.astype(">u2")).bgr[0, :, 0].tolist() == EIGHT_BIT
     unit = np.array([[0.0, 0.25, 0.5, 1.0]], np.float32)
     assert load_image(unit).bgr[0, :, 0].tolist() == [0, 64, 128, 255]
     byte_range = np.array([[-5.0, 0.0, 1.5, 200.2, 300.0]])

@@ -2,11 +2,11 @@
 
 import numpy as np
 import pytest
+from helpers import ASTRONAUT
 from PIL import Image
 
 from faceatlas import FaceAnalyzer, NoFaceError
 from faceatlas.io.image import load_image
-from helpers import ASTRONAUT
 
 
 @pytest.fixture(scope="module")

@@ -5,13 +5,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import ASTRONAUT, data_path
 
 from faceatlas import FaceAnalyzer
 from faceatlas.errors import ModelUnavailableError
 from faceatlas.models import get_card, list_cards, register_card
 from faceatlas.models.registry import remove_user_card
 from faceatlas.models.store import resolve, sha256_file
-from helpers import ASTRONAUT, data_path
 
 
 def write_card(folder: Path, **fields) -> Path:
@@ -48,7 +48,7 @@ def test_register_an_arcface_style_recogniser(isolated_home, tmp_path):
 
 
 def test_bad_user_cards_are_refused(isolated_home, tmp_path):
-    with pytest.raises(ModelUnavailableError, match="source.path"):
+    with pytest.raises(ModelUnavailableError, match=r"source\.path"):
         register_card(write_card(tmp_path, id="nofile", task="detect", architecture="yunet", licence="x"))
     with pytest.raises(ModelUnavailableError, match="bundled model id"):
         register_card(write_card(tmp_path, id="sface-2021dec-int8bq", task="recognise", architecture="sface",

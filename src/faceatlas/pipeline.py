@@ -66,8 +66,8 @@ class FaceAnalyzer:
         faces = self.detector.detect(bgr)
         threshold = getattr(self.detector, "score_threshold", None)
         if len(faces) == 0 and threshold is not None and threshold > FALLBACK_SCORE_THRESHOLD:
-            fallback = create_detector(self.detector_card, self.threads,
-                                       **{**self._detector_options, "score_threshold": FALLBACK_SCORE_THRESHOLD})
+            options = {**self._detector_options, "score_threshold": FALLBACK_SCORE_THRESHOLD, "tile": 0}
+            fallback = create_detector(self.detector_card, self.threads, **options)
             faces = fallback.detect(bgr)
             faces.meta["fallback"] = f"score_threshold {FALLBACK_SCORE_THRESHOLD}"
         return faces

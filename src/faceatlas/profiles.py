@@ -25,8 +25,10 @@ PROFILES: dict[str, Profile] = {
         Profile(name="fused", detector="yunet-2023mar-int8bq", recogniser="fused-sface-dlib",
                 description="YuNet + SFace and dlib ResNet fused (needs faceatlas[dlib]); the most accurate."),
         Profile(name="small-faces", detector="yunet-2023mar-int8bq", recogniser="sface-2021dec-int8bq",
-                detector_options={"input_size": 1280},
-                description="YuNet at a 1280-pixel long side: finds faces down to about 8 pixels, 4x slower."),
+                detector_options={"tile": 1280},
+                description="YuNet on the whole image at 640 px plus on 1280-px tiles (native resolution; a smaller "
+                            "image is enlarged to 1280): finds faces down to about 10 px in any size of photo "
+                            "without losing close-ups; 5x slower than default on small images, 10-15x on 12 MP."),
     ]
 }
 

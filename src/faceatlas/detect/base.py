@@ -49,13 +49,23 @@ def build_faces(boxes: np.ndarray, scores: np.ndarray, landmarks: np.ndarray, im
 
 
 def create_detector(card: ModelCard, threads: int = 0, **options: object) -> Detector:
-    """Instantiate the implementation a card names (`architecture`)."""
+    """Instantiate the implementation a card names (`architecture`).
+
+    The option `tile` (pixels, 0 = off) makes a `TiledDetector`: the detector as configured on the whole image, plus
+    the same detector at `input_size=tile` on overlapping `tile`-pixel tiles (native resolution; an image smaller
+    than a tile is enlarged to one tile), consecutive tiles sharing `tile_overlap` (default 0.25) of a tile."""
+    tile = int(options.pop("tile", 0))  # type: ignore[call-overload]
+    overlap = float(options.pop("tile_overlap", 0.25))  # type: ignore[arg-type]
     if card.architecture == "yunet":
-        from faceatlas.detect.yunet import YuNetDetector
+        from faceatlas.detect.yunet import YuNetDetector as implementation
+    elif card.architecture == "retinaface":
+        from faceatlas.detect.retinaface import RetinaFaceDetector as implementation  # type: ignore[assignment]
+    else:
+        raise ValueError(f"model '{card.id}' has architecture '{card.architecture}', which is not a detector")
+    detector = implementation(card, threads=threads, **options)  # type: ignore[arg-type]
+    if not tile:
+        return detector
+    from faceatlas.detect.tiled import TiledDetector
 
-        return YuNetDetector(card, threads=threads, **options)  # type: ignore[arg-type]
-    if card.architecture == "retinaface":
-        from faceatlas.detect.retinaface import RetinaFaceDetector
-
-        return RetinaFaceDetector(card, threads=threads, **options)  # type: ignore[arg-type]
-    raise ValueError(f"model '{card.id}' has architecture '{card.architecture}', which is not a detector")
+    tiles = implementation(card, threads=threads, **{**options, "input_size": tile})  # type: ignore[arg-type]
+    return TiledDetector(detector, tile=tile, overlap=overlap, tiles=tiles)

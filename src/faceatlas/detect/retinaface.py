@@ -9,7 +9,6 @@ each landmark as `prior_centre + d * v0 * prior_size`. Anchors and variances com
 from __future__ import annotations
 
 from functools import lru_cache
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -54,7 +53,6 @@ class RetinaFaceDetector:
         self.model_id = card.id
         self._card = card
         self._threads = threads
-        self._path: Path | None = None
         self.input_size = input_size
         self.score_threshold = score_threshold
         self.nms_iou = nms_iou
@@ -75,9 +73,7 @@ class RetinaFaceDetector:
         size = (max(1, round(width * scale)), max(1, round(height * scale)))
         resized = cv2.resize(bgr, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
         blob = (resized.astype(np.float32) - self._mean).transpose(2, 0, 1)[None]
-        if self._path is None:
-            self._path = resolve(self._card)  # hashes the file: once per detector, not once per image
-        session = onnx_session(self._path, self._threads)
+        session = onnx_session(resolve(self._card), self._threads)
         loc, conf, landmarks = session.run(["loc", "conf", "landmarks"], {"input": np.ascontiguousarray(blob)})
         boxes, scores, points = self._decode(loc[0], conf[0, :, 1], landmarks[0], size[0], size[1])
         # Scale each axis by its own factor: rounding the resized size makes x and y factors differ slightly.

@@ -22,20 +22,25 @@ def tile_starts(length: int, tile: int, overlap: float) -> list[int]:
 
 
 class TiledDetector:
-    """Runs `inner` on the whole image (which the inner detector scales to its own `input_size`) and on overlapping
-    `tile`-pixel tiles (each scaled by `input_size / tile`: native resolution when they are equal), then merges all
-    detections with the inner detector's NMS. Images whose long side is at most `tile` get the whole-image pass only.
+    """A whole-image pass plus a pass over overlapping `tile`-pixel tiles, merged with the inner detector's NMS.
 
-    Faces smaller than `overlap * tile` pixels are whole in at least one tile; larger faces are left to the
-    whole-image pass, so a detection cut by an inner tile edge is dropped rather than merged.
+    `inner` runs on the whole image, which it scales to its own `input_size` (for a large photo: downscaled, so small
+    faces vanish; large faces are found here). `tiles` (default: `inner`) runs on each tile, which it scales to its
+    own `input_size`: give it `input_size == tile` to see every tile at native resolution. An image no larger than
+    a tile is one tile, i.e. the whole image at the tile detector's size; that pass is skipped when it would repeat
+    the whole-image pass (same detector, or one that does not run at a larger size).
+
+    Faces smaller than `overlap * tile` pixels are whole in at least one tile, and a tile detection cut by a tile edge
+    inside the image is dropped rather than merged: larger faces are left to the whole-image pass.
     """
 
-    def __init__(self, inner: Detector, tile: int = 640, overlap: float = 0.25) -> None:
+    def __init__(self, inner: Detector, tile: int = 640, overlap: float = 0.25, tiles: Detector | None = None) -> None:
         if tile < 32:
             raise ValueError(f"tile must be at least 32 pixels, got {tile}")
         if not 0 <= overlap < 1:
             raise ValueError(f"overlap must be in [0, 1), got {overlap}")
         self.inner = inner
+        self.tiles = inner if tiles is None else tiles
         self.model_id = inner.model_id
         self.tile = tile
         self.overlap = overlap
@@ -44,10 +49,18 @@ class TiledDetector:
     def score_threshold(self) -> float | None:
         return getattr(self.inner, "score_threshold", None)
 
+    def _tile_pass_repeats_whole(self, width: int, height: int) -> bool:
+        if max(width, height) > self.tile:
+            return False
+        if self.tiles is self.inner:
+            return True
+        return getattr(self.tiles, "input_size", 0) <= getattr(self.inner, "input_size", 0)
+
     def detect(self, bgr: np.ndarray) -> Faces:
         height, width = bgr.shape[:2]
         whole = self.inner.detect(bgr)
-        if max(width, height) <= self.tile:
+        if self._tile_pass_repeats_whole(width, height):
+            whole.meta["tiles"] = 0
             return whole
         boxes, scores, landmarks = [whole.boxes], [whole.scores], [whole.landmarks5]
         xs = tile_starts(width, self.tile, self.overlap)
@@ -55,7 +68,7 @@ class TiledDetector:
         for y0 in ys:
             for x0 in xs:
                 crop = bgr[y0 : y0 + self.tile, x0 : x0 + self.tile]
-                found = self.inner.detect(crop)
+                found = self.tiles.detect(crop)
                 if len(found) == 0:
                     continue
                 b = found.boxes

@@ -9,9 +9,9 @@ import numpy as np
 from faceatlas.models.card import Calibration, CalibrationRow
 
 DEFAULT_FMRS = (1e-2, 1e-3, 1e-4, 1e-5, 1e-6)
-MIN_FALSE_MATCHES = 10
-"""A row is written only when `fmr * impostor_pairs >= 10` (at least ten false matches are allowed at that threshold):
-lower FMRs are not resolvable from the data and are left out, not guessed."""
+MIN_FALSE_MATCHES = 30
+"""A row is written only when `fmr * impostor_pairs >= 30` (at least 30 false matches at its threshold, the "rule of
+30"): lower FMRs are not resolvable from the data and are left out, not guessed."""
 
 
 @dataclass(frozen=True)

@@ -15,10 +15,10 @@ def draw_faces(bgr: np.ndarray, faces: Faces) -> np.ndarray:
     canvas = bgr.copy()
     thickness = max(1, round(max(canvas.shape[:2]) / 500))
     for box, score, points in zip(faces.boxes, faces.scores, faces.landmarks5, strict=True):
-        x1, y1, x2, y2 = (int(round(v)) for v in box)
+        x1, y1, x2, y2 = np.rint(box).astype(int).tolist()
         cv2.rectangle(canvas, (x1, y1), (x2, y2), (0, 255, 0), thickness)
         cv2.putText(canvas, f"{score:.2f}", (x1, max(0, y1 - 4)), cv2.FONT_HERSHEY_SIMPLEX,
                     0.4 * thickness, (0, 255, 0), thickness)
-        for (x, y), colour in zip(points, LANDMARK_COLOURS, strict=True):
-            cv2.circle(canvas, (int(round(x)), int(round(y))), thickness + 1, colour, -1)
+        for (x, y), colour in zip(np.rint(points).astype(int).tolist(), LANDMARK_COLOURS, strict=True):
+            cv2.circle(canvas, (x, y), thickness + 1, colour, -1)
     return canvas

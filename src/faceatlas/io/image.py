@@ -1,16 +1,31 @@
-"""Decode any supported image source into a BGR uint8 array, or fail with a typed, clear error."""
+"""Decode any supported image source into a BGR uint8 array, or fail with a typed, clear error.
+
+Rules (the same for files, bytes, PIL images and numpy arrays):
+
+- the pixel limit (`max_pixels`, else `FACEATLAS_MAX_PIXELS`) is checked on the header, before any pixel is decoded;
+- EXIF orientation is applied; animated and multi-page files give their first frame;
+- transparency (alpha, palette or colour-key) is composited on white;
+- 16-bit samples v become round(v / 257), so 65535 -> 255 (no per-image stretching); 32-bit integer images are
+  clipped to 0..65535 first (Pillow reads 16-bit colour PNG/TIFF as their high byte, within 1 of this rule);
+  float images are read as 0..1 when their maximum is <= 1, else as 0..255; NaN or infinity is an error;
+- only JPEG, PNG, WebP, BMP, TIFF, GIF and PPM/PGM/PBM are decoded (whatever the file is named).
+"""
 
 from __future__ import annotations
 
-import contextlib
+import functools
 import io
+import os
+import stat
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import BinaryIO, Literal
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import ExifTags, Image, UnidentifiedImageError
 
 from faceatlas.config import get_settings
 from faceatlas.errors import ImageDecodeError, ImageTooLargeError
@@ -18,7 +33,18 @@ from faceatlas.errors import ImageDecodeError, ImageTooLargeError
 ImageSource = str | Path | bytes | np.ndarray | Image.Image
 ColorOrder = Literal["bgr", "rgb"]
 
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif", ".jfif"})
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".jfif", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif",
+                            ".ppm", ".pgm", ".pbm", ".pnm"})
+
+_DECODERS = ("JPEG", "MPO", "PNG", "WEBP", "BMP", "TIFF", "GIF", "PPM")
+_MAGIC = {b"\xff\xd8\xff": "JPEG", b"\x89PNG": "PNG", b"GIF8": "GIF", b"II*\x00": "TIFF", b"MM\x00*": "TIFF",
+          b"BM": "BMP"}
+_TRANSPOSE = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
+              5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+              8: Image.Transpose.ROTATE_90}
+_HIGH_DEPTH_MODES = frozenset({"I", "I;16", "I;16L", "I;16B", "I;16N", "F"})
+_U16_TO_U8 = ((np.arange(65536, dtype=np.uint32) + 128) // 257).astype(np.uint8)
+_STRIP_PIXELS = 1 << 18  # images are converted in strips of about this many pixels
 
 
 @dataclass(frozen=True)
@@ -34,94 +60,32 @@ class LoadedImage:
 
 
 def load_image(source: ImageSource, color: ColorOrder = "bgr", max_pixels: int | None = None) -> LoadedImage:
-    """Decode a path, bytes, numpy array (`color` says its channel order) or PIL image.
+    """Decode a path, bytes, numpy array (`color` says its channel order) or PIL image into BGR uint8 pixels.
 
-    EXIF orientation is applied; grayscale, palette, RGBA, 16-bit and CMYK are converted to 8-bit colour;
-    animated formats give their first frame. Raises `ImageDecodeError` or `ImageTooLargeError`.
+    See the module docstring for the conversion rules. A C-contiguous uint8 BGR array is returned as it is (no copy);
+    a PIL image gives its current frame. Raises `ImageTooLargeError` above the pixel limit and `ImageDecodeError` for
+    anything that is not a readable image.
     """
-    limit = max_pixels or get_settings().max_pixels
+    if color not in ("bgr", "rgb"):
+        raise ValueError(f"color must be 'bgr' or 'rgb', not {color!r}")
+    limit = get_settings().max_pixels if max_pixels is None else max_pixels
+    if limit <= 0:
+        raise ValueError(f"max_pixels must be positive, not {limit}")
     if isinstance(source, np.ndarray):
-        return LoadedImage(_array_to_bgr(source, color, limit), None)
+        _check_array(source)
+        _check_pixels(source.shape[1], source.shape[0], limit, "<array>")
+        return LoadedImage(_array_to_bgr(source, color), None)
     if isinstance(source, Image.Image):
-        return LoadedImage(_pil_to_bgr(source, limit, "<PIL image>"), None)
+        return LoadedImage(_decode(source, limit, getattr(source, "filename", "") or "<PIL image>"), None)
     if isinstance(source, bytes | bytearray | memoryview):
-        return LoadedImage(_decode_bytes(bytes(source), limit, "<bytes>"), None)
-    path = Path(source)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise ImageDecodeError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise ImageDecodeError(f"{path}: is a directory, not an image") from None
-    except OSError as exc:
-        raise ImageDecodeError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    return LoadedImage(_decode_bytes(data, limit, str(path)), str(path))
-
-
-def _decode_bytes(data: bytes, limit: int, name: str) -> np.ndarray:
-    if not data:
-        raise ImageDecodeError(f"{name}: empty file (0 bytes)")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
-            _check_pixels(image.width, image.height, limit, name)
-            image.seek(0)
-            image.load()
-    except ImageTooLargeError:
-        raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ImageTooLargeError(f"{name}: {exc}") from None
-    except UnidentifiedImageError:
-        raise ImageDecodeError(f"{name}: not an image, or a format that cannot be read") from None
-    except (OSError, SyntaxError, ValueError, EOFError) as exc:
-        raise ImageDecodeError(f"{name}: corrupt or truncated image ({exc})") from None
-    return _pil_to_bgr(image, limit, name)
-
-
-def _check_pixels(width: int, height: int, limit: int, name: str) -> None:
-    if width * height > limit:
-        raise ImageTooLargeError(
-            f"{name}: {width}x{height} = {width * height:,} pixels exceeds the limit of {limit:,} "
-            "(raise FACEATLAS_MAX_PIXELS or --max-pixels to allow it)"
-        )
-    if width == 0 or height == 0:
-        raise ImageDecodeError(f"{name}: image has no pixels ({width}x{height})")
-
-
-def _pil_to_bgr(image: Image.Image, limit: int, name: str) -> np.ndarray:
-    _check_pixels(image.width, image.height, limit, name)
-    with contextlib.suppress(Exception):
-        image = ImageOps.exif_transpose(image)
-    if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
-        array = np.asarray(image, dtype=np.float64)
-        peak = array.max() if array.size else 0.0
-        scale = 255.0 / peak if peak > 255 else 1.0
-        gray = np.clip(array * scale, 0, 255).astype(np.uint8)
-        return np.repeat(gray[:, :, None], 3, axis=2)
-    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
-        rgba = image.convert("RGBA")
-        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        image = Image.alpha_composite(background, rgba)
-    rgb = np.asarray(image.convert("RGB"))
-    return np.ascontiguousarray(rgb[:, :, ::-1])
-
-
-def _array_to_bgr(array: np.ndarray, color: ColorOrder, limit: int) -> np.ndarray:
-    if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (1, 3, 4)):
-        raise ImageDecodeError(f"array of shape {array.shape} is not an image (want HxW, HxWx1, HxWx3 or HxWx4)")
-    _check_pixels(array.shape[1], array.shape[0], limit, "<array>")
-    if array.dtype == np.uint16:
-        array = (array / 257).astype(np.uint8)
-    elif array.dtype.kind == "f":
-        peak = 255.0 if array.max(initial=0) > 1.0 else 1.0
-        array = np.clip(array * (255.0 / peak), 0, 255).astype(np.uint8)
-    elif array.dtype != np.uint8:
-        raise ImageDecodeError(f"array dtype {array.dtype} is not supported (use uint8, uint16 or float)")
-    if array.ndim == 2 or array.shape[2] == 1:
-        return np.ascontiguousarray(np.repeat(array.reshape(array.shape[0], array.shape[1], 1), 3, axis=2))
-    array = array[:, :, :3]
-    return np.ascontiguousarray(array[:, :, ::-1] if color == "rgb" else array)
+        if not len(source):
+            raise ImageDecodeError("<bytes>: empty (0 bytes)")
+        return LoadedImage(_decode(_open(io.BytesIO(source), limit, "<bytes>"), limit, "<bytes>"), None)
+    if not isinstance(source, str | os.PathLike):
+        raise TypeError(f"cannot load an image from a {type(source).__name__}")
+    name = str(Path(source))
+    with _open_file(Path(source)) as fp:
+        return LoadedImage(_decode(_open(fp, limit, name), limit, name), name)
 
 
 def iter_image_paths(paths: list[Path] | list[str]) -> list[Path]:
@@ -134,3 +98,158 @@ def iter_image_paths(paths: list[Path] | list[str]) -> list[Path]:
         else:
             found.append(path)
     return found
+
+
+@contextmanager
+def _quiet_pillow() -> Iterator[None]:
+    """Our own limit replaces Pillow's bomb warning; Pillow's notes on damaged metadata (EXIF) are not errors."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.")
+        yield
+
+
+@functools.cache
+def _decoders() -> tuple[str, ...]:
+    Image.init()
+    return tuple(name for name in _DECODERS if name in Image.OPEN)
+
+
+def _open_file(path: Path) -> BinaryIO:
+    """Open a regular, non-empty file; anything else (missing, folder, pipe, device) is an `ImageDecodeError`."""
+    try:
+        info = path.stat()
+        if stat.S_ISDIR(info.st_mode):
+            raise ImageDecodeError(f"{path}: is a directory, not an image")
+        if not stat.S_ISREG(info.st_mode):
+            raise ImageDecodeError(f"{path}: not a regular file")
+        if info.st_size == 0:
+            raise ImageDecodeError(f"{path}: empty file (0 bytes)")
+        return path.open("rb")
+    except FileNotFoundError:
+        raise ImageDecodeError(f"{path}: no such file") from None
+    except (OSError, ValueError) as exc:
+        raise ImageDecodeError(f"{path}: cannot read ({getattr(exc, 'strerror', None) or exc})") from None
+
+
+def _open(fp: BinaryIO, limit: int, name: str) -> Image.Image:
+    """Read the header only (Pillow opens lazily); no pixel is decoded here."""
+    try:
+        with _quiet_pillow():
+            return Image.open(fp, formats=_decoders())
+    except Image.DecompressionBombError as exc:
+        raise _too_large_for_pillow(exc, limit, name) from None
+    except Exception as exc:
+        fp.seek(0)
+        head = fp.read(16)
+        kind = next((k for magic, k in _MAGIC.items() if head.startswith(magic)), None)
+        if kind is None and head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+            kind = "WebP"
+        unidentified = isinstance(exc, UnidentifiedImageError)
+        if kind:
+            detail = "" if unidentified else f" ({exc})"
+            raise ImageDecodeError(f"{name}: {kind} header is corrupt or truncated{detail}") from exc
+        if unidentified:
+            raise ImageDecodeError(
+                f"{name}: not an image in a supported format (JPEG, PNG, WebP, BMP, TIFF, GIF, PPM)"
+            ) from None
+        raise ImageDecodeError(f"{name}: corrupt image header ({exc})") from exc
+
+
+def _decode(image: Image.Image, limit: int, name: str) -> np.ndarray:
+    """Check the size, then decode (this is where truncated data shows), orient and convert to BGR."""
+    _check_pixels(image.width, image.height, limit, name)
+    loaded = False
+    try:
+        with _quiet_pillow():
+            image.load()
+            loaded = True
+            return _pil_to_bgr(_oriented(image), name)
+    except ImageDecodeError:
+        raise
+    except Image.DecompressionBombError as exc:
+        raise _too_large_for_pillow(exc, limit, name) from None
+    except MemoryError:
+        raise ImageTooLargeError(f"{name}: not enough memory to decode {image.width}x{image.height} pixels") from None
+    except Exception as exc:
+        kind = getattr(image, "format", None) or "image"
+        problem = f"cannot convert mode {image.mode}" if loaded else f"corrupt or truncated {kind} data"
+        raise ImageDecodeError(f"{name}: {problem} ({exc})") from exc
+
+
+def _check_pixels(width: int, height: int, limit: int, name: str) -> None:
+    if width * height > limit:
+        raise ImageTooLargeError(
+            f"{name}: {width}x{height} = {width * height:,} pixels exceeds the limit of {limit:,} "
+            "(raise it with max_pixels=, FACEATLAS_MAX_PIXELS or --max-pixels)"
+        )
+    if width <= 0 or height <= 0:
+        raise ImageDecodeError(f"{name}: image has no pixels ({width}x{height})")
+
+
+def _too_large_for_pillow(exc: Exception, limit: int, name: str) -> ImageTooLargeError:
+    return ImageTooLargeError(
+        f"{name}: refused before decoding ({exc}); the configured limit is {limit:,} pixels, "
+        "and Pillow's own PIL.Image.MAX_IMAGE_PIXELS caps any larger one"
+    )
+
+
+def _oriented(image: Image.Image) -> Image.Image:
+    """The image turned upright per its EXIF orientation; damaged or unknown orientation data is ignored."""
+    try:
+        orientation = image.getexif().get(ExifTags.Base.Orientation, 1)
+    except Exception:  # a damaged EXIF block does not make the pixels unreadable
+        return image
+    method = _TRANSPOSE.get(orientation) if isinstance(orientation, int) else None
+    return image if method is None else image.transpose(method)
+
+
+def _pil_to_bgr(image: Image.Image, name: str) -> np.ndarray:
+    """Convert in strips, so that besides Pillow's own copy only the result is ever whole in memory."""
+    if image.mode in _HIGH_DEPTH_MODES:
+        array = np.asarray(image)
+        if image.mode == "I":
+            array = np.clip(array, 0, 65535).astype(np.uint16)
+        return _array_to_bgr(array, "bgr", name)
+    width, height = image.size
+    out = np.empty((height, width, 3), np.uint8)
+    rows = max(1, _STRIP_PIXELS // width)
+    for top in range(0, height, rows):
+        strip = image.crop((0, top, width, min(height, top + rows)))
+        if strip.has_transparency_data:
+            out[top : top + strip.height] = _on_white(np.asarray(strip.convert("RGBA")))[:, :, ::-1]
+        else:
+            packed = (strip if strip.mode == "RGB" else strip.convert("RGB")).tobytes("raw", "BGR")
+            out[top : top + strip.height] = np.frombuffer(packed, np.uint8).reshape(strip.height, width, 3)
+    return out
+
+
+def _on_white(pixels: np.ndarray) -> np.ndarray:
+    """Composite (H, W, 4) uint8 colour + alpha on a white background, keeping the channel order."""
+    alpha = pixels[:, :, 3:].astype(np.uint16)
+    return ((pixels[:, :, :3] * alpha + 255 * (255 - alpha) + 127) // 255).astype(np.uint8)
+
+
+def _check_array(array: np.ndarray) -> None:
+    if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (1, 3, 4)):
+        raise ImageDecodeError(f"<array>: shape {array.shape} is not an image (want HxW, HxWx1, HxWx3 or HxWx4)")
+    if array.dtype.kind not in ("u", "f") or (array.dtype.kind == "u" and array.dtype.itemsize > 2):
+        raise ImageDecodeError(f"<array>: dtype {array.dtype} is not supported (use uint8, uint16 or float)")
+
+
+def _array_to_bgr(array: np.ndarray, color: ColorOrder, name: str = "<array>") -> np.ndarray:
+    """A checked array (see `_check_array`) as contiguous BGR uint8; uint8 BGR input is not copied."""
+    if array.dtype.kind == "u" and array.dtype.itemsize == 2:  # either byte order
+        array = _U16_TO_U8[array]
+    elif array.dtype.kind == "f":
+        if not np.isfinite(array).all():
+            raise ImageDecodeError(f"{name}: float image contains NaN or infinity")
+        scale = 255.0 if array.max() <= 1.0 else 1.0
+        array = np.rint(np.clip(array * scale, 0, 255)).astype(np.uint8)
+    if array.ndim == 2:
+        array = array[:, :, None]
+    if array.shape[2] == 1:
+        return np.repeat(array, 3, axis=2)
+    if array.shape[2] == 4:
+        array = _on_white(array)
+    return np.ascontiguousarray(array[:, :, ::-1] if color == "rgb" else array)

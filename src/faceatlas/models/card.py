@@ -87,4 +87,5 @@ class ModelCard(BaseModel):
         return card
 
     def to_file(self, path: Path) -> None:
-        Path(path).write_text(json.dumps(self.model_dump(mode="json", exclude_none=True), indent=2) + "\n")
+        fields = self.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
+        Path(path).write_text(json.dumps(fields, indent=2) + "\n")

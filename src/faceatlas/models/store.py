@@ -23,6 +23,20 @@ from faceatlas.errors import ModelIntegrityError, ModelUnavailableError
 from faceatlas.models.card import ModelCard
 from faceatlas.models.convert import CONVERTERS
 
+_VERIFIED: dict[tuple[str, str | None, Path], tuple[int, int]] = {}
+"""Files already hashed by this process, with their (mtime_ns, size) then: not hashed again unless they change."""
+
+
+def _verified_before(card: ModelCard, path: Path) -> bool:
+    stat = path.stat()
+    return _VERIFIED.get((card.id, card.sha256, path)) == (stat.st_mtime_ns, stat.st_size)
+
+
+def _remember_verified(card: ModelCard, path: Path) -> Path:
+    stat = path.stat()
+    _VERIFIED[(card.id, card.sha256, path)] = (stat.st_mtime_ns, stat.st_size)
+    return path
+
 
 def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
@@ -58,8 +72,10 @@ def resolve(card: ModelCard) -> Path:
         return _verified_user_file(card)
     target = cached_path(card)
     if target.exists():
-        if card.sha256 is None or sha256_file(target) == card.sha256:
+        if _verified_before(card, target):
             return target
+        if card.sha256 is None or sha256_file(target) == card.sha256:
+            return _remember_verified(card, target)
         target.unlink()  # stale or tampered: rebuild it from the pinned source below
     member = _member_bytes_offline(card)
     if member is None:
@@ -98,9 +114,11 @@ def _verified_user_file(card: ModelCard) -> Path:
     assert path is not None
     if not path.is_file():
         raise ModelUnavailableError(f"model '{card.id}': file {path} does not exist")
+    if _verified_before(card, path):
+        return path
     if card.sha256 is not None and sha256_file(path) != card.sha256:
         raise ModelIntegrityError(f"model '{card.id}': {path} does not match the sha256 in its card")
-    return path
+    return _remember_verified(card, path)
 
 
 def _member_bytes_offline(card: ModelCard) -> bytes | None:
@@ -143,4 +161,4 @@ def _install(card: ModelCard, member: bytes, target: Path) -> Path:
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(handle.name, target)  # atomic: a killed process never leaves a half-written model
-    return target
+    return _remember_verified(card, target)
