@@ -72,3 +72,12 @@ def test_profiles_share_one_output_shape():
         assert len(faces) == 1 and faces.landmarks5.shape == (1, 5, 2)
         assert np.linalg.norm(faces.embeddings, axis=1) == pytest.approx(1.0, abs=1e-5)
     assert FaceAnalyzer(profile="fused").analyze(ASTRONAUT).embeddings.shape == (1, 256)
+
+
+def test_flip_augmentation_makes_embeddings_mirror_invariant():
+    bgr = load_image(ASTRONAUT).bgr
+    mirrored = bgr[:, ::-1].copy()
+    plain, flipped = FaceAnalyzer(flip=False), FaceAnalyzer(flip=True)
+    plain_score = float(plain.analyze(bgr).embeddings[0] @ plain.analyze(mirrored).embeddings[0])
+    flip_score = float(flipped.analyze(bgr).embeddings[0] @ flipped.analyze(mirrored).embeddings[0])
+    assert flip_score > plain_score and flip_score > 0.97

@@ -217,7 +217,8 @@ def models_remove(model_id: str) -> None:
 def eval_calibrate(
     identities: Annotated[Path, typer.Option(help="Folder of per-person folders, or a CSV with path,identity.")],
     model: Annotated[str, typer.Option(help="Recogniser model id to calibrate.")],
-    detector: Annotated[str, typer.Option(help="Detector model id.")] = "yunet-2023mar-int8bq",
+    profile: Annotated[str, typer.Option(help="Profile whose detector, refiner and flip setting are used.")]
+    = "default",
     data_name: Annotated[str | None, typer.Option(help="How the data is named in the card.")] = None,
     write: Annotated[bool, typer.Option(help="Write the table into the model's card.")] = True,
     threads: ThreadsOption = 0,
@@ -228,15 +229,17 @@ def eval_calibrate(
     from faceatlas.eval.identities import load_identities
 
     items = load_identities(identities)
-    analyzer = FaceAnalyzer(threads=threads, detector=detector, recogniser=model)
+    analyzer = FaceAnalyzer(profile=profile, threads=threads, recogniser=model)
     with _progress() as progress:
         task = progress.add_task("embedding", total=len(items))
         embedded = embed_centre_faces(analyzer, [p for p, _ in items], lambda: progress.advance(task))
     labels = [label for (_, label), ok in zip(items, embedded.found, strict=True) if ok]
     scores = all_pair_scores(embedded.embeddings[embedded.found], labels)
-    command = f"faceatlas eval calibrate --identities {data_name or identities} --model {model} --detector {detector}"
+    command = f"faceatlas eval calibrate --identities {data_name or identities} --model {model} --profile {profile}"
+    refiner = analyzer.refiner_card.id if analyzer.refiner_card else None
     table = calibrate(scores, data=f"{data_name or identities}: {int(embedded.found.sum())} images "
-                      f"({len(embedded.failures)} without a face), detector {detector}", command=command)
+                      f"({len(embedded.failures)} without a face), front end of profile '{profile}' (detector "
+                      f"{analyzer.detector_card.id}, refiner {refiner}, flip {analyzer.flip})", command=command)
     out = Table("FMR", "threshold", "FNMR", "impostor pairs")
     for row in table.rows:
         out.add_row(f"{row.fmr:g}", f"{row.threshold:.4f}", f"{row.fnmr:.4f}", f"{row.impostor_pairs:,}")

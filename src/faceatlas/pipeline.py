@@ -8,6 +8,7 @@ import numpy as np
 
 from faceatlas.config import get_settings
 from faceatlas.detect import Detector, create_detector
+from faceatlas.detect.refine import LandmarkRefiner
 from faceatlas.embed import Recogniser, create_recogniser
 from faceatlas.errors import CalibrationError, NoFaceError
 from faceatlas.io.image import ColorOrder, ImageSource, load_image
@@ -29,16 +30,20 @@ class FaceAnalyzer:
     """
 
     def __init__(self, profile: str | None = None, threads: int | None = None,
-                 detector: str | None = None, recogniser: str | None = None,
-                 **detector_options: float | int) -> None:
+                 detector: str | None = None, recogniser: str | None = None, refiner: str | None = None,
+                 flip: bool | None = None, **detector_options: float | int) -> None:
         chosen = get_profile(profile or get_settings().profile)
         self.profile = chosen.name
         self.threads = get_settings().threads if threads is None else threads
         self.detector_card = get_card(detector or chosen.detector)
         self.recogniser_card = get_card(recogniser or chosen.recogniser)
+        refiner_id = chosen.refiner if refiner is None else refiner
+        self.refiner_card = get_card(refiner_id) if refiner_id else None
+        self.flip = chosen.flip if flip is None else flip
         self._detector_options = {**chosen.detector_options, **detector_options}
         self._detector: Detector | None = None
         self._recogniser: Recogniser | None = None
+        self._refiner: LandmarkRefiner | None = None
 
     @property
     def detector(self) -> Detector:
@@ -47,9 +52,15 @@ class FaceAnalyzer:
         return self._detector
 
     @property
+    def refiner(self) -> LandmarkRefiner | None:
+        if self._refiner is None and self.refiner_card is not None:
+            self._refiner = LandmarkRefiner(create_detector(self.refiner_card, self.threads))
+        return self._refiner
+
+    @property
     def recogniser(self) -> Recogniser:
         if self._recogniser is None:
-            self._recogniser = create_recogniser(self.recogniser_card, self.threads)
+            self._recogniser = create_recogniser(self.recogniser_card, self.threads, self.flip)
         return self._recogniser
 
     def analyze(self, source: ImageSource, embed: bool = True, color: ColorOrder = "bgr") -> Faces:
@@ -62,7 +73,8 @@ class FaceAnalyzer:
         return faces
 
     def detect(self, bgr: np.ndarray) -> Faces:
-        """Detect on decoded BGR pixels, retrying once at a lower threshold when nothing is found."""
+        """Detect on decoded BGR pixels (retrying once at a lower threshold when nothing is found), then refine the
+        landmarks if the profile has a refiner."""
         faces = self.detector.detect(bgr)
         threshold = getattr(self.detector, "score_threshold", None)
         if len(faces) == 0 and threshold is not None and threshold > FALLBACK_SCORE_THRESHOLD:
@@ -70,7 +82,7 @@ class FaceAnalyzer:
             fallback = create_detector(self.detector_card, self.threads, **options)
             faces = fallback.detect(bgr)
             faces.meta["fallback"] = f"score_threshold {FALLBACK_SCORE_THRESHOLD}"
-        return faces
+        return faces if self.refiner is None else self.refiner.refine(bgr, faces)
 
     def embed(self, bgr: np.ndarray, faces: Faces) -> Faces:
         """Add identity embeddings to faces found in `bgr`."""

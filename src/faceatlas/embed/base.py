@@ -26,12 +26,13 @@ def l2_normalise(vectors: np.ndarray) -> np.ndarray:
     return (vectors / np.maximum(norms, 1e-12)).astype(np.float32)
 
 
-def create_recogniser(card: ModelCard, threads: int = 0) -> Recogniser:
-    """Instantiate the implementation a card names (`architecture`)."""
+def create_recogniser(card: ModelCard, threads: int = 0, flip: bool = False) -> Recogniser:
+    """Instantiate the implementation a card names (`architecture`); `flip` adds mirrored-crop test-time augmentation
+    where the implementation supports it."""
     if card.architecture in ("sface", "arcface"):
         from faceatlas.embed.onnx_arcface import OnnxArcFaceRecogniser
 
-        return OnnxArcFaceRecogniser(card, threads=threads)
+        return OnnxArcFaceRecogniser(card, threads=threads, flip=flip)
     if card.architecture == "dlib_resnet":
         from faceatlas.embed.dlib_resnet import DlibResNetRecogniser
 
@@ -40,6 +41,6 @@ def create_recogniser(card: ModelCard, threads: int = 0) -> Recogniser:
         from faceatlas.embed.fusion import FusedRecogniser
         from faceatlas.models.registry import get_card
 
-        members = [create_recogniser(get_card(member), threads) for member in card.members]
+        members = [create_recogniser(get_card(member), threads, flip) for member in card.members]
         return FusedRecogniser(card.id, members, card.score_weights or [1.0] * len(members))
     raise ValueError(f"model '{card.id}' has architecture '{card.architecture}', which is not a recogniser")

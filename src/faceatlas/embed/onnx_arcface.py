@@ -18,8 +18,9 @@ from faceatlas.models.store import resolve
 class OnnxArcFaceRecogniser:
     """Aligns to the ArcFace template and embeds a batch of crops in one ONNX Runtime call."""
 
-    def __init__(self, card: ModelCard, threads: int = 0) -> None:
+    def __init__(self, card: ModelCard, threads: int = 0, flip: bool = False) -> None:
         self.model_id = card.id
+        self.flip = flip  # also embed the mirrored crop and add the two (test-time augmentation, 2x the compute)
         self.dim = int(card.embedding_dim or 0)
         self._card = card
         self._threads = threads
@@ -36,6 +37,9 @@ class OnnxArcFaceRecogniser:
     def embed_crops(self, crops_bgr: np.ndarray) -> np.ndarray:
         """Embeddings of already aligned 112x112 BGR crops (N, 112, 112, 3)."""
         session = onnx_session(resolve(self._card), self._threads)
+        count = len(crops_bgr)
+        if self.flip:
+            crops_bgr = np.concatenate([crops_bgr, crops_bgr[:, :, ::-1]])
         crops = crops_bgr[..., ::-1] if self._rgb else crops_bgr
         blob = (crops.transpose(0, 3, 1, 2).astype(np.float32) - self._mean) / self._std
         input_name = session.get_inputs()[0].name
@@ -43,4 +47,5 @@ class OnnxArcFaceRecogniser:
             output = np.concatenate([session.run(None, {input_name: blob[i : i + 1]})[0] for i in range(len(blob))])
         else:
             output = session.run(None, {input_name: blob})[0]
-        return l2_normalise(output.reshape(len(blob), -1))
+        output = output.reshape(len(blob), -1)
+        return l2_normalise(output[:count] + output[count:] if self.flip else output)
