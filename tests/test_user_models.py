@@ -26,8 +26,8 @@ def test_register_a_third_party_yunet_detector(isolated_home, tmp_path):
                            source={"path": str(onnx_file)}, sha256=sha256_file(onnx_file))
     card = register_card(card_file)
     assert get_card("my-yunet").source.path == onnx_file
-    faces = FaceAnalyzer(detector=card.id).analyze(ASTRONAUT, embed=False)
-    reference = FaceAnalyzer().analyze(ASTRONAUT, embed=False)
+    faces = FaceAnalyzer(profile="fast", detector=card.id).analyze(ASTRONAUT, embed=False)
+    reference = FaceAnalyzer(profile="fast").analyze(ASTRONAUT, embed=False)
     assert len(faces) == 1 and faces.detector == "my-yunet"
     assert np.abs(faces.boxes - reference.boxes).max() < 10  # another YuNet build: the same face, within pixels
     remove_user_card("my-yunet")
@@ -41,8 +41,8 @@ def test_register_an_arcface_style_recogniser(isolated_home, tmp_path):
                            source={"path": str(sface)}, embedding_dim=128,
                            input_spec={"color": "RGB", "mean": 0.0, "std": 1.0})
     register_card(card_file)
-    mine = FaceAnalyzer(recogniser="my-arcface").analyze(ASTRONAUT)
-    bundled = FaceAnalyzer().analyze(ASTRONAUT)
+    mine = FaceAnalyzer(profile="fast", recogniser="my-arcface").analyze(ASTRONAUT)
+    bundled = FaceAnalyzer(profile="fast").analyze(ASTRONAUT)
     assert mine.embedding_model == "my-arcface"
     assert float(mine.embeddings[0] @ bundled.embeddings[0]) == pytest.approx(1.0, abs=1e-5)
 
