@@ -237,7 +237,9 @@ def eval_calibrate(
         embedded = embed_centre_faces(analyzer, [p for p, _ in items], lambda: progress.advance(task), cache)
     labels = [label for (_, label), ok in zip(items, embedded.found, strict=True) if ok]
     scores = all_pair_scores(embedded.embeddings[embedded.found], labels)
-    command = f"faceatlas eval calibrate --identities {data_name or identities} --model {model} --profile {profile}"
+    command = f"faceatlas eval calibrate --identities {identities} --model {model} --profile {profile}"
+    if data_name:
+        command += f" --data-name '{data_name}'"
     refiner = analyzer.refiner_card.id if analyzer.refiner_card else None
     table = calibrate(scores, data=f"{data_name or identities}: {int(embedded.found.sum())} images "
                       f"({len(embedded.failures)} without a face), front end of profile '{profile}' (detector "

@@ -81,7 +81,8 @@ class FaceAnalyzer:
             options = {**self.detector_options, "score_threshold": FALLBACK_SCORE_THRESHOLD, "tile": 0}
             fallback = create_detector(self.detector_card, self.threads, **options)
             faces = fallback.detect(bgr)
-            faces.meta["fallback"] = f"score_threshold {FALLBACK_SCORE_THRESHOLD}"
+            if len(faces):
+                faces.meta["fallback"] = f"score_threshold {FALLBACK_SCORE_THRESHOLD}"
         return faces if self.refiner is None else self.refiner.refine(bgr, faces)
 
     def embed(self, bgr: np.ndarray, faces: Faces) -> Faces:
