@@ -35,6 +35,7 @@ import cv2
 import numpy as np
 
 from faceatlas.detect import Detector, create_detector
+from faceatlas.eval.detection import detection_metrics
 from faceatlas.models import get_card
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "facemask"
@@ -85,77 +86,13 @@ def mosaic(samples: list[Sample], n: int) -> list[Sample]:
     return out
 
 
-def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    lt = np.maximum(a[:, None, :2], b[None, :, :2])
-    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
-    inter = np.prod(np.clip(rb - lt, 0, None), axis=2)
-    area_a = np.prod(a[:, 2:] - a[:, :2], axis=1)
-    area_b = np.prod(b[:, 2:] - b[:, :2], axis=1)
-    return inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-9)
-
-
-def match(det_boxes: np.ndarray, det_scores: np.ndarray, gt: np.ndarray, ignore: np.ndarray, iou: float
-          ) -> tuple[np.ndarray, int]:
-    """Label each detection 1 (true positive), 0 (false positive) or -1 (on an ignored box); also the number of
-    all ground-truth boxes (ignored ones included) that some detection matched."""
-    labels = np.zeros(len(det_boxes), np.int8)
-    if len(gt) == 0 or len(det_boxes) == 0:
-        return labels, 0
-    overlaps = iou_matrix(det_boxes, gt)
-    taken = np.zeros(len(gt), bool)
-    for d in np.argsort(-det_scores, kind="stable"):
-        free = np.where(taken | ignore, -1.0, overlaps[d])
-        best = int(np.argmax(free))
-        if free[best] >= iou:
-            taken[best] = True
-            labels[d] = 1
-            continue
-        on_ignored = np.where(ignore & ~taken, overlaps[d], -1.0)
-        best = int(np.argmax(on_ignored))
-        if on_ignored[best] >= iou:
-            taken[best] = True  # a detection on a tiny face: neither hit nor false alarm, but found for recall_all
-            labels[d] = -1
-    return labels, int(taken.sum())
-
-
-def average_precision(scores: np.ndarray, labels: np.ndarray, positives: int) -> float:
-    """VOC all-point interpolation: area under the precision envelope over recall."""
-    order = np.argsort(-scores, kind="stable")
-    labels = labels[order]
-    labels = labels[labels >= 0]
-    tp = np.cumsum(labels == 1)
-    fp = np.cumsum(labels == 0)
-    recall = np.concatenate([[0.0], tp / max(positives, 1), [tp[-1] / max(positives, 1) if len(tp) else 0.0]])
-    precision = np.concatenate([[1.0], tp / np.maximum(tp + fp, 1), [0.0]])
-    precision = np.maximum.accumulate(precision[::-1])[::-1]
-    return float(np.sum((recall[1:] - recall[:-1]) * precision[1:]))
-
-
 def evaluate(results: list[tuple[np.ndarray, np.ndarray]], samples: list[Sample], threshold: float,
              min_face: float, iou: float = 0.5) -> dict[str, float]:
-    """Metrics for detections (boxes, scores) per sample, keeping those scoring at least `threshold`."""
-    all_scores, all_labels = [], []
-    positives = total = found_all = 0
-    for (boxes, scores), sample in zip(results, samples, strict=True):
-        keep = scores >= threshold
-        sides = np.minimum(sample.boxes[:, 2] - sample.boxes[:, 0], sample.boxes[:, 3] - sample.boxes[:, 1])
-        ignore = sides < min_face
-        labels, matched = match(boxes[keep], scores[keep], sample.boxes, ignore, iou)
-        all_scores.append(scores[keep])
-        all_labels.append(labels)
-        positives += int((~ignore).sum())
-        total += len(sample.boxes)
-        found_all += matched
-    scores, labels = np.concatenate(all_scores), np.concatenate(all_labels)
-    tp, fp = int((labels == 1).sum()), int((labels == 0).sum())
-    return {
-        "ap": round(average_precision(scores, labels, positives), 4),
-        "recall": round(tp / max(positives, 1), 4),
-        "recall_all": round(found_all / max(total, 1), 4),
-        "precision": round(tp / max(tp + fp, 1), 4),
-        "fp_per_image": round(fp / len(samples), 3),
-        "faces": positives,
-    }
+    """The library's detection metrics (`faceatlas.eval.detection`), rounded for the table."""
+    metrics = detection_metrics(results, [s.boxes for s in samples], threshold, min_face, iou)
+    return {"ap": round(metrics["ap"], 4), "recall": round(metrics["recall"], 4),
+            "recall_all": round(metrics["recall_all"], 4), "precision": round(metrics["precision"], 4),
+            "fp_per_image": round(metrics["fp_per_image"], 3), "faces": metrics["faces"]}
 
 
 def run(detector: Detector, samples: list[Sample], repeats: int = 1) -> tuple[list, float]:

@@ -21,3 +21,17 @@ def test_prelu_rewrite_gives_identical_numbers(tmp_path):
     x = np.random.default_rng(0).normal(size=(2, 3, 4, 4)).astype(np.float32)
     expected = np.where(x >= 0, x, slope * x)
     np.testing.assert_array_equal(onnx_session(path).run(None, {"x": x})[0], expected)
+
+
+def test_sface_runs_the_same_in_opencv_dnn_and_onnx_runtime():
+    from faceatlas.embed.onnx_arcface import OnnxArcFaceRecogniser
+    from faceatlas.models import get_card
+
+    card = get_card("sface-2021dec-int8bq")
+    assert card.runtime == "opencv-dnn"
+    crops = np.random.default_rng(1).integers(0, 256, (3, 112, 112, 3), dtype=np.uint8)
+    with_opencv = OnnxArcFaceRecogniser(card, threads=1, flip=True).embed_crops(crops)
+    with_ort = OnnxArcFaceRecogniser(card.model_copy(update={"runtime": "onnxruntime"}), threads=1,
+                                     flip=True).embed_crops(crops)
+    assert with_opencv.shape == (3, 128)
+    np.testing.assert_allclose(np.sum(with_opencv * with_ort, axis=1), 1.0, atol=1e-5)

@@ -1,17 +1,19 @@
 """Recognisers that take a 112x112 ArcFace-aligned crop in ONNX Runtime: SFace, and users' ArcFace-style models.
 
 The card's `input_spec` declares colour order and normalisation: `color` ("RGB"/"BGR"), `mean` and `std`
-(defaults 0 and 1, i.e. raw 0-255 pixels as SFace wants).
+(defaults 0 and 1, i.e. raw 0-255 pixels as SFace wants). The card's `runtime` picks the engine: ONNX Runtime, or
+OpenCV's DNN module, which runs SFace's 3x3 convolutions faster on the CPU (same numbers; see the card's notes).
 """
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 from faceatlas.align import align_faces
 from faceatlas.embed.base import l2_normalise
 from faceatlas.models.card import ModelCard
-from faceatlas.models.runtime import onnx_session
+from faceatlas.models.runtime import onnx_session, opencv_net
 from faceatlas.models.store import resolve
 
 
@@ -36,16 +38,24 @@ class OnnxArcFaceRecogniser:
 
     def embed_crops(self, crops_bgr: np.ndarray) -> np.ndarray:
         """Embeddings of already aligned 112x112 BGR crops (N, 112, 112, 3)."""
-        session = onnx_session(resolve(self._card), self._threads)
         count = len(crops_bgr)
         if self.flip:
             crops_bgr = np.concatenate([crops_bgr, crops_bgr[:, :, ::-1]])
         crops = crops_bgr[..., ::-1] if self._rgb else crops_bgr
         blob = (crops.transpose(0, 3, 1, 2).astype(np.float32) - self._mean) / self._std
-        input_name = session.get_inputs()[0].name
-        if session.get_inputs()[0].shape[0] == 1:  # a graph with a fixed batch of one
-            output = np.concatenate([session.run(None, {input_name: blob[i : i + 1]})[0] for i in range(len(blob))])
-        else:
-            output = session.run(None, {input_name: blob})[0]
+        output = self._run(np.ascontiguousarray(blob))
         output = output.reshape(len(blob), -1)
         return l2_normalise(output[:count] + output[count:] if self.flip else output)
+
+    def _run(self, blob: np.ndarray) -> np.ndarray:
+        if self._card.runtime == "opencv-dnn":
+            if self._threads > 0:
+                cv2.setNumThreads(self._threads)
+            net = opencv_net(resolve(self._card))
+            net.setInput(blob)
+            return net.forward()
+        session = onnx_session(resolve(self._card), self._threads)
+        input_name = session.get_inputs()[0].name
+        if session.get_inputs()[0].shape[0] == 1:  # a graph with a fixed batch of one
+            return np.concatenate([session.run(None, {input_name: blob[i : i + 1]})[0] for i in range(len(blob))])
+        return session.run(None, {input_name: blob})[0]

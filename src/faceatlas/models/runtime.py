@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
+import cv2
 import numpy as np
 import onnx
 import onnxruntime as ort
@@ -28,6 +29,12 @@ def onnx_session(path: Path, threads: int = 0) -> ort.InferenceSession:
     if any(node.op_type == "PRelu" for node in model.graph.node):
         model = expand_prelu(model)
     return ort.InferenceSession(model.SerializeToString(), sess_options=options, providers=["CPUExecutionProvider"])
+
+
+@lru_cache(maxsize=32)
+def opencv_net(path: Path) -> cv2.dnn.Net:
+    """A cached OpenCV DNN network for an ONNX file (CPU). Its thread count is OpenCV's process-wide setting."""
+    return cv2.dnn.readNetFromONNX(str(path))
 
 
 def expand_prelu(model: onnx.ModelProto) -> onnx.ModelProto:
