@@ -43,27 +43,31 @@ def groups_by_identity(image_groups: dict[str, str], identity_of: dict[str, str]
     return {identity: counter.most_common(1)[0][0] for identity, counter in votes.items()}, conflicts
 
 
-def pair_groups(groups_a: np.ndarray, groups_b: np.ndarray) -> np.ndarray:
-    """The group of each pair: the shared group of both images, CROSS when they differ, "" when either is unknown."""
-    out = np.where(groups_a == groups_b, groups_a, CROSS).astype(object)
-    out[(groups_a == "") | (groups_b == "")] = ""
+CROSS_CODE, UNKNOWN_CODE = -1, -2
+
+
+def pair_groups(codes_a: np.ndarray, codes_b: np.ndarray) -> np.ndarray:
+    """The group code of each pair from its images' codes (>= 0 known, UNKNOWN_CODE not labelled): the shared code,
+    CROSS_CODE when the two differ, UNKNOWN_CODE when either image is unlabelled."""
+    codes_a, codes_b = np.asarray(codes_a), np.asarray(codes_b)
+    out = np.where(codes_a == codes_b, codes_a, CROSS_CODE)
+    out[(codes_a == UNKNOWN_CODE) | (codes_b == UNKNOWN_CODE)] = UNKNOWN_CODE
     return out
 
 
-def fairness_metrics(scores: np.ndarray, same: np.ndarray, groups: np.ndarray, thresholds: list[dict],
-                     group_names: list[str] | None = None) -> dict:
+def fairness_metrics(scores: np.ndarray, same: np.ndarray, pair_group: np.ndarray, names: list[str],
+                     thresholds: list[dict]) -> dict:
     """Per group and threshold: FMR, FNMR and the pair counts they rest on; max/min ratios across groups.
 
-    `thresholds` rows carry `threshold` and `fmr` (the global FMR it was calibrated for). `group_names` lists every
-    group expected, so an empty group is reported (with null rates) rather than silently missing.
+    `pair_group` holds a code per pair (an index into `names`, CROSS_CODE or UNKNOWN_CODE); every name is reported,
+    an empty group with null rates. `thresholds` rows carry `threshold` and `fmr` (the global FMR it stands for).
     """
-    scores, same, groups = np.asarray(scores, np.float64), np.asarray(same, bool), np.asarray(groups, object)
-    names = sorted(set(group_names or []) | {g for g in set(groups.tolist()) if g and g != CROSS})
+    scores, same, pair_group = np.asarray(scores, np.float64), np.asarray(same, bool), np.asarray(pair_group)
     rows = []
-    for name in [*names, CROSS]:
-        member = groups == name
+    for code, name in [*enumerate(names), (CROSS_CODE, CROSS)]:
+        member = pair_group == code
         genuine, impostor = scores[member & same], scores[member & ~same]
-        if name == CROSS and len(impostor) == 0:
+        if code == CROSS_CODE and len(impostor) == 0:
             continue
         rows.append({
             "group": name, "genuine_pairs": len(genuine), "impostor_pairs": len(impostor),
@@ -82,4 +86,4 @@ def fairness_metrics(scores: np.ndarray, same: np.ndarray, groups: np.ndarray, t
             ratio_row[f"{rate}_max_min_ratio"] = (max(values) / min(values)) if values and min(values) > 0 else None
             ratio_row[f"{rate}_min"], ratio_row[f"{rate}_max"] = (min(values), max(values)) if values else (None, None)
         ratios.append(ratio_row)
-    return {"groups": rows, "ratios": ratios}
+    return {"groups": rows, "ratios": ratios, "unlabelled_pairs": int((pair_group == UNKNOWN_CODE).sum())}

@@ -1,4 +1,4 @@
-"""The `faceatlas` command line: one command per user job, the same settings as the Python API."""
+"""The `faceatlas` app: analyze, verify and the model registry; `eval` lives in `cli/evaluate.py`."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from typing import Annotated
 
 import cv2
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from faceatlas.cli.common import ProfileOption, ThreadsOption, console, fail, output, progress_bar
+from faceatlas.cli.evaluate import eval_app
 from faceatlas.config import get_settings
 from faceatlas.errors import FaceAtlasError
 from faceatlas.io.draw import draw_faces
@@ -21,30 +21,12 @@ from faceatlas.io.image import iter_image_paths, load_image
 from faceatlas.io.records import error_record, success_record
 from faceatlas.models import registry, store
 from faceatlas.pipeline import FaceAnalyzer
-from faceatlas.profiles import PROFILES
 
 app = typer.Typer(help="FaceAtlas: offline face detection, recognition and calibrated verification.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
 models_app = typer.Typer(help="The model registry: list, fetch, verify and register models.", no_args_is_help=True)
-eval_app = typer.Typer(help="Measure models and write calibration tables.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
 app.add_typer(eval_app, name="eval")
-
-console = Console(stderr=True)
-output = Console(width=None if sys.stdout.isatty() else 200)  # wide tables when piped, not cut at 80 columns
-
-ProfileOption = Annotated[str, typer.Option(help=f"Analysis profile: {', '.join(PROFILES)}.")]
-ThreadsOption = Annotated[int, typer.Option(help="ONNX Runtime threads (0: let it choose).", min=0)]
-
-
-def _fail(error: FaceAtlasError) -> typer.Exit:
-    console.print(f"[red]error:[/red] {error}")
-    return typer.Exit(error.exit_code)
-
-
-def _progress() -> Progress:
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                    console=console, transient=True)
 
 
 @app.command()
@@ -76,7 +58,7 @@ def analyze(
     summary = Table("file", "faces", "ms", "note")
     counts = {"images": 0, "faces": 0, "errors": 0}
     try:
-        with _progress() as progress:
+        with progress_bar() as progress:
             task = progress.add_task("analysing", total=len(files), visible=len(files) > 1)
             for index, path in enumerate(files):
                 record = _analyze_one(analyzer, path, embed, draw, index)
@@ -90,7 +72,7 @@ def analyze(
                     summary.add_row(str(path), str(len(record["faces"])), str(record.get("elapsed_ms", "")), note)
                 progress.advance(task)
     except FaceAtlasError as error:  # a model problem is fatal for every file: stop with its fix
-        raise _fail(error) from None
+        raise fail(error) from None
     finally:
         if sink and sink is not sys.stdout:
             sink.close()
@@ -129,7 +111,7 @@ def verify(
     try:
         result = FaceAnalyzer(profile=profile, threads=threads).verify(a, b, fmr=fmr)
     except FaceAtlasError as error:
-        raise _fail(error) from None
+        raise fail(error) from None
     if as_json:
         print(json.dumps(result.to_dict()))
         return
@@ -210,53 +192,5 @@ def models_remove(model_id: str) -> None:
     try:
         registry.remove_user_card(model_id)
     except FaceAtlasError as error:
-        raise _fail(error) from None
+        raise fail(error) from None
     console.print(f"removed {model_id}")
-
-
-@eval_app.command("calibrate")
-def eval_calibrate(
-    identities: Annotated[Path, typer.Option(help="Folder of per-person folders, or a CSV with path,identity.")],
-    model: Annotated[str, typer.Option(help="Recogniser model id to calibrate.")],
-    profile: Annotated[str, typer.Option(help="Profile whose detector, refiner and flip setting are used.")]
-    = "default",
-    data_name: Annotated[str | None, typer.Option(help="How the data is named in the card.")] = None,
-    write: Annotated[bool, typer.Option(help="Write the table into the model's card.")] = True,
-    cache: Annotated[Path | None, typer.Option(help="Reuse and store per-image embeddings in this folder.")] = None,
-    threads: ThreadsOption = 0,
-) -> None:
-    """Score every genuine and impostor pair of identity-labelled images and write thresholds at FMR 1e-2 … 1e-6."""
-    from faceatlas.eval.calibration import all_pair_scores, calibrate
-    from faceatlas.eval.embedding import embed_centre_faces
-    from faceatlas.eval.identities import load_identities
-
-    items = load_identities(identities)
-    analyzer = FaceAnalyzer(profile=profile, threads=threads, recogniser=model)
-    with _progress() as progress:
-        task = progress.add_task("embedding", total=len(items))
-        embedded = embed_centre_faces(analyzer, [p for p, _ in items], lambda: progress.advance(task), cache)
-    labels = [label for (_, label), ok in zip(items, embedded.found, strict=True) if ok]
-    scores = all_pair_scores(embedded.embeddings[embedded.found], labels)
-    command = f"faceatlas eval calibrate --identities {identities} --model {model} --profile {profile}"
-    if data_name:
-        command += f" --data-name '{data_name}'"
-    refiner = analyzer.refiner_card.id if analyzer.refiner_card else None
-    table = calibrate(scores, data=f"{data_name or identities}: {int(embedded.found.sum())} images "
-                      f"({len(embedded.failures)} without a face), front end of profile '{profile}' (detector "
-                      f"{analyzer.detector_card.id}, refiner {refiner}, flip {analyzer.flip})", command=command)
-    out = Table("FMR", "threshold", "FNMR", "impostor pairs")
-    for row in table.rows:
-        out.add_row(f"{row.fmr:g}", f"{row.threshold:.4f}", f"{row.fnmr:.4f}", f"{row.impostor_pairs:,}")
-    output.print(out)
-    console.print(f"{table.genuine_pairs:,} genuine pairs, {table.impostor_pairs:,} impostor pairs; "
-                  f"{len(embedded.failures)} images without a face, {embedded.fallbacks} found only on retry")
-    if write:
-        card = registry.get_card(model).model_copy(update={"calibration": table})
-        target = (registry.bundled_card_path(model) if card.source.path is None
-                  else get_settings().home / "cards" / f"{model}.json")
-        card.to_file(target)
-        console.print(f"wrote the table into {target}")
-
-
-if __name__ == "__main__":
-    app()

@@ -1,0 +1,40 @@
+"""What every `faceatlas` command shares: the consoles, progress bars, option types and error exits."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from faceatlas.profiles import PROFILES
+
+console = Console(stderr=True)
+output = Console(width=None if sys.stdout.isatty() else 200)  # wide tables when piped, not cut at 80 columns
+
+ProfileOption = Annotated[str, typer.Option(help=f"Analysis profile: {', '.join(PROFILES)}.")]
+ThreadsOption = Annotated[int, typer.Option(help="ONNX Runtime threads (0: let it choose).", min=0)]
+
+
+def fail(error: Exception, code: int | None = None) -> typer.Exit:
+    """Print the error and return the exit to raise: a FaceAtlasError's own code, else `code` (default 2)."""
+    console.print(f"[red]error:[/red] {error}")
+    return typer.Exit(code if code is not None else getattr(error, "exit_code", 2))
+
+
+def progress_bar() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                    console=console, transient=True)
+
+
+def progress_callback(progress: Progress, description: str) -> Callable[[int], Callable[[], None]]:
+    """A callback for `faceatlas.eval.harness`: given a total, add a task and return its advance function."""
+
+    def start(total: int) -> Callable[[], None]:
+        task = progress.add_task(description, total=total)
+        return lambda: progress.advance(task)
+
+    return start

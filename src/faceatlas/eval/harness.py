@@ -1,0 +1,241 @@
+"""The runs behind `faceatlas eval ...`: embed the data with a FaceAnalyzer, compute the metrics, wrap the envelope.
+
+Every run embeds the face nearest each image's centre (`embed_centre_faces`) and can reuse a per-image embedding
+cache, so several runs over the same images (verify, identify, fairness, calibrate) embed them once.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from faceatlas.errors import FaceAtlasError
+from faceatlas.eval import detection, fairness, identification, verification
+from faceatlas.eval.calibration import all_pair_scores, calibrate
+from faceatlas.eval.embedding import EmbeddedSet, embed_centre_faces
+from faceatlas.eval.identities import load_identities
+from faceatlas.eval.pairs import read_pairs
+from faceatlas.eval.results import envelope
+from faceatlas.io.image import iter_image_paths, load_image
+from faceatlas.pipeline import FaceAnalyzer
+
+Progress = Callable[[int], Callable[[], None]]
+"""Called with a total, returns the callback to advance by one (the CLI's progress bar; tests pass nothing)."""
+
+
+def _quiet(total: int) -> Callable[[], None]:
+    return lambda: None
+
+
+def _embed(analyzer: FaceAnalyzer, paths: list[Path], cache: Path | None, progress: Progress) -> EmbeddedSet:
+    return embed_centre_faces(analyzer, paths, progress(len(paths)), cache)
+
+
+def _failures(embedded: EmbeddedSet) -> dict:
+    return {"images": len(embedded.paths), "images_without_face": len(embedded.failures),
+            "images_found_on_retry": embedded.fallbacks, "failures": embedded.failures}
+
+
+def run_verify(analyzer: FaceAnalyzer, pairs_file: Path, images: Path, folds: int = 10, command: str = "",
+               cache: Path | None = None, progress: Progress = _quiet) -> dict:
+    """k-fold accuracy, ROC, EER and TAR@FAR over a pairs list. A pair with an image where no face was found scores
+    -1 (a rejection: an error for a matched pair), and is counted."""
+    pairs = read_pairs(pairs_file, folds)
+    names = sorted({name for pair in pairs for name in (pair.a, pair.b)})
+    embedded = _embed(analyzer, [Path(images) / name for name in names], cache, progress)
+    index = {name: i for i, name in enumerate(names)}
+    a = np.array([index[p.a] for p in pairs])
+    b = np.array([index[p.b] for p in pairs])
+    scores = np.einsum("nd,nd->n", embedded.embeddings[a], embedded.embeddings[b]).astype(np.float64)
+    missing = ~(embedded.found[a] & embedded.found[b])
+    scores[missing] = -1.0
+    same = np.array([p.same for p in pairs])
+    metrics = verification.verification_metrics(scores, same, np.array([p.fold for p in pairs]))
+    metrics["pairs_with_missing_face"] = int(missing.sum())
+    metrics["pair_scores"] = scores.round(6)  # in pair-file order, so anyone can recompute every figure
+    if analyzer.recogniser_card.calibration is not None:
+        metrics["at_calibrated_thresholds"] = [
+            {"fmr_target": row.fmr, "threshold": row.threshold, "fmr": float(np.mean(scores[~same] >= row.threshold)),
+             "fnmr": float(np.mean(scores[same] < row.threshold))} for row in analyzer.recogniser_card.calibration.rows]
+    data = {"pairs_file": str(pairs_file), "images": str(images), "folds": len(set(p.fold for p in pairs)),
+            **_failures(embedded)}
+    return envelope("verify", command, data, metrics, analyzer)
+
+
+def identification_split(gallery: Path | None, probes: Path | None, distractors: Path | None,
+                         identities: Path | None) -> identification.Split:
+    """The split from explicit CSVs (path,identity) or generated from a folder/CSV of identities."""
+    if identities is not None:
+        return identification.split_identities([(str(p), label) for p, label in load_identities(identities)])
+    if gallery is None or probes is None:
+        raise ValueError("give --identities, or --gallery and --probes (and optionally --distractors)")
+
+    def read(source: Path | None) -> list[tuple[str, str]]:
+        return [] if source is None else [(str(p), label) for p, label in load_identities(source)]
+
+    return identification.Split(read(gallery), read(probes), read(distractors))
+
+
+def run_identify(analyzer: FaceAnalyzer, split: identification.Split, command: str = "", cache: Path | None = None,
+                 progress: Progress = _quiet, data: dict | None = None) -> dict:
+    """Closed-set CMC and open-set FNIR@FPIR. Gallery images without a face are not enrolled; probes without a face
+    count as misses (mated) or as correct rejections (non-mated), and are counted."""
+    everything = split.gallery + split.probes + split.distractors
+    embedded = _embed(analyzer, [Path(p) for p, _ in everything], cache, progress)
+    parts = np.cumsum([0, len(split.gallery), len(split.probes)])
+    vectors, found = embedded.embeddings, embedded.found
+
+    def take(start: int, items: list[tuple[str, str]], keep_missing: bool) -> tuple[np.ndarray, list[str]]:
+        rows = np.arange(start, start + len(items))
+        rows = rows if keep_missing else rows[found[rows]]
+        matrix = vectors[rows].copy()
+        matrix[~found[rows]] = 0.0  # a probe without a face scores 0 against everyone
+        return matrix, [everything[r][1] for r in rows]
+
+    gallery_vectors, gallery_labels = take(0, split.gallery, keep_missing=False)
+    probe_vectors, probe_labels = take(parts[1], split.probes, keep_missing=True)
+    enrolled = set(gallery_labels)
+    mated = [i for i, label in enumerate(probe_labels) if label in enrolled]
+    distractor_vectors, _ = take(parts[2], split.distractors, keep_missing=True)
+    metrics = identification.identification_metrics(gallery_vectors, gallery_labels, probe_vectors[mated],
+                                                     [probe_labels[i] for i in mated], distractor_vectors)
+    metrics["probes_whose_identity_is_not_enrolled"] = len(probe_labels) - len(mated)
+    info = {**(data or {}), "gallery_images": len(split.gallery), "probe_images": len(split.probes),
+            "distractor_images": len(split.distractors), **_failures(embedded)}
+    return envelope("identify", command, info, metrics, analyzer)
+
+
+def run_detect(analyzer: FaceAnalyzer, boxes: Path, images: Path, min_face: float = 10.0, iou: float = 0.5,
+               command: str = "", progress: Progress = _quiet) -> dict:
+    """AP over every detection the profile's detector returns (its own score threshold), recall by size, FP/image,
+    and the detector's time per image. Images that cannot be read are listed and left out."""
+    truths = detection.load_boxes(boxes)
+    advance = progress(len(truths))
+    results, kept, unreadable, times = [], [], {}, []
+    for truth in truths:
+        try:
+            image = load_image(Path(images) / truth.image)
+        except FaceAtlasError as error:  # every unreadable file is reported, none stops the run
+            unreadable[truth.image] = f"{type(error).__name__}: {error}"
+            advance()
+            continue
+        start = time.perf_counter()
+        faces = analyzer.detector.detect(image.bgr)
+        times.append((time.perf_counter() - start) * 1000)
+        results.append((faces.boxes, faces.scores))
+        kept.append(truth.boxes)
+        advance()
+    threshold = float(getattr(analyzer.detector, "score_threshold", 0.0))
+    metrics = detection.detection_metrics(results, kept, threshold, min_face, iou)
+    metrics.update({"score_threshold": threshold, "iou": iou, "min_face": min_face,
+                    "ms_per_image_median": statistics.median(times) if times else None})
+    data = {"boxes": str(boxes), "images": str(images), "unreadable": unreadable}
+    return envelope("detect", command, data, metrics, analyzer)
+
+
+def run_calibrate(analyzer: FaceAnalyzer, identities: Path, data_name: str | None = None, command: str = "",
+                  cache: Path | None = None, progress: Progress = _quiet) -> tuple[dict, object]:
+    """The calibration table (all genuine and impostor pairs) and the result envelope around it."""
+    items = load_identities(identities)
+    embedded = _embed(analyzer, [p for p, _ in items], cache, progress)
+    labels = [label for (_, label), ok in zip(items, embedded.found, strict=True) if ok]
+    scores = all_pair_scores(embedded.embeddings[embedded.found], labels)
+    refiner = analyzer.refiner_card.id if analyzer.refiner_card else None
+    table = calibrate(scores, data=f"{data_name or identities}: {int(embedded.found.sum())} images "
+                      f"({len(embedded.failures)} without a face), front end of profile '{analyzer.profile}' "
+                      f"(detector {analyzer.detector_card.id}, refiner {refiner}, flip {analyzer.flip})",
+                      command=command)
+    metrics = {"model": analyzer.recogniser_card.id, **table.model_dump(mode="json")}
+    return envelope("calibrate", command, {"identities": str(identities), **_failures(embedded)}, metrics,
+                    analyzer), table
+
+
+def run_fairness(analyzer: FaceAnalyzer, identities: Path, groups_csv: Path, group_column: str = "group",
+                 key_column: str | None = None, command: str = "", cache: Path | None = None,
+                 progress: Progress = _quiet) -> dict:
+    """FMR and FNMR per group over all genuine and impostor pairs of identity-labelled images, at the recogniser's
+    calibrated (global) thresholds. Keys may be identities, or image paths relative to the identities folder or
+    CSV; an image label is spread to its identity by majority (labels such as gender are per person)."""
+    items = load_identities(identities)
+    root = Path(identities) if Path(identities).is_dir() else Path(identities).parent
+    keys = [_relative(path, root) for path, _ in items]
+    labels, key = fairness.load_groups(groups_csv, group_column, key_column)
+    conflicts = 0
+    if key != "identity":
+        labels, conflicts = fairness.groups_by_identity(labels, dict(zip(keys, [i for _, i in items], strict=True)))
+    names = sorted(set(labels.values()))
+    code_of = {name: c for c, name in enumerate(names)}
+    embedded = _embed(analyzer, [p for p, _ in items], cache, progress)
+    found = embedded.found
+    identity = np.array([label for (_, label), ok in zip(items, found, strict=True) if ok])
+    codes = np.array([code_of.get(labels.get(label, ""), fairness.UNKNOWN_CODE) for label in identity])
+    vectors = embedded.embeddings[found]
+    upper = np.triu_indices(len(vectors), k=1)
+    scores = np.einsum("nd,nd->n", vectors[upper[0]], vectors[upper[1]]).astype(np.float64)
+    same = identity[upper[0]] == identity[upper[1]]
+    pair_group = fairness.pair_groups(codes[upper[0]], codes[upper[1]])
+    card = analyzer.recogniser_card
+    if card.calibration is None:
+        raise ValueError(f"model '{card.id}' has no calibration table to take global thresholds from")
+    thresholds = [{"fmr": row.fmr, "threshold": row.threshold} for row in card.calibration.rows]
+    metrics = fairness.fairness_metrics(scores, same, pair_group, names, thresholds)
+    metrics["images_per_group"] = {name: int((codes == c).sum()) for name, c in code_of.items()}
+    metrics["identities_per_group"] = {name: len({i for i, c in zip(identity, codes, strict=True) if c == code})
+                                       for name, code in code_of.items()}
+    metrics["unlabelled_images"] = int((codes == fairness.UNKNOWN_CODE).sum())
+    data = {"identities": str(identities), "groups": str(groups_csv), "group_column": group_column, "key_column": key,
+            "identities_with_conflicting_labels": conflicts, "thresholds_from": card.calibration.data,
+            **_failures(embedded)}
+    return envelope("fairness", command, data, metrics, analyzer)
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return Path(path).resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def run_budget(profiles: list[str], images: Path, budgets_ms: list[float], threads: list[int], limit: int = 30,
+               accuracy: dict[str, float] | None = None, command: str = "", progress: Progress = _quiet) -> dict:
+    """Per-image latency (decode, detect, embed; p50 and p95 after one warm-up image) of each profile at each thread
+    count, and for each budget the most accurate profile whose p95 fits it. `accuracy` maps profiles to a verification
+    accuracy (from `eval verify` results); profiles without one are timed but never chosen."""
+    paths = iter_image_paths([Path(images)])[:limit]
+    if not paths:
+        raise ValueError(f"{images}: no images")
+    decoded = []
+    for path in paths:
+        try:
+            decoded.append((path, load_image(path)))
+        except FaceAtlasError:  # unreadable files are not timed
+            continue
+    advance = progress(len(profiles) * len(threads) * len(decoded))
+    rows = []
+    for count in threads:
+        for name in profiles:
+            analyzer = FaceAnalyzer(profile=name, threads=count)
+            analyzer.analyze(decoded[0][0])  # load the models outside the timing
+            latencies = []
+            for path, _ in decoded:
+                start = time.perf_counter()
+                analyzer.analyze(path)
+                latencies.append((time.perf_counter() - start) * 1000)
+                advance()
+            rows.append({"profile": name, "threads": count, "images": len(latencies),
+                         "p50_ms": float(np.percentile(latencies, 50)), "p95_ms": float(np.percentile(latencies, 95)),
+                         "accuracy": (accuracy or {}).get(name)})
+    choices = []
+    for budget in budgets_ms:
+        for count in threads:
+            fitting = [r for r in rows if r["threads"] == count and r["p95_ms"] <= budget and r["accuracy"] is not None]
+            best = max(fitting, key=lambda r: (r["accuracy"], -r["p95_ms"]), default=None)
+            choices.append({"budget_ms": budget, "threads": count, "profile": best["profile"] if best else None,
+                            "accuracy": best["accuracy"] if best else None, "p95_ms": best["p95_ms"] if best else None})
+    data = {"images": str(images), "timed_images": len(decoded), "accuracy_source": "eval verify results"
+            if accuracy else None}
+    return envelope("budget", command, data, {"latency": rows, "choices": choices})

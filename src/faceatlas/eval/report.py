@@ -1,0 +1,152 @@
+"""`faceatlas eval report`: one self-contained HTML page (plots embedded) from eval results, in the spirit of a model
+card: pipeline, models and licences, data, every metric, disaggregated results, limitations."""
+
+from __future__ import annotations
+
+import base64
+import html
+from pathlib import Path
+
+from faceatlas.eval.plots import figures, png_bytes
+
+LIMITATIONS = (
+    "Figures hold for the data they were measured on; faces unlike it (age, pose, image quality, capture device, "
+    "demographics) may see different error rates. Recalibrate on data like yours: `faceatlas eval calibrate`.",
+    "Rates at low FMR rest on the impostor counts shown; rows with fewer than 30 false matches at their threshold are "
+    "marked not reliable, and calibration tables leave them out.",
+    "LFW is celebrity press photos, mostly frontal and well lit; it over-represents adult, lighter-skinned men.",
+    "Group labels in fairness reports are the labels of the data set, not self-declared, and cover few groups.",
+)
+
+
+def _e(value: object) -> str:
+    return html.escape(str(value))
+
+
+def _number(value: object, digits: int = 4) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.{digits}g}" if abs(value) < 1e-3 and value else f"{value:.{digits}f}".rstrip("0").rstrip(".")
+    if isinstance(value, int):
+        return f"{value:,}"
+    return _e(value)
+
+
+def _table(header: list[str], rows: list[list[object]]) -> str:
+    head = "".join(f"<th>{_e(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{_number(c)}</td>" for c in row) + "</tr>" for row in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _images(result: dict) -> str:
+    tags = []
+    for name, fig in figures(result).items():
+        data = base64.b64encode(png_bytes(fig)).decode()
+        tags.append(f'<img alt="{_e(name)}" src="data:image/png;base64,{data}">')
+    return f'<div class="plots">{"".join(tags)}</div>' if tags else ""
+
+
+def _verify(m: dict) -> str:
+    k = m["accuracy_kfold"]
+    parts = [f"<p>{m['pairs']:,} pairs ({m['genuine_pairs']:,} genuine, {m['impostor_pairs']:,} impostor), "
+             f"{m.get('pairs_with_missing_face', 0)} with an image where no face was found (scored as rejections).</p>",
+             _table(["accuracy (k-fold)", "std", "folds", "EER"],
+                    [[k["mean"], k["std"], len(k["folds"]), m["eer"]["eer"]]]),
+             _table(["FAR", "TAR", "threshold", "impostor pairs", "reliable"],
+                    [[r["far"], r["tar"], r["threshold"], r["impostor_pairs"], "yes" if r["reliable"] else "no"]
+                     for r in m["tar_at_far"]])]
+    if m.get("at_calibrated_thresholds"):
+        parts.append(_table(["calibrated FMR", "threshold", "FMR here", "FNMR here"],
+                            [[r["fmr_target"], r["threshold"], r["fmr"], r["fnmr"]]
+                             for r in m["at_calibrated_thresholds"]]))
+    return "".join(parts)
+
+
+def _identify(m: dict) -> str:
+    return (_table(["gallery identities", "mated probes", "non-mated probes", "rank-1", "rank-5"],
+                   [[m["gallery_identities"], m["mated_probes"], m["nonmated_probes"], m["rank1"],
+                     m["cmc"][4] if len(m["cmc"]) > 4 else None]])
+            + _table(["FPIR", "FNIR", "threshold", "non-mated searches"],
+                     [[r["fpir"], r["fnir"], r["threshold"], r["nonmated_searches"]] for r in m["fnir_at_fpir"]]))
+
+
+def _detect(m: dict) -> str:
+    return (_table(["images", "faces", "AP@0.5", "recall", "precision", "FP / image", "ms / image"],
+                   [[m["images"], m["faces"], m["ap"], m["recall"], m["precision"], m["fp_per_image"],
+                     m["ms_per_image_median"]]])
+            + _table(["face size (px)", "faces", "recall"],
+                     [[f"{r['min_side']}-{r['max_side'] or 'up'}", r["faces"], r["recall"]]
+                      for r in m["recall_by_size"]]))
+
+
+def _calibrate(m: dict) -> str:
+    return (f"<p>{_e(m['model'])}: {m['genuine_pairs']:,} genuine and {m['impostor_pairs']:,} impostor pairs; "
+            f"{_e(m['data'])}</p>"
+            + _table(["FMR", "threshold", "FNMR", "impostor pairs"],
+                     [[r["fmr"], r["threshold"], r["fnmr"], r["impostor_pairs"]] for r in m["rows"]]))
+
+
+def _budget(m: dict) -> str:
+    return (_table(["profile", "threads", "p50 ms", "p95 ms", "accuracy"],
+                   [[r["profile"], r["threads"], r["p50_ms"], r["p95_ms"], r["accuracy"]] for r in m["latency"]])
+            + _table(["budget ms", "threads", "best profile", "accuracy", "p95 ms"],
+                     [[r["budget_ms"], r["threads"], r["profile"] or "none fits", r["accuracy"], r["p95_ms"]]
+                      for r in m["choices"]]))
+
+
+def _fairness(m: dict) -> str:
+    rows = []
+    for group in m["groups"]:
+        for at in group["at_threshold"]:
+            rows.append([group["group"], at["fmr_target"], at["threshold"], at["fmr"], at["fnmr"],
+                         group["genuine_pairs"], group["impostor_pairs"]])
+    return (_table(["group", "global FMR", "threshold", "FMR in group", "FNMR in group", "genuine pairs",
+                    "impostor pairs"], rows)
+            + _table(["global FMR", "FMR max/min", "FNMR max/min", "FMR range", "FNMR range"],
+                     [[r["fmr_target"], r["fmr_max_min_ratio"], r["fnmr_max_min_ratio"],
+                       f"{_number(r['fmr_min'])} - {_number(r['fmr_max'])}",
+                       f"{_number(r['fnmr_min'])} - {_number(r['fnmr_max'])}"] for r in m["ratios"]]))
+
+
+SECTIONS = {"verify": ("Verification (1:1)", _verify), "identify": ("Identification (1:N)", _identify),
+            "detect": ("Detection", _detect), "calibrate": ("Calibration", _calibrate),
+            "budget": ("Time budgets", _budget), "fairness": ("Fairness: error rates by group", _fairness)}
+
+
+def _section(result: dict) -> str:
+    title, render = SECTIONS[result["kind"]]
+    pipeline = result.get("pipeline")
+    front = (f"profile <b>{_e(pipeline['profile'])}</b>: detector {_e(pipeline['detector'])}, refiner "
+             f"{_e(pipeline['refiner'])}, recogniser {_e(pipeline['recogniser'])}, flip {_e(pipeline['flip'])}"
+             if pipeline else "")
+    data = result.get("data", {})
+    data_line = ", ".join(f"{_e(k)}: {_number(v)}" for k, v in data.items() if not isinstance(v, dict | list))
+    return (f"<section><h2>{_e(title)}</h2><p class='meta'>{front}<br>data: {data_line}<br>"
+            f"command: <code>{_e(result.get('command', ''))}</code><br>{_e(result['created'])}, "
+            f"{_e(result['machine'].get('processor'))}, {result['machine'].get('logical_cpus')} CPUs</p>"
+            f"{render(result['metrics'])}{_images(result)}</section>")
+
+
+def build_report(results: list[dict], title: str = "FaceAtlas evaluation report") -> str:
+    models: dict[str, dict] = {}
+    for result in results:
+        for model in result.get("models", []):
+            models[model["id"]] = model
+    model_rows = [[m["id"], m["task"], m["licence"], f"{m.get('distribution') or 'user file'} {m.get('version') or ''}",
+                   (m.get("sha256") or "")[:16], m.get("runtime", "")] for m in models.values()]
+    limitations = "".join(f"<li>{_e(text)}</li>" for text in LIMITATIONS)
+    style = ("body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}"
+             "table{border-collapse:collapse;margin:.8em 0}td,th{border:1px solid #ccc;padding:.25em .6em;"
+             "text-align:right}th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}"
+             ".meta{color:#555;font-size:.9em}.plots img{max-width:49%;margin:.2em}code{background:#f6f6f6}")
+    return (f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{_e(title)}</title>"
+            f"<style>{style}</style></head><body><h1>{_e(title)}</h1>"
+            f"<h2>Models</h2>{_table(['model', 'task', 'licence', 'source', 'sha256', 'runtime'], model_rows)}"
+            + "".join(_section(r) for r in results)
+            + f"<h2>Limitations</h2><ul>{limitations}</ul></body></html>\n")
+
+
+def write_report(results: list[dict], path: Path, title: str = "FaceAtlas evaluation report") -> None:
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(build_report(results, title))

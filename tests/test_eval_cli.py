@@ -1,0 +1,105 @@
+"""`faceatlas eval ...` as a user runs it (real process, real models) on a tiny identity set built from the photos
+scikit-image ships: the astronaut and the cameraman, each with variants, plus a photo without a face."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from helpers import ASTRONAUT
+from skimage import data
+
+from faceatlas.eval.results import SCHEMA_VERSION, read_result
+
+FACEATLAS = [sys.executable, "-m", "faceatlas.cli"]
+
+
+def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([*FACEATLAS, *args], capture_output=True, text=True, timeout=600, cwd=cwd,
+                          env={**os.environ, "COLUMNS": "200"})
+
+
+@pytest.fixture(scope="module")
+def people(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("people")
+    astronaut = cv2.imread(str(ASTRONAUT))
+    cameraman = cv2.cvtColor(data.camera(), cv2.COLOR_GRAY2BGR)
+    images = {
+        "astronaut/a1.png": astronaut, "astronaut/a2.png": astronaut[:, ::-1],
+        "astronaut/a3.png": cv2.resize(astronaut, None, fx=0.7, fy=0.7),
+        "cameraman/c1.png": cameraman, "cameraman/c2.png": cameraman[:, ::-1],
+        "nobody/n1.png": np.full((300, 300, 3), 128, np.uint8),
+    }
+    for name, pixels in images.items():
+        (root / name).parent.mkdir(exist_ok=True)
+        cv2.imwrite(str(root / name), pixels)
+    (root / "pairs.csv").write_text(
+        "a,b,same\n"
+        "astronaut/a1.png,astronaut/a2.png,1\nastronaut/a1.png,astronaut/a3.png,1\n"
+        "cameraman/c1.png,cameraman/c2.png,1\nastronaut/a2.png,astronaut/a3.png,1\n"
+        "astronaut/a1.png,cameraman/c1.png,0\nastronaut/a3.png,cameraman/c2.png,0\n"
+        "astronaut/a2.png,nobody/n1.png,0\ncameraman/c2.png,astronaut/a2.png,0\n")
+    return root
+
+
+def test_eval_verify_writes_a_versioned_result_and_plots(people: Path, tmp_path: Path):
+    out, plots = tmp_path / "verify.json", tmp_path / "plots"
+    result = run("eval", "verify", "--pairs", str(people / "pairs.csv"), "--images", str(people), "--folds", "2",
+                 "--profile", "fast", "-o", str(out), "--plot", str(plots))
+    assert result.returncode == 0, result.stderr
+    verify = read_result(out)
+    assert verify["schema_version"] == SCHEMA_VERSION and verify["kind"] == "verify"
+    assert verify["pipeline"]["profile"] == "fast" and verify["data"]["images_without_face"] == 1
+    m = verify["metrics"]
+    assert m["pairs"] == 8 and m["pairs_with_missing_face"] == 1 and len(m["pair_scores"]) == 8
+    assert m["accuracy_kfold"]["mean"] == 1.0  # these genuine pairs score far above these impostors
+    assert m["pair_scores"][6] == -1.0  # the pair with the face-less photo is a rejection
+    assert {p.name for p in plots.glob("*.png")} == {"verify-roc.png", "verify-det.png", "verify-histogram.png"}
+    assert "1 of 6 images without a face" in result.stderr and "1.0000" in result.stdout
+
+
+def test_eval_identify_generates_the_split_and_reports_rank1(people: Path, tmp_path: Path):
+    out = tmp_path / "identify.json"
+    result = run("eval", "identify", "--identities", str(people), "--profile", "fast", "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    m = read_result(out)["metrics"]
+    assert m["gallery_identities"] == 2 and m["mated_probes"] == 3 and m["nonmated_probes"] == 1
+    assert m["rank1"] == 1.0
+
+
+def test_eval_detect_and_report(people: Path, tmp_path: Path):
+    boxes = tmp_path / "boxes.csv"
+    # the astronaut's face measured by hand on the photo; a missing file must be reported, not fatal
+    boxes.write_text("image,xmin,ymin,xmax,ymax\nastronaut/a1.png,175,55,265,175\nmissing.png,1,1,20,20\n"
+                     "nobody/n1.png,,,,\n")
+    out = tmp_path / "detect.json"
+    result = run("eval", "detect", "--boxes", str(boxes), "--images", str(people), "--profile", "fast",
+                 "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    detect = read_result(out)
+    assert detect["metrics"]["recall"] == 1.0 and detect["metrics"]["fp_per_image"] == 0.0
+    assert list(detect["data"]["unreadable"]) == ["missing.png"]
+    verify = tmp_path / "verify.json"
+    run("eval", "verify", "--pairs", str(people / "pairs.csv"), "--images", str(people), "--folds", "2",
+        "--profile", "fast", "-o", str(verify))
+    page = tmp_path / "report.html"
+    result = run("eval", "report", str(verify), str(out), "-o", str(page))
+    assert result.returncode == 0, result.stderr
+    text = page.read_text()
+    assert text.count("data:image/png;base64,") == 4  # ROC, DET, histogram, recall by size
+    assert "sface-2021dec-int8bq" in text and "Apache-2.0" in text and "Limitations" in text
+
+
+def test_eval_errors_are_clear(people: Path, tmp_path: Path):
+    result = run("eval", "verify", "--pairs", str(tmp_path / "nope.txt"), "--images", str(people))
+    assert result.returncode == 2 and "nope.txt" in result.stderr and "Traceback" not in result.stderr
+    bogus = tmp_path / "bogus.json"
+    bogus.write_text(json.dumps({"hello": 1}))
+    result = run("eval", "report", str(bogus), "-o", str(tmp_path / "r.html"))
+    assert result.returncode == 2 and "not a faceatlas eval result" in result.stderr
+    result = run("eval", "identify", "--gallery", str(people))
+    assert result.returncode == 2 and "--probes" in result.stderr
