@@ -18,47 +18,27 @@ import numpy as np
 from faceatlas import FaceAnalyzer
 from faceatlas.eval.calibration import all_pair_scores, threshold_at_fmr
 from faceatlas.eval.embedding import embed_centre_faces
+from faceatlas.eval.pairs import Pair, read_pairs
+from faceatlas.eval.verification import best_threshold
 from faceatlas.pipeline import calibrated_threshold
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "lfw_view1"
 
 
-def read_pairs(path: Path) -> list[tuple[str, str, bool]]:
-    """LFW pairs file -> (image a, image b, same person), image names relative to images/."""
-    pairs = []
-    for line in path.read_text().splitlines()[1:]:
-        parts = line.split("\t")
-        if len(parts) == 3:
-            name, i, j = parts
-            pairs.append((f"{name}/{name}_{int(i):04d}.jpg", f"{name}/{name}_{int(j):04d}.jpg", True))
-        elif len(parts) == 4:
-            a, i, b, j = parts
-            pairs.append((f"{a}/{a}_{int(i):04d}.jpg", f"{b}/{b}_{int(j):04d}.jpg", False))
-    return pairs
-
-
-def best_threshold(scores: np.ndarray, same: np.ndarray) -> float:
-    """The threshold maximising accuracy (midpoint between neighbouring sorted scores)."""
-    ordered = np.sort(np.unique(scores))
-    candidates = np.concatenate([[ordered[0] - 1e-6], (ordered[1:] + ordered[:-1]) / 2, [ordered[-1] + 1e-6]])
-    accuracy = [np.mean((scores >= t) == same) for t in candidates]
-    return float(candidates[int(np.argmax(accuracy))])
-
-
-def pair_scores(pairs: list[tuple[str, str, bool]], index: dict[str, int], embeddings: np.ndarray,
+def pair_scores(pairs: list[Pair], index: dict[str, int], embeddings: np.ndarray,
                 found: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
     """Cosine score per pair; a pair with an image lacking a face scores -1 (counted as a wrong decision)."""
-    a = np.array([index[p[0]] for p in pairs])
-    b = np.array([index[p[1]] for p in pairs])
+    a = np.array([index[p.a] for p in pairs])
+    b = np.array([index[p.b] for p in pairs])
     scores = np.einsum("nd,nd->n", embeddings[a], embeddings[b])
     missing = ~(found[a] & found[b])
     scores[missing] = -1.0
-    return scores, np.array([p[2] for p in pairs]), int(missing.sum())
+    return scores, np.array([p.same for p in pairs]), int(missing.sum())
 
 
 def evaluate(profile: str, data: Path, cache: Path | None = None) -> dict:
     train, test = read_pairs(data / "pairsDevTrain.txt"), read_pairs(data / "pairsDevTest.txt")
-    names = sorted({n for a, b, _ in train + test for n in (a, b)})
+    names = sorted({n for p in train + test for n in (p.a, p.b)})
     analyzer = FaceAnalyzer(profile=profile)
     embedded = embed_centre_faces(analyzer, [data / "images" / n for n in names], cache_dir=cache)
     index = {n: i for i, n in enumerate(names)}
@@ -90,7 +70,7 @@ def tune_fusion(data: Path, cache: Path | None = None, members: tuple[str, str] 
     """Weight of the first member's cosine in the fused score, chosen on DevTrain only (DevTest unseen): the best
     DevTrain pair accuracy, ties broken by the lowest FNMR at FMR 1e-3 over all pairs of the DevTrain images."""
     train = read_pairs(data / "pairsDevTrain.txt")
-    names = sorted({n for a, b, _ in train for n in (a, b)})
+    names = sorted({n for p in train for n in (p.a, p.b)})
     index = {n: i for i, n in enumerate(names)}
     labels = [n.split("/")[0] for n in names]
     embedded = [embed_centre_faces(FaceAnalyzer(profile=p), [data / "images" / n for n in names], cache_dir=cache)
