@@ -103,3 +103,23 @@ def test_eval_errors_are_clear(people: Path, tmp_path: Path):
     assert result.returncode == 2 and "not a faceatlas eval result" in result.stderr
     result = run("eval", "identify", "--gallery", str(people))
     assert result.returncode == 2 and "--probes" in result.stderr
+
+
+def test_eval_budget_picks_the_most_accurate_profile_that_fits(people: Path, tmp_path: Path):
+    from faceatlas.eval.results import envelope, write_result
+
+    accuracy_files = []
+    for profile, accuracy in (("fast", 0.99), ("retinaface", 0.995)):
+        result = envelope("verify", "test", {}, {"accuracy_kfold": {"mean": accuracy}})
+        result["pipeline"] = {"profile": profile}
+        write_result(result, tmp_path / f"{profile}.json")
+        accuracy_files += ["--verify", str(tmp_path / f"{profile}.json")]
+    out = tmp_path / "budget.json"
+    result = run("eval", "budget", "--images", str(people), "--budget-ms", "0.001", "--budget-ms", "100000",
+                 "--profile", "fast", "--profile", "retinaface", "--threads", "1", *accuracy_files, "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    m = read_result(out)["metrics"]
+    assert [(r["profile"], r["threads"]) for r in m["latency"]] == [("fast", 1), ("retinaface", 1)]
+    assert all(r["images"] == 6 and 0 < r["p50_ms"] <= r["p95_ms"] for r in m["latency"])
+    assert [c["profile"] for c in m["choices"]] == [None, "retinaface"]
+    assert "none fits" in result.stdout

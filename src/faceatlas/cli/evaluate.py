@@ -137,8 +137,11 @@ def eval_identify(
     table = Table("profile", "gallery", "mated probes", "non-mated", "rank-1",
                   *[f"FNIR@FPIR {r['fpir']:g}" for r in m["fnir_at_fpir"]])
     table.add_row(profile, f"{m['gallery_identities']:,}", f"{m['mated_probes']:,}", f"{m['nonmated_probes']:,}",
-                  "-" if m["rank1"] is None else f"{m['rank1']:.4f}", *[f"{r['fnir']:.4f}" for r in m["fnir_at_fpir"]])
+                  "-" if m["rank1"] is None else f"{m['rank1']:.4f}",
+                  *[f"{r['fnir']:.4f}" + ("" if r["reliable"] else "*") for r in m["fnir_at_fpir"]])
     output.print(table)
+    if any(not r["reliable"] for r in m["fnir_at_fpir"]):
+        console.print("* fewer than 30 false positives allowed at that FPIR: not reliable")
     _failures_line(result["data"])
     _finish(result, out, plot)
 
@@ -158,8 +161,8 @@ def eval_detect(
     from faceatlas.eval.harness import run_detect
 
     analyzer = _analyzer(profile, threads)
-    result = _run(lambda p: run_detect(analyzer, boxes, images, min_face, iou, _command(),
-                                       progress_callback(p, "detecting")))
+    result = _run(lambda p: run_detect(analyzer, boxes, images, min_face=min_face, iou=iou, command=_command(),
+                                       progress=progress_callback(p, "detecting")))
     m = result["metrics"]
     table = Table("detector", "images", "faces", "AP", "recall", "precision", "FP/image",
                   *[f"recall {r['min_side']}-{r['max_side'] or ''}px" for r in m["recall_by_size"]])

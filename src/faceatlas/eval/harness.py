@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from faceatlas.detect import create_detector
 from faceatlas.errors import FaceAtlasError
 from faceatlas.eval import detection, fairness, identification, verification
 from faceatlas.eval.calibration import all_pair_scores, calibrate
@@ -110,10 +111,15 @@ def run_identify(analyzer: FaceAnalyzer, split: identification.Split, command: s
 
 
 def run_detect(analyzer: FaceAnalyzer, boxes: Path, images: Path, min_face: float = 10.0, iou: float = 0.5,
-               command: str = "", progress: Progress = _quiet) -> dict:
-    """AP over every detection the profile's detector returns (its own score threshold), recall by size, FP/image,
-    and the detector's time per image. Images that cannot be read are listed and left out."""
+               ap_threshold: float = 0.05, command: str = "", progress: Progress = _quiet) -> dict:
+    """Recall, precision, recall by size and FP/image at the detector's own score threshold; AP over every detection
+    scoring at least `ap_threshold` (the detector is run once at that low threshold: greedy NMS keeps the same boxes
+    above any higher threshold, so both come from one pass); the detector's time per image. Images that cannot be
+    read are listed and left out."""
     truths = detection.load_boxes(boxes)
+    operating = float(getattr(analyzer.detector, "score_threshold", 0.0))
+    loose = create_detector(analyzer.detector_card, analyzer.threads,
+                            **{**analyzer.detector_options, "score_threshold": min(ap_threshold, operating)})
     advance = progress(len(truths))
     results, kept, unreadable, times = [], [], {}, []
     for truth in truths:
@@ -124,15 +130,15 @@ def run_detect(analyzer: FaceAnalyzer, boxes: Path, images: Path, min_face: floa
             advance()
             continue
         start = time.perf_counter()
-        faces = analyzer.detector.detect(image.bgr)
+        faces = loose.detect(image.bgr)
         times.append((time.perf_counter() - start) * 1000)
         results.append((faces.boxes, faces.scores))
         kept.append(truth.boxes)
         advance()
-    threshold = float(getattr(analyzer.detector, "score_threshold", 0.0))
-    metrics = detection.detection_metrics(results, kept, threshold, min_face, iou)
-    metrics.update({"score_threshold": threshold, "iou": iou, "min_face": min_face,
-                    "ms_per_image_median": statistics.median(times) if times else None})
+    metrics = detection.detection_metrics(results, kept, operating, min_face, iou)
+    metrics["ap"] = detection.detection_metrics(results, kept, min(ap_threshold, operating), min_face, iou)["ap"]
+    metrics.update({"score_threshold": operating, "ap_score_threshold": min(ap_threshold, operating), "iou": iou,
+                    "min_face": min_face, "ms_per_image_median": statistics.median(times) if times else None})
     data = {"boxes": str(boxes), "images": str(images), "unreadable": unreadable}
     return envelope("detect", command, data, metrics, analyzer)
 
@@ -158,15 +164,21 @@ def run_fairness(analyzer: FaceAnalyzer, identities: Path, groups_csv: Path, gro
                  key_column: str | None = None, command: str = "", cache: Path | None = None,
                  progress: Progress = _quiet) -> dict:
     """FMR and FNMR per group over all genuine and impostor pairs of identity-labelled images, at the recogniser's
-    calibrated (global) thresholds. Keys may be identities, or image paths relative to the identities folder or
-    CSV; an image label is spread to its identity by majority (labels such as gender are per person)."""
+    calibrated (global) thresholds. Keys may be identities, or image paths matched on their trailing components
+    (e.g. "person/name.jpg"; a labelled image outside the set counts for the person its folder names); image labels
+    are spread to their person by majority (labels such as gender are per person)."""
     items = load_identities(identities)
-    root = Path(identities) if Path(identities).is_dir() else Path(identities).parent
-    keys = [_relative(path, root) for path, _ in items]
     labels, key = fairness.load_groups(groups_csv, group_column, key_column)
     conflicts = 0
     if key != "identity":
-        labels, conflicts = fairness.groups_by_identity(labels, dict(zip(keys, [i for _, i in items], strict=True)))
+        # a labelled image that is not among the evaluated ones still names its person by its folder
+        known = {identity for _, identity in items}
+        identity_of = {k: Path(k).parent.name for k in labels if Path(k).parent.name in known}
+        for path, identity in items:
+            image_key = _matching_key(Path(path), labels)
+            if image_key is not None:
+                identity_of[image_key] = identity
+        labels, conflicts = fairness.groups_by_identity(labels, identity_of)
     names = sorted(set(labels.values()))
     code_of = {name: c for c, name in enumerate(names)}
     embedded = _embed(analyzer, [p for p, _ in items], cache, progress)
@@ -193,11 +205,15 @@ def run_fairness(analyzer: FaceAnalyzer, identities: Path, groups_csv: Path, gro
     return envelope("fairness", command, data, metrics, analyzer)
 
 
-def _relative(path: Path, root: Path) -> str:
-    try:
-        return Path(path).resolve().relative_to(root.resolve()).as_posix()
-    except ValueError:
-        return str(path)
+def _matching_key(path: Path, keys: dict[str, str]) -> str | None:
+    """The key naming this image: the longest run of its trailing path components that is a key ("person/name.jpg"
+    before "name.jpg")."""
+    parts = path.parts
+    for count in range(len(parts), 0, -1):
+        candidate = "/".join(parts[-count:])
+        if candidate in keys:
+            return candidate
+    return None
 
 
 def run_budget(profiles: list[str], images: Path, budgets_ms: list[float], threads: list[int], limit: int = 30,

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 
 DEFAULT_FPIRS = (1e-1, 1e-2, 1e-3)
+RELIABLE_FALSE_POSITIVES = 30
+"""An FNIR@FPIR row resting on fewer than 30 allowed false positives is reported but flagged as not reliable."""
 
 
 @dataclass(frozen=True)
@@ -85,7 +87,8 @@ def fnir_at_fpir(mated_scores: np.ndarray, mated_ranks: np.ndarray, nonmated_top
         fnir = float(np.mean(~(hit & (np.asarray(mated_scores) >= threshold))))
         rows.append({"fpir": fpir, "threshold": threshold, "fnir": fnir,
                      "fpir_measured": float(np.mean(nonmated_top >= threshold)),
-                     "nonmated_searches": len(nonmated_top), "mated_searches": len(mated_scores)})
+                     "nonmated_searches": len(nonmated_top), "mated_searches": len(mated_scores),
+                     "false_positives_allowed": allowed, "reliable": allowed >= RELIABLE_FALSE_POSITIVES})
     return rows
 
 

@@ -67,8 +67,9 @@ def _identify(m: dict) -> str:
     return (_table(["gallery identities", "mated probes", "non-mated probes", "rank-1", "rank-5"],
                    [[m["gallery_identities"], m["mated_probes"], m["nonmated_probes"], m["rank1"],
                      m["cmc"][4] if len(m["cmc"]) > 4 else None]])
-            + _table(["FPIR", "FNIR", "threshold", "non-mated searches"],
-                     [[r["fpir"], r["fnir"], r["threshold"], r["nonmated_searches"]] for r in m["fnir_at_fpir"]]))
+            + _table(["FPIR", "FNIR", "threshold", "non-mated searches", "reliable"],
+                     [[r["fpir"], r["fnir"], r["threshold"], r["nonmated_searches"], "yes" if r["reliable"] else "no"]
+                      for r in m["fnir_at_fpir"]]))
 
 
 def _detect(m: dict) -> str:
