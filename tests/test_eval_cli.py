@@ -115,7 +115,7 @@ def test_eval_budget_picks_the_most_accurate_profile_that_fits(people: Path, tmp
         write_result(result, tmp_path / f"{profile}.json")
         accuracy_files += ["--verify", str(tmp_path / f"{profile}.json")]
     out = tmp_path / "budget.json"
-    result = run("eval", "budget", "--images", str(people), "--budget-ms", "0.001", "--budget-ms", "100000",
+    result = run("eval", "budget", "--images", str(people), "--budget-ms", "0.001", "100000",
                  "--profile", "fast", "--profile", "retinaface", "--threads", "1", *accuracy_files, "-o", str(out))
     assert result.returncode == 0, result.stderr
     m = read_result(out)["metrics"]
@@ -123,3 +123,5 @@ def test_eval_budget_picks_the_most_accurate_profile_that_fits(people: Path, tmp
     assert all(r["images"] == 6 and 0 < r["p50_ms"] <= r["p95_ms"] for r in m["latency"])
     assert [c["profile"] for c in m["choices"]] == [None, "retinaface"]
     assert "none fits" in result.stdout
+    result = run("eval", "budget", "--images", str(people), "--budget-ms", "100", "fast")
+    assert result.returncode == 2 and "budgets are numbers" in result.stderr

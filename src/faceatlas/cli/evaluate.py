@@ -213,10 +213,11 @@ def eval_calibrate(
     _finish(result, out, None)
 
 
-@eval_app.command("budget")
+@eval_app.command("budget", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def eval_budget(
+    ctx: typer.Context,
     images: Annotated[Path, typer.Option(help="Folder of photos to time (searched recursively).")],
-    budget_ms: Annotated[list[float], typer.Option(help="Per-image time budgets in ms (repeat the option).")],
+    budget_ms: Annotated[list[float], typer.Option(help="Per-image time budgets in ms: --budget-ms 100 500 1000.")],
     profiles: Annotated[list[str] | None, typer.Option("--profile", help="Profiles to time (repeatable; default: "
                                                        "default, fast, retinaface).")] = None,
     threads: Annotated[list[int] | None, typer.Option(help="Thread counts (repeatable; default 1 and 2).")] = None,
@@ -231,6 +232,7 @@ def eval_budget(
 
     accuracy = {}
     try:
+        budget_ms = [*budget_ms, *(_milliseconds(arg) for arg in ctx.args)]
         for path in verify_results or []:
             result = read_result(path)
             if result["kind"] != "verify":
@@ -282,6 +284,13 @@ def eval_fairness(
     output.print(table)
     _failures_line(result["data"])
     _finish(result, out, plot)
+
+
+def _milliseconds(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError(f"unexpected argument {text!r}: budgets are numbers of milliseconds") from None
 
 
 def _rate(value: float | None, spec: str) -> str:

@@ -7,8 +7,6 @@ import base64
 import html
 from pathlib import Path
 
-from faceatlas.eval.plots import figures, png_bytes
-
 LIMITATIONS = (
     "Figures hold for the data they were measured on; faces unlike it (age, pose, image quality, capture device, "
     "demographics) may see different error rates. Recalibrate on data like yours: `faceatlas eval calibrate`.",
@@ -40,6 +38,8 @@ def _table(header: list[str], rows: list[list[object]]) -> str:
 
 
 def _images(result: dict) -> str:
+    from faceatlas.eval.plots import figures, png_bytes  # matplotlib loads only when a report is drawn
+
     tags = []
     for name, fig in figures(result).items():
         data = base64.b64encode(png_bytes(fig)).decode()
