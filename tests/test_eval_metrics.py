@@ -178,3 +178,14 @@ def test_fairness_pair_groups_and_labels_spread_to_identities():
                                                     {"p/1.jpg": "p", "p/2.jpg": "p", "p/3.jpg": "p",
                                                      "q/1.jpg": "q", "q/2.jpg": "q"})
     assert labels == {"p": "f", "q": "m"} and conflicts == 1
+
+
+def test_attribute_errors_by_group():
+    result = fairness.attribute_errors_by_group(np.array(["f", "m", "m", "f"]), np.array(["f", "f", "m", "f"]),
+                                                np.array(["a", "a", "b", "b"]))
+    rows = {r["group"]: r for r in result["groups"]}
+    assert rows["a"]["accuracy"] == 0.5 and rows["b"]["accuracy"] == 1.0 and result["worst_best_error_ratio"] is None
+    ages = fairness.attribute_errors_by_group(np.array([20, 30, 50]), np.array([25, 30, 40]), np.array(["x", "x", "y"]),
+                                              kind="mae")
+    assert {r["group"]: r["mae"] for r in ages["groups"]} == {"x": 2.5, "y": 10.0}
+    assert ages["worst_best_error_ratio"] == 4.0

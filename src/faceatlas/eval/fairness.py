@@ -87,3 +87,24 @@ def fairness_metrics(scores: np.ndarray, same: np.ndarray, pair_group: np.ndarra
             ratio_row[f"{rate}_min"], ratio_row[f"{rate}_max"] = (min(values), max(values)) if values else (None, None)
         ratios.append(ratio_row)
     return {"groups": rows, "ratios": ratios, "unlabelled_pairs": int((pair_group == UNKNOWN_CODE).sum())}
+
+
+def attribute_errors_by_group(predicted: np.ndarray, truth: np.ndarray, groups: np.ndarray,
+                              kind: str = "accuracy") -> dict:
+    """Per group: accuracy (class labels) or mean absolute error (numbers such as age) of an attribute head, with
+    the count it rests on, and the worst/best ratio across groups (error rate for accuracy, MAE for regression)."""
+    if kind not in {"accuracy", "mae"}:
+        raise ValueError(f"kind must be 'accuracy' or 'mae', not {kind!r}")
+    predicted, truth, groups = np.asarray(predicted), np.asarray(truth), np.asarray(groups)
+    rows = []
+    for name in sorted(set(groups.tolist())):
+        member = groups == name
+        if kind == "accuracy":
+            value = float(np.mean(predicted[member] == truth[member]))
+            error = 1.0 - value
+        else:
+            value = error = float(np.mean(np.abs(predicted[member].astype(float) - truth[member].astype(float))))
+        rows.append({"group": name, "count": int(member.sum()), kind: value, "error": error})
+    errors = [r["error"] for r in rows]
+    ratio = max(errors) / min(errors) if errors and min(errors) > 0 else None
+    return {"kind": kind, "groups": rows, "worst_best_error_ratio": ratio}
