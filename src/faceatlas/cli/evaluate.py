@@ -165,7 +165,8 @@ def eval_detect(
                                        progress=progress_callback(p, "detecting")))
     m = result["metrics"]
     table = Table("detector", "images", "faces", "AP", "recall", "precision", "FP/image",
-                  *[f"recall {r['min_side']}-{r['max_side'] or ''}px" for r in m["recall_by_size"]])
+                  *[f"recall {r['min_side']}-{r['max_side']}px" if r["max_side"] else f"recall {r['min_side']}+px"
+                    for r in m["recall_by_size"]])
     table.add_row(result["pipeline"]["detector"], str(m["images"]), str(m["faces"]), f"{m['ap']:.4f}",
                   f"{m['recall']:.4f}", f"{m['precision']:.4f}", f"{m['fp_per_image']:.3f}",
                   *["-" if r["recall"] is None else f"{r['recall']:.3f} ({r['faces']})" for r in m["recall_by_size"]])

@@ -31,13 +31,18 @@ def _roc(ax: plt.Axes, curves: list[tuple[str, dict]]) -> None:
 
 def _det(ax: plt.Axes, curves: list[tuple[str, dict]]) -> None:
     """Detection error trade-off on normal-deviate axes (the NIST convention)."""
-    ticks = np.array([1e-4, 1e-3, 1e-2, 5e-2, 0.2, 0.5])
+    ticks = np.array([1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 5e-2, 0.2, 0.5])
+    low = {"x": 1.0, "y": 1.0}
     for label, curve in curves:
         fmr, fnmr = np.asarray(curve["fmr"]), 1 - np.asarray(curve["tmr"])
         keep = (fmr > 0) & (fnmr > 0) & (fmr < 1) & (fnmr < 1)
+        if keep.any():
+            low = {"x": min(low["x"], fmr[keep].min()), "y": min(low["y"], fnmr[keep].min())}
         ax.plot(_probit(fmr[keep]), _probit(fnmr[keep]), label=label)
-    ax.set_xticks(_probit(ticks), [f"{t:g}" for t in ticks])
-    ax.set_yticks(_probit(ticks), [f"{t:g}" for t in ticks])
+    for axis, set_ticks in (("x", ax.set_xticks), ("y", ax.set_yticks)):
+        shown = ticks[ticks >= ticks[max(0, np.searchsorted(ticks, low[axis]) - 1)]]
+        set_ticks(_probit(shown), [f"{t:g}" for t in shown])
+    ax.tick_params(axis="x", labelrotation=45)
     ax.set_xlabel("FMR")
     ax.set_ylabel("FNMR")
     ax.grid(True, alpha=0.3)
