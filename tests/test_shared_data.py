@@ -61,22 +61,18 @@ def test_analyze_cli_over_mixed_real_data(tmp_path: Path):
 
 
 def test_lfw_devtest_end_to_end_accuracy():
-    """Raw LFW View 1 DevTest images, face nearest the centre, decision at the calibrated FMR=1e-2 threshold."""
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-    from lfw_verification import pair_scores, read_pairs
-
-    from faceatlas.eval.embedding import embed_centre_faces
+    """Raw LFW View 1 DevTest images through the default profile, face nearest the centre: 10-fold accuracy, and the
+    accuracy of deciding at the card's calibrated FMR=1e-2 threshold."""
+    from faceatlas.eval.harness import run_verify
+    from faceatlas.eval.pairs import read_pairs
     from faceatlas.pipeline import calibrated_threshold
 
     root = data_path("lfw_view1")
-    pairs = read_pairs(root / "pairsDevTest.txt")
-    names = sorted({n for a, b, _ in pairs for n in (a, b)})
     analyzer = FaceAnalyzer()
-    embedded = embed_centre_faces(analyzer, [root / "images" / n for n in names])
-    assert embedded.failures == {}
-    scores, same, missing = pair_scores(pairs, {n: i for i, n in enumerate(names)}, embedded.embeddings,
-                                        embedded.found)
+    result = run_verify(analyzer, root / "pairsDevTest.txt", root / "images")
+    m = result["metrics"]
+    assert result["data"]["images_without_face"] == 0 and m["pairs"] == 1000 and m["pairs_with_missing_face"] == 0
+    assert m["accuracy_kfold"]["mean"] >= 0.993
+    same = np.array([p.same for p in read_pairs(root / "pairsDevTest.txt")])
     threshold = calibrated_threshold(analyzer.recogniser_card, 1e-2)
-    accuracy = float(np.mean((scores >= threshold) == same))
-    assert missing == 0 and len(pairs) == 1000
-    assert accuracy >= 0.985
+    assert float(np.mean((np.array(m["pair_scores"]) >= threshold) == same)) >= 0.985
