@@ -82,7 +82,7 @@ def identification_split(gallery: Path | None, probes: Path | None, distractors:
 
 
 def run_identify(analyzer: FaceAnalyzer, split: identification.Split, command: str = "", cache: Path | None = None,
-                 progress: Progress = _quiet, data: dict | None = None) -> dict:
+                 progress: Progress = _quiet) -> dict:
     """Closed-set CMC and open-set FNIR@FPIR. Gallery images without a face are not enrolled; probes without a face
     count as misses (mated) or as correct rejections (non-mated), and are counted."""
     everything = split.gallery + split.probes + split.distractors
@@ -105,7 +105,7 @@ def run_identify(analyzer: FaceAnalyzer, split: identification.Split, command: s
     metrics = identification.identification_metrics(gallery_vectors, gallery_labels, probe_vectors[mated],
                                                      [probe_labels[i] for i in mated], distractor_vectors)
     metrics["probes_whose_identity_is_not_enrolled"] = len(probe_labels) - len(mated)
-    info = {**(data or {}), "gallery_images": len(split.gallery), "probe_images": len(split.probes),
+    info = {"gallery_images": len(split.gallery), "probe_images": len(split.probes),
             "distractor_images": len(split.distractors), **_failures(embedded)}
     return envelope("identify", command, info, metrics, analyzer)
 
