@@ -6,6 +6,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from faceatlas.attributes import HEADS, AttributeHead, create_head
 from faceatlas.config import get_settings
 from faceatlas.detect import Detector, create_detector
 from faceatlas.detect.refine import LandmarkRefiner
@@ -31,7 +32,8 @@ class FaceAnalyzer:
 
     def __init__(self, profile: str | None = None, threads: int | None = None,
                  detector: str | None = None, recogniser: str | None = None, refiner: str | None = None,
-                 flip: bool | None = None, **detector_options: float | int) -> None:
+                 flip: bool | None = None, heads: list[str] | tuple[str, ...] = (),
+                 **detector_options: float | int) -> None:
         chosen = get_profile(profile or get_settings().profile)
         self.profile = chosen.name
         self.threads = get_settings().threads if threads is None else threads
@@ -44,6 +46,11 @@ class FaceAnalyzer:
         self._detector: Detector | None = None
         self._recogniser: Recogniser | None = None
         self._refiner: LandmarkRefiner | None = None
+        unknown = [h for h in heads if h not in HEADS]
+        if unknown:
+            raise ValueError(f"unknown attribute head(s) {', '.join(unknown)} (known: {', '.join(HEADS)})")
+        self.head_names = tuple(heads)
+        self._heads: list[AttributeHead] | None = None
 
     @property
     def detector(self) -> Detector:
@@ -63,13 +70,26 @@ class FaceAnalyzer:
             self._recogniser = create_recogniser(self.recogniser_card, self.threads, self.flip)
         return self._recogniser
 
+    @property
+    def heads(self) -> list[AttributeHead]:
+        if self._heads is None:
+            self._heads = [create_head(name, self.threads) for name in self.head_names]
+        return self._heads
+
     def analyze(self, source: ImageSource, embed: bool = True, color: ColorOrder = "bgr") -> Faces:
-        """Every face in one image; `color` declares the channel order of a numpy array input."""
+        """Every face in one image, with embeddings and the columns of the analyzer's attribute heads; `color`
+        declares the channel order of a numpy array input."""
         image = load_image(source, color=color)
         faces = self.detect(image.bgr)
         faces = replace(faces, source=image.source)
         if embed:
             faces = self.embed(image.bgr, faces)
+        return self.describe(image.bgr, faces)
+
+    def describe(self, bgr: np.ndarray, faces: Faces) -> Faces:
+        """Add the attribute heads' columns (age, gender, expression, ...) to faces found in `bgr`."""
+        for head in self.heads:
+            faces = faces.with_attributes(head.predict(bgr, faces))
         return faces
 
     def detect(self, bgr: np.ndarray) -> Faces:

@@ -29,6 +29,7 @@ class Faces:
     source: str | None = None
     detector: str | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    attributes: dict[str, np.ndarray] = field(default_factory=dict)  # per-face columns from attribute heads
 
     def __post_init__(self) -> None:
         n = len(self.boxes)
@@ -39,6 +40,9 @@ class Faces:
             )
         if self.embeddings is not None and len(self.embeddings) != n:
             raise ValueError(f"embeddings has {len(self.embeddings)} rows for {n} faces")
+        for name, column in self.attributes.items():
+            if len(column) != n:
+                raise ValueError(f"attribute column '{name}' has {len(column)} rows for {n} faces")
 
     @classmethod
     def empty(cls, image_size: tuple[int, int], **kwargs: Any) -> Faces:
@@ -59,7 +63,12 @@ class Faces:
         columns = {
             name: getattr(self, name)[index] for name in _COLUMNS if getattr(self, name) is not None
         }
-        return replace(self, **columns)
+        attributes = {name: column[index] for name, column in self.attributes.items()}
+        return replace(self, **columns, attributes=attributes)
+
+    def with_attributes(self, columns: dict[str, np.ndarray]) -> Faces:
+        """A copy with these attribute columns added (or replaced)."""
+        return replace(self, attributes={**self.attributes, **columns})
 
     def with_embeddings(self, embeddings: np.ndarray, model: str) -> Faces:
         return replace(self, embeddings=embeddings.astype(np.float32, copy=False), embedding_model=model)
@@ -87,6 +96,8 @@ class Faces:
             }
             if self.embeddings is not None:
                 record["embedding"] = [round(float(v), 6) for v in self.embeddings[i]]
+            if self.attributes:
+                record["attributes"] = {name: _json_value(column[i]) for name, column in self.attributes.items()}
             records.append(record)
         return {
             "source": self.source,
@@ -98,7 +109,19 @@ class Faces:
 
     def __repr__(self) -> str:
         names = [f.name for f in fields(self) if f.name in _COLUMNS and getattr(self, f.name) is not None]
+        names += list(self.attributes)
         return f"Faces(n={len(self)}, image_size={self.image_size}, columns={names}, source={self.source!r})"
+
+
+def _json_value(value: Any) -> Any:
+    """One attribute cell as JSON: numbers rounded, arrays as lists, labels as strings."""
+    if isinstance(value, np.ndarray):
+        return [_json_value(v) for v in value]
+    if isinstance(value, np.floating | float):
+        return round(float(value), 4)
+    if isinstance(value, np.integer | np.bool_):
+        return value.item()
+    return str(value)
 
 
 @dataclass(frozen=True)

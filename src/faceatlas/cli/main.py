@@ -12,6 +12,7 @@ import cv2
 import typer
 from rich.table import Table
 
+from faceatlas.attributes import HEADS
 from faceatlas.cli.common import ProfileOption, ThreadsOption, console, fail, output, progress_bar
 from faceatlas.cli.evaluate import eval_app
 from faceatlas.config import get_settings
@@ -33,6 +34,7 @@ app.add_typer(eval_app, name="eval")
 def analyze(
     paths: Annotated[list[Path], typer.Argument(help="Image files and folders (searched recursively).")],
     embed: Annotated[bool, typer.Option("--embed", help="Add identity embeddings.")] = False,
+    attributes: Annotated[bool, typer.Option("--attributes", help="Add age, gender and expression.")] = False,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write one JSON record per image ('-': stdout).")]
     = None,
     draw: Annotated[Path | None, typer.Option(help="Write annotated copies of the images into this folder.")] = None,
@@ -48,14 +50,14 @@ def analyze(
         console.print("[red]error:[/red] no image files found in the given paths")
         raise typer.Exit(2)
     try:
-        analyzer = FaceAnalyzer(profile=profile, threads=threads)
+        analyzer = FaceAnalyzer(profile=profile, threads=threads, heads=HEADS if attributes else ())
     except (FaceAtlasError, ValueError) as error:
         console.print(f"[red]error:[/red] {error}")
         raise typer.Exit(2) from None
     sink = sys.stdout if str(json_out) == "-" else (open(json_out, "w") if json_out else None)  # noqa: SIM115
     if draw:
         draw.mkdir(parents=True, exist_ok=True)
-    summary = Table("file", "faces", "ms", "note")
+    summary = Table("file", "faces", "ms", *(["attributes"] if attributes else []), "note")
     counts = {"images": 0, "faces": 0, "errors": 0}
     try:
         with progress_bar() as progress:
@@ -69,7 +71,9 @@ def analyze(
                     sink.write(json.dumps(record) + "\n")
                 if len(files) <= 50 or record["error"] is not None:
                     note = record["error"]["message"] if record["error"] else record.get("fallback", "")
-                    summary.add_row(str(path), str(len(record["faces"])), str(record.get("elapsed_ms", "")), note)
+                    described = [_describe(face) for face in record["faces"]] if attributes else None
+                    summary.add_row(str(path), str(len(record["faces"])), str(record.get("elapsed_ms", "")),
+                                    *(["; ".join(described)] if described is not None else []), note)
                 progress.advance(task)
     except FaceAtlasError as error:  # a model problem is fatal for every file: stop with its fix
         raise fail(error) from None
@@ -92,10 +96,17 @@ def _analyze_one(analyzer: FaceAnalyzer, path: Path, embed: bool, draw: Path | N
     faces = analyzer.detect(image.bgr)
     if embed:
         faces = analyzer.embed(image.bgr, faces)
+    faces = analyzer.describe(image.bgr, faces)
     elapsed = (time.perf_counter() - start) * 1000
     if draw:
         cv2.imwrite(str(draw / f"{index:05d}_{path.stem}.jpg"), draw_faces(image.bgr, faces))
     return success_record(str(path), faces, elapsed)
+
+
+def _describe(face: dict) -> str:
+    """One face's attributes in a few characters: "female 28±2 happy"."""
+    a = face.get("attributes", {})
+    return f"{a.get('gender', '?')} {a.get('age', 0):.0f}±{a.get('age_std', 0):.0f} {a.get('expression', '?')}"
 
 
 @app.command()

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from faceatlas.errors import CalibrationError
 
-Task = Literal["detect", "recognise", "landmarks"]
+Task = Literal["detect", "recognise", "landmarks", "attribute"]
 
 
 class WeightSource(BaseModel):

