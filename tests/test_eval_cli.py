@@ -125,3 +125,24 @@ def test_eval_budget_picks_the_most_accurate_profile_that_fits(people: Path, tmp
     assert "none fits" in result.stdout
     result = run("eval", "budget", "--images", str(people), "--budget-ms", "100", "fast")
     assert result.returncode == 2 and "budgets are numbers" in result.stderr
+
+
+def test_eval_attributes_on_a_gender_csv_and_expression_folders(people: Path, tmp_path: Path):
+    labels = tmp_path / "labels.csv"
+    labels.write_text(f"path,gender,age\n{people}/astronaut/a1.png,1,38\n{people}/cameraman/c1.png,0,\n"
+                      f"{people}/nobody/n1.png,1,30\n")
+    out = tmp_path / "attributes.json"
+    result = run("eval", "attributes", "--labels", str(labels), "--gender-codes", "0=male,1=female",
+                 "--head", "age_gender", "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    attributes = read_result(out)
+    m = attributes["metrics"]
+    assert m["images"] == 3 and m["faces_found"] == 2 and attributes["data"]["images_without_face"] == 1
+    assert m["gender"]["accuracy"] == 1.0 and m["gender"]["confusion"] == [[1, 0], [0, 1]]
+    assert m["age"]["faces"] == 1 and "expression" not in m
+    folders = tmp_path / "expressions"
+    (folders / "happy").mkdir(parents=True)
+    (folders / "happy" / "astronaut.png").write_bytes((people / "astronaut" / "a1.png").read_bytes())
+    result = run("eval", "attributes", "--labels", str(folders), "--head", "expression", "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    assert read_result(out)["metrics"]["expression"]["accuracy"] == 1.0

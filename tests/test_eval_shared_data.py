@@ -101,3 +101,28 @@ def test_facemask_detection_ap_and_small_face_recall():
     assert m["images"] == 150 and m["ap"] == pytest.approx(0.757, abs=0.01) and m["recall"] >= 0.73
     bands = [r for r in m["recall_by_size"] if r["faces"]]
     assert bands[0]["recall"] < bands[-1]["recall"]  # small faces are the hard ones
+
+
+def test_utkface_gender_accuracy_and_age_error_by_band():
+    from faceatlas.eval.attributes import load_attribute_labels
+
+    labels = load_attribute_labels(data_path("utkface", "labels.csv"), "0=male,1=female", "race",
+                                   "0=White,1=Black,2=Asian,3=Indian,4=Others")
+    m = harness.run_attributes(FaceAnalyzer(heads=["age_gender"]), labels)["metrics"]
+    assert m["faces_found"] == 1000
+    assert m["gender"]["accuracy"] >= 0.90
+    assert m["age"]["mae"] < 7.0
+    bands = {b["from"]: b for b in m["age"]["by_band"]}
+    assert bands[70]["mae"] > 2 * bands[20]["mae"]  # the old are where this model is weakest; the numbers show it
+    assert bands[70]["mean_age_std"] > bands[20]["mean_age_std"]  # and its own uncertainty says so
+    assert {g["group"] for g in m["gender"]["by_group"]["groups"]} == {"White", "Black", "Asian", "Indian", "Others"}
+
+
+def test_fer2013_expression_accuracy_end_to_end():
+    from faceatlas.eval.attributes import load_attribute_labels
+
+    labels = load_attribute_labels(data_path("fer2013_public"))
+    m = harness.run_attributes(FaceAnalyzer(heads=["expression"]), labels)["metrics"]
+    assert m["images"] == 3589 and m["coverage"] >= 0.97
+    assert m["expression"]["accuracy"] >= 0.62
+    assert np.array(m["expression"]["confusion"]).sum() == m["faces_found"]

@@ -302,6 +302,50 @@ def _ratio(value: float | None) -> str:
     return _rate(value, ".2f")
 
 
+@eval_app.command("attributes")
+def eval_attributes(
+    labels: Annotated[Path, typer.Option(help="CSV with a path column and age/gender/expression columns, or a "
+                                              "folder of expression class folders (FER2013 style).")],
+    heads: Annotated[list[str] | None, typer.Option("--head", help="Heads to run (repeatable; default: all).")]
+    = None,
+    gender_codes: Annotated[str | None, typer.Option(help="Map coded genders, e.g. '0=male,1=female' (UTKFace).")]
+    = None,
+    group_column: Annotated[str | None, typer.Option(help="Column with a demographic group per image: every "
+                                                          "figure is also reported per group.")] = None,
+    group_codes: Annotated[str | None, typer.Option(help="Names for coded groups, e.g. '0=White,1=Black'.")] = None,
+    profile: ProfileOption = "default",
+    threads: ThreadsOption = 0,
+    out: OutputOption = None,
+) -> None:
+    """Attribute heads against labels: age MAE by band, gender and expression accuracy, confusion, per group."""
+    from faceatlas.attributes import HEADS
+    from faceatlas.eval.attributes import load_attribute_labels
+    from faceatlas.eval.harness import run_attributes
+
+    try:
+        loaded = load_attribute_labels(labels, gender_codes, group_column, group_codes)
+        analyzer = FaceAnalyzer(profile=profile, threads=threads, heads=heads or HEADS)
+    except (FaceAtlasError, ValueError, OSError) as error:
+        raise fail(error) from None
+    result = _run(lambda p: run_attributes(analyzer, loaded, command=_command(), data={"labels": str(labels)},
+                                           progress=progress_callback(p, "describing")))
+    m = result["metrics"]
+    table = Table("images", "faces found", "age MAE", "gender accuracy", "expression accuracy")
+    table.add_row(str(m["images"]), str(m["faces_found"]), _rate(m.get("age", {}).get("mae"), ".2f"),
+                  _rate(m.get("gender", {}).get("accuracy"), ".4f"), _rate(m.get("expression", {}).get("accuracy"),
+                                                                          ".4f"))
+    output.print(table)
+    if "age" in m:
+        bands = Table("age band", "faces", "MAE", "bias", "mean age_std")
+        for band in m["age"]["by_band"]:
+            if band["faces"]:
+                bands.add_row(f"{band['from']}-{band['to'] or ''}", str(band["faces"]), f"{band['mae']:.2f}",
+                              f"{band['bias']:+.2f}", f"{band['mean_age_std']:.2f}")
+        output.print(bands)
+    _failures_line({"images": m["images"], "images_without_face": result["data"]["images_without_face"]})
+    _finish(result, out, None)
+
+
 @eval_app.command("report")
 def eval_report(
     results: Annotated[list[Path], typer.Argument(help="JSON results of `faceatlas eval` commands.")],
