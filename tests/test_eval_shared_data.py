@@ -126,3 +126,18 @@ def test_fer2013_expression_accuracy_end_to_end():
     assert m["images"] == 3589 and m["coverage"] >= 0.97
     assert m["expression"]["accuracy"] >= 0.62
     assert np.array(m["expression"]["confusion"]).sum() == m["faces_found"]
+
+
+def test_fer2013_model_accuracy_on_the_data_sets_own_crops():
+    """The converted network itself (no detection): FER2013's 48x48 crops resized to 64x64, as it was trained."""
+    import cv2
+
+    from faceatlas.attributes.expression import ExpressionHead
+
+    head = ExpressionHead()
+    root = data_path("fer2013_public")
+    paths = sorted(p for p in root.glob("*/*") if p.suffix == ".jpg")
+    crops = np.stack([cv2.resize(cv2.imread(str(p), cv2.IMREAD_GRAYSCALE), (64, 64)) for p in paths])
+    predicted = head.labels[head.probabilities_of_crops(crops).argmax(axis=1)]
+    accuracy = float(np.mean(predicted == np.array([p.parent.name for p in paths])))
+    assert len(paths) == 3589 and accuracy == pytest.approx(0.652, abs=0.005)
