@@ -140,6 +140,9 @@ def test_eval_attributes_on_a_gender_csv_and_expression_folders(people: Path, tm
     assert m["images"] == 3 and m["faces_found"] == 2 and attributes["data"]["images_without_face"] == 1
     assert m["gender"]["accuracy"] == 1.0 and m["gender"]["confusion"] == [[1, 0], [0, 1]]
     assert m["age"]["faces"] == 1 and "expression" not in m
+    page = tmp_path / "attributes.html"
+    assert run("eval", "report", str(out), "-o", str(page)).returncode == 0
+    assert "Attributes: age, gender, expression" in page.read_text()
     folders = tmp_path / "expressions"
     (folders / "happy").mkdir(parents=True)
     (folders / "happy" / "astronaut.png").write_bytes((people / "astronaut" / "a1.png").read_bytes())

@@ -110,9 +110,32 @@ def _fairness(m: dict) -> str:
                        f"{_number(r['fnmr_min'])} - {_number(r['fnmr_max'])}"] for r in m["ratios"]]))
 
 
+def _attributes(m: dict) -> str:
+    parts = [_table(["images", "faces found", "coverage"], [[m["images"], m["faces_found"], m["coverage"]]])]
+    if "age" in m:
+        parts.append(_table(["age band", "faces", "MAE", "bias", "mean age_std"],
+                            [[f"{b['from']}-{b['to'] or 'up'}", b["faces"], b["mae"], b["bias"], b["mean_age_std"]]
+                             for b in m["age"]["by_band"] if b["faces"]]))
+    for name in ("age", "gender", "expression"):
+        if name not in m:
+            continue
+        if name != "age":
+            parts.append(f"<p>{name} accuracy {_number(m[name]['accuracy'])} over {m[name]['faces']:,} faces</p>")
+            parts.append(_table(["true \\ predicted", *m[name]["labels"]],
+                                [[label, *row] for label, row in zip(m[name]["labels"], m[name]["confusion"],
+                                                                     strict=True)]))
+        groups = m[name].get("by_group")
+        if groups:
+            metric = groups["kind"]
+            parts.append(_table([f"{name} by group", "faces", metric],
+                                [[g["group"], g["count"], g[metric]] for g in groups["groups"]]))
+    return "".join(parts)
+
+
 SECTIONS = {"verify": ("Verification (1:1)", _verify), "identify": ("Identification (1:N)", _identify),
             "detect": ("Detection", _detect), "calibrate": ("Calibration", _calibrate),
-            "budget": ("Time budgets", _budget), "fairness": ("Fairness: error rates by group", _fairness)}
+            "budget": ("Time budgets", _budget), "fairness": ("Fairness: error rates by group", _fairness),
+            "attributes": ("Attributes: age, gender, expression", _attributes)}
 
 
 def _section(result: dict) -> str:
