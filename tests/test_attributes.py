@@ -125,3 +125,46 @@ def test_age_metrics_by_band_and_class_metrics():
     c = class_metrics(["happy", "sad", "sad"], ["happy", "happy", "sad"], ["happy", "sad"])
     assert c["accuracy"] == pytest.approx(2 / 3) and c["confusion"] == [[1, 0], [1, 1]]
     assert c["per_class_accuracy"] == {"happy": 1.0, "sad": 0.5}
+
+
+def test_quality_falls_with_blur_and_low_resolution():
+    import cv2
+
+    analyzer = FaceAnalyzer(heads=["quality"])
+    sharp = cv2.imread(str(ASTRONAUT))
+    blurred = cv2.GaussianBlur(sharp, (0, 0), 4)
+    tiny = cv2.resize(cv2.resize(sharp, (64, 64)), (512, 512))
+    scores = [float(analyzer.analyze(image).attributes["quality"][0]) for image in (sharp, blurred, tiny)]
+    assert all(0.0 <= s <= 1.0 for s in scores)
+    assert scores[0] > 0.5 and scores[1] < scores[0] - 0.2 and scores[2] < scores[0] - 0.2
+
+
+def test_verify_answers_insufficient_quality_below_the_gate():
+    import cv2
+
+    analyzer = FaceAnalyzer()
+    sharp = cv2.imread(str(ASTRONAUT))
+    blurred = cv2.GaussianBlur(sharp, (0, 0), 4)
+    plain = analyzer.verify(sharp, sharp[:, ::-1].copy(), fmr=1e-3)
+    assert plain.decision == "same" and plain.quality is None
+    gated = analyzer.verify(sharp, blurred, fmr=1e-3, min_quality=0.5)
+    assert gated.insufficient_quality and not gated.same and gated.decision == "insufficient_quality"
+    assert gated.quality[0] > 0.5 > gated.quality[1]
+    assert gated.to_dict()["decision"] == "insufficient_quality"
+    passed = analyzer.verify(sharp, sharp[:, ::-1].copy(), fmr=1e-3, min_quality=0.5)
+    assert passed.decision == "same" and min(passed.quality) >= 0.5
+
+
+def test_error_versus_reject_on_a_hand_made_set():
+    from faceatlas.eval.quality import error_versus_reject, recognisability
+
+    # person A: images 0 and 1 match well; image 2 (A, low quality) matches nobody; person B: images 3 and 4
+    e = np.array([[1, 0], [1, 0], [0, 1], [0.6, 0.8], [0.6, 0.8]], float)
+    e /= np.linalg.norm(e, axis=1, keepdims=True)
+    labels = ["A", "A", "A", "B", "B"]
+    quality = np.array([0.9, 0.8, 0.1, 0.7, 0.6])
+    rows = error_versus_reject(e, labels, quality, threshold=0.9, fractions=(0.0, 0.2))
+    assert rows[0]["genuine_pairs"] == 4 and rows[0]["fnmr"] == pytest.approx(0.5)  # 0-2 and 1-2 fail
+    assert rows[1]["genuine_pairs"] == 2 and rows[1]["fnmr"] == 0.0  # rejecting image 2 removes both failures
+    target = recognisability(e, labels)
+    assert target[2] == pytest.approx(0.0) and target[0] == pytest.approx(0.5)

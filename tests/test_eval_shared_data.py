@@ -141,3 +141,25 @@ def test_fer2013_model_accuracy_on_the_data_sets_own_crops():
     predicted = head.labels[head.probabilities_of_crops(crops).argmax(axis=1)]
     accuracy = float(np.mean(predicted == np.array([p.parent.name for p in paths])))
     assert len(paths) == 3589 and accuracy == pytest.approx(0.652, abs=0.005)
+
+
+def test_quality_error_versus_reject_beats_face_size_and_random_on_unseen_devtest(cache: Path):
+    from faceatlas.eval.quality import collect, error_versus_reject
+    from faceatlas.pipeline import calibrated_threshold
+    from faceatlas.quality.features import FEATURES
+    from faceatlas.quality.head import quality_scores
+
+    lfw = data_path("lfw_view1")
+    names = sorted({n for p in read_pairs(lfw / "pairsDevTest.txt") for n in (p.a, p.b)})
+    analyzer = FaceAnalyzer()
+    samples = collect(analyzer, [lfw / "images" / n for n in names], cache)
+    labels = [n.split("/")[0] for n, ok in zip(names, samples.found, strict=True) if ok]
+    e, f = samples.embeddings[samples.found], samples.features[samples.found]
+    threshold = calibrated_threshold(analyzer.recogniser_card, 1e-3)
+    by_quality = error_versus_reject(e, labels, quality_scores(f), threshold, (0.0, 0.1, 0.2))
+    by_size = error_versus_reject(e, labels, f[:, FEATURES.index("log_eye_distance")], threshold, (0.0, 0.1, 0.2))
+    at_random = error_versus_reject(e, labels, np.random.default_rng(0).random(len(labels)), threshold,
+                                    (0.0, 0.1, 0.2))
+    for i in (1, 2):
+        assert by_quality[i]["fnmr"] < by_size[i]["fnmr"] and by_quality[i]["fnmr"] < at_random[i]["fnmr"]
+    assert by_quality[2]["fnmr"] < 0.5 * by_quality[0]["fnmr"]

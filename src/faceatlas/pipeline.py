@@ -112,20 +112,35 @@ class FaceAnalyzer:
 
     def primary_face(self, source: ImageSource, color: ColorOrder = "bgr") -> Faces:
         """The largest face of an image, embedded; `NoFaceError` if there is none."""
+        return self._primary(source, color)[1]
+
+    def verify(self, a: ImageSource, b: ImageSource, fmr: float = 1e-4, min_quality: float | None = None
+               ) -> Verification:
+        """Is the largest face of `a` the same person as the largest face of `b`, decided at false-match rate `fmr`.
+
+        With `min_quality`, a pair where either face's quality score is below it gets the answer "insufficient
+        quality" (`insufficient_quality=True`, `same=False`) instead of a decision likely to be wrong.
+        """
+        threshold = calibrated_threshold(self.recogniser_card, fmr)
+        first, second = self._primary(a), self._primary(b)
+        score = float(first[1].embeddings[0] @ second[1].embeddings[0])
+        quality = None
+        if min_quality is not None:
+            from faceatlas.quality.head import QualityHead
+
+            head = QualityHead()
+            quality = tuple(float(head.predict(bgr, faces)["quality"][0]) for bgr, faces in (first, second))
+        insufficient = quality is not None and min(quality) < min_quality
+        return Verification(score=score, same=score >= threshold and not insufficient, threshold=threshold, fmr=fmr,
+                            model=self.recogniser_card.id, quality=quality, insufficient_quality=insufficient)
+
+    def _primary(self, source: ImageSource, color: ColorOrder = "bgr") -> tuple[np.ndarray, Faces]:
+        """The decoded pixels and their largest face, embedded."""
         image = load_image(source, color=color)
         faces = self.detect(image.bgr)
         if len(faces) == 0:
             raise NoFaceError(f"{image.source or 'image'}: no face found")
-        return self.embed(image.bgr, faces[int(np.argmax(faces.areas))])
-
-    def verify(self, a: ImageSource, b: ImageSource, fmr: float = 1e-4) -> Verification:
-        """Is the largest face of `a` the same person as the largest face of `b`, decided at false-match rate `fmr`."""
-        threshold = calibrated_threshold(self.recogniser_card, fmr)
-        first, second = self.primary_face(a), self.primary_face(b)
-        assert first.embeddings is not None and second.embeddings is not None
-        score = float(first.embeddings[0] @ second.embeddings[0])
-        return Verification(score=score, same=score >= threshold, threshold=threshold, fmr=fmr,
-                            model=self.recogniser_card.id)
+        return image.bgr, self.embed(image.bgr, faces[int(np.argmax(faces.areas))])
 
 
 def calibrated_threshold(card: ModelCard, fmr: float) -> float:

@@ -133,7 +133,14 @@ class Verification:
     threshold: float
     fmr: float
     model: str
+    quality: tuple[float, float] | None = None  # of the two faces, when a quality gate was asked for
+    insufficient_quality: bool = False  # the gate refused to decide: `same` is False but says nothing
+
+    @property
+    def decision(self) -> str:
+        """"same", "different" or "insufficient_quality"."""
+        return "insufficient_quality" if self.insufficient_quality else ("same" if self.same else "different")
 
     def to_dict(self) -> dict[str, Any]:
-        return {"score": self.score, "same": self.same, "threshold": self.threshold, "fmr": self.fmr,
-                "model": self.model}
+        return {"score": self.score, "same": self.same, "decision": self.decision, "threshold": self.threshold,
+                "fmr": self.fmr, "model": self.model, "quality": list(self.quality) if self.quality else None}

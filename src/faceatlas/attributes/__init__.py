@@ -1,10 +1,11 @@
-"""Attribute heads: each takes a batch of faces and adds named columns to `Faces.attributes`."""
+"""Attribute heads: each takes a batch of faces and adds named columns to `Faces.attributes` (age and gender,
+expression, and the quality score from `faceatlas.quality`)."""
 
 from __future__ import annotations
 
 from faceatlas.attributes.base import AttributeHead
 
-HEADS = ("age_gender", "expression")
+HEADS = ("age_gender", "expression", "quality")
 
 
 def create_head(name: str, threads: int = 0) -> AttributeHead:
@@ -16,6 +17,10 @@ def create_head(name: str, threads: int = 0) -> AttributeHead:
         from faceatlas.attributes.expression import ExpressionHead
 
         return ExpressionHead(threads)
+    if name == "quality":
+        from faceatlas.quality.head import QualityHead
+
+        return QualityHead(threads)
     raise ValueError(f"unknown attribute head '{name}' (known: {', '.join(HEADS)})")
 
 

@@ -34,7 +34,7 @@ app.add_typer(eval_app, name="eval")
 def analyze(
     paths: Annotated[list[Path], typer.Argument(help="Image files and folders (searched recursively).")],
     embed: Annotated[bool, typer.Option("--embed", help="Add identity embeddings.")] = False,
-    attributes: Annotated[bool, typer.Option("--attributes", help="Add age, gender and expression.")] = False,
+    attributes: Annotated[bool, typer.Option("--attributes", help="Add age, gender, expression and quality.")] = False,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write one JSON record per image ('-': stdout).")]
     = None,
     draw: Annotated[Path | None, typer.Option(help="Write annotated copies of the images into this folder.")] = None,
@@ -104,9 +104,10 @@ def _analyze_one(analyzer: FaceAnalyzer, path: Path, embed: bool, draw: Path | N
 
 
 def _describe(face: dict) -> str:
-    """One face's attributes in a few characters: "female 28±2 happy"."""
+    """One face's attributes in a few characters: "female 28±2 happy q0.71"."""
     a = face.get("attributes", {})
-    return f"{a.get('gender', '?')} {a.get('age', 0):.0f}±{a.get('age_std', 0):.0f} {a.get('expression', '?')}"
+    return (f"{a.get('gender', '?')} {a.get('age', 0):.0f}±{a.get('age_std', 0):.0f} {a.get('expression', '?')} "
+            f"q{a.get('quality', 0):.2f}")
 
 
 @app.command()
@@ -114,21 +115,25 @@ def verify(
     a: Annotated[Path, typer.Argument(help="First image (its largest face is used).")],
     b: Annotated[Path, typer.Argument(help="Second image (its largest face is used).")],
     fmr: Annotated[float, typer.Option(help="Target false-match rate of the decision.")] = 1e-4,
+    min_quality: Annotated[float | None, typer.Option(help="Answer 'insufficient quality' when either face's "
+                                                            "quality score (0-1) is below this.")] = None,
     profile: ProfileOption = "default",
     threads: ThreadsOption = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Decide whether two photos show the same person, at a calibrated false-match rate."""
     try:
-        result = FaceAnalyzer(profile=profile, threads=threads).verify(a, b, fmr=fmr)
+        result = FaceAnalyzer(profile=profile, threads=threads).verify(a, b, fmr=fmr, min_quality=min_quality)
     except FaceAtlasError as error:
         raise fail(error) from None
     if as_json:
         print(json.dumps(result.to_dict()))
         return
-    verdict = "[green]same person[/green]" if result.same else "[yellow]different people[/yellow]"
+    verdict = {"same": "[green]same person[/green]", "different": "[yellow]different people[/yellow]",
+               "insufficient_quality": "[red]insufficient quality[/red]"}[result.decision]
+    quality = f", quality {result.quality[0]:.2f} / {result.quality[1]:.2f}" if result.quality else ""
     output.print(f"{verdict}: score {result.score:.4f}, threshold {result.threshold:.4f} at FMR {fmr:g} "
-                    f"({result.model})")
+                 f"({result.model}){quality}")
 
 
 @models_app.command("list")
