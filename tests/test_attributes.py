@@ -168,3 +168,22 @@ def test_error_versus_reject_on_a_hand_made_set():
     assert rows[1]["genuine_pairs"] == 2 and rows[1]["fnmr"] == 0.0  # rejecting image 2 removes both failures
     target = recognisability(e, labels)
     assert target[2] == pytest.approx(0.0) and target[0] == pytest.approx(0.5)
+
+
+def test_landmark_nme_loader_and_metrics(tmp_path):
+    from faceatlas.eval.landmarks import landmark_metrics, load_landmarks, nme
+
+    annotations = tmp_path / "testing.txt"
+    annotations.write_text("AFLW\\\\a.jpg 10 30 20 12 28 10 10 20 30 30 1 2 2 3\n"
+                           "AFLW\\\\b.jpg 10 30 20 12 28 10 10 20 30 30 2 2 2 1\n")
+    truth = load_landmarks(annotations)
+    assert truth.paths[0] == tmp_path / "AFLW" / "a.jpg" and truth.pose_bin == [3, 1]
+    assert truth.points[0].tolist() == [[10, 10], [30, 10], [20, 20], [12, 30], [28, 30]]
+    predicted = truth.points.copy()
+    predicted[1, 2] += [4, 0]  # nose off by 4 px; inter-ocular distance 20 -> 0.2 on that point
+    errors = nme(predicted, truth.points)
+    assert errors[1, 2] == pytest.approx(0.2) and errors[0].sum() == 0
+    m = landmark_metrics(errors, truth.pose_bin)
+    assert m["nme"] == pytest.approx(0.02) and m["failure_rate"] == 0.0
+    assert m["by_pose_bin"] == {"1": {"faces": 1, "nme": pytest.approx(0.04)}, "3": {"faces": 1, "nme": 0.0}}
+    assert m["per_point"]["nose"] == pytest.approx(0.1)

@@ -163,3 +163,23 @@ def test_quality_error_versus_reject_beats_face_size_and_random_on_unseen_devtes
     for i in (1, 2):
         assert by_quality[i]["fnmr"] < by_size[i]["fnmr"] and by_quality[i]["fnmr"] < at_random[i]["fnmr"]
     assert by_quality[2]["fnmr"] < 0.5 * by_quality[0]["fnmr"]
+
+
+def test_mtfl_landmark_refinement_lowers_the_five_point_error():
+    from faceatlas.eval.landmarks import load_landmarks
+
+    truth = load_landmarks(data_path("mtfl_test", "testing.txt"))
+    refined = harness.run_landmarks(FaceAnalyzer(), truth)["metrics"]
+    single = harness.run_landmarks(FaceAnalyzer(profile="fast"), truth)["metrics"]
+    assert refined["coverage"] >= 0.99 and single["coverage"] >= 0.99
+    assert refined["nme"] < 0.9 * single["nme"]
+    assert refined["by_pose_bin"]["3"]["nme"] < refined["by_pose_bin"]["1"]["nme"]  # frontal beats profile
+
+
+def test_gender_accuracy_on_lfw_mtfl_labels():
+    from faceatlas.eval.attributes import load_attribute_labels
+
+    labels = load_attribute_labels(data_path("lfw_mtfl_labels", "labels.csv"), images=data_path("lfw_view1", "images"))
+    result = harness.run_attributes(FaceAnalyzer(heads=["age_gender"]), labels)
+    assert result["metrics"]["faces_found"] > 1900 and result["data"]["images_without_face"] == 0
+    assert result["metrics"]["gender"]["accuracy"] >= 0.96

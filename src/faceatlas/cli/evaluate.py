@@ -306,6 +306,8 @@ def _ratio(value: float | None) -> str:
 def eval_attributes(
     labels: Annotated[Path, typer.Option(help="CSV with a path column and age/gender/expression columns, or a "
                                               "folder of expression class folders (FER2013 style).")],
+    images: Annotated[Path | None, typer.Option(help="Folder the CSV's paths are relative to (default: its folder).")]
+    = None,
     heads: Annotated[list[str] | None, typer.Option("--head", help="Heads to run (repeatable; default: all).")]
     = None,
     gender_codes: Annotated[str | None, typer.Option(help="Map coded genders, e.g. '0=male,1=female' (UTKFace).")]
@@ -323,7 +325,7 @@ def eval_attributes(
     from faceatlas.eval.harness import run_attributes
 
     try:
-        loaded = load_attribute_labels(labels, gender_codes, group_column, group_codes)
+        loaded = load_attribute_labels(labels, gender_codes, group_column, group_codes, images)
         analyzer = FaceAnalyzer(profile=profile, threads=threads, heads=heads or HEADS)
     except (FaceAtlasError, ValueError, OSError) as error:
         raise fail(error) from None
@@ -343,6 +345,39 @@ def eval_attributes(
                               f"{band['bias']:+.2f}", f"{band['mean_age_std']:.2f}")
         output.print(bands)
     _failures_line({"images": m["images"], "images_without_face": result["data"]["images_without_face"]})
+    if result["data"]["images_unreadable"]:
+        console.print(f"[yellow]{result['data']['images_unreadable']} images missing or unreadable[/yellow] "
+                      "(listed under data.failures in the JSON)")
+    _finish(result, out, None)
+
+
+@eval_app.command("landmarks")
+def eval_landmarks(
+    points: Annotated[Path, typer.Option(help="MTFL testing.txt-style annotations, or the LFW-MTFL labels CSV.")],
+    images: Annotated[Path | None, typer.Option(help="Folder the image paths are relative to (default: the "
+                                                     "annotation file's folder).")] = None,
+    profile: ProfileOption = "default",
+    threads: ThreadsOption = 0,
+    out: OutputOption = None,
+) -> None:
+    """Five-point landmark error (NME by inter-ocular distance), per point and MTFL pose bin, and failure rate."""
+    from faceatlas.eval.harness import run_landmarks
+    from faceatlas.eval.landmarks import load_landmarks
+
+    try:
+        truth = load_landmarks(points, images)
+    except (ValueError, OSError) as error:
+        raise fail(error) from None
+    analyzer = _analyzer(profile, threads)
+    result = _run(lambda p: run_landmarks(analyzer, truth, command=_command(), data={"points": str(points)},
+                                          progress=progress_callback(p, "detecting")))
+    m = result["metrics"]
+    table = Table("profile", "faces", "coverage", "NME", "median", "failures (>0.1)",
+                  *[f"pose {k}" for k in m["by_pose_bin"]])
+    table.add_row(profile, str(m["faces"]), f"{m['coverage']:.3f}", _rate(m["nme"], ".4f"),
+                  _rate(m["nme_median"], ".4f"), _rate(m["failure_rate"], ".3f"),
+                  *[f"{v['nme']:.4f} ({v['faces']})" for v in m["by_pose_bin"].values()])
+    output.print(table)
     _finish(result, out, None)
 
 

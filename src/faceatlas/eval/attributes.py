@@ -35,10 +35,10 @@ def _codes(text: str | None) -> dict[str, str]:
 
 
 def load_attribute_labels(source: Path, gender_codes: str | None = None, group_column: str | None = None,
-                          group_codes: str | None = None) -> AttributeLabels:
+                          group_codes: str | None = None, images: Path | None = None) -> AttributeLabels:
     """Labels from a folder of class folders (expression, FER2013 style) or a CSV with a path column (path, file,
-    image or lfw_image, relative to the CSV's folder) and any of age, gender, expression; codes such as UTKFace's
-    gender 0/1 are mapped with `gender_codes` ("0=male,1=female")."""
+    image or lfw_image, relative to `images`, default the CSV's folder) and any of age, gender, expression; codes
+    such as UTKFace's gender 0/1 are mapped with `gender_codes` ("0=male,1=female")."""
     source = Path(source)
     if source.is_dir():
         items = sorted((p, p.parent.name) for p in source.glob("*/*") if p.suffix.lower() in IMAGE_SUFFIXES)
@@ -62,7 +62,7 @@ def load_attribute_labels(source: Path, gender_codes: str | None = None, group_c
         return (codes or {}).get(text, text) or None
 
     return AttributeLabels(
-        paths=[source.parent / row[path_column] for row in rows],
+        paths=[Path(images or source.parent) / row[path_column] for row in rows],
         age=[float(row["age"]) if value(row, "age") else None for row in rows],
         gender=[value(row, "gender", genders) for row in rows],
         expression=[value(row, "expression") for row in rows],

@@ -132,10 +132,18 @@ def _attributes(m: dict) -> str:
     return "".join(parts)
 
 
+def _landmarks(m: dict) -> str:
+    return (_table(["faces", "coverage", "NME", "median NME", "failure rate (NME > 0.1)"],
+                   [[m["faces"], m["coverage"], m["nme"], m["nme_median"], m["failure_rate"]]])
+            + _table(["point", "NME"], [[name, value] for name, value in m["per_point"].items()])
+            + _table(["pose bin", "faces", "NME"], [[k, v["faces"], v["nme"]] for k, v in m["by_pose_bin"].items()]))
+
+
 SECTIONS = {"verify": ("Verification (1:1)", _verify), "identify": ("Identification (1:N)", _identify),
             "detect": ("Detection", _detect), "calibrate": ("Calibration", _calibrate),
             "budget": ("Time budgets", _budget), "fairness": ("Fairness: error rates by group", _fairness),
-            "attributes": ("Attributes: age, gender, expression", _attributes)}
+            "attributes": ("Attributes: age, gender, expression", _attributes),
+            "landmarks": ("Five-point landmarks", _landmarks)}
 
 
 def _section(result: dict) -> str:

@@ -1,7 +1,8 @@
 """The versioned JSON envelope every `faceatlas eval` command writes, and what `eval report` reads back.
 
     {"schema": "faceatlas.eval", "schema_version": 1, "kind": "verify" | "identify" | "detect" | "calibrate" |
-     "budget" | "fairness" | "attributes", "created": ISO-8601 UTC, "faceatlas_version": str, "command": str,
+     "budget" | "fairness" | "attributes" | "landmarks", "created": ISO-8601 UTC, "faceatlas_version": str,
+     "command": str,
      "machine": {...}, "pipeline": {"profile", "detector", "refiner", "recogniser", "flip"} | null,
      "models": [{"id", "task", "licence", "distribution", "version", "sha256"}], "data": {...}, "metrics": {...}}
 
@@ -23,7 +24,7 @@ from faceatlas.models.card import ModelCard
 
 SCHEMA = "faceatlas.eval"
 SCHEMA_VERSION = 1
-KINDS = ("verify", "identify", "detect", "calibrate", "budget", "fairness", "attributes")
+KINDS = ("verify", "identify", "detect", "calibrate", "budget", "fairness", "attributes", "landmarks")
 
 
 def machine() -> dict:
