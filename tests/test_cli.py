@@ -106,3 +106,26 @@ def test_models_list_and_verify():
         assert model_id in listed.stdout
     verified = run("models", "verify", "yunet-2023mar-int8bq", "sface-2021dec-int8bq")
     assert verified.returncode == 0 and verified.stderr.count("ok") == 2
+
+
+def test_analyze_with_attributes_prints_and_validates(tmp_path: Path):
+    out = tmp_path / "out.jsonl"
+    result = run("analyze", str(ASTRONAUT), "--attributes", "--json", str(out), env={"COLUMNS": "200"})
+    assert result.returncode == 0, result.stderr
+    record = json.loads(out.read_text())
+    jsonschema.validate(record, record_schema())
+    attributes = record["faces"][0]["attributes"]
+    assert attributes["gender"] == "female" and attributes["expression"] == "happy" and 0 <= attributes["quality"] <= 1
+    assert "female" in result.stdout and "happy" in result.stdout
+
+
+def test_verify_with_a_quality_gate(tmp_path: Path):
+    import cv2
+
+    blurred = tmp_path / "blurred.png"
+    cv2.imwrite(str(blurred), cv2.GaussianBlur(cv2.imread(str(ASTRONAUT)), (0, 0), 4))
+    result = run("verify", str(ASTRONAUT), str(blurred), "--fmr", "1e-3", "--min-quality", "0.5", "--json")
+    assert result.returncode == 0, result.stderr
+    decision = json.loads(result.stdout)
+    assert decision["decision"] == "insufficient_quality" and decision["same"] is False
+    assert decision["quality"][1] < 0.5
