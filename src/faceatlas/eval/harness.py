@@ -1,7 +1,8 @@
-"""The runs behind `faceatlas eval ...`: embed the data with a FaceAnalyzer, compute the metrics, wrap the envelope.
+"""The runs behind `faceatlas eval ...`: run a FaceAnalyzer over labelled data, compute the metrics, wrap the envelope.
 
-Every run embeds the face nearest each image's centre (`embed_centre_faces`) and can reuse a per-image embedding
-cache, so several runs over the same images (verify, identify, fairness, calibrate) embed them once.
+The recognition runs (verify, identify, calibrate, fairness) embed the face nearest each image's centre
+(`embed_centre_faces`) and can share a per-image embedding cache; detect, attributes, landmarks and budget run the
+detector or heads directly. Metric definitions live in the metric modules; this module only gathers the data.
 """
 
 from __future__ import annotations
