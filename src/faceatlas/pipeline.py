@@ -25,9 +25,10 @@ FALLBACK_SCORE_THRESHOLD = 0.3
 class FaceAnalyzer:
     """One pipeline over the models of a profile. Models load lazily on first use and are cached per process.
 
-    >>> fa = FaceAnalyzer()                    # "default": YuNet + SFace
+    >>> fa = FaceAnalyzer()                    # "default": YuNet + RetinaFace refinement + SFace
     >>> faces = fa.analyze("group.jpg")        # boxes, scores, landmarks5, embeddings
     >>> fa.verify("a.jpg", "b.jpg", fmr=1e-4)  # score, same, threshold, fmr
+    >>> FaceAnalyzer(heads=["age_gender", "expression", "quality"]).analyze("group.jpg").attributes
     """
 
     def __init__(self, profile: str | None = None, threads: int | None = None,
