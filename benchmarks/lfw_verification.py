@@ -18,22 +18,11 @@ import numpy as np
 from faceatlas import FaceAnalyzer
 from faceatlas.eval.calibration import all_pair_scores, threshold_at_fmr
 from faceatlas.eval.embedding import embed_centre_faces
-from faceatlas.eval.pairs import Pair, read_pairs
+from faceatlas.eval.pairs import read_pairs, score_pairs
 from faceatlas.eval.verification import best_threshold
 from faceatlas.pipeline import calibrated_threshold
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "lfw_view1"
-
-
-def pair_scores(pairs: list[Pair], index: dict[str, int], embeddings: np.ndarray,
-                found: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
-    """Cosine score per pair; a pair with an image lacking a face scores -1 (counted as a wrong decision)."""
-    a = np.array([index[p.a] for p in pairs])
-    b = np.array([index[p.b] for p in pairs])
-    scores = np.einsum("nd,nd->n", embeddings[a], embeddings[b])
-    missing = ~(found[a] & found[b])
-    scores[missing] = -1.0
-    return scores, np.array([p.same for p in pairs]), int(missing.sum())
 
 
 def evaluate(profile: str, data: Path, cache: Path | None = None) -> dict:
@@ -42,8 +31,8 @@ def evaluate(profile: str, data: Path, cache: Path | None = None) -> dict:
     analyzer = FaceAnalyzer(profile=profile)
     embedded = embed_centre_faces(analyzer, [data / "images" / n for n in names], cache_dir=cache)
     index = {n: i for i, n in enumerate(names)}
-    train_scores, train_same, _ = pair_scores(train, index, embedded.embeddings, embedded.found)
-    test_scores, test_same, test_missing = pair_scores(test, index, embedded.embeddings, embedded.found)
+    train_scores, train_same, _ = score_pairs(train, index, embedded.embeddings, embedded.found)
+    test_scores, test_same, test_missing = score_pairs(test, index, embedded.embeddings, embedded.found)
     threshold = best_threshold(train_scores, train_same)
     far_threshold = calibrated_threshold(analyzer.recogniser_card, 1e-3)
     return {
@@ -76,8 +65,8 @@ def tune_fusion(data: Path, cache: Path | None = None, members: tuple[str, str] 
     embedded = [embed_centre_faces(FaceAnalyzer(profile=p), [data / "images" / n for n in names], cache_dir=cache)
                 for p in members]
     found = embedded[0].found & embedded[1].found
-    first, same, _ = pair_scores(train, index, embedded[0].embeddings, found)
-    second, _, _ = pair_scores(train, index, embedded[1].embeddings, found)
+    first, same, _ = score_pairs(train, index, embedded[0].embeddings, found)
+    second, _, _ = score_pairs(train, index, embedded[1].embeddings, found)
     rows = []
     for weight in np.round(np.linspace(0.05, 0.95, 19), 2):
         fused = weight * first + (1 - weight) * second

@@ -2,7 +2,7 @@
 FNMR at SFace's calibrated FMR=1e-3 threshold over all pairs of the images kept, as the lowest-scoring fraction of
 images is rejected by quality, by face size alone (eye distance), and at random (mean of 20 draws).
 
-    .venv/bin/python benchmarks/quality_erc.py [--cache /tmp/evalcache]
+    .venv/bin/python benchmarks/quality_erc.py
 
 Prints one JSON document.
 """
@@ -28,12 +28,11 @@ LFW = Path(__file__).resolve().parents[2] / "shared" / "data" / "lfw_view1"
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--cache", type=Path)
     parser.add_argument("--fmr", type=float, default=1e-3)
     args = parser.parse_args()
     analyzer = FaceAnalyzer()
     names = sorted({n for p in read_pairs(LFW / "pairsDevTest.txt") for n in (p.a, p.b)})
-    samples = collect(analyzer, [LFW / "images" / n for n in names], args.cache)
+    samples = collect(analyzer, [LFW / "images" / n for n in names])
     keep = samples.found
     embeddings, features = samples.embeddings[keep], samples.features[keep]
     labels = [n.split("/")[0] for n, ok in zip(names, keep, strict=True) if ok]

@@ -4,7 +4,7 @@ Target per image: its mean cosine similarity to the other DevTrain photos of the
 Model: ridge regression on the standardised signals and their squares; the [0, 1] mapping is the 1st-99th
 percentile range of its predictions on DevTrain. Writes src/faceatlas/quality/linear-v1.json. Needs ../shared/data.
 
-    .venv/bin/python scripts/fit_quality.py [--cache /tmp/evalcache]
+    .venv/bin/python scripts/fit_quality.py
 """
 
 from __future__ import annotations
@@ -27,10 +27,9 @@ LFW = Path(__file__).resolve().parents[2] / "shared" / "data" / "lfw_view1"
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--cache", type=Path)
-    args = parser.parse_args()
+    parser.parse_args()
     names = sorted({n for p in read_pairs(LFW / "pairsDevTrain.txt") for n in (p.a, p.b)})
-    samples = collect(FaceAnalyzer(), [LFW / "images" / n for n in names], args.cache)
+    samples = collect(FaceAnalyzer(), [LFW / "images" / n for n in names])
     labels = [n.split("/")[0] for n in names]
     target = recognisability(samples.embeddings, labels)
     use = samples.found & ~np.isnan(target)

@@ -143,7 +143,7 @@ def test_fer2013_model_accuracy_on_the_data_sets_own_crops():
     assert len(paths) == 3589 and accuracy == pytest.approx(0.652, abs=0.005)
 
 
-def test_quality_error_versus_reject_beats_face_size_and_random_on_unseen_devtest(cache: Path):
+def test_quality_error_versus_reject_beats_face_size_and_random_on_unseen_devtest():
     from faceatlas.eval.quality import collect, error_versus_reject
     from faceatlas.pipeline import calibrated_threshold
     from faceatlas.quality.features import FEATURES
@@ -152,7 +152,7 @@ def test_quality_error_versus_reject_beats_face_size_and_random_on_unseen_devtes
     lfw = data_path("lfw_view1")
     names = sorted({n for p in read_pairs(lfw / "pairsDevTest.txt") for n in (p.a, p.b)})
     analyzer = FaceAnalyzer()
-    samples = collect(analyzer, [lfw / "images" / n for n in names], cache)
+    samples = collect(analyzer, [lfw / "images" / n for n in names])
     labels = [n.split("/")[0] for n, ok in zip(names, samples.found, strict=True) if ok]
     e, f = samples.embeddings[samples.found], samples.features[samples.found]
     threshold = calibrated_threshold(analyzer.recogniser_card, 1e-3)

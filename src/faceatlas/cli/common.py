@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from faceatlas.errors import FaceAtlasError
 from faceatlas.profiles import PROFILES
 
 console = Console(stderr=True)
@@ -19,10 +20,10 @@ ProfileOption = Annotated[str, typer.Option(help=f"Analysis profile: {', '.join(
 ThreadsOption = Annotated[int, typer.Option(help="ONNX Runtime threads (0: let it choose).", min=0)]
 
 
-def fail(error: Exception, code: int | None = None) -> typer.Exit:
-    """Print the error and return the exit to raise: a FaceAtlasError's own code, else `code` (default 2)."""
+def fail(error: Exception) -> typer.Exit:
+    """Print the error and return the exit to raise: a FaceAtlasError's own exit code, 2 for any other error."""
     console.print(f"[red]error:[/red] {error}")
-    return typer.Exit(code if code is not None else getattr(error, "exit_code", 2))
+    return typer.Exit(error.exit_code if isinstance(error, FaceAtlasError) else 2)
 
 
 def progress_bar() -> Progress:

@@ -20,14 +20,19 @@ class PairScores:
     impostor: np.ndarray
 
 
+def all_pairs(embeddings: np.ndarray, labels: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Every unordered pair of distinct images: the two row indices, the cosine score (float64) and whether the
+    labels agree (genuine)."""
+    codes = np.unique(np.asarray(labels), return_inverse=True)[1]
+    first, second = np.triu_indices(len(codes), k=1)
+    scores = (embeddings @ embeddings.T)[first, second].astype(np.float64)
+    return first, second, scores, codes[first] == codes[second]
+
+
 def all_pair_scores(embeddings: np.ndarray, labels: list[str]) -> PairScores:
     """Cosine scores of every unordered pair of distinct images: same label -> genuine, different -> impostor."""
-    codes = np.unique(np.asarray(labels), return_inverse=True)[1]
-    similarity = embeddings @ embeddings.T
-    upper = np.triu_indices(len(codes), k=1)
-    scores = similarity[upper]
-    same = codes[upper[0]] == codes[upper[1]]
-    return PairScores(genuine=scores[same].astype(np.float64), impostor=scores[~same].astype(np.float64))
+    _, _, scores, same = all_pairs(embeddings, labels)
+    return PairScores(genuine=scores[same], impostor=scores[~same])
 
 
 def threshold_at_fmr(impostor: np.ndarray, fmr: float) -> float:

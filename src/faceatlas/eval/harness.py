@@ -20,11 +20,11 @@ from faceatlas.detect import create_detector
 from faceatlas.errors import FaceAtlasError
 from faceatlas.eval import detection, fairness, identification, verification
 from faceatlas.eval.attributes import AttributeLabels, age_metrics, by_group, class_metrics
-from faceatlas.eval.calibration import all_pair_scores, calibrate
+from faceatlas.eval.calibration import all_pair_scores, all_pairs, calibrate
 from faceatlas.eval.embedding import EmbeddedSet, embed_centre_faces
 from faceatlas.eval.identities import load_identities
 from faceatlas.eval.landmarks import LandmarkTruth, landmark_metrics, nme
-from faceatlas.eval.pairs import read_pairs
+from faceatlas.eval.pairs import read_pairs, score_pairs
 from faceatlas.eval.results import envelope
 from faceatlas.io.image import iter_image_paths, load_image
 from faceatlas.models.registry import get_card
@@ -54,15 +54,10 @@ def run_verify(analyzer: FaceAnalyzer, pairs_file: Path, images: Path, folds: in
     pairs = read_pairs(pairs_file, folds)
     names = sorted({name for pair in pairs for name in (pair.a, pair.b)})
     embedded = _embed(analyzer, [Path(images) / name for name in names], cache, progress)
-    index = {name: i for i, name in enumerate(names)}
-    a = np.array([index[p.a] for p in pairs])
-    b = np.array([index[p.b] for p in pairs])
-    scores = np.einsum("nd,nd->n", embedded.embeddings[a], embedded.embeddings[b]).astype(np.float64)
-    missing = ~(embedded.found[a] & embedded.found[b])
-    scores[missing] = -1.0
-    same = np.array([p.same for p in pairs])
+    scores, same, missing = score_pairs(pairs, {name: i for i, name in enumerate(names)}, embedded.embeddings,
+                                        embedded.found)
     metrics = verification.verification_metrics(scores, same, np.array([p.fold for p in pairs]))
-    metrics["pairs_with_missing_face"] = int(missing.sum())
+    metrics["pairs_with_missing_face"] = missing
     metrics["pair_scores"] = scores.round(6)  # in pair-file order, so anyone can recompute every figure
     if analyzer.recogniser_card.calibration is not None:
         metrics["at_calibrated_thresholds"] = [
@@ -124,8 +119,9 @@ def run_detect(analyzer: FaceAnalyzer, boxes: Path, images: Path, min_face: floa
     read are listed and left out."""
     truths = detection.load_boxes(boxes)
     operating = float(getattr(analyzer.detector, "score_threshold", 0.0))
+    ap_threshold = min(ap_threshold, operating)
     loose = create_detector(analyzer.detector_card, analyzer.threads,
-                            **{**analyzer.detector_options, "score_threshold": min(ap_threshold, operating)})
+                            **{**analyzer.detector_options, "score_threshold": ap_threshold})
     advance = progress(len(truths))
     results, kept, unreadable, times = [], [], {}, []
     for truth in truths:
@@ -142,8 +138,8 @@ def run_detect(analyzer: FaceAnalyzer, boxes: Path, images: Path, min_face: floa
         kept.append(truth.boxes)
         advance()
     metrics = detection.detection_metrics(results, kept, operating, min_face, iou)
-    metrics["ap"] = detection.detection_metrics(results, kept, min(ap_threshold, operating), min_face, iou)["ap"]
-    metrics.update({"score_threshold": operating, "ap_score_threshold": min(ap_threshold, operating), "iou": iou,
+    metrics["ap"] = detection.detection_metrics(results, kept, ap_threshold, min_face, iou)["ap"]
+    metrics.update({"score_threshold": operating, "ap_score_threshold": ap_threshold, "iou": iou,
                     "min_face": min_face, "ms_per_image_median": statistics.median(times) if times else None})
     data = {"boxes": str(boxes), "images": str(images), "unreadable": unreadable}
     return envelope("detect", command, data, metrics, analyzer)
@@ -191,11 +187,8 @@ def run_fairness(analyzer: FaceAnalyzer, identities: Path, groups_csv: Path, gro
     found = embedded.found
     identity = np.array([label for (_, label), ok in zip(items, found, strict=True) if ok])
     codes = np.array([code_of.get(labels.get(label, ""), fairness.UNKNOWN_CODE) for label in identity])
-    vectors = embedded.embeddings[found]
-    upper = np.triu_indices(len(vectors), k=1)
-    scores = np.einsum("nd,nd->n", vectors[upper[0]], vectors[upper[1]]).astype(np.float64)
-    same = identity[upper[0]] == identity[upper[1]]
-    pair_group = fairness.pair_groups(codes[upper[0]], codes[upper[1]])
+    first, second, scores, same = all_pairs(embedded.embeddings[found], list(identity))
+    pair_group = fairness.pair_groups(codes[first], codes[second])
     card = analyzer.recogniser_card
     if card.calibration is None:
         raise ValueError(f"model '{card.id}' has no calibration table to take global thresholds from")
@@ -222,6 +215,16 @@ def _matching_key(path: Path, keys: dict[str, str]) -> str | None:
     return None
 
 
+def _warm_up(analyzer: FaceAnalyzer, paths: list[Path]) -> None:
+    """Load the models and run them once, on the first readable image, outside any timing."""
+    for path in paths:
+        try:
+            analyzer.analyze(path)
+            return
+        except FaceAtlasError:
+            continue
+
+
 def run_budget(profiles: list[str], images: Path, budgets_ms: list[float], threads: list[int], limit: int = 30,
                accuracy: dict[str, float] | None = None, command: str = "", progress: Progress = _quiet) -> dict:
     """Per-image latency (decode, detect, embed; p50 and p95 after one warm-up image) of each profile at each thread
@@ -230,24 +233,24 @@ def run_budget(profiles: list[str], images: Path, budgets_ms: list[float], threa
     paths = iter_image_paths([Path(images)])[:limit]
     if not paths:
         raise ValueError(f"{images}: no images")
-    decoded = []
-    for path in paths:
-        try:
-            decoded.append((path, load_image(path)))
-        except FaceAtlasError:  # unreadable files are not timed
-            continue
-    advance = progress(len(profiles) * len(threads) * len(decoded))
+    advance = progress(len(profiles) * len(threads) * len(paths))
     rows = []
     for count in threads:
         for name in profiles:
             analyzer = FaceAnalyzer(profile=name, threads=count)
-            analyzer.analyze(decoded[0][0])  # load the models outside the timing
+            _warm_up(analyzer, paths)
             latencies = []
-            for path, _ in decoded:
+            for path in paths:
                 start = time.perf_counter()
-                analyzer.analyze(path)
+                try:
+                    analyzer.analyze(path)
+                except FaceAtlasError:  # unreadable files are not timed
+                    advance()
+                    continue
                 latencies.append((time.perf_counter() - start) * 1000)
                 advance()
+            if not latencies:
+                raise ValueError(f"{images}: none of the images could be read")
             rows.append({"profile": name, "threads": count, "images": len(latencies),
                          "p50_ms": float(np.percentile(latencies, 50)), "p95_ms": float(np.percentile(latencies, 95)),
                          "accuracy": (accuracy or {}).get(name)})
@@ -258,7 +261,7 @@ def run_budget(profiles: list[str], images: Path, budgets_ms: list[float], threa
             best = max(fitting, key=lambda r: (r["accuracy"], -r["p95_ms"]), default=None)
             choices.append({"budget_ms": budget, "threads": count, "profile": best["profile"] if best else None,
                             "accuracy": best["accuracy"] if best else None, "p95_ms": best["p95_ms"] if best else None})
-    data = {"images": str(images), "timed_images": len(decoded), "accuracy_source": "eval verify results"
+    data = {"images": str(images), "timed_images": rows[0]["images"], "accuracy_source": "eval verify results"
             if accuracy else None}
     return envelope("budget", command, data, {"latency": rows, "choices": choices})
 

@@ -6,6 +6,8 @@ import csv
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 
 @dataclass(frozen=True)
 class Pair:
@@ -74,3 +76,15 @@ def _assign_folds(parsed: list[tuple[str, str, bool]], folds: int) -> list[Pair]
         pairs.append(Pair(a, b, same, seen[same] % folds))
         seen[same] += 1
     return pairs
+
+
+def score_pairs(pairs: list[Pair], index: dict[str, int], embeddings: np.ndarray, found: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray, int]:
+    """Cosine score (float64) and same-person flag per pair, and how many pairs have an image without a face: those
+    score -1, a rejection (an error for a matched pair). `index` maps a pair's image names to embedding rows."""
+    a = np.array([index[p.a] for p in pairs])
+    b = np.array([index[p.b] for p in pairs])
+    scores = np.einsum("nd,nd->n", embeddings[a], embeddings[b]).astype(np.float64)
+    missing = ~(found[a] & found[b])
+    scores[missing] = -1.0
+    return scores, np.array([p.same for p in pairs]), int(missing.sum())

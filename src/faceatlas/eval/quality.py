@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from faceatlas.errors import FaceAtlasError
-from faceatlas.eval.embedding import embed_centre_faces
+from faceatlas.eval.calibration import all_pairs
 from faceatlas.io.image import load_image
 from faceatlas.pipeline import FaceAnalyzer
 from faceatlas.quality.features import quality_features
@@ -27,26 +27,30 @@ class QualitySamples:
     found: np.ndarray  # (N,) bool
 
 
-def collect(analyzer: FaceAnalyzer, paths: list[Path], cache: Path | None = None,
-            on_progress: Callable[[], None] | None = None) -> QualitySamples:
-    embedded = embed_centre_faces(analyzer, paths, cache_dir=cache)
-    rows = []
-    for path, ok in zip(paths, embedded.found, strict=True):
-        features = None
-        if ok:
-            try:
-                bgr = load_image(path).bgr
-                faces = analyzer.detect(bgr).nearest_to_centre()
-                features = quality_features(bgr, faces)[0] if len(faces) else None
-            except FaceAtlasError:
-                features = None
-        rows.append(features)
+def collect(analyzer: FaceAnalyzer, paths: list[Path], on_progress: Callable[[], None] | None = None
+            ) -> QualitySamples:
+    """One pass per image: detect, then the quality signals and the embedding of the face nearest the centre."""
+    features, vectors = [], []
+    for path in paths:
+        try:
+            bgr = load_image(path).bgr
+            faces = analyzer.detect(bgr).nearest_to_centre()
+        except FaceAtlasError:
+            faces = None
+        if faces is not None and len(faces):
+            features.append(quality_features(bgr, faces)[0])
+            vectors.append(analyzer.embed(bgr, faces).embeddings[0])
+        else:
+            features.append(None)
+            vectors.append(None)
         if on_progress is not None:
             on_progress()
-    width = next((len(r) for r in rows if r is not None), 0)
-    matrix = np.stack([r if r is not None else np.zeros(width, np.float32) for r in rows])
-    found = embedded.found & np.array([r is not None for r in rows])
-    return QualitySamples(matrix, embedded.embeddings, found)
+    found = np.array([v is not None for v in vectors], bool)
+    if not found.any():
+        raise ValueError("no face found in any of the images")
+    width, dim = len(next(f for f in features if f is not None)), len(next(v for v in vectors if v is not None))
+    return QualitySamples(np.stack([f if f is not None else np.zeros(width, np.float32) for f in features]),
+                          np.stack([v if v is not None else np.zeros(dim, np.float32) for v in vectors]), found)
 
 
 def recognisability(embeddings: np.ndarray, labels: list[str]) -> np.ndarray:
@@ -64,16 +68,13 @@ def error_versus_reject(embeddings: np.ndarray, labels: list[str], quality: np.n
                         fractions: tuple[float, ...] = REJECT_FRACTIONS) -> list[dict]:
     """FNMR and FMR over all pairs of the images kept after rejecting the lowest-quality `fraction` of images
     (ties broken by image order), at a fixed decision threshold."""
-    codes = np.unique(np.asarray(labels), return_inverse=True)[1]
+    first, second, scores, same = all_pairs(embeddings, labels)
     order = np.argsort(quality, kind="stable")
-    upper = np.triu_indices(len(codes), k=1)
-    scores = np.einsum("nd,nd->n", embeddings[upper[0]], embeddings[upper[1]])
-    same = codes[upper[0]] == codes[upper[1]]
     rows = []
     for fraction in fractions:
-        kept = np.ones(len(codes), bool)
-        kept[order[: round(fraction * len(codes))]] = False
-        pair_kept = kept[upper[0]] & kept[upper[1]]
+        kept = np.ones(len(labels), bool)
+        kept[order[: round(fraction * len(labels))]] = False
+        pair_kept = kept[first] & kept[second]
         genuine, impostor = scores[pair_kept & same], scores[pair_kept & ~same]
         rows.append({"rejected_fraction": fraction, "genuine_pairs": len(genuine), "impostor_pairs": len(impostor),
                      "fnmr": float(np.mean(genuine < threshold)) if len(genuine) else None,
