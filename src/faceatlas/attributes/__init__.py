@@ -1,11 +1,11 @@
 """Attribute heads: each takes a batch of faces and adds named columns to `Faces.attributes` (age and gender,
-expression, and the quality score from `faceatlas.quality`)."""
+expression, the quality score from `faceatlas.quality`, and the face mesh with head pose and eyes)."""
 
 from __future__ import annotations
 
 from faceatlas.attributes.base import AttributeHead
 
-HEADS = ("age_gender", "expression", "quality")
+HEADS = ("age_gender", "expression", "quality", "mesh")
 
 
 def create_head(name: str, threads: int = 0) -> AttributeHead:
@@ -21,6 +21,10 @@ def create_head(name: str, threads: int = 0) -> AttributeHead:
         from faceatlas.quality.head import QualityHead
 
         return QualityHead(threads)
+    if name == "mesh":
+        from faceatlas.attributes.mesh import MeshHead
+
+        return MeshHead(threads)
     raise ValueError(f"unknown attribute head '{name}' (known: {', '.join(HEADS)})")
 
 

@@ -353,14 +353,17 @@ def eval_attributes(
 
 @eval_app.command("landmarks")
 def eval_landmarks(
-    points: Annotated[Path, typer.Option(help="MTFL testing.txt-style annotations, or the LFW-MTFL labels CSV.")],
+    points: Annotated[Path, typer.Option(help="MTFL testing.txt-style annotations, the LFW-MTFL labels CSV, or "
+                                              "dlib's 68-point XML.")],
     images: Annotated[Path | None, typer.Option(help="Folder the image paths are relative to (default: the "
                                                      "annotation file's folder).")] = None,
+    source: Annotated[str, typer.Option(help="detector: the profile's five points; mesh: points read off the "
+                                             "468-point face mesh (needed for 68 points).")] = "detector",
     profile: ProfileOption = "default",
     threads: ThreadsOption = 0,
     out: OutputOption = None,
 ) -> None:
-    """Five-point landmark error (NME by inter-ocular distance), per point and MTFL pose bin, and failure rate."""
+    """Landmark error (NME by inter-ocular distance), per point and MTFL pose bin, and failure rate."""
     from faceatlas.eval.harness import run_landmarks
     from faceatlas.eval.landmarks import load_landmarks
 
@@ -369,12 +372,12 @@ def eval_landmarks(
     except (ValueError, OSError) as error:
         raise fail(error) from None
     analyzer = _analyzer(profile, threads)
-    result = _run(lambda p: run_landmarks(analyzer, truth, command=_command(), data={"points": str(points)},
+    result = _run(lambda p: run_landmarks(analyzer, truth, source, command=_command(), data={"points": str(points)},
                                           progress=progress_callback(p, "detecting")))
     m = result["metrics"]
-    table = Table("profile", "faces", "coverage", "NME", "median", "failures (>0.1)",
+    table = Table("profile", "source", "faces", "coverage", "NME", "median", "failures (>0.1)",
                   *[f"pose {k}" for k in m["by_pose_bin"]])
-    table.add_row(profile, str(m["faces"]), f"{m['coverage']:.3f}", _rate(m["nme"], ".4f"),
+    table.add_row(profile, source, str(m["faces"]), f"{m['coverage']:.3f}", _rate(m["nme"], ".4f"),
                   _rate(m["nme_median"], ".4f"), _rate(m["failure_rate"], ".3f"),
                   *[f"{v['nme']:.4f} ({v['faces']})" for v in m["by_pose_bin"].values()])
     output.print(table)

@@ -27,6 +27,8 @@ from faceatlas.eval.landmarks import LandmarkTruth, landmark_metrics, nme
 from faceatlas.eval.pairs import read_pairs, score_pairs
 from faceatlas.eval.results import envelope
 from faceatlas.io.image import iter_image_paths, load_image
+from faceatlas.mesh.model import FaceMesh
+from faceatlas.mesh.topology import mesh_points
 from faceatlas.models.registry import get_card
 from faceatlas.pipeline import FaceAnalyzer
 
@@ -313,33 +315,42 @@ def run_attributes(analyzer: FaceAnalyzer, labels: AttributeLabels, upscale_belo
     return envelope("attributes", command, info, metrics, analyzer)
 
 
-def run_landmarks(analyzer: FaceAnalyzer, truth: LandmarkTruth, command: str = "", progress: Progress = _quiet,
-                  data: dict | None = None) -> dict:
-    """Five-point NME of the profile's landmarks (detector, plus refinement when the profile has it) for the face
-    whose box holds the true eye centre nearest its own centre; images without such a face are counted as misses."""
+def run_landmarks(analyzer: FaceAnalyzer, truth: LandmarkTruth, source: str = "detector", command: str = "",
+                  progress: Progress = _quiet, data: dict | None = None) -> dict:
+    """Landmark NME for the face whose box holds the true eye centre nearest its own centre (images without such a
+    face count as misses). `source="detector"`: the profile's five points (detector, plus refinement when the profile
+    has it); `"mesh"`: five or 68 points read off the face mesh (`faceatlas.mesh.topology`)."""
+    if source not in ("detector", "mesh"):
+        raise ValueError(f"unknown landmark source '{source}' (detector or mesh)")
+    if source == "detector" and truth.points.shape[1] != 5:
+        raise ValueError("the detector gives five points; evaluate 68-point annotations with source 'mesh'")
+    mesh = FaceMesh(analyzer.threads) if source == "mesh" else None
     advance = progress(len(truth.paths))
     kept, predicted, failures = [], [], {}
     for i, path in enumerate(truth.paths):
         try:
-            faces = analyzer.detect(load_image(path).bgr)
+            bgr = load_image(path).bgr
+            faces = analyzer.detect(bgr)
         except FaceAtlasError as error:
-            failures[str(path)] = f"{type(error).__name__}: {error}"
+            failures[f"{path}#{i}"] = f"{type(error).__name__}: {error}"
             advance()
             continue
-        centre = truth.points[i, :2].mean(axis=0)
+        centre = truth.eye_centres[i].mean(axis=0)
         inside = (faces.boxes[:, 0] <= centre[0]) & (centre[0] <= faces.boxes[:, 2]) \
             & (faces.boxes[:, 1] <= centre[1]) & (centre[1] <= faces.boxes[:, 3])
         if not inside.any():
-            failures[str(path)] = "no detected face holds the annotated eyes"
+            failures[f"{path}#{i}"] = "no detected face holds the annotated eyes"
         else:
             box_centres = (faces.boxes[:, :2] + faces.boxes[:, 2:]) / 2
-            distance = np.where(inside, np.linalg.norm(box_centres - centre, axis=1), np.inf)
+            face = faces[int(np.argmin(np.where(inside, np.linalg.norm(box_centres - centre, axis=1), np.inf)))]
             kept.append(i)
-            predicted.append(faces.landmarks5[int(np.argmin(distance))])
+            predicted.append(face.landmarks5[0] if mesh is None else
+                             mesh_points(mesh.predict(bgr, face.landmarks5), truth.points.shape[1])[0])
         advance()
-    errors = nme(np.asarray(predicted, np.float64).reshape(-1, 5, 2), truth.points[kept])
+    errors = nme(np.asarray(predicted, np.float64).reshape(-1, *truth.points.shape[1:]), truth.points[kept])
     metrics = landmark_metrics(errors, [truth.pose_bin[i] for i in kept])
     metrics["images"] = len(truth.paths)
     metrics["coverage"] = len(kept) / max(len(truth.paths), 1)
-    info = {**(data or {}), "images_without_face": len(failures), "failures": failures}
+    info = {**(data or {}), "source": source, "landmark_count": int(truth.points.shape[1]),
+            "images_without_face": len(failures), "failures": failures}
     return envelope("landmarks", command, info, metrics, analyzer)

@@ -1,9 +1,11 @@
-"""Five-point landmark error: NME normalised by the inter-ocular distance (eye centres), per point, by pose bin,
-and the failure rate (NME > 0.1), on MTFL-style annotations."""
+"""Landmark error: NME normalised by the inter-ocular distance, per point, by pose bin, and the failure rate
+(NME > 0.1). Five points (MTFL, LFW-MTFL: normalised by the eye centres) or the iBUG 68 points of dlib's XML
+(normalised by the outer eye corners, the 300-W convention)."""
 
 from __future__ import annotations
 
 import csv
+import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,9 +17,18 @@ POINT_NAMES = ("left_eye", "right_eye", "nose", "mouth_left", "mouth_right")
 
 @dataclass
 class LandmarkTruth:
+    """One annotated face per row (an image may appear on several rows)."""
+
     paths: list[Path]
-    points: np.ndarray  # (N, 5, 2) in FaceAtlas order: image-left eye, image-right eye, nose, mouth left, right
+    points: np.ndarray  # (N, 5, 2) in FaceAtlas order (eyes, nose, mouth corners), or (N, 68, 2) in iBUG order
     pose_bin: list[int | None]
+
+    @property
+    def eye_centres(self) -> np.ndarray:
+        """(N, 2, 2) image-left and image-right eye centres."""
+        if self.points.shape[1] == 68:
+            return np.stack([self.points[:, 36:42].mean(1), self.points[:, 42:48].mean(1)], axis=1)
+        return self.points[:, :2]
 
 
 def load_landmarks(source: Path, images: Path | None = None) -> LandmarkTruth:
@@ -27,6 +38,8 @@ def load_landmarks(source: Path, images: Path | None = None) -> LandmarkTruth:
     source = Path(source)
     root = Path(images) if images else source.parent
     paths, points, poses = [], [], []
+    if source.suffix.lower() == ".xml":
+        return _load_dlib_xml(source, root)
     if source.suffix.lower() == ".csv":
         order = ("leye", "reye", "nose", "lmouth", "rmouth")
         with open(source, newline="") as handle:
@@ -48,9 +61,25 @@ def load_landmarks(source: Path, images: Path | None = None) -> LandmarkTruth:
     return LandmarkTruth(paths, np.asarray(points, np.float64), poses)
 
 
+def _load_dlib_xml(source: Path, root: Path) -> LandmarkTruth:
+    """dlib's imglab XML with 68 `<part>`s per `<box>` (e.g. `testing_with_face_landmarks.xml`)."""
+    paths, points = [], []
+    for image in ET.parse(source).getroot().iter("image"):
+        for box in image.iter("box"):
+            parts = {int(p.get("name")): (float(p.get("x")), float(p.get("y"))) for p in box.iter("part")}
+            if len(parts) == 68:
+                paths.append(root / image.get("file"))
+                points.append([parts[i] for i in range(68)])
+    if not paths:
+        raise ValueError(f"{source}: no faces with 68 landmarks")
+    return LandmarkTruth(paths, np.asarray(points, np.float64), [None] * len(paths))
+
+
 def nme(predicted: np.ndarray, truth: np.ndarray) -> np.ndarray:
-    """(N, 5) point errors divided by each face's inter-ocular distance (between the true eye centres)."""
-    interocular = np.linalg.norm(truth[:, 1] - truth[:, 0], axis=1)
+    """(N, K) point errors divided by each face's inter-ocular distance: between the true eye centres for five
+    points, between the outer eye corners (iBUG 36 and 45) for 68."""
+    left, right = (36, 45) if truth.shape[1] == 68 else (0, 1)
+    interocular = np.linalg.norm(truth[:, right] - truth[:, left], axis=1)
     return np.linalg.norm(predicted - truth, axis=2) / np.maximum(interocular, 1e-6)[:, None]
 
 
@@ -63,5 +92,10 @@ def landmark_metrics(errors: np.ndarray, poses: list[int | None]) -> dict:
     return {"faces": len(per_face), "nme": float(per_face.mean()) if len(per_face) else None,
             "nme_median": float(np.median(per_face)) if len(per_face) else None,
             "failure_rate": float(np.mean(per_face > FAILURE_NME)) if len(per_face) else None,
-            "per_point": dict(zip(POINT_NAMES, errors.mean(axis=0).tolist(), strict=True)) if len(per_face) else {},
+            "per_point": _per_point(errors) if len(per_face) else {},
             "by_pose_bin": by_pose}
+
+
+def _per_point(errors: np.ndarray) -> dict[str, float]:
+    names = POINT_NAMES if errors.shape[1] == 5 else [f"{i:02d}" for i in range(errors.shape[1])]
+    return dict(zip(names, errors.mean(axis=0).tolist(), strict=True))

@@ -67,7 +67,7 @@ class ModelCard(BaseModel):
     input_spec: dict[str, object] = Field(default_factory=dict)
     output_spec: dict[str, object] = Field(default_factory=dict)
     embedding_dim: int | None = None
-    runtime: Literal["onnxruntime", "opencv-dnn"] = "onnxruntime"  # the engine that runs an ONNX file fastest
+    runtime: Literal["onnxruntime", "opencv-dnn", "litert"] = "onnxruntime"  # the engine that runs the file fastest
     requires: list[str] = Field(default_factory=list)  # other cards whose files this model also needs
     members: list[str] = Field(default_factory=list)  # for architecture "fusion": member recogniser ids
     score_weights: list[float] = Field(default_factory=list)  # for "fusion": weight of each member's cosine

@@ -58,3 +58,32 @@ def expand_prelu(model: onnx.ModelProto) -> onnx.ModelProto:
     model.graph.node.extend(nodes)
     model.graph.initializer.append(numpy_helper.from_array(np.zeros((), np.float32), zero))
     return model
+
+
+class LiteRTModel:
+    """A `.tflite` file run by LiteRT (XNNPACK on the CPU). One interpreter is not safe to share between threads."""
+
+    def __init__(self, path: Path, threads: int = 0) -> None:
+        from ai_edge_litert.interpreter import Interpreter
+
+        self._interpreter = Interpreter(model_path=str(path), num_threads=threads or None)
+        self._interpreter.allocate_tensors()
+        self._input = self._interpreter.get_input_details()[0]
+        self.input_shape = tuple(int(d) for d in self._input["shape"])
+        self._outputs = self._interpreter.get_output_details()
+
+    def run(self, batch: np.ndarray) -> list[np.ndarray]:
+        """Outputs (in the file's output order) for a batch of NHWC float32 inputs, one invoke per item."""
+        results: list[list[np.ndarray]] = [[] for _ in self._outputs]
+        for item in batch:
+            self._interpreter.set_tensor(self._input["index"], item[None].astype(np.float32, copy=False))
+            self._interpreter.invoke()
+            for column, output in zip(results, self._outputs, strict=True):
+                column.append(self._interpreter.get_tensor(output["index"])[0].copy())
+        return [np.stack(column) if column else np.zeros((0,), np.float32) for column in results]
+
+
+@lru_cache(maxsize=8)
+def litert_model(path: Path, threads: int = 0) -> LiteRTModel:
+    """A cached LiteRT interpreter for a `.tflite` file."""
+    return LiteRTModel(path, threads)
