@@ -149,3 +149,29 @@ def test_eval_attributes_on_a_gender_csv_and_expression_folders(people: Path, tm
     result = run("eval", "attributes", "--labels", str(folders), "--head", "expression", "-o", str(out))
     assert result.returncode == 0, result.stderr
     assert read_result(out)["metrics"]["expression"]["accuracy"] == 1.0
+
+
+def test_eval_pose_and_mesh_landmarks_on_mtfl_style_annotations(people: Path, tmp_path: Path):
+    from faceatlas import FaceAnalyzer
+
+    lines = []
+    for name in ("astronaut/a1.png", "astronaut/a2.png"):
+        points = FaceAnalyzer(profile="fast").detect(cv2.imread(str(people / name))).landmarks5[0]
+        lines.append(" ".join([name, *(f"{v:.2f}" for v in points[:, 0]), *(f"{v:.2f}" for v in points[:, 1]),
+                               "2", "1", "2", "3"]))
+    annotations = tmp_path / "testing.txt"
+    annotations.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "pose.json"
+    result = run("eval", "pose", "--points", str(annotations), "--images", str(people), "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    pose = read_result(out)
+    assert pose["kind"] == "pose" and pose["metrics"]["faces"] == 2 and pose["metrics"]["bins"]["faces"] == 2
+    assert pose["metrics"]["mirror"]["yaw_mae"] < 3 and "mirror symmetry" in result.stdout
+    missing = run("eval", "pose", "--points", str(annotations), "--images", str(people),
+                  "--reference", str(tmp_path / "nope.onnx"))
+    assert missing.returncode == 2 and "nope.onnx" in missing.stderr and "Traceback" not in missing.stderr
+    result = run("eval", "landmarks", "--points", str(annotations), "--images", str(people), "--source", "mesh",
+                 "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    landmarks = read_result(out)
+    assert landmarks["data"]["source"] == "mesh" and landmarks["metrics"]["nme"] < 0.15  # vs YuNet points as truth

@@ -183,3 +183,32 @@ def test_gender_accuracy_on_lfw_mtfl_labels():
     result = harness.run_attributes(FaceAnalyzer(heads=["age_gender"]), labels)
     assert result["metrics"]["faces_found"] > 1900 and result["data"]["images_without_face"] == 0
     assert result["metrics"]["gender"]["accuracy"] >= 0.96
+
+
+def test_mesh_landmarks_beat_the_detector_on_mtfl_and_map_to_68_points():
+    from faceatlas.eval.landmarks import load_landmarks
+
+    truth = load_landmarks(data_path("mtfl_test", "testing.txt"))
+    analyzer = FaceAnalyzer()
+    detector = harness.run_landmarks(analyzer, truth)["metrics"]
+    mesh = harness.run_landmarks(analyzer, truth, source="mesh")["metrics"]
+    assert mesh["coverage"] >= 0.99 and mesh["nme"] < 0.92 * detector["nme"]
+    ibug = load_landmarks(data_path("dlib_faces", "faces", "testing_with_face_landmarks.xml"))
+    result = harness.run_landmarks(analyzer, ibug, source="mesh")
+    assert result["metrics"]["faces"] == 25 and result["metrics"]["nme"] < 0.07
+    assert {m["id"] for m in result["models"]} >= {"facemesh-v1", "iris-v1"}
+
+
+def test_head_pose_orders_mtfl_bins_is_mirror_symmetric_and_agrees_with_fsanet():
+    from faceatlas.eval.landmarks import load_landmarks
+    from faceatlas.eval.pose_reference import FsaNetReference
+
+    truth = load_landmarks(data_path("mtfl_test", "testing.txt"))
+    fsanet = data_path("models", "fsanet_headpose")
+    reference = FsaNetReference([fsanet / "fsanet-1x1-iter-688590.onnx", fsanet / "fsanet-var-iter-688590.onnx"])
+    m = harness.run_pose(FaceAnalyzer(), truth, reference=reference)["metrics"]
+    assert m["faces"] >= 495
+    assert m["bins"]["accuracy"] >= 0.78 and m["bins"]["within_one_bin"] >= 0.99
+    assert m["bins"]["spearman_yaw_vs_bin"] < -0.84
+    assert m["mirror"]["yaw_mae"] < 2.5 and m["mirror"]["roll_mae"] < 1.5
+    assert m["reference"]["yaw_correlation"] > 0.94 and m["reference"]["yaw_mad"] < 4.5

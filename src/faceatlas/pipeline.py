@@ -62,7 +62,9 @@ class FaceAnalyzer:
     @property
     def refiner(self) -> LandmarkRefiner | None:
         if self._refiner is None and self.refiner_card is not None:
-            self._refiner = LandmarkRefiner(create_detector(self.refiner_card, self.threads))
+            # the detector sees the crop at its own size: enlarging it to 640 px cost 6x the time for no accuracy
+            self._refiner = LandmarkRefiner(create_detector(self.refiner_card, self.threads,
+                                                            input_size=LandmarkRefiner.size))
         return self._refiner
 
     @property

@@ -384,6 +384,63 @@ def eval_landmarks(
     _finish(result, out, None)
 
 
+@eval_app.command("pose")
+def eval_pose(
+    points: Annotated[Path, typer.Option(help="Annotations with MTFL pose bins (MTFL testing.txt).")],
+    images: Annotated[Path | None, typer.Option(help="Folder the image paths are relative to (default: the "
+                                                     "annotation file's folder).")] = None,
+    edges_from: Annotated[Path | None, typer.Option(help="Fit the yaw bin edges on these labels first (e.g. the "
+                                                         "LFW-MTFL CSV) instead of using the built-in ones.")] = None,
+    edges_images: Annotated[Path | None, typer.Option(help="Image folder of --edges-from.")] = None,
+    reference: Annotated[list[Path] | None, typer.Option(help="FSA-Net ONNX file(s) to compare against "
+                                                              "(repeat to average several).")] = None,
+    profile: ProfileOption = "default",
+    threads: ThreadsOption = 0,
+    out: OutputOption = None,
+) -> None:
+    """Head pose from the face mesh: MTFL pose-bin accuracy, mirror symmetry and agreement with a reference model."""
+    from faceatlas.eval import pose
+    from faceatlas.eval.harness import run_pose
+    from faceatlas.eval.landmarks import load_landmarks
+    from faceatlas.eval.pose_reference import FsaNetReference
+
+    try:
+        truth = load_landmarks(points, images)
+        reference_model = FsaNetReference(reference, threads) if reference else None
+    except (ValueError, OSError) as error:
+        raise fail(error) from None
+    analyzer = _analyzer(profile, threads)
+    edges = pose.YAW_EDGES
+    data = {"points": str(points), "reference": [str(p) for p in reference or []]}
+    if edges_from is not None:
+        try:
+            fit_truth = load_landmarks(edges_from, edges_images)
+        except (ValueError, OSError) as error:
+            raise fail(error) from None
+        fit = _run(lambda p: run_pose(analyzer, fit_truth, progress=progress_callback(p, "fitting edges")))
+        edges = fit["metrics"]["bins"]["fitted_edges_deg"]
+        data["edges_from"] = str(edges_from)
+    result = _run(lambda p: run_pose(analyzer, truth, tuple(edges), reference_model, command=_command(), data=data,
+                                     progress=progress_callback(p, "analysing")))
+    m = result["metrics"]
+    if m["bins"]:
+        b = m["bins"]
+        table = Table("faces", "yaw edges", "bin accuracy", "balanced", "within one bin", "Spearman yaw~bin",
+                      *[f"median yaw, bin {k}" for k in b["median_yaw_by_bin"]])
+        table.add_row(str(b["faces"]), f"{b['edges_deg'][0]:g}/{b['edges_deg'][1]:g}", f"{b['accuracy']:.3f}",
+                      f"{b['balanced_accuracy']:.3f}", f"{b['within_one_bin']:.3f}", _rate(b["spearman_yaw_vs_bin"], ".3f"),
+                      *[f"{v:+.1f}" for v in b["median_yaw_by_bin"].values()])
+        output.print(table)
+    mirror = m["mirror"]
+    output.print(f"mirror symmetry ({mirror['faces']} faces): |yaw + yaw'| {mirror['yaw_mae']:.2f}°, "
+                 f"|pitch - pitch'| {mirror['pitch_mae']:.2f}°, |roll + roll'| {mirror['roll_mae']:.2f}°")
+    if m["reference"]:
+        r = m["reference"]
+        output.print("reference agreement: " + ", ".join(
+            f"{a} {r[a + '_mad']:.2f}° (r={r[a + '_correlation']:.3f})" for a in pose.ANGLES))
+    _finish(result, out, None)
+
+
 @eval_app.command("report")
 def eval_report(
     results: Annotated[list[Path], typer.Argument(help="JSON results of `faceatlas eval` commands.")],

@@ -34,7 +34,7 @@ app.add_typer(eval_app, name="eval")
 def analyze(
     paths: Annotated[list[Path], typer.Argument(help="Image files and folders (searched recursively).")],
     embed: Annotated[bool, typer.Option("--embed", help="Add identity embeddings.")] = False,
-    attributes: Annotated[bool, typer.Option("--attributes", help="Add age, gender, expression and quality.")] = False,
+    attributes: Annotated[bool, typer.Option("--attributes", help="Add age, gender, expression, quality, the 468-point mesh, head pose and eyes.")] = False,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write one JSON record per image ('-': stdout).")]
     = None,
     draw: Annotated[Path | None, typer.Option(help="Write annotated copies of the images into this folder.")] = None,
@@ -104,10 +104,13 @@ def _analyze_one(analyzer: FaceAnalyzer, path: Path, embed: bool, draw: Path | N
 
 
 def _describe(face: dict) -> str:
-    """One face's attributes in a few characters: "female 28±2 happy q0.71"."""
+    """One face's attributes in a few characters: "female 28±2 happy q0.71 yaw+12 pitch-3 roll+1 eyes .31/.29 ⊙"
+    (⊙: looking at the camera)."""
     a = face.get("attributes", {})
     return (f"{a.get('gender', '?')} {a.get('age', 0):.0f}±{a.get('age_std', 0):.0f} {a.get('expression', '?')} "
-            f"q{a.get('quality', 0):.2f}")
+            f"q{a.get('quality', 0):.2f} yaw{a.get('yaw', 0):+.0f} pitch{a.get('pitch', 0):+.0f} "
+            f"roll{a.get('roll', 0):+.0f} eyes {a.get('left_eye_openness', 0):.2f}/{a.get('right_eye_openness', 0):.2f}"
+            f"{' ⊙' if a.get('looking_at_camera') else ''}")
 
 
 @app.command()

@@ -17,12 +17,14 @@ from faceatlas.types import Faces
 
 
 class LandmarkRefiner:
-    """Averages each face's landmarks with those `detector` finds on a `size`-pixel crop around the face."""
+    """Averages each face's landmarks with those `detector` finds on a `size`-pixel crop around the face (give the
+    detector `input_size=LandmarkRefiner.size` so it runs on the crop as cut)."""
 
-    def __init__(self, detector: Detector, context: float = 2.0, size: int = 224) -> None:
+    size = 224  # crop side in pixels
+
+    def __init__(self, detector: Detector, context: float = 2.0) -> None:
         self.detector = detector
         self.context = context  # crop side, in face-box sides
-        self.size = size
 
     def refine(self, bgr: np.ndarray, faces: Faces) -> Faces:
         if len(faces) == 0:

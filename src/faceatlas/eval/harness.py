@@ -18,19 +18,23 @@ import numpy as np
 from faceatlas.attributes.expression import EXPRESSION_MODEL
 from faceatlas.detect import create_detector
 from faceatlas.errors import FaceAtlasError
-from faceatlas.eval import detection, fairness, identification, verification
+from faceatlas.attributes import AttributeHead, create_head
+from faceatlas.attributes.mesh import MeshHead
+from faceatlas.eval import detection, fairness, identification, pose, verification
 from faceatlas.eval.attributes import AttributeLabels, age_metrics, by_group, class_metrics
 from faceatlas.eval.calibration import all_pair_scores, all_pairs, calibrate
 from faceatlas.eval.embedding import EmbeddedSet, embed_centre_faces
 from faceatlas.eval.identities import load_identities
 from faceatlas.eval.landmarks import LandmarkTruth, landmark_metrics, nme
 from faceatlas.eval.pairs import read_pairs, score_pairs
+from faceatlas.eval.pose_reference import FsaNetReference
 from faceatlas.eval.results import envelope
 from faceatlas.io.image import iter_image_paths, load_image
 from faceatlas.mesh.model import FaceMesh
 from faceatlas.mesh.topology import mesh_points
 from faceatlas.models.registry import get_card
 from faceatlas.pipeline import FaceAnalyzer
+from faceatlas.types import Faces
 
 Progress = Callable[[int], Callable[[], None]]
 """Called with a total, returns the callback to advance by one (the CLI's progress bar; tests pass nothing)."""
@@ -312,7 +316,8 @@ def run_attributes(analyzer: FaceAnalyzer, labels: AttributeLabels, upscale_belo
     unreadable = sum(not reason.startswith("no face") for reason in failures.values())
     info = {**(data or {}), "heads": list(analyzer.head_names), "images_without_face": len(failures) - unreadable,
             "images_unreadable": unreadable, "failures": failures}
-    return envelope("attributes", command, info, metrics, analyzer)
+    return envelope("attributes", command, info, metrics, analyzer,
+                    tuple(m for head in analyzer.heads for m in head.model_ids))
 
 
 def run_landmarks(analyzer: FaceAnalyzer, truth: LandmarkTruth, source: str = "detector", command: str = "",
@@ -335,14 +340,10 @@ def run_landmarks(analyzer: FaceAnalyzer, truth: LandmarkTruth, source: str = "d
             failures[f"{path}#{i}"] = f"{type(error).__name__}: {error}"
             advance()
             continue
-        centre = truth.eye_centres[i].mean(axis=0)
-        inside = (faces.boxes[:, 0] <= centre[0]) & (centre[0] <= faces.boxes[:, 2]) \
-            & (faces.boxes[:, 1] <= centre[1]) & (centre[1] <= faces.boxes[:, 3])
-        if not inside.any():
+        face = _face_at(faces, truth.eye_centres[i].mean(axis=0))
+        if face is None:
             failures[f"{path}#{i}"] = "no detected face holds the annotated eyes"
         else:
-            box_centres = (faces.boxes[:, :2] + faces.boxes[:, 2:]) / 2
-            face = faces[int(np.argmin(np.where(inside, np.linalg.norm(box_centres - centre, axis=1), np.inf)))]
             kept.append(i)
             predicted.append(face.landmarks5[0] if mesh is None else
                              mesh_points(mesh.predict(bgr, face.landmarks5), truth.points.shape[1])[0])
@@ -353,4 +354,57 @@ def run_landmarks(analyzer: FaceAnalyzer, truth: LandmarkTruth, source: str = "d
     metrics["coverage"] = len(kept) / max(len(truth.paths), 1)
     info = {**(data or {}), "source": source, "landmark_count": int(truth.points.shape[1]),
             "images_without_face": len(failures), "failures": failures}
-    return envelope("landmarks", command, info, metrics, analyzer)
+    return envelope("landmarks", command, info, metrics, analyzer, MeshHead.model_ids if mesh else ())
+
+
+def run_pose(analyzer: FaceAnalyzer, truth: LandmarkTruth, edges: tuple[float, float] = pose.YAW_EDGES,
+             reference: FsaNetReference | None = None, command: str = "", progress: Progress = _quiet,
+             data: dict | None = None) -> dict:
+    """Head pose from the mesh on faces with MTFL pose bins: bin accuracy with yaw `edges`, mirror symmetry (each
+    image flipped and analysed again) and, with a `reference` estimator, agreement with it."""
+    head = create_head("mesh", analyzer.threads)
+    advance = progress(len(truth.paths))
+    poses, mirrored, references, bins, failures = [], [], [], [], {}
+    for i, path in enumerate(truth.paths):
+        try:
+            bgr = load_image(path).bgr
+        except FaceAtlasError as error:
+            failures[f"{path}#{i}"] = f"{type(error).__name__}: {error}"
+            advance()
+            continue
+        centre = truth.eye_centres[i].mean(axis=0)
+        face = _face_at(analyzer.detect(bgr), centre)
+        flipped = np.ascontiguousarray(bgr[:, ::-1])
+        twin = _face_at(analyzer.detect(flipped), np.array([bgr.shape[1] - 1 - centre[0], centre[1]]))
+        if face is None or twin is None:
+            failures[f"{path}#{i}"] = "no detected face holds the annotated eyes (image or its mirror)"
+        else:
+            poses.append(_pose_of(head, bgr, face))
+            mirrored.append(_pose_of(head, flipped, twin))
+            bins.append(truth.pose_bin[i] or 0)
+            if reference is not None:
+                references.append(reference.predict(bgr, face.boxes[0]))
+        advance()
+    poses_a, bins_a = np.asarray(poses).reshape(-1, 3), np.asarray(bins)
+    labelled = bins_a > 0
+    metrics = {"faces": len(poses), "images": len(truth.paths),
+               "bins": pose.bin_metrics(poses_a[labelled, 0], bins_a[labelled], edges) if labelled.any() else None,
+               "mirror": pose.mirror_metrics(poses_a, np.asarray(mirrored).reshape(-1, 3)),
+               "reference": pose.agreement_metrics(poses_a, np.asarray(references)) if references else None}
+    info = {**(data or {}), "images_without_face": len(failures), "failures": failures}
+    return envelope("pose", command, info, metrics, analyzer, MeshHead.model_ids)
+
+
+def _face_at(faces: Faces, point: np.ndarray) -> Faces | None:
+    """The face whose box holds `point` with its centre nearest it, or None."""
+    inside = (faces.boxes[:, 0] <= point[0]) & (point[0] <= faces.boxes[:, 2]) \
+        & (faces.boxes[:, 1] <= point[1]) & (point[1] <= faces.boxes[:, 3])
+    if not inside.any():
+        return None
+    centres = (faces.boxes[:, :2] + faces.boxes[:, 2:]) / 2
+    return faces[int(np.argmin(np.where(inside, np.linalg.norm(centres - point, axis=1), np.inf)))]
+
+
+def _pose_of(head: AttributeHead, bgr: np.ndarray, face: Faces) -> list[float]:
+    columns = head.predict(bgr, face)
+    return [float(columns[angle][0]) for angle in pose.ANGLES]

@@ -1,7 +1,7 @@
 """The versioned JSON envelope every `faceatlas eval` command writes, and what `eval report` reads back.
 
     {"schema": "faceatlas.eval", "schema_version": 1, "kind": "verify" | "identify" | "detect" | "calibrate" |
-     "budget" | "fairness" | "attributes" | "landmarks", "created": ISO-8601 UTC, "faceatlas_version": str,
+     "budget" | "fairness" | "attributes" | "landmarks" | "pose", "created": ISO-8601 UTC, "faceatlas_version": str,
      "command": str,
      "machine": {...}, "pipeline": {"profile", "detector", "refiner", "recogniser", "flip"} | null,
      "models": [{"id", "task", "licence", "distribution", "version", "sha256"}], "data": {...}, "metrics": {...}}
@@ -24,7 +24,7 @@ from faceatlas.models.card import ModelCard
 
 SCHEMA = "faceatlas.eval"
 SCHEMA_VERSION = 1
-KINDS = ("verify", "identify", "detect", "calibrate", "budget", "fairness", "attributes", "landmarks")
+KINDS = ("verify", "identify", "detect", "calibrate", "budget", "fairness", "attributes", "landmarks", "pose")
 
 
 def machine() -> dict:
@@ -52,10 +52,15 @@ def pipeline_summary(analyzer: object | None) -> tuple[dict | None, list[dict]]:
     return pipeline, [model_summary(c) for c in cards]
 
 
-def envelope(kind: str, command: str, data: dict, metrics: dict, analyzer: object | None = None) -> dict:
+def envelope(kind: str, command: str, data: dict, metrics: dict, analyzer: object | None = None,
+             extra_models: tuple[str, ...] = ()) -> dict:
+    """A result in the versioned envelope; `extra_models` names cards used besides the analyzer's (e.g. heads)."""
     if kind not in KINDS:
         raise ValueError(f"unknown result kind {kind!r}")
+    from faceatlas.models.registry import get_card
+
     pipeline, models = pipeline_summary(analyzer)
+    models += [model_summary(get_card(model)) for model in extra_models]
     return {"schema": SCHEMA, "schema_version": SCHEMA_VERSION, "kind": kind,
             "created": datetime.now(UTC).isoformat(timespec="seconds"), "faceatlas_version": __version__,
             "command": command, "machine": machine(), "pipeline": pipeline, "models": models, "data": data,

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
@@ -66,8 +70,9 @@ class LiteRTModel:
     def __init__(self, path: Path, threads: int = 0) -> None:
         from ai_edge_litert.interpreter import Interpreter
 
-        self._interpreter = Interpreter(model_path=str(path), num_threads=threads or None)
-        self._interpreter.allocate_tensors()
+        with _native_stderr_silenced():  # LiteRT's C++ logs an INFO line per interpreter that no setting turns off
+            self._interpreter = Interpreter(model_path=str(path), num_threads=threads or None)
+            self._interpreter.allocate_tensors()
         self._input = self._interpreter.get_input_details()[0]
         self.input_shape = tuple(int(d) for d in self._input["shape"])
         self._outputs = self._interpreter.get_output_details()
@@ -81,6 +86,20 @@ class LiteRTModel:
             for column, output in zip(results, self._outputs, strict=True):
                 column.append(self._interpreter.get_tensor(output["index"])[0].copy())
         return [np.stack(column) if column else np.zeros((0,), np.float32) for column in results]
+
+
+@contextmanager
+def _native_stderr_silenced() -> Iterator[None]:
+    """Send file descriptor 2 to /dev/null while native code runs (Python-level errors still raise normally)."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as sink:
+            os.dup2(sink.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 @lru_cache(maxsize=8)
