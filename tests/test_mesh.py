@@ -100,7 +100,8 @@ def test_blinks_are_short_closures_that_reopen():
     assert len(blinks) == 1  # the 1.5-second closure is not a blink
     assert blinks[0].start == pytest.approx(60 / fps) and blinks[0].end == pytest.approx(64 / fps)
     closed_first = BlinkDetector()
-    assert not [b for i, v in enumerate([0.08] * 30 + [0.3] * 30) if (b := closed_first.update(i / fps, v))]
+    events = [closed_first.update(i / fps, v) for i, v in enumerate([0.08] * 30 + [0.3] * 30)]
+    assert not any(events)
 
 
 def test_gaze_adds_the_eyes_to_the_head():

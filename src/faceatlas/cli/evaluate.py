@@ -428,7 +428,8 @@ def eval_pose(
         table = Table("faces", "yaw edges", "bin accuracy", "balanced", "within one bin", "Spearman yaw~bin",
                       *[f"median yaw, bin {k}" for k in b["median_yaw_by_bin"]])
         table.add_row(str(b["faces"]), f"{b['edges_deg'][0]:g}/{b['edges_deg'][1]:g}", f"{b['accuracy']:.3f}",
-                      f"{b['balanced_accuracy']:.3f}", f"{b['within_one_bin']:.3f}", _rate(b["spearman_yaw_vs_bin"], ".3f"),
+                      f"{b['balanced_accuracy']:.3f}", f"{b['within_one_bin']:.3f}",
+                      _rate(b["spearman_yaw_vs_bin"], ".3f"),
                       *[f"{v:+.1f}" for v in b["median_yaw_by_bin"].values()])
         output.print(table)
     mirror = m["mirror"]

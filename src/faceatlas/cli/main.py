@@ -34,7 +34,8 @@ app.add_typer(eval_app, name="eval")
 def analyze(
     paths: Annotated[list[Path], typer.Argument(help="Image files and folders (searched recursively).")],
     embed: Annotated[bool, typer.Option("--embed", help="Add identity embeddings.")] = False,
-    attributes: Annotated[bool, typer.Option("--attributes", help="Add age, gender, expression, quality, the 468-point mesh, head pose and eyes.")] = False,
+    attributes: Annotated[bool, typer.Option("--attributes", help="Add age, gender, expression, quality, the "
+                                                                  "468-point mesh, head pose and eyes.")] = False,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write one JSON record per image ('-': stdout).")]
     = None,
     draw: Annotated[Path | None, typer.Option(help="Write annotated copies of the images into this folder.")] = None,

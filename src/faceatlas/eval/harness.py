@@ -15,11 +15,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from faceatlas.attributes import AttributeHead, create_head
 from faceatlas.attributes.expression import EXPRESSION_MODEL
+from faceatlas.attributes.mesh import MeshHead
 from faceatlas.detect import create_detector
 from faceatlas.errors import FaceAtlasError
-from faceatlas.attributes import AttributeHead, create_head
-from faceatlas.attributes.mesh import MeshHead
 from faceatlas.eval import detection, fairness, identification, pose, verification
 from faceatlas.eval.attributes import AttributeLabels, age_metrics, by_group, class_metrics
 from faceatlas.eval.calibration import all_pair_scores, all_pairs, calibrate
