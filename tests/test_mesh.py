@@ -77,6 +77,7 @@ def test_mesh_on_the_astronaut_mirrored_and_rotated(mesh_analyzer):
     interocular = np.linalg.norm(faces.landmarks5[0, 1] - faces.landmarks5[0, 0])
     assert np.linalg.norm(a["iris_centres"][0] - faces.landmarks5[0, :2], axis=1).max() < 0.15 * interocular
     assert a["left_eye_openness"][0] > 0.2 and a["right_eye_openness"][0] > 0.2  # her eyes are open
+    assert np.allclose(faces.pose[0], [a["yaw"][0], a["pitch"][0], a["roll"][0]]) and faces.quality is None
     mirrored = mesh_analyzer.analyze(np.ascontiguousarray(bgr[:, ::-1]), embed=False).attributes
     assert mirrored["yaw"][0] == pytest.approx(-a["yaw"][0], abs=3)
     assert mirrored["roll"][0] == pytest.approx(-a["roll"][0], abs=3)

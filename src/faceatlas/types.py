@@ -74,6 +74,18 @@ class Faces:
         return replace(self, embeddings=embeddings.astype(np.float32, copy=False), embedding_model=model)
 
     @property
+    def pose(self) -> np.ndarray | None:
+        """(N, 3) yaw, pitch, roll in degrees from the mesh head, or None without it."""
+        if "yaw" not in self.attributes:
+            return None
+        return np.column_stack([self.attributes[a] for a in ("yaw", "pitch", "roll")]).astype(np.float32)
+
+    @property
+    def quality(self) -> np.ndarray | None:
+        """(N,) quality scores from the quality head, or None without it; `faces[faces.quality > 0.5]` filters."""
+        return self.attributes.get("quality")
+
+    @property
     def areas(self) -> np.ndarray:
         return (self.boxes[:, 2] - self.boxes[:, 0]) * (self.boxes[:, 3] - self.boxes[:, 1])
 

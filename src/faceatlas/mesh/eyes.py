@@ -72,7 +72,7 @@ class BlinkDetector:
     longer ones are not.
     """
 
-    def __init__(self, closed_fraction: float = 0.65, min_duration: float = 0.03, max_duration: float = 0.5,
+    def __init__(self, closed_fraction: float = 0.7, min_duration: float = 0.03, max_duration: float = 0.5,
                  history_seconds: float = 3.0) -> None:
         self.closed_fraction = closed_fraction
         self.min_duration, self.max_duration = min_duration, max_duration
