@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.stats import spearmanr
 
-YAW_EDGES = (11.0, 34.0)
+YAW_EDGES = (11.0, 33.0)
 """Degrees of |yaw| where MTFL's bins change (frontal | left/right | profile), fitted on the LFW-MTFL labels by
 `fit_yaw_edges` (`faceatlas eval pose --edges-from`), never on the test set."""
 

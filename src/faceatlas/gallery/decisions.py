@@ -1,0 +1,48 @@
+"""Person-level scores over several samples, and the calibrated thresholds identification decides at.
+
+A gallery search compares one probe with every enrolled person, so false matches add up: at a per-comparison
+false-match rate (FMR) f and N people, about N*f of probes of strangers match someone (the false-positive
+identification rate, FPIR). `threshold_for` turns a target FPIR into the per-comparison FMR f = FPIR / N and reads
+the threshold from the recogniser's calibration table.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+
+from faceatlas.models.card import ModelCard
+from faceatlas.pipeline import calibrated_threshold
+
+Template = Literal["max", "mean", "quality"]
+TEMPLATES: tuple[Template, ...] = ("max", "mean", "quality")
+
+
+def per_comparison_fmr(fmr: float | None, fpir: float | None, people: int) -> float:
+    """The FMR of one comparison: `fmr` as given, or `fpir` spread over `people` comparisons."""
+    if (fmr is None) == (fpir is None):
+        raise ValueError("give exactly one of fmr (per comparison) or fpir (per search)")
+    return float(fmr) if fmr is not None else float(fpir) / max(people, 1)
+
+
+def threshold_for(card: ModelCard, fmr: float) -> float:
+    return calibrated_threshold(card, fmr)
+
+
+def person_scores(subject_ids: np.ndarray, scores: np.ndarray, qualities: np.ndarray,
+                  template: Template = "max") -> dict[int, float]:
+    """One score per person from the scores of their samples: the best sample (`max`), the mean, or the mean
+    weighted by each sample's quality."""
+    out: dict[int, float] = {}
+    for subject in np.unique(subject_ids):
+        mask = subject_ids == subject
+        values = scores[mask]
+        if template == "max":
+            out[int(subject)] = float(values.max())
+        elif template == "mean":
+            out[int(subject)] = float(values.mean())
+        else:
+            weights = np.clip(np.nan_to_num(qualities[mask], nan=0.5), 1e-3, None)
+            out[int(subject)] = float((values * weights).sum() / weights.sum())
+    return out

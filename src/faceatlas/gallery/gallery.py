@@ -1,0 +1,430 @@
+"""`Gallery`: enrol people, identify and verify faces against them at calibrated operating points, erase them.
+
+The database (SQLite by default, any SQLAlchemy URL) is the truth; the vector index is derived from it, saved
+beside it, and rebuilt whenever it does not reflect the database's latest change (a crash between the two, another
+process's write). Writes to a collection are serialised by a lock file; readers never block.
+"""
+
+from __future__ import annotations
+
+import fcntl
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from faceatlas.errors import FaceAtlasError, NoFaceError
+from faceatlas.gallery import decisions
+from faceatlas.gallery.index import ExactIndex, HnswIndex, VectorIndex, read_sidecar
+from faceatlas.gallery.schema import AuditEntry, Collection, Sample, Subject
+from faceatlas.gallery.store import compact, data_dir, open_engine
+from faceatlas.io.image import ImageSource, load_image
+from faceatlas.pipeline import FaceAnalyzer
+from faceatlas.types import Faces
+
+DUPLICATE_SCORE = 0.97
+"""A new sample this similar to one of the same person's is the same photo (or a near copy): refused."""
+
+IDENTITY_CLASH_FMR = 1e-5
+"""Enrolling a face that matches another person at this false-match rate is refused unless allowed."""
+
+
+class GalleryError(FaceAtlasError):
+    """A gallery operation that cannot be done as asked (unknown person, wrong model, ...)."""
+
+    exit_code = 7
+
+
+@dataclass
+class EnrollReport:
+    subject: str
+    added: list[int] = field(default_factory=list)  # sample ids
+    rejected: list[dict] = field(default_factory=list)  # {"source", "reason"}
+
+
+@dataclass
+class Candidate:
+    name: str
+    score: float
+
+
+@dataclass
+class Identification:
+    """One face of a probe image: the best people, and the decision at the calibrated threshold."""
+
+    box: list[float]
+    candidates: list[Candidate]
+    decision: str | None  # a name, or None: "unknown"
+    threshold: float
+    fmr: float
+    quality: float | None = None
+    insufficient_quality: bool = False
+
+    def to_dict(self) -> dict:
+        return {"box": self.box, "decision": self.decision if self.decision else "unknown",
+                "candidates": [{"name": c.name, "score": round(c.score, 4)} for c in self.candidates],
+                "threshold": round(self.threshold, 6), "fmr": self.fmr, "quality": self.quality,
+                "insufficient_quality": self.insufficient_quality}
+
+
+class Gallery:
+    """People and their face samples in one collection of a database.
+
+    >>> g = Gallery()                                   # SQLite under FACEATLAS_HOME/gallery, collection "default"
+    >>> g.enroll("alice", ["a1.jpg", "a2.jpg"])         # quality-gated; EnrollReport(added, rejected)
+    >>> g.identify("crowd.jpg", fpir=1e-2)              # per face: candidates, decision or None ("unknown")
+    >>> g.erase("alice")                                # rows, vectors and index entries gone; files compacted
+    """
+
+    def __init__(self, url: str | None = None, collection: str = "default", analyzer: FaceAnalyzer | None = None,
+                 index: str = "hnsw", min_quality: float = 0.3, template: decisions.Template = "max") -> None:
+        if index not in ("hnsw", "exact"):
+            raise ValueError(f"unknown index '{index}' (hnsw or exact)")
+        self.analyzer = analyzer or FaceAnalyzer()
+        self.engine = open_engine(url)
+        self.collection_name = collection
+        self.index_kind = index
+        self.min_quality = min_quality
+        self.template = template
+        self._index: VectorIndex | None = None
+        self._index_generation = -1
+        self._collection_id = self._open_collection()
+        self._quality_head = None
+
+    # ---- collection, index, locking ----------------------------------------------------------------------------
+
+    def _open_collection(self) -> int:
+        model = self.analyzer.recogniser_card.id
+        with Session(self.engine) as session:
+            found = session.scalar(select(Collection).where(Collection.name == self.collection_name))
+            if found is None:
+                found = Collection(name=self.collection_name, model_id=model)
+                session.add(found)
+                session.commit()
+            if found.model_id != model:
+                raise GalleryError(
+                    f"collection '{self.collection_name}' holds embeddings of model '{found.model_id}', not "
+                    f"'{model}': open it with a profile using that recogniser, or use another collection")
+            return found.id
+
+    @property
+    def index_path(self) -> Path:
+        return data_dir(self.engine) / f"{self.collection_name}.{self.analyzer.recogniser_card.id}.usearch"
+
+    def _generation(self, session: Session) -> int:
+        return int(session.scalar(select(Collection.generation).where(Collection.id == self._collection_id)))
+
+    def _current_index(self, session: Session) -> VectorIndex:
+        """The index reflecting the database now: kept, reloaded from its file, or rebuilt."""
+        generation = self._generation(session)
+        if self._index is not None and self._index_generation == generation:
+            return self._index
+        path = self.index_path
+        sidecar = read_sidecar(path)
+        if self.index_kind == "hnsw" and path.exists() and sidecar and sidecar.get("generation") == generation:
+            self._index = HnswIndex.load(path, self._ndim())
+        else:
+            self._index = self._build_index(session)
+            self._index.save(path, generation)
+        self._index_generation = generation
+        return self._index
+
+    def _ndim(self) -> int:
+        return int(self.analyzer.recogniser_card.embedding_dim or 128)
+
+    def _new_index(self) -> VectorIndex:
+        return HnswIndex(self._ndim()) if self.index_kind == "hnsw" else ExactIndex(self._ndim())
+
+    def _build_index(self, session: Session) -> VectorIndex:
+        index = self._new_index()
+        rows = session.execute(select(Sample.id, Sample.embedding).where(Sample.collection_id == self._collection_id))
+        batch_ids, batch_vectors = [], []
+        for sample_id, blob in rows:
+            batch_ids.append(sample_id)
+            batch_vectors.append(np.frombuffer(blob, np.float32))
+            if len(batch_ids) == 10_000:
+                index.add(np.array(batch_ids), np.stack(batch_vectors))
+                batch_ids, batch_vectors = [], []
+        if batch_ids:
+            index.add(np.array(batch_ids), np.stack(batch_vectors))
+        return index
+
+    @contextmanager
+    def _writing(self) -> Iterator[Session]:
+        """One writer per collection at a time (a lock file beside the index); the session commits on success."""
+        lock_path = self.index_path.with_suffix(".lock")
+        with open(lock_path, "a") as lock:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+            try:
+                with Session(self.engine) as session:
+                    self._current_index(session)  # catch up with other writers before changing anything
+                    yield session
+            finally:
+                fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
+
+    def _commit(self, session: Session, action: str, detail: dict) -> int:
+        """Bump the generation, audit, commit; returns the new generation."""
+        session.execute(update(Collection).where(Collection.id == self._collection_id)
+                        .values(generation=Collection.generation + 1))
+        session.add(AuditEntry(collection_id=self._collection_id, action=action, detail=detail))
+        session.commit()
+        return self._generation(session)
+
+    def _saved(self, generation: int) -> None:
+        assert self._index is not None
+        self._index.save(self.index_path, generation)
+        self._index_generation = generation
+
+    # ---- enrolment ---------------------------------------------------------------------------------------------
+
+    def enroll(self, name: str, images: Iterable[ImageSource], meta: dict | None = None,
+               allow_identity_clash: bool = False) -> EnrollReport:
+        """Add the largest face of each image to person `name` (created if new). Faces below `min_quality`, exact
+        duplicates and faces that match another enrolled person (at FMR 1e-5) are refused with a reason."""
+        report = EnrollReport(subject=name)
+        accepted: list[tuple[str, Faces, float]] = []
+        for image in images:
+            source = str(image) if isinstance(image, str | Path) else "<array>"
+            try:
+                faces, quality = self._enrolment_face(image)
+            except FaceAtlasError as error:
+                report.rejected.append({"source": source, "reason": f"{type(error).__name__}: {error}"})
+                continue
+            if quality < self.min_quality:
+                report.rejected.append({"source": source,
+                                        "reason": f"quality {quality:.2f} below the gate {self.min_quality:.2f}"})
+                continue
+            accepted.append((source, faces, quality))
+        if not accepted:
+            return report
+        clash_threshold = decisions.threshold_for(self.analyzer.recogniser_card, IDENTITY_CLASH_FMR)
+        with self._writing() as session:
+            index = self._current_index(session)
+            subject = session.scalar(select(Subject).where(Subject.collection_id == self._collection_id,
+                                                           Subject.name == name))
+            if subject is None:
+                subject = Subject(collection_id=self._collection_id, name=name, meta=meta or {})
+                session.add(subject)
+                session.flush()
+            elif meta:
+                subject.meta = {**subject.meta, **meta}
+            new: list[Sample] = []
+            for source, faces, quality in accepted:
+                vector = faces.embeddings[0]
+                reason = self._clash(session, index, subject.id, vector, new, clash_threshold,
+                                     allow_identity_clash)
+                if reason:
+                    report.rejected.append({"source": source, "reason": reason})
+                    continue
+                sample = Sample(subject_id=subject.id, collection_id=self._collection_id,
+                                model_id=self.analyzer.recogniser_card.id, embedding=vector.tobytes(),
+                                quality=quality, box=[round(float(v), 2) for v in faces.boxes[0]], source=source)
+                session.add(sample)
+                new.append(sample)
+            if not new:
+                session.rollback()
+                return report
+            session.flush()
+            generation = self._commit(session, "enroll", {"subject_id": subject.id, "samples": len(new)})
+            index.add(np.array([s.id for s in new]), np.stack([np.frombuffer(s.embedding, np.float32) for s in new]))
+            self._saved(generation)
+            report.added = [s.id for s in new]
+        return report
+
+    def _enrolment_face(self, image: ImageSource) -> tuple[Faces, float]:
+        decoded = load_image(image)
+        faces = self.analyzer.detect(decoded.bgr)
+        if len(faces) == 0:
+            raise NoFaceError("no face found")
+        order = np.argsort(-faces.areas)
+        if len(faces) > 1 and faces.areas[order[1]] > 0.5 * faces.areas[order[0]]:
+            raise GalleryError(f"{len(faces)} faces of similar size: enrol from a photo of this person alone")
+        face = self.analyzer.embed(decoded.bgr, faces[int(order[0])])
+        return face, self._quality(decoded.bgr, face)
+
+    def _quality(self, bgr: np.ndarray, face: Faces) -> float:
+        if self._quality_head is None:
+            from faceatlas.quality.head import QualityHead
+
+            self._quality_head = QualityHead(self.analyzer.threads)
+        return float(self._quality_head.predict(bgr, face)["quality"][0])
+
+    def _clash(self, session: Session, index: VectorIndex, subject_id: int, vector: np.ndarray, new: list[Sample],
+               threshold: float, allow: bool) -> str | None:
+        for sample in new:  # duplicates inside this same call
+            if float(np.frombuffer(sample.embedding, np.float32) @ vector) >= DUPLICATE_SCORE:
+                return "the same face twice in this enrolment"
+        ids, scores = index.search(vector[None], 5)
+        for sample_id, score in zip(ids[0], scores[0], strict=True):
+            if sample_id < 0:
+                break
+            owner = session.scalar(select(Sample.subject_id).where(Sample.id == int(sample_id)))
+            if owner == subject_id and score >= DUPLICATE_SCORE:
+                return f"already enrolled (sample {int(sample_id)}, similarity {score:.3f})"
+            if owner is not None and owner != subject_id and score >= threshold and not allow:
+                other = session.scalar(select(Subject.name).where(Subject.id == owner))
+                return (f"matches enrolled person '{other}' (similarity {score:.3f} >= {threshold:.3f}, the "
+                        f"threshold at FMR {IDENTITY_CLASH_FMR:g}); pass allow_identity_clash to enrol anyway")
+        return None
+
+    # ---- search ------------------------------------------------------------------------------------------------
+
+    def identify(self, image: ImageSource, fmr: float | None = None, fpir: float | None = None, top_k: int = 5,
+                 min_quality: float | None = None) -> list[Identification]:
+        """Every face of `image` against the gallery. Decide at a per-comparison `fmr`, or at `fpir`, the rate at
+        which a stranger is taken for *someone* (default 1e-2); below the threshold the answer is None, "unknown"."""
+        decoded = load_image(image)
+        faces = self.analyzer.detect(decoded.bgr)
+        if len(faces) == 0:
+            return []
+        faces = self.analyzer.embed(decoded.bgr, faces)
+        with Session(self.engine) as session:
+            people = self._count_subjects(session)
+            target = decisions.per_comparison_fmr(fmr, 1e-2 if fmr is None and fpir is None else fpir, people)
+            threshold = decisions.threshold_for(self.analyzer.recogniser_card, target)
+            results = []
+            for i in range(len(faces)):
+                candidates = self._candidates(session, faces.embeddings[i], top_k)
+                quality = None
+                insufficient = False
+                if min_quality is not None:
+                    quality = self._quality(decoded.bgr, faces[i])
+                    insufficient = quality < min_quality
+                decided = candidates[0].name if candidates and candidates[0].score >= threshold else None
+                results.append(Identification(box=[round(float(v), 2) for v in faces.boxes[i]],
+                                              candidates=candidates, decision=None if insufficient else decided,
+                                              threshold=threshold, fmr=target, quality=quality,
+                                              insufficient_quality=insufficient))
+        return results
+
+    def _candidates(self, session: Session, vector: np.ndarray, top_k: int) -> list[Candidate]:
+        """Nearest samples from the index, their people, then every sample of those people scored exactly and
+        combined by the template."""
+        index = self._current_index(session)
+        ids, _ = index.search(vector[None], max(4 * top_k, 20))
+        found = [int(i) for i in ids[0] if i >= 0]
+        if not found:
+            return []
+        subject_ids = session.scalars(select(Sample.subject_id).where(Sample.id.in_(found))).all()
+        rows = session.execute(select(Sample.subject_id, Sample.embedding, Sample.quality)
+                               .where(Sample.subject_id.in_(set(subject_ids)))).all()
+        subjects = np.array([r[0] for r in rows])
+        scores = np.stack([np.frombuffer(r[1], np.float32) for r in rows]) @ vector
+        qualities = np.array([np.nan if r[2] is None else r[2] for r in rows], np.float64)
+        per_person = decisions.person_scores(subjects, scores, qualities, self.template)
+        best = sorted(per_person.items(), key=lambda item: -item[1])[:top_k]
+        names = dict(session.execute(select(Subject.id, Subject.name).where(Subject.id.in_([b[0] for b in best])))
+                     .tuples().all())
+        return [Candidate(names[s], score) for s, score in best]
+
+    def verify(self, image: ImageSource, name: str, fmr: float = 1e-4) -> dict:
+        """Is the largest face of `image` person `name`, decided at false-match rate `fmr`."""
+        face, _ = self._enrolment_face(image)
+        with Session(self.engine) as session:
+            subject = self._subject(session, name)
+            rows = session.execute(select(Sample.embedding, Sample.quality).where(Sample.subject_id == subject.id))
+            rows = rows.all()
+            scores = np.stack([np.frombuffer(r[0], np.float32) for r in rows]) @ face.embeddings[0]
+            qualities = np.array([np.nan if r[1] is None else r[1] for r in rows])
+            score = decisions.person_scores(np.zeros(len(rows), int), scores, qualities, self.template)[0]
+        threshold = decisions.threshold_for(self.analyzer.recogniser_card, fmr)
+        return {"name": name, "score": score, "same": score >= threshold, "threshold": threshold, "fmr": fmr,
+                "samples": len(rows)}
+
+    # ---- people ------------------------------------------------------------------------------------------------
+
+    def _subject(self, session: Session, name: str) -> Subject:
+        subject = session.scalar(select(Subject).where(Subject.collection_id == self._collection_id,
+                                                       Subject.name == name))
+        if subject is None:
+            raise GalleryError(f"no person named '{name}' in collection '{self.collection_name}'")
+        return subject
+
+    def _count_subjects(self, session: Session) -> int:
+        return int(session.scalar(select(func.count(Subject.id)).where(Subject.collection_id == self._collection_id)))
+
+    def __len__(self) -> int:
+        """The number of people enrolled."""
+        with Session(self.engine) as session:
+            return self._count_subjects(session)
+
+    def people(self) -> list[dict]:
+        """Every person: name, number of samples, metadata."""
+        with Session(self.engine) as session:
+            rows = session.execute(select(Subject.name, func.count(Sample.id), Subject.meta)
+                                   .outerjoin(Sample, Sample.subject_id == Subject.id)
+                                   .where(Subject.collection_id == self._collection_id)
+                                   .group_by(Subject.id).order_by(Subject.name)).all()
+        return [{"name": n, "samples": int(c), "meta": m} for n, c, m in rows]
+
+    def show(self, name: str) -> dict:
+        with Session(self.engine) as session:
+            subject = self._subject(session, name)
+            return {"name": subject.name, "meta": subject.meta, "created": subject.created.isoformat(),
+                    "samples": [{"id": s.id, "quality": s.quality, "box": s.box, "source": s.source,
+                                 "created": s.created.isoformat()} for s in subject.samples]}
+
+    def rename(self, old: str, new: str) -> None:
+        with self._writing() as session:
+            subject = self._subject(session, old)
+            if session.scalar(select(Subject.id).where(Subject.collection_id == self._collection_id,
+                                                       Subject.name == new)) is not None:
+                raise GalleryError(f"a person named '{new}' already exists; merge instead")
+            subject.name = new
+            self._saved(self._commit(session, "rename", {"subject_id": subject.id}))
+
+    def merge(self, source: str, target: str) -> int:
+        """Move every sample of `source` to `target` and delete `source`; returns the samples moved."""
+        with self._writing() as session:
+            moving, keeping = self._subject(session, source), self._subject(session, target)
+            moved = session.execute(update(Sample).where(Sample.subject_id == moving.id)
+                                    .values(subject_id=keeping.id)).rowcount
+            session.delete(moving)
+            self._saved(self._commit(session, "merge", {"subject_id": moving.id, "into": keeping.id,
+                                                        "samples": moved}))
+        return int(moved)
+
+    def erase(self, name: str) -> dict:
+        """Remove a person completely: samples, subject row, their names in the audit log, their index entries
+        (the index is rebuilt without them, so no quantised copy survives) and the free pages of the database."""
+        with self._writing() as session:
+            subject = self._subject(session, name)
+            subject_id = subject.id
+            sample_ids = list(session.scalars(select(Sample.id).where(Sample.subject_id == subject_id)))
+            session.execute(delete(Sample).where(Sample.subject_id == subject_id))
+            session.execute(delete(Subject).where(Subject.id == subject_id))
+            generation = self._commit(session, "erase", {"subject_id": subject_id, "samples": len(sample_ids)})
+            self._index = self._build_index(session)
+            self._saved(generation)
+        compact(self.engine)
+        return {"name": name, "samples": len(sample_ids), "index_entries": len(sample_ids)}
+
+    # ---- maintenance -------------------------------------------------------------------------------------------
+
+    def rebuild_index(self) -> int:
+        """Recreate the vector index from the database; returns its size."""
+        with self._writing() as session:
+            self._index = self._build_index(session)
+            self._saved(self._generation(session))
+            return len(self._index)
+
+    def check(self) -> dict:
+        """Does the index agree with the database: same size, and each sample (up to 1,000) finds itself first."""
+        with Session(self.engine) as session:
+            index = self._current_index(session)
+            rows = session.execute(select(Sample.id, Sample.embedding).where(Sample.collection_id ==
+                                                                            self._collection_id)
+                                   .order_by(Sample.id).limit(1000)).all()
+            stored = int(session.scalar(select(func.count(Sample.id)).where(Sample.collection_id ==
+                                                                            self._collection_id)))
+        found = 0
+        if rows:
+            ids, _ = index.search(np.stack([np.frombuffer(r[1], np.float32) for r in rows]), 1)
+            found = int(np.sum(ids[:, 0] == np.array([r[0] for r in rows])))
+        return {"samples": stored, "index_entries": len(index), "self_recall_at_1": found / len(rows) if rows else 1.0,
+                "ok": stored == len(index) and (not rows or found == len(rows))}
+

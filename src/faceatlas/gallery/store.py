@@ -1,0 +1,62 @@
+"""Opening the gallery database: SQLite (WAL, full sync, secure delete) by default, any SQLAlchemy URL otherwise."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+
+from faceatlas.config import get_settings
+from faceatlas.gallery.schema import Base
+
+
+def default_url() -> str:
+    return f"sqlite:///{get_settings().home / 'gallery' / 'gallery.db'}"
+
+
+def open_engine(url: str | None) -> Engine:
+    """An engine with the tables created; SQLite files get their folder, WAL journaling, `synchronous=FULL` (an
+    acknowledged enrolment survives a crash), a 30 s busy timeout for concurrent writers, foreign keys and
+    `secure_delete` (deleted rows are overwritten with zeros, not left in free pages)."""
+    url = url or default_url()
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url)
+    if parsed.get_backend_name() == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    Base.metadata.create_all(engine)
+    return engine
+
+
+def _sqlite_pragmas(connection: object, _record: object) -> None:
+    cursor = connection.cursor()
+    for pragma in ("journal_mode=WAL", "synchronous=FULL", "busy_timeout=30000", "foreign_keys=ON",
+                   "secure_delete=ON"):
+        cursor.execute(f"PRAGMA {pragma}")
+    cursor.close()
+
+
+def data_dir(engine: Engine) -> Path:
+    """Where derived files (vector indexes, locks) live: beside a SQLite file, else under FACEATLAS_HOME."""
+    url = engine.url
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        return Path(url.database).resolve().parent
+    digest = hashlib.sha256(url.render_as_string(hide_password=True).encode()).hexdigest()[:12]
+    path = get_settings().home / "gallery" / digest
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def compact(engine: Engine) -> None:
+    """Give deleted bytes back: checkpoint and truncate SQLite's write-ahead log, then VACUUM the file."""
+    if engine.url.get_backend_name() != "sqlite":
+        with engine.connect() as connection:
+            connection.execution_options(isolation_level="AUTOCOMMIT").execute(text("VACUUM"))
+        return
+    with engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        connection.exec_driver_sql("VACUUM")
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
