@@ -129,3 +129,31 @@ def test_verify_with_a_quality_gate(tmp_path: Path):
     decision = json.loads(result.stdout)
     assert decision["decision"] == "insufficient_quality" and decision["same"] is False
     assert decision["quality"][1] < 0.5
+
+
+def test_gallery_commands_end_to_end(tmp_path: Path):
+    import cv2
+    from skimage import data
+
+    cameraman = tmp_path / "carl.png"
+    cv2.imwrite(str(cameraman), cv2.cvtColor(data.camera(), cv2.COLOR_GRAY2BGR))
+    db = ["--db", f"sqlite:///{tmp_path / 'people.db'}"]
+    enrolled = run("gallery", "enroll", "alice", str(ASTRONAUT), "--meta", '{"role": "astronaut"}', *db)
+    assert enrolled.returncode == 0 and "1 face(s) enrolled" in enrolled.stderr, enrolled.stderr
+    found = run("gallery", "identify", str(ASTRONAUT), "--json", *db)
+    assert found.returncode == 0 and json.loads(found.stdout)[0]["decision"] == "alice"
+    stranger = run("gallery", "identify", str(cameraman), *db, env={"COLUMNS": "200"})
+    assert "unknown" in stranger.stdout
+    assert run("gallery", "verify", str(cameraman), "alice", *db).returncode == 1
+    listed = run("gallery", "list", "--json", *db)
+    assert json.loads(listed.stdout) == [{"name": "alice", "samples": 1, "meta": {"role": "astronaut"}}]
+    bad = run("gallery", "enroll", "bob", str(tmp_path), *db)
+    assert bad.returncode == 2 and "no image files" in bad.stderr
+    missing = run("gallery", "erase", "nobody", *db)
+    assert missing.returncode == 7 and "no person named 'nobody'" in missing.stderr
+    assert run("gallery", "export", str(tmp_path / "backup"), *db).returncode == 0
+    assert run("gallery", "erase", "alice", *db).returncode == 0
+    assert json.loads(run("gallery", "list", "--json", *db).stdout) == []
+    assert run("gallery", "import", str(tmp_path / "backup"), *db).returncode == 0
+    checked = run("gallery", "check", "--json", *db)
+    assert checked.returncode == 0 and json.loads(checked.stdout)["ok"]

@@ -1,4 +1,5 @@
-"""The `faceatlas` app: analyze, verify and the model registry; `eval` lives in `cli/evaluate.py`."""
+"""The `faceatlas` app: analyze, verify and the model registry; `eval` lives in `cli/evaluate.py`, `gallery` in
+`cli/gallery.py`."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from rich.table import Table
 from faceatlas.attributes import HEADS
 from faceatlas.cli.common import ProfileOption, ThreadsOption, console, fail, output, progress_bar
 from faceatlas.cli.evaluate import eval_app
+from faceatlas.cli.gallery import gallery_app
 from faceatlas.config import get_settings
 from faceatlas.errors import FaceAtlasError
 from faceatlas.io.draw import draw_faces
@@ -28,6 +30,7 @@ app = typer.Typer(help="FaceAtlas: offline face detection, recognition and calib
 models_app = typer.Typer(help="The model registry: list, fetch, verify and register models.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
 app.add_typer(eval_app, name="eval")
+app.add_typer(gallery_app, name="gallery")
 
 
 @app.command()

@@ -1,0 +1,216 @@
+"""`faceatlas gallery ...`: enrol people, identify and verify faces against them, erase them, back them up."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, TypeVar
+
+import typer
+from rich.table import Table
+
+from faceatlas.cli.common import ProfileOption, ThreadsOption, console, fail, output
+from faceatlas.errors import FaceAtlasError
+from faceatlas.io.image import iter_image_paths
+
+if TYPE_CHECKING:
+    from faceatlas.gallery import Gallery
+
+gallery_app = typer.Typer(help="People enrolled for 1:N identification: enrol, identify, verify, erase, back up.",
+                          no_args_is_help=True)
+
+DbOption = Annotated[str | None, typer.Option("--db", envvar="FACEATLAS_GALLERY_URL",
+                                              help="SQLAlchemy URL (default: SQLite under FACEATLAS_HOME/gallery).")]
+CollectionOption = Annotated[str, typer.Option(help="Collection (an isolated set of people).")]
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+T = TypeVar("T")
+
+
+def _open(db: str | None, collection: str, profile: str = "default", threads: int = 0, index: str = "hnsw",
+          min_quality: float = 0.3) -> Gallery:
+    from faceatlas.gallery import Gallery
+    from faceatlas.pipeline import FaceAnalyzer
+
+    return _guard(lambda: Gallery(db, collection, FaceAnalyzer(profile=profile, threads=threads), index=index,
+                                  min_quality=min_quality))
+
+
+def _guard(job: Callable[[], T]) -> T:
+    try:
+        return job()
+    except (FaceAtlasError, ValueError, OSError) as error:
+        raise fail(error) from None
+
+
+def _print(data: object, as_json: bool) -> bool:
+    if as_json:
+        output.print_json(json.dumps(data))
+    return as_json
+
+
+@gallery_app.command("create")
+def create(db: DbOption = None, collection: CollectionOption = "default", profile: ProfileOption = "default") -> None:
+    """Create a collection (pinned to the profile's embedding model); opening one that exists is harmless."""
+    gallery = _open(db, collection, profile)
+    console.print(f"collection '{collection}' ({gallery.analyzer.recogniser_card.id}): {len(gallery)} people")
+
+
+@gallery_app.command("enroll")
+def enroll(
+    name: Annotated[str, typer.Argument(help="The person's name (created if new).")],
+    images: Annotated[list[Path], typer.Argument(help="Photos of this person alone (files or folders).")],
+    meta: Annotated[str | None, typer.Option(help="JSON object of metadata to store with the person.")] = None,
+    min_quality: Annotated[float, typer.Option(help="Refuse faces whose quality score (0-1) is lower.")] = 0.3,
+    allow_identity_clash: Annotated[bool, typer.Option(help="Enrol even if a face matches another person.")] = False,
+    db: DbOption = None, collection: CollectionOption = "default", profile: ProfileOption = "default",
+    threads: ThreadsOption = 0, as_json: JsonFlag = False,
+) -> None:
+    """Add faces of one person; each refused photo is listed with its reason."""
+    try:
+        extra = json.loads(meta) if meta else None
+    except json.JSONDecodeError as error:
+        raise fail(ValueError(f"--meta is not valid JSON: {error}")) from None
+    files = iter_image_paths(images)
+    if not files:
+        raise fail(ValueError("no image files found in the given paths"))
+    gallery = _open(db, collection, profile, threads, min_quality=min_quality)
+    report = _guard(lambda: gallery.enroll(name, files, meta=extra, allow_identity_clash=allow_identity_clash))
+    if not _print({"subject": report.subject, "added": report.added, "rejected": report.rejected}, as_json):
+        console.print(f"{name}: {len(report.added)} face(s) enrolled, {len(report.rejected)} refused")
+        for rejected in report.rejected:
+            console.print(f"  [yellow]refused[/yellow] {rejected['source']}: {rejected['reason']}")
+    if not report.added:
+        raise typer.Exit(1)
+
+
+@gallery_app.command("identify")
+def identify(
+    image: Annotated[Path, typer.Argument(help="A photo; every face in it is identified.")],
+    fpir: Annotated[float | None, typer.Option(help="Target rate of strangers taken for someone (default 1e-2).")]
+    = None,
+    fmr: Annotated[float | None, typer.Option(help="Decide per comparison at this false-match rate instead.")] = None,
+    top_k: Annotated[int, typer.Option(min=1, help="Candidates listed per face.")] = 5,
+    db: DbOption = None, collection: CollectionOption = "default", profile: ProfileOption = "default",
+    threads: ThreadsOption = 0, as_json: JsonFlag = False,
+) -> None:
+    """Who is in the photo: per face the best candidates and a decision, or "unknown"."""
+    gallery = _open(db, collection, profile, threads)
+    results = _guard(lambda: gallery.identify(image, fmr=fmr, fpir=fpir, top_k=top_k))
+    if _print([r.to_dict() for r in results], as_json):
+        return
+    table = Table("face", "decision", "best candidates (similarity)", "threshold", "FMR per comparison")
+    for i, result in enumerate(results):
+        candidates = ", ".join(f"{c.name} ({c.score:.3f})" for c in result.candidates) or "-"
+        table.add_row(str(i), result.decision or "unknown", candidates, f"{result.threshold:.4f}", f"{result.fmr:.1e}")
+    output.print(table)
+    console.print(f"{len(results)} face(s)")
+
+
+@gallery_app.command("verify")
+def verify(
+    image: Annotated[Path, typer.Argument(help="A photo; its largest face is compared.")],
+    name: Annotated[str, typer.Argument(help="An enrolled person.")],
+    fmr: Annotated[float, typer.Option(help="Target false-match rate of the decision.")] = 1e-4,
+    db: DbOption = None, collection: CollectionOption = "default", profile: ProfileOption = "default",
+    as_json: JsonFlag = False,
+) -> None:
+    """Is this photo that person, at a calibrated false-match rate. Exit code 1 when not."""
+    gallery = _open(db, collection, profile)
+    result = _guard(lambda: gallery.verify(image, name, fmr=fmr))
+    if not _print(result, as_json):
+        verdict = "same person" if result["same"] else "not the same person"
+        output.print(f"{verdict}: similarity {result['score']:.4f}, threshold {result['threshold']:.4f} at FMR "
+                     f"{fmr:g} ({result['samples']} enrolled sample(s))")
+    if not result["same"]:
+        raise typer.Exit(1)
+
+
+@gallery_app.command("list")
+def list_people(db: DbOption = None, collection: CollectionOption = "default", profile: ProfileOption = "default",
+                as_json: JsonFlag = False) -> None:
+    """Everyone enrolled, with their number of samples."""
+    people = _open(db, collection, profile).people()
+    if not _print(people, as_json):
+        table = Table("name", "samples", "metadata")
+        for person in people:
+            table.add_row(person["name"], str(person["samples"]), json.dumps(person["meta"]) if person["meta"] else "")
+        output.print(table)
+
+
+@gallery_app.command("show")
+def show(name: str, db: DbOption = None, collection: CollectionOption = "default",
+         profile: ProfileOption = "default") -> None:
+    """One person's record and samples (never their embeddings), as JSON."""
+    gallery = _open(db, collection, profile)
+    output.print_json(json.dumps(_guard(lambda: gallery.show(name))))
+
+
+@gallery_app.command("rename")
+def rename(old: str, new: str, db: DbOption = None, collection: CollectionOption = "default",
+           profile: ProfileOption = "default") -> None:
+    """Rename a person."""
+    gallery = _open(db, collection, profile)
+    _guard(lambda: gallery.rename(old, new))
+    console.print(f"renamed '{old}' to '{new}'")
+
+
+@gallery_app.command("merge")
+def merge(source: str, target: str, db: DbOption = None, collection: CollectionOption = "default",
+          profile: ProfileOption = "default") -> None:
+    """Move every sample of SOURCE to TARGET and delete SOURCE (two records of one person)."""
+    gallery = _open(db, collection, profile)
+    moved = _guard(lambda: gallery.merge(source, target))
+    console.print(f"moved {moved} sample(s) from '{source}' to '{target}'")
+
+
+@gallery_app.command("erase")
+def erase(name: str, db: DbOption = None, collection: CollectionOption = "default",
+          profile: ProfileOption = "default", as_json: JsonFlag = False) -> None:
+    """Remove a person completely: samples, index entries, their name in the audit log; files compacted."""
+    gallery = _open(db, collection, profile)
+    report = _guard(lambda: gallery.erase(name))
+    if not _print(report, as_json):
+        console.print(f"erased '{name}': {report['samples']} sample(s) and their index entries")
+
+
+@gallery_app.command("export")
+def export(path: Path, db: DbOption = None, collection: CollectionOption = "default",
+           profile: ProfileOption = "default") -> None:
+    """Write the collection to PATH.json and PATH.npz (people, metadata, samples, embeddings)."""
+    from faceatlas.gallery.transfer import export_collection
+
+    gallery = _open(db, collection, profile)
+    report = _guard(lambda: export_collection(gallery, path))
+    console.print(f"exported {report['people']} people, {report['samples']} samples to {report['json']}")
+
+
+@gallery_app.command("import")
+def import_(path: Path, db: DbOption = None, collection: CollectionOption = "default",
+            profile: ProfileOption = "default") -> None:
+    """Add the people and samples of an export (PATH.json + PATH.npz) to the collection."""
+    from faceatlas.gallery.transfer import import_collection
+
+    gallery = _open(db, collection, profile)
+    report = _guard(lambda: import_collection(gallery, path))
+    console.print(f"imported {report['people']} people, {report['samples']} samples")
+
+
+@gallery_app.command("rebuild-index")
+def rebuild_index(db: DbOption = None, collection: CollectionOption = "default",
+                  profile: ProfileOption = "default") -> None:
+    """Recreate the vector index from the database."""
+    size = _guard(lambda: _open(db, collection, profile).rebuild_index())
+    console.print(f"index rebuilt: {size} entries")
+
+
+@gallery_app.command("check")
+def check(db: DbOption = None, collection: CollectionOption = "default", profile: ProfileOption = "default",
+          as_json: JsonFlag = False) -> None:
+    """Prove the index agrees with the database (exit code 1 if not)."""
+    report = _guard(lambda: _open(db, collection, profile).check())
+    if not _print(report, as_json):
+        console.print(f"{report['samples']} samples, {report['index_entries']} index entries, every checked sample "
+                      f"finds itself: {report['self_recall_at_1']:.3f} -> {'ok' if report['ok'] else 'MISMATCH'}")
+    if not report["ok"]:
+        raise typer.Exit(1)

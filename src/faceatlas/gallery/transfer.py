@@ -1,0 +1,91 @@
+"""Export and import of a collection: one JSON file (people, metadata, sample records) and one `.npz` beside it
+(the embeddings, float32, in the JSON's sample order). For backups and for moving a collection between databases."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from faceatlas.gallery.gallery import Gallery, GalleryError
+from faceatlas.gallery.schema import Sample, Subject
+
+FORMAT = "faceatlas.gallery.export"
+VERSION = 1
+
+
+def export_collection(gallery: Gallery, path: Path) -> dict:
+    """Write `path` (.json) and `path` with suffix .npz; returns counts."""
+    path = Path(path).with_suffix(".json")
+    people, vectors = [], []
+    with Session(gallery.engine) as session:
+        subjects = session.scalars(select(Subject).where(Subject.collection_id == gallery._collection_id)
+                                   .order_by(Subject.name)).all()
+        for subject in subjects:
+            samples = []
+            for sample in sorted(subject.samples, key=lambda s: s.id):
+                samples.append({"quality": sample.quality, "box": sample.box, "source": sample.source,
+                                "created": sample.created.isoformat()})
+                vectors.append(np.frombuffer(sample.embedding, np.float32))
+            people.append({"name": subject.name, "meta": subject.meta, "samples": samples})
+    document = {"format": FORMAT, "version": VERSION, "collection": gallery.collection_name,
+                "model_id": gallery.analyzer.recogniser_card.id, "people": people}
+    array = np.stack(vectors) if vectors else np.zeros((0, gallery._ndim()), np.float32)
+    _atomic_npz(path.with_suffix(".npz"), array)
+    temporary = path.with_name(path.name + ".part")
+    temporary.write_text(json.dumps(document, indent=1))
+    os.replace(temporary, path)
+    return {"people": len(people), "samples": len(array), "json": str(path), "npz": str(path.with_suffix(".npz"))}
+
+
+def import_collection(gallery: Gallery, path: Path) -> dict:
+    """Add the people and samples of an export to this gallery's collection (same embedding model required);
+    people who already exist get the samples appended. One transaction: all or nothing."""
+    path = Path(path).with_suffix(".json")
+    try:
+        document = json.loads(path.read_text())
+        vectors = np.load(path.with_suffix(".npz"))["embeddings"]
+    except (OSError, ValueError, KeyError) as error:
+        raise GalleryError(f"{path}: not a readable gallery export ({error})") from None
+    if document.get("format") != FORMAT or document.get("version") != VERSION:
+        raise GalleryError(f"{path}: not a version-{VERSION} FaceAtlas gallery export")
+    if document["model_id"] != gallery.analyzer.recogniser_card.id:
+        raise GalleryError(f"{path} holds embeddings of '{document['model_id']}', this collection uses "
+                           f"'{gallery.analyzer.recogniser_card.id}'")
+    expected = sum(len(p["samples"]) for p in document["people"])
+    if len(vectors) != expected or (expected and vectors.shape[1] != gallery._ndim()):
+        raise GalleryError(f"{path}: {expected} sample records but {len(vectors)} embeddings")
+    added: list[Sample] = []
+    row = 0
+    with gallery._writing() as session:
+        index = gallery._current_index(session)
+        for person in document["people"]:
+            subject = session.scalar(select(Subject).where(Subject.collection_id == gallery._collection_id,
+                                                           Subject.name == person["name"]))
+            if subject is None:
+                subject = Subject(collection_id=gallery._collection_id, name=person["name"], meta=person["meta"])
+                session.add(subject)
+                session.flush()
+            for record in person["samples"]:
+                sample = Sample(subject_id=subject.id, collection_id=gallery._collection_id,
+                                model_id=document["model_id"], embedding=vectors[row].astype(np.float32).tobytes(),
+                                quality=record["quality"], box=record["box"], source=record["source"])
+                session.add(sample)
+                added.append(sample)
+                row += 1
+        session.flush()
+        generation = gallery._commit(session, "import", {"people": len(document["people"]), "samples": len(added)})
+        if added:
+            index.add(np.array([s.id for s in added]), vectors)
+        gallery._saved(generation)
+    return {"people": len(document["people"]), "samples": len(added)}
+
+
+def _atomic_npz(path: Path, embeddings: np.ndarray) -> None:
+    temporary = path.with_name(path.name + ".part.npz")
+    np.savez(temporary, embeddings=embeddings)
+    os.replace(temporary, path)
