@@ -31,7 +31,8 @@ def analyzer() -> FaceAnalyzer:
 
 @pytest.fixture(scope="module")
 def photos(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """Astronaut variants (the same person in different photos), the cameraman, a blank, and a blurred thumbnail."""
+    """Astronaut variants (the same person in different photos; a mirror image is not one: the default profile's
+embedding averages each crop with its mirror), the cameraman, a blank, and a blurred thumbnail."""
     root = tmp_path_factory.mktemp("photos")
     astronaut = cv2.imread(str(ASTRONAUT))
     cameraman = cv2.cvtColor(data.camera(), cv2.COLOR_GRAY2BGR)
@@ -39,6 +40,7 @@ def photos(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "alice1": astronaut, "alice2": astronaut[:, ::-1],
         "alice3": cv2.convertScaleAbs(cv2.resize(astronaut, None, fx=0.8, fy=0.8), alpha=0.8, beta=20),
         "alice4": cv2.warpAffine(astronaut, cv2.getRotationMatrix2D((256, 200), 8, 1.0), (512, 512)),
+        "alice5": cv2.convertScaleAbs(np.roll(astronaut, 40, axis=1)[20:], alpha=1.2, beta=-10),
         "carl1": cameraman, "carl2": cameraman[:, ::-1],
         "blank": np.full((300, 300, 3), 128, np.uint8),
         "blurred": cv2.GaussianBlur(cv2.resize(astronaut, (96, 96)), (9, 9), 4),
@@ -52,19 +54,19 @@ def photos(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 def test_enrol_identify_verify_with_gates_and_unknown(tmp_path, analyzer, photos):
     gallery = Gallery(f"sqlite:///{tmp_path / 'g.db'}", analyzer=analyzer)
-    report = gallery.enroll("alice", [photos["alice1"], photos["alice2"], photos["alice1"], photos["blank"],
+    report = gallery.enroll("alice", [photos["alice1"], photos["alice4"], photos["alice2"], photos["blank"],
                                       photos["blurred"]], meta={"team": "nasa"})
     assert len(report.added) == 2
     reasons = {Path(r["source"]).stem: r["reason"] for r in report.rejected}
     assert "NoFaceError" in reasons["blank"] and "quality" in reasons["blurred"]
-    assert "same face twice" in reasons["alice1"]
+    assert "same face twice" in reasons["alice2"]
     again = gallery.enroll("alice", [photos["alice1"]])
     assert not again.added and "already enrolled" in again.rejected[0]["reason"]
     clash = gallery.enroll("bob", [photos["alice3"]])
     assert not clash.added and "matches enrolled person 'alice'" in clash.rejected[0]["reason"]
     assert gallery.people() == [{"name": "alice", "samples": 2, "meta": {"team": "nasa"}}]
 
-    found = gallery.identify(photos["alice4"])
+    found = gallery.identify(photos["alice5"])
     assert len(found) == 1 and found[0].decision == "alice" and found[0].candidates[0].score > found[0].threshold
     stranger = gallery.identify(photos["carl1"], fpir=1e-2)
     assert stranger[0].decision is None and stranger[0].to_dict()["decision"] == "unknown"
@@ -90,9 +92,9 @@ def test_identification_threshold_tightens_with_gallery_size():
 
 def test_erase_leaves_no_embedding_or_name_bytes_on_disk(tmp_path, analyzer, photos):
     folder = tmp_path / "gallery"
-    gallery = Gallery(f"sqlite:///{folder / 'g.db'}", analyzer=analyzer)
+    gallery = Gallery(f"sqlite:///{folder / 'g.db'}", analyzer=analyzer, min_quality=0.0)  # the cameraman scores 0
     gallery.enroll("alice_erasable", [photos["alice1"], photos["alice4"]])
-    gallery.enroll("carl", [photos["carl1"]])
+    assert gallery.enroll("carl", [photos["carl1"]]).added
     embeddings = [analyzer.primary_face(photos[p]).embeddings[0] for p in ("alice1", "alice4")]
     on_disk = b"".join(p.read_bytes() for p in folder.iterdir())
     assert all(e.tobytes() in on_disk for e in embeddings)  # the test can see them before erasure
@@ -108,12 +110,12 @@ def test_erase_leaves_no_embedding_or_name_bytes_on_disk(tmp_path, analyzer, pho
 
 def test_export_import_round_trip_and_model_pinning(tmp_path, analyzer, photos):
     source = Gallery(f"sqlite:///{tmp_path / 'a.db'}", analyzer=analyzer)
-    source.enroll("alice", [photos["alice1"], photos["alice2"]], meta={"k": 1})
+    source.enroll("alice", [photos["alice1"], photos["alice4"]], meta={"k": 1})
     assert export_collection(source, tmp_path / "backup")["samples"] == 2
     target = Gallery(f"sqlite:///{tmp_path / 'b.db'}", analyzer=analyzer, index="exact")
     assert import_collection(target, tmp_path / "backup") == {"people": 1, "samples": 2}
     assert target.people() == [{"name": "alice", "samples": 2, "meta": {"k": 1}}]
-    assert target.identify(photos["alice4"])[0].decision == "alice"
+    assert target.identify(photos["alice5"])[0].decision == "alice"
     with pytest.raises(GalleryError, match="holds embeddings of model"):
         Gallery(f"sqlite:///{tmp_path / 'a.db'}", analyzer=FaceAnalyzer(recogniser="dlib-resnet-v1"))
     (tmp_path / "broken.json").write_text("{not json")
@@ -137,7 +139,7 @@ def test_rename_merge_and_a_stale_index_is_repaired(tmp_path, analyzer, photos):
 WRITER = textwrap.dedent("""
     import sys
     from faceatlas.gallery import Gallery
-    gallery = Gallery(sys.argv[1])
+    gallery = Gallery(sys.argv[1], min_quality=0.0)
     for i in range(int(sys.argv[3])):
         report = gallery.enroll(f"{sys.argv[2]}{i}", [sys.argv[4]], allow_identity_clash=True)
         assert report.added, report.rejected
@@ -181,23 +183,29 @@ def test_concurrent_writers_and_a_reader(tmp_path, photos):
 
 
 def test_hnsw_index_recalls_what_exact_search_finds(tmp_path):
+    """1,000 synthetic people x 5 samples (a centre plus noise, like embeddings of several photos): the HNSW index
+    must return each probe's own people as exact search does."""
     rng = np.random.default_rng(0)
-    vectors = rng.standard_normal((5000, 128)).astype(np.float32)
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    queries = vectors[:300] + 0.05 * rng.standard_normal((300, 128)).astype(np.float32)
-    queries /= np.linalg.norm(queries, axis=1, keepdims=True)
+
+    def unit(x: np.ndarray) -> np.ndarray:
+        return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+
+    centres = unit(rng.standard_normal((1000, 128)))
+    vectors = unit(np.repeat(centres, 5, axis=0) + 0.08 * rng.standard_normal((5000, 128)))
+    queries = unit(centres[:300] + 0.08 * rng.standard_normal((300, 128)))
     ids = np.arange(10, 5010)
     exact, hnsw = ExactIndex(128), HnswIndex(128)
     exact.add(ids, vectors)
     hnsw.add(ids, vectors)
-    truth, true_scores = exact.search(queries, 10)
-    found, scores = hnsw.search(queries, 10)
-    recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(truth, found, strict=True)])
-    assert recall >= 0.97 and np.mean(found[:, 0] == truth[:, 0]) >= 0.99
+    truth, true_scores = exact.search(queries, 5)
+    found, scores = hnsw.search(queries, 5)
+    person = (found - 10) // 5  # samples of one person score nearly alike, so compare people, not samples
+    assert np.mean(person[:, 0] == (truth[:, 0] - 10) // 5) >= 0.99
+    assert np.mean(person == np.arange(300)[:, None]) >= 0.98 * np.mean((truth - 10) // 5 == np.arange(300)[:, None])
     assert np.abs(scores[:, 0] - true_scores[:, 0]).max() < 0.02  # int8 quantisation error
     hnsw.remove(ids[:1])
     exact.remove(ids[:1])
-    assert len(hnsw) == len(exact) == 4999 and hnsw.search(vectors[:1], 1)[0][0, 0] != ids[0]
+    assert len(hnsw) == len(exact) == 4999 and ids[0] not in hnsw.search(vectors[:1], 5)[0]
     hnsw.save(tmp_path / "i.usearch", generation=3)
     assert len(HnswIndex.load(tmp_path / "i.usearch", 128)) == 4999
     empty_ids, _ = ExactIndex(128).search(queries[:2], 3)

@@ -210,7 +210,8 @@ def check(db: DbOption = None, collection: CollectionOption = "default", profile
     """Prove the index agrees with the database (exit code 1 if not)."""
     report = _guard(lambda: _open(db, collection, profile).check())
     if not _print(report, as_json):
-        console.print(f"{report['samples']} samples, {report['index_entries']} index entries, every checked sample "
-                      f"finds itself: {report['self_recall_at_1']:.3f} -> {'ok' if report['ok'] else 'MISMATCH'}")
+        verdict = "ok" if report["ok"] else "MISMATCH"
+        console.print(f"{report['samples']} samples, {report['index_entries']} index entries, checked samples "
+                      f"finding themselves: {report['self_recall_at_10']:.3f} -> {verdict}")
     if not report["ok"]:
         raise typer.Exit(1)
