@@ -147,8 +147,11 @@ def test_gallery_commands_end_to_end(tmp_path: Path):
     assert run("gallery", "verify", str(cameraman), "alice", *db).returncode == 1
     listed = run("gallery", "list", "--json", *db)
     assert json.loads(listed.stdout) == [{"name": "alice", "samples": 1, "meta": {"role": "astronaut"}}]
-    bad = run("gallery", "enroll", "bob", str(tmp_path), *db)
+    (tmp_path / "empty").mkdir()
+    bad = run("gallery", "enroll", "bob", str(tmp_path / "empty"), *db)
     assert bad.returncode == 2 and "no image files" in bad.stderr
+    refused = run("gallery", "enroll", "carl", str(cameraman), *db)  # the cameraman's face scores 0 in quality
+    assert refused.returncode == 1 and "below the gate" in refused.stderr
     missing = run("gallery", "erase", "nobody", *db)
     assert missing.returncode == 7 and "no person named 'nobody'" in missing.stderr
     assert run("gallery", "export", str(tmp_path / "backup"), *db).returncode == 0
