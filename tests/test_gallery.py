@@ -1,6 +1,7 @@
-"""The gallery on real models and a real SQLite file: enrolment gates, calibrated identification with "unknown",
-verification, erasure down to the bytes on disk, export/import, a writer killed with SIGKILL, concurrent writers,
-and the HNSW index against the exact reference."""
+"""The gallery on real models, against a real SQLite file and a real PostgreSQL server (every test that touches a
+database runs on both): enrolment gates, calibrated identification with "unknown", verification, erasure down to the
+bytes on disk, export/import, a writer killed with SIGKILL, concurrent writers, and the HNSW index against the exact
+reference."""
 
 from __future__ import annotations
 
@@ -9,13 +10,17 @@ import signal
 import subprocess
 import sys
 import textwrap
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 from helpers import ASTRONAUT
+from postgres import postgres_server
 from skimage import data
+from sqlalchemy import create_engine, text
 
 from faceatlas import FaceAnalyzer
 from faceatlas.gallery import Gallery, GalleryError
@@ -27,6 +32,26 @@ from faceatlas.gallery.transfer import export_collection, import_collection
 @pytest.fixture(scope="module")
 def analyzer() -> FaceAnalyzer:
     return FaceAnalyzer()
+
+
+@pytest.fixture(scope="module")
+def postgres() -> Iterator[str]:
+    with postgres_server() as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> dict:
+    """Gallery arguments for a fresh database: a SQLite file, or a new database on the test PostgreSQL server."""
+    if request.param == "sqlite":
+        return {"url": f"sqlite:///{tmp_path / 'db' / 'g.db'}"}
+    server = request.getfixturevalue("postgres")
+    name = f"t{uuid.uuid4().hex[:12]}"
+    engine = create_engine(server.replace("/faceatlas?", "/postgres?"), isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text(f"CREATE DATABASE {name}"))
+    engine.dispose()
+    return {"url": server.replace("/faceatlas?", f"/{name}?"), "index_dir": tmp_path / "index"}
 
 
 @pytest.fixture(scope="module")
@@ -52,8 +77,8 @@ embedding averages each crop with its mirror), the cameraman, a blank, and a blu
     return paths
 
 
-def test_enrol_identify_verify_with_gates_and_unknown(tmp_path, analyzer, photos):
-    gallery = Gallery(f"sqlite:///{tmp_path / 'g.db'}", analyzer=analyzer)
+def test_enrol_identify_verify_with_gates_and_unknown(db, analyzer, photos):
+    gallery = Gallery(**db, analyzer=analyzer)
     report = gallery.enroll("alice", [photos["alice1"], photos["alice4"], photos["alice2"], photos["blank"],
                                       photos["blurred"]], meta={"team": "nasa"})
     assert len(report.added) == 2
@@ -90,26 +115,34 @@ def test_identification_threshold_tightens_with_gallery_size():
     assert person_scores(subjects, scores, np.array([0.9, 0.1, 1.0]), "quality")[1] == pytest.approx(0.86)
 
 
-def test_erase_leaves_no_embedding_or_name_bytes_on_disk(tmp_path, analyzer, photos):
-    folder = tmp_path / "gallery"
-    gallery = Gallery(f"sqlite:///{folder / 'g.db'}", analyzer=analyzer, min_quality=0.0)  # the cameraman scores 0
+def test_erase_leaves_no_embedding_or_name_bytes_on_disk(db, analyzer, photos):
+    gallery = Gallery(**db, analyzer=analyzer, min_quality=0.0)  # the cameraman scores 0
+    folders = [gallery.index_dir]
+    if gallery.engine.url.get_backend_name() == "postgresql":  # this database's table files (not the WAL: see compact)
+        with gallery.engine.connect() as connection:
+            oid = connection.execute(text("SELECT oid FROM pg_database WHERE datname = current_database()")).scalar()
+        folders.append(Path(gallery.engine.url.query["host"]) / "data" / "base" / str(oid))
     gallery.enroll("alice_erasable", [photos["alice1"], photos["alice4"]])
     assert gallery.enroll("carl", [photos["carl1"]]).added
     embeddings = [analyzer.primary_face(photos[p]).embeddings[0] for p in ("alice1", "alice4")]
-    on_disk = b"".join(p.read_bytes() for p in folder.iterdir())
-    assert all(e.tobytes() in on_disk for e in embeddings)  # the test can see them before erasure
+    if gallery.engine.url.get_backend_name() == "postgresql":
+        with gallery.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(text("CHECKPOINT"))  # flush the table pages to their files
+    assert all(e.tobytes() in _bytes_under(folders) for e in embeddings)  # the test can see them before erasure
     report = gallery.erase("alice_erasable")
     assert report["samples"] == 2
-    for path in folder.iterdir():
-        content = path.read_bytes()
-        assert not any(e.tobytes() in content for e in embeddings), path
-        assert b"alice_erasable" not in content, path
+    if gallery.engine.url.get_backend_name() == "postgresql":
+        with gallery.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(text("CHECKPOINT"))
+    content = _bytes_under(folders)
+    assert not any(e.tobytes() in content for e in embeddings)
+    assert b"alice_erasable" not in content
     assert [p["name"] for p in gallery.people()] == ["carl"] and gallery.check()["ok"]
     assert gallery.identify(photos["alice3"])[0].decision is None
 
 
-def test_export_import_round_trip_and_model_pinning(tmp_path, analyzer, photos):
-    source = Gallery(f"sqlite:///{tmp_path / 'a.db'}", analyzer=analyzer)
+def test_export_import_round_trip_and_model_pinning(db, tmp_path, analyzer, photos):
+    source = Gallery(**db, analyzer=analyzer)
     source.enroll("alice", [photos["alice1"], photos["alice4"]], meta={"k": 1})
     assert export_collection(source, tmp_path / "backup")["samples"] == 2
     target = Gallery(f"sqlite:///{tmp_path / 'b.db'}", analyzer=analyzer, index="exact")
@@ -117,14 +150,14 @@ def test_export_import_round_trip_and_model_pinning(tmp_path, analyzer, photos):
     assert target.people() == [{"name": "alice", "samples": 2, "meta": {"k": 1}}]
     assert target.identify(photos["alice5"])[0].decision == "alice"
     with pytest.raises(GalleryError, match="holds embeddings of model"):
-        Gallery(f"sqlite:///{tmp_path / 'a.db'}", analyzer=FaceAnalyzer(recogniser="dlib-resnet-v1"))
+        Gallery(**db, analyzer=FaceAnalyzer(recogniser="dlib-resnet-v1"))
     (tmp_path / "broken.json").write_text("{not json")
     with pytest.raises(GalleryError, match="not a readable gallery export"):
         import_collection(target, tmp_path / "broken")
 
 
-def test_rename_merge_and_a_stale_index_is_repaired(tmp_path, analyzer, photos):
-    gallery = Gallery(f"sqlite:///{tmp_path / 'g.db'}", analyzer=analyzer)
+def test_rename_merge_and_a_stale_index_is_repaired(db, analyzer, photos):
+    gallery = Gallery(**db, analyzer=analyzer)
     gallery.enroll("a", [photos["alice1"]])
     gallery.enroll("a2", [photos["alice2"]], allow_identity_clash=True)
     assert gallery.merge("a2", "a") == 1
@@ -132,14 +165,14 @@ def test_rename_merge_and_a_stale_index_is_repaired(tmp_path, analyzer, photos):
     assert gallery.people() == [{"name": "alice", "samples": 2, "meta": {}}]
     gallery.index_path.write_bytes(b"garbage")  # a crash or a bad disk: the sidecar no longer vouches for it
     (gallery.index_path.parent / (gallery.index_path.name + ".json")).unlink()
-    reopened = Gallery(f"sqlite:///{tmp_path / 'g.db'}", analyzer=analyzer)
+    reopened = Gallery(**db, analyzer=analyzer)
     assert reopened.identify(photos["alice4"])[0].decision == "alice" and reopened.check()["ok"]
 
 
 WRITER = textwrap.dedent("""
     import sys
     from faceatlas.gallery import Gallery
-    gallery = Gallery(sys.argv[1], min_quality=0.0)
+    gallery = Gallery(sys.argv[1], min_quality=0.0, index_dir=sys.argv[5])
     for i in range(int(sys.argv[3])):
         report = gallery.enroll(f"{sys.argv[2]}{i}", [sys.argv[4]], allow_identity_clash=True)
         assert report.added, report.rejected
@@ -147,9 +180,9 @@ WRITER = textwrap.dedent("""
 """)
 
 
-def test_sigkill_mid_enrolment_loses_no_acknowledged_person(tmp_path, photos):
-    url = f"sqlite:///{tmp_path / 'g.db'}"
-    process = subprocess.Popen([sys.executable, "-c", WRITER, url, "p", "200", str(photos["alice1"])],
+def test_sigkill_mid_enrolment_loses_no_acknowledged_person(db, tmp_path, photos):
+    url, index_dir = db["url"], str(db.get("index_dir", tmp_path / "db"))
+    process = subprocess.Popen([sys.executable, "-c", WRITER, url, "p", "200", str(photos["alice1"]), index_dir],
                                stdout=subprocess.PIPE, text=True)
     acknowledged = []
     assert process.stdout is not None
@@ -160,24 +193,24 @@ def test_sigkill_mid_enrolment_loses_no_acknowledged_person(tmp_path, photos):
             break
     process.wait()
     acknowledged += [line.split()[1] for line in process.stdout.read().splitlines() if line.startswith("ACK")]
-    gallery = Gallery(url)
+    gallery = Gallery(url, index_dir=index_dir)
     names = {p["name"] for p in gallery.people()}
     assert set(acknowledged) <= names and len(names) <= len(acknowledged) + 1
     assert gallery.check()["ok"]
 
 
-def test_concurrent_writers_and_a_reader(tmp_path, photos):
-    url = f"sqlite:///{tmp_path / 'g.db'}"
-    Gallery(url)  # create the collection before the race
-    writers = [subprocess.Popen([sys.executable, "-c", WRITER, url, prefix, "4", str(photos[image])],
+def test_concurrent_writers_and_a_reader(db, tmp_path, photos):
+    url, index_dir = db["url"], str(db.get("index_dir", tmp_path / "db"))
+    Gallery(url, index_dir=index_dir)  # create the collection before the race
+    writers = [subprocess.Popen([sys.executable, "-c", WRITER, url, prefix, "4", str(photos[image]), index_dir],
                                 stdout=subprocess.PIPE, text=True)
                for prefix, image in (("x", "alice1"), ("y", "carl1"))]
-    reader = Gallery(url)
+    reader = Gallery(url, index_dir=index_dir)
     seen = [len(reader.identify(photos["alice4"])) for _ in range(3)]
     outputs = [w.communicate(timeout=300)[0] for w in writers]
     assert all(w.returncode == 0 for w in writers) and all(o.count("ACK") == 4 for o in outputs)
     assert seen == [1, 1, 1]
-    final = Gallery(url)
+    final = Gallery(url, index_dir=index_dir)
     assert len(final) == 8 and final.check()["ok"]
     assert final.identify(photos["carl2"], fmr=1e-4)[0].decision.startswith("y")
 
@@ -210,3 +243,7 @@ def test_hnsw_index_recalls_what_exact_search_finds(tmp_path):
     assert len(HnswIndex.load(tmp_path / "i.usearch", 128)) == 4999
     empty_ids, _ = ExactIndex(128).search(queries[:2], 3)
     assert (empty_ids == -1).all()
+
+
+def _bytes_under(folders: list[Path]) -> bytes:
+    return b"".join(p.read_bytes() for folder in folders for p in folder.rglob("*") if p.is_file())

@@ -83,11 +83,14 @@ class Gallery:
     """
 
     def __init__(self, url: str | None = None, collection: str = "default", analyzer: FaceAnalyzer | None = None,
-                 index: str = "hnsw", min_quality: float = 0.3, template: decisions.Template = "max") -> None:
+                 index: str = "hnsw", min_quality: float = 0.3, template: decisions.Template = "max",
+                 index_dir: Path | None = None) -> None:
         if index not in ("hnsw", "exact"):
             raise ValueError(f"unknown index '{index}' (hnsw or exact)")
         self.analyzer = analyzer or FaceAnalyzer()
         self.engine = open_engine(url)
+        self.index_dir = Path(index_dir) if index_dir else data_dir(self.engine)
+        self.index_dir.mkdir(parents=True, exist_ok=True)
         self.collection_name = collection
         self.index_kind = index
         self.min_quality = min_quality
@@ -115,7 +118,7 @@ class Gallery:
 
     @property
     def index_path(self) -> Path:
-        return data_dir(self.engine) / f"{self.collection_name}.{self.analyzer.recogniser_card.id}.usearch"
+        return self.index_dir / f"{self.collection_name}.{self.analyzer.recogniser_card.id}.usearch"
 
     def _generation(self, session: Session) -> int:
         return int(session.scalar(select(Collection.generation).where(Collection.id == self._collection_id)))

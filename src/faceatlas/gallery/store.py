@@ -51,10 +51,15 @@ def data_dir(engine: Engine) -> Path:
 
 
 def compact(engine: Engine) -> None:
-    """Give deleted bytes back: checkpoint and truncate SQLite's write-ahead log, then VACUUM the file."""
+    """Give deleted bytes back: SQLite's write-ahead log checkpointed and truncated and the file vacuumed;
+    PostgreSQL's gallery tables rewritten (VACUUM FULL). PostgreSQL's own write-ahead log keeps old pages until the
+    server recycles it (and backups keep them for as long as they are kept): erasure there is as complete as the
+    server's retention allows."""
+    if engine.url.get_backend_name() == "postgresql":  # rewrite the tables so deleted tuples leave the files
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(text("VACUUM FULL samples, subjects, audit"))
+        return
     if engine.url.get_backend_name() != "sqlite":
-        with engine.connect() as connection:
-            connection.execution_options(isolation_level="AUTOCOMMIT").execute(text("VACUUM"))
         return
     with engine.connect() as connection:
         connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
