@@ -196,6 +196,23 @@ def import_(path: Path, db: DbOption = None, collection: CollectionOption = "def
     console.print(f"imported {report['people']} people, {report['samples']} samples")
 
 
+@gallery_app.command("migrate")
+def migrate(
+    to_collection: Annotated[str, typer.Option(help="Collection to re-embed into.")],
+    to_profile: Annotated[str, typer.Option(help="Profile whose recogniser the new collection uses.")],
+    db: DbOption = None, collection: CollectionOption = "default", profile: ProfileOption = "default",
+    threads: ThreadsOption = 0, as_json: JsonFlag = False,
+) -> None:
+    """Re-embed a collection with another model, from the photos its samples came from."""
+    source = _open(db, collection, profile, threads)
+    target = _open(db, to_collection, to_profile, threads, min_quality=source.min_quality)
+    report = _guard(lambda: source.migrate(target))
+    if not _print(report, as_json):
+        console.print(f"{report['samples_migrated']} sample(s) of {report['people']} people re-embedded into "
+                      f"'{to_collection}'; {len(report['sources_missing'])} source photo(s) missing, "
+                      f"{len(report['refused'])} refused")
+
+
 @gallery_app.command("rebuild-index")
 def rebuild_index(db: DbOption = None, collection: CollectionOption = "default",
                   profile: ProfileOption = "default") -> None:

@@ -26,10 +26,11 @@ from faceatlas.io.image import ImageSource, load_image
 from faceatlas.pipeline import FaceAnalyzer
 from faceatlas.types import Faces
 
-DUPLICATE_SCORE = 0.985
-"""A new sample this similar to one of the same person's is the same photo again: refused. Re-encoded, resized,
-re-exposed or mirrored copies of one photo score 0.984-0.991 with the default profile; a rotated or shifted copy
-0.97-0.98 (accepted); two different photos of one person rarely exceed 0.9."""
+DUPLICATE_MARGIN = 0.03
+"""A new sample is the same photo again (refused) when its distance (1 - similarity) to one of the same person's
+samples is under this fraction of the distance at the FMR 1e-5 threshold — scaled by the model, whose similarity
+ranges differ (SFace: similarity >= 0.984; re-encoded, resized, re-exposed or mirrored copies of one photo score
+0.984-0.991, a rotated or shifted copy 0.97-0.98 and two different photos of one person rarely exceed 0.9)."""
 
 IDENTITY_CLASH_FMR = 1e-5
 """Enrolling a face that matches another person at this false-match rate is refused unless allowed."""
@@ -207,6 +208,7 @@ class Gallery:
         if not accepted:
             return report
         clash_threshold = decisions.threshold_for(self.analyzer.recogniser_card, IDENTITY_CLASH_FMR)
+        duplicate = 1.0 - DUPLICATE_MARGIN * (1.0 - clash_threshold)
         with self._writing() as session:
             index = self._current_index(session)
             subject = session.scalar(select(Subject).where(Subject.collection_id == self._collection_id,
@@ -220,7 +222,7 @@ class Gallery:
             new: list[Sample] = []
             for source, faces, quality in accepted:
                 vector = faces.embeddings[0]
-                reason = self._clash(session, index, subject.id, vector, new, clash_threshold,
+                reason = self._clash(session, index, subject.id, vector, new, clash_threshold, duplicate,
                                      allow_identity_clash)
                 if reason:
                     report.rejected.append({"source": source, "reason": reason})
@@ -259,16 +261,16 @@ class Gallery:
         return float(self._quality_head.predict(bgr, face)["quality"][0])
 
     def _clash(self, session: Session, index: VectorIndex, subject_id: int, vector: np.ndarray, new: list[Sample],
-               threshold: float, allow: bool) -> str | None:
+               threshold: float, duplicate: float, allow: bool) -> str | None:
         for sample in new:  # duplicates inside this same call
-            if float(np.frombuffer(sample.embedding, np.float32) @ vector) >= DUPLICATE_SCORE:
+            if float(np.frombuffer(sample.embedding, np.float32) @ vector) >= duplicate:
                 return "the same face twice in this enrolment"
         ids, scores = index.search(vector[None], 5)
         for sample_id, score in zip(ids[0], scores[0], strict=True):
             if sample_id < 0:
                 break
             owner = session.scalar(select(Sample.subject_id).where(Sample.id == int(sample_id)))
-            if owner == subject_id and score >= DUPLICATE_SCORE:
+            if owner == subject_id and score >= duplicate:
                 return f"already enrolled (sample {int(sample_id)}, similarity {score:.3f})"
             if owner is not None and owner != subject_id and score >= threshold and not allow:
                 other = session.scalar(select(Subject.name).where(Subject.id == owner))
@@ -409,6 +411,22 @@ class Gallery:
         return {"name": name, "samples": len(sample_ids), "index_entries": len(sample_ids)}
 
     # ---- maintenance -------------------------------------------------------------------------------------------
+
+    def migrate(self, target: Gallery) -> dict:
+        """Re-embed every person into `target` (another collection, usually pinned to another model) from the
+        source photos their samples were enrolled from; samples whose photo is gone are listed, not guessed."""
+        with Session(self.engine) as session:
+            people = [(s.name, s.meta, [sample.source for sample in s.samples]) for s in session.scalars(
+                select(Subject).where(Subject.collection_id == self._collection_id).order_by(Subject.name))]
+        moved, missing, refused = 0, [], []
+        for name, meta, sources in people:
+            readable = [source for source in sources if Path(source).is_file()]
+            missing += [f"{name}: {source}" for source in sources if source not in readable]
+            if readable:
+                report = target.enroll(name, readable, meta=meta, allow_identity_clash=True)
+                moved += len(report.added)
+                refused += [f"{name}: {r['source']}: {r['reason']}" for r in report.rejected]
+        return {"people": len(people), "samples_migrated": moved, "sources_missing": missing, "refused": refused}
 
     def rebuild_index(self) -> int:
         """Recreate the vector index from the database; returns its size."""
