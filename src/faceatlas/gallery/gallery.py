@@ -131,11 +131,18 @@ class Gallery:
             return self._index
         path = self.index_path
         sidecar = read_sidecar(path)
+        loaded = None
         if self.index_kind == "hnsw" and path.exists() and sidecar and sidecar.get("generation") == generation:
-            self._index = HnswIndex.load(path, self._ndim())
-        else:
-            self._index = self._build_index(session)
-            self._index.save(path, generation)
+            try:
+                loaded = HnswIndex.load(path, self._ndim())
+            except (RuntimeError, ValueError, OSError):
+                loaded = None  # unreadable (a bad disk, a foreign file): rebuilt below
+            if loaded is not None and len(loaded) != sidecar.get("count"):
+                loaded = None
+        if loaded is None:
+            loaded = self._build_index(session)
+            loaded.save(path, generation)
+        self._index = loaded
         self._index_generation = generation
         return self._index
 
