@@ -107,10 +107,6 @@ class HnswIndex:
     def __len__(self) -> int:
         return len(self._index)
 
-    @property
-    def memory_bytes(self) -> int:
-        return int(self._index.memory_usage)
-
     def save(self, path: Path, generation: int) -> None:
         temporary = path.with_name(path.name + ".part")
         self._index.save(str(temporary))
