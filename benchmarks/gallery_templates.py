@@ -3,8 +3,9 @@
 Split: every person with three or more photos has their first two (sorted by path) enrolled and the rest are mated
 probes; people with one photo are non-mated probes (strangers). Templates: `max` (best sample), `mean`, `quality`
 (mean weighted by each enrolled photo's quality score). For each: rank-1, FNIR at FPIR 1e-2 / 1e-3 with thresholds
-set on these strangers (NIST style), and the gallery's own calibrated decision — FMR per comparison = FPIR / people,
-threshold from the SFace card — with the FPIR and FNIR it actually gives.
+set on these strangers (NIST style), and the gallery's own calibrated decision — FMR per comparison = FPIR / the
+comparisons a search makes (`faceatlas.gallery.decisions`), threshold from the SFace card — with the FPIR and FNIR
+it actually gives.
 
     .venv/bin/python benchmarks/gallery_templates.py [--cache /tmp/evalcache]
 
@@ -22,10 +23,11 @@ from pathlib import Path
 import numpy as np
 
 from faceatlas import FaceAnalyzer
+from faceatlas.errors import CalibrationError
 from faceatlas.eval.embedding import embed_centre_faces
 from faceatlas.eval.identification import fnir_at_fpir
 from faceatlas.eval.identities import load_identities
-from faceatlas.gallery.decisions import TEMPLATES, per_comparison_fmr, person_scores, threshold_for
+from faceatlas.gallery.decisions import TEMPLATES, comparisons, per_comparison_fmr, person_scores, threshold_for
 from faceatlas.io.image import load_image
 from faceatlas.quality.head import QualityHead
 
@@ -77,8 +79,12 @@ def main() -> None:
         stranger_top = scores_of(strangers).max(axis=1)
         calibrated = []
         for fpir in FPIRS:
-            fmr = per_comparison_fmr(None, fpir, len(people))
-            threshold = threshold_for(card, fmr)
+            fmr = per_comparison_fmr(None, fpir, comparisons(template, len(people), len(enrolled)))
+            try:
+                threshold = threshold_for(card, fmr)
+            except CalibrationError as error:  # the gallery refuses too: no extrapolation
+                calibrated.append({"fpir_target": fpir, "fmr_per_comparison": fmr, "refused": str(error)[:80]})
+                continue
             calibrated.append({"fpir_target": fpir, "fmr_per_comparison": fmr, "threshold": threshold,
                                "fpir_measured": float(np.mean(stranger_top >= threshold)),
                                "fnir": float(np.mean(~((ranks == 1) & (mate_score >= threshold))))})

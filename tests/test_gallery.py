@@ -24,7 +24,7 @@ from sqlalchemy import create_engine, text
 
 from faceatlas import FaceAnalyzer
 from faceatlas.gallery import Gallery, GalleryError
-from faceatlas.gallery.decisions import per_comparison_fmr, person_scores
+from faceatlas.gallery.decisions import comparisons, per_comparison_fmr, person_scores
 from faceatlas.gallery.index import ExactIndex, HnswIndex
 from faceatlas.gallery.transfer import export_collection, import_collection
 
@@ -95,7 +95,7 @@ def test_enrol_identify_verify_with_gates_and_unknown(db, analyzer, photos):
     assert len(found) == 1 and found[0].decision == "alice" and found[0].candidates[0].score > found[0].threshold
     stranger = gallery.identify(photos["carl1"], fpir=1e-2)
     assert stranger[0].decision is None and stranger[0].to_dict()["decision"] == "unknown"
-    assert stranger[0].fmr == pytest.approx(1e-2)  # one person enrolled: FPIR = FMR
+    assert stranger[0].fmr == pytest.approx(1e-2 / 2)  # template "max": each of alice's 2 samples is a chance
     assert gallery.identify(photos["blank"]) == []
     assert gallery.verify(photos["alice3"], "alice", fmr=1e-4)["same"]
     assert not gallery.verify(photos["carl1"], "alice", fmr=1e-4)["same"]
@@ -104,7 +104,8 @@ def test_enrol_identify_verify_with_gates_and_unknown(db, analyzer, photos):
 
 
 def test_identification_threshold_tightens_with_gallery_size():
-    assert per_comparison_fmr(None, 1e-2, 100) == pytest.approx(1e-4)
+    assert per_comparison_fmr(None, 1e-2, comparisons("max", 100, 300)) == pytest.approx(1e-2 / 300)
+    assert per_comparison_fmr(None, 1e-2, comparisons("mean", 100, 300)) == pytest.approx(1e-4)
     assert per_comparison_fmr(1e-3, None, 100) == 1e-3
     with pytest.raises(ValueError):
         per_comparison_fmr(1e-3, 1e-2, 5)

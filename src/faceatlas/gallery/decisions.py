@@ -1,9 +1,12 @@
 """Person-level scores over several samples, and the calibrated thresholds identification decides at.
 
 A gallery search compares one probe with every enrolled person, so false matches add up: at a per-comparison
-false-match rate (FMR) f and N people, about N*f of probes of strangers match someone (the false-positive
-identification rate, FPIR). `threshold_for` turns a target FPIR into the per-comparison FMR f = FPIR / N and reads
-the threshold from the recogniser's calibration table.
+false-match rate (FMR) f and N comparisons, about N*f of probes of strangers match someone (the false-positive
+identification rate, FPIR). `per_comparison_fmr` turns a target FPIR into f = FPIR / N and `threshold_for` reads the
+threshold from the recogniser's calibration table. What counts as a comparison depends on the template: with `max`
+every enrolled sample is one (a person with three photos gives a stranger three chances); with `mean` and `quality`
+each person is one. Measured on LFW (`benchmarks/gallery_templates.py`): counting people for `max` let through twice
+the target FPIR; counting samples keeps it.
 """
 
 from __future__ import annotations
@@ -19,11 +22,16 @@ Template = Literal["max", "mean", "quality"]
 TEMPLATES: tuple[Template, ...] = ("max", "mean", "quality")
 
 
-def per_comparison_fmr(fmr: float | None, fpir: float | None, people: int) -> float:
-    """The FMR of one comparison: `fmr` as given, or `fpir` spread over `people` comparisons."""
+def per_comparison_fmr(fmr: float | None, fpir: float | None, comparisons: int) -> float:
+    """The FMR of one comparison: `fmr` as given, or `fpir` spread over `comparisons` (see `comparisons`)."""
     if (fmr is None) == (fpir is None):
         raise ValueError("give exactly one of fmr (per comparison) or fpir (per search)")
-    return float(fmr) if fmr is not None else float(fpir) / max(people, 1)
+    return float(fmr) if fmr is not None else float(fpir) / max(comparisons, 1)
+
+
+def comparisons(template: Template, people: int, samples: int) -> int:
+    """How many independent chances a stranger gets in one search: every sample for `max`, every person else."""
+    return samples if template == "max" else people
 
 
 def threshold_for(card: ModelCard, fmr: float) -> float:

@@ -290,15 +290,16 @@ class Gallery:
     def identify(self, image: ImageSource, fmr: float | None = None, fpir: float | None = None, top_k: int = 5,
                  min_quality: float | None = None) -> list[Identification]:
         """Every face of `image` against the gallery. Decide at a per-comparison `fmr`, or at `fpir`, the rate at
-        which a stranger is taken for *someone* (default 1e-2); below the threshold the answer is None, "unknown"."""
+        which a stranger is taken for *someone* (default 1e-2, spread over the comparisons a search makes: see
+        `decisions`); below the threshold the answer is None, "unknown"."""
         decoded = load_image(image)
         faces = self.analyzer.detect(decoded.bgr)
         if len(faces) == 0:
             return []
         faces = self.analyzer.embed(decoded.bgr, faces)
         with Session(self.engine) as session:
-            people = self._count_subjects(session)
-            target = decisions.per_comparison_fmr(fmr, 1e-2 if fmr is None and fpir is None else fpir, people)
+            chances = decisions.comparisons(self.template, self._count_subjects(session), self._count_samples(session))
+            target = decisions.per_comparison_fmr(fmr, 1e-2 if fmr is None and fpir is None else fpir, chances)
             threshold = decisions.threshold_for(self.analyzer.recogniser_card, target)
             results = []
             for i in range(len(faces)):
@@ -360,6 +361,9 @@ class Gallery:
 
     def _count_subjects(self, session: Session) -> int:
         return int(session.scalar(select(func.count(Subject.id)).where(Subject.collection_id == self._collection_id)))
+
+    def _count_samples(self, session: Session) -> int:
+        return int(session.scalar(select(func.count(Sample.id)).where(Sample.collection_id == self._collection_id)))
 
     def __len__(self) -> int:
         """The number of people enrolled."""
@@ -450,8 +454,7 @@ class Gallery:
             rows = session.execute(select(Sample.id, Sample.embedding).where(Sample.collection_id ==
                                                                             self._collection_id)
                                    .order_by(Sample.id).limit(1000)).all()
-            stored = int(session.scalar(select(func.count(Sample.id)).where(Sample.collection_id ==
-                                                                            self._collection_id)))
+            stored = self._count_samples(session)
         found = 0
         if rows:
             ids, _ = index.search(np.stack([np.frombuffer(r[1], np.float32) for r in rows]), 10)
