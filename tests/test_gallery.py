@@ -117,7 +117,7 @@ def test_identification_threshold_tightens_with_gallery_size():
 
 
 def test_erase_leaves_no_embedding_or_name_bytes_on_disk(db, analyzer, photos):
-    gallery = Gallery(**db, analyzer=analyzer, min_quality=0.0)  # the cameraman scores 0
+    gallery = Gallery(**db, analyzer=analyzer, min_quality=0.0, index="hnsw")  # the cameraman scores 0
     folders = [gallery.index_dir]
     if gallery.engine.url.get_backend_name() == "postgresql":  # this database's table files (not the WAL: see compact)
         with gallery.engine.connect() as connection:
@@ -169,24 +169,24 @@ def test_migrate_re_embeds_from_the_source_photos(db, analyzer, photos):
 
 
 def test_rename_merge_and_a_stale_index_is_repaired(db, analyzer, photos):
-    gallery = Gallery(**db, analyzer=analyzer)
+    gallery = Gallery(**db, analyzer=analyzer, index="hnsw")
     gallery.enroll("a", [photos["alice1"]])
     gallery.enroll("a2", [photos["alice2"]], allow_identity_clash=True)
     assert gallery.merge("a2", "a") == 1
     gallery.rename("a", "alice")
     assert gallery.people() == [{"name": "alice", "samples": 2, "meta": {}}]
     gallery.index_path.write_bytes(b"garbage")  # a bad disk: the sidecar still vouches for the file
-    reopened = Gallery(**db, analyzer=analyzer)
+    reopened = Gallery(**db, analyzer=analyzer, index="hnsw")
     assert reopened.identify(photos["alice4"])[0].decision == "alice" and reopened.check()["ok"]
     (reopened.index_path.parent / (reopened.index_path.name + ".json")).unlink()  # a crash before the sidecar
-    again = Gallery(**db, analyzer=analyzer)
+    again = Gallery(**db, analyzer=analyzer, index="hnsw")
     assert again.identify(photos["alice4"])[0].decision == "alice" and again.check()["ok"]
 
 
 WRITER = textwrap.dedent("""
     import sys
     from faceatlas.gallery import Gallery
-    gallery = Gallery(sys.argv[1], min_quality=0.0, index_dir=sys.argv[5])
+    gallery = Gallery(sys.argv[1], min_quality=0.0, index_dir=sys.argv[5], index="hnsw")
     for i in range(int(sys.argv[3])):
         report = gallery.enroll(f"{sys.argv[2]}{i}", [sys.argv[4]], allow_identity_clash=True)
         assert report.added, report.rejected
@@ -207,7 +207,7 @@ def test_sigkill_mid_enrolment_loses_no_acknowledged_person(db, tmp_path, photos
             break
     process.wait()
     acknowledged += [line.split()[1] for line in process.stdout.read().splitlines() if line.startswith("ACK")]
-    gallery = Gallery(url, index_dir=index_dir)
+    gallery = Gallery(url, index_dir=index_dir, index="hnsw")
     names = {p["name"] for p in gallery.people()}
     assert set(acknowledged) <= names and len(names) <= len(acknowledged) + 1
     assert gallery.check()["ok"]
@@ -215,16 +215,16 @@ def test_sigkill_mid_enrolment_loses_no_acknowledged_person(db, tmp_path, photos
 
 def test_concurrent_writers_and_a_reader(db, tmp_path, photos):
     url, index_dir = db["url"], str(db.get("index_dir", tmp_path / "db"))
-    Gallery(url, index_dir=index_dir)  # create the collection before the race
+    Gallery(url, index_dir=index_dir, index="hnsw")  # create the collection before the race
     writers = [subprocess.Popen([sys.executable, "-c", WRITER, url, prefix, "4", str(photos[image]), index_dir],
                                 stdout=subprocess.PIPE, text=True)
                for prefix, image in (("x", "alice1"), ("y", "carl1"))]
-    reader = Gallery(url, index_dir=index_dir)
+    reader = Gallery(url, index_dir=index_dir, index="hnsw")
     seen = [len(reader.identify(photos["alice4"])) for _ in range(3)]
     outputs = [w.communicate(timeout=300)[0] for w in writers]
     assert all(w.returncode == 0 for w in writers) and all(o.count("ACK") == 4 for o in outputs)
     assert seen == [1, 1, 1]
-    final = Gallery(url, index_dir=index_dir)
+    final = Gallery(url, index_dir=index_dir, index="hnsw")
     assert len(final) == 8 and final.check()["ok"]
     assert final.identify(photos["carl2"], fmr=1e-4)[0].decision.startswith("y")
 

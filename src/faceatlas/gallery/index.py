@@ -66,13 +66,15 @@ class ExactIndex:
 
 
 class HnswIndex:
-    """usearch HNSW over int8-quantised cosine vectors, saved as one file beside the database.
+    """usearch HNSW over int8-quantised cosine vectors, saved as one file beside the database. Search breadth 256:
+    on face embeddings (spread almost uniformly over the sphere) the default 64 found the exact top-1 for only 81 %
+    of probes at 100k faces, 256 for 92 % at 2 ms (`benchmarks/gallery_search.py`).
 
     Files are written to a temporary name and renamed, with a sidecar recording the database generation they
     reflect; a mismatch on open (a crash between the database commit and the index save) means "rebuild".
     """
 
-    def __init__(self, ndim: int, connectivity: int = 16, expansion_add: int = 128, expansion_search: int = 64,
+    def __init__(self, ndim: int, connectivity: int = 16, expansion_add: int = 128, expansion_search: int = 256,
                  dtype: str = "i8") -> None:
         from usearch.index import Index
 
