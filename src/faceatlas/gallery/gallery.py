@@ -344,7 +344,8 @@ class Gallery:
         return [Candidate(names[s], score) for s, score in best]
 
     def verify(self, image: ImageSource, name: str, fmr: float = 1e-4) -> dict:
-        """Is the largest face of `image` person `name`, decided at false-match rate `fmr`."""
+        """Is the face in `image` person `name`, decided at false-match rate `fmr` (the largest face; a photo with
+        several faces of similar size is refused, as for enrolment)."""
         face, _ = self._enrolment_face(image)
         with Session(self.engine) as session:
             subject = self._subject(session, name)
