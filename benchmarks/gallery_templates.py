@@ -27,8 +27,9 @@ from faceatlas.errors import CalibrationError
 from faceatlas.eval.embedding import embed_centre_faces
 from faceatlas.eval.identification import fnir_at_fpir
 from faceatlas.eval.identities import load_identities
-from faceatlas.gallery.decisions import TEMPLATES, comparisons, per_comparison_fmr, person_scores, threshold_for
+from faceatlas.gallery.decisions import TEMPLATES, comparisons, per_comparison_fmr, person_scores
 from faceatlas.io.image import load_image
+from faceatlas.pipeline import calibrated_threshold
 from faceatlas.quality.head import QualityHead
 
 LFW = Path(__file__).resolve().parents[2] / "shared" / "data" / "lfw_view1" / "images"
@@ -81,7 +82,7 @@ def main() -> None:
         for fpir in FPIRS:
             fmr = per_comparison_fmr(None, fpir, comparisons(template, len(people), len(enrolled)))
             try:
-                threshold = threshold_for(card, fmr)
+                threshold = calibrated_threshold(card, fmr)
             except CalibrationError as error:  # the gallery refuses too: no extrapolation
                 calibrated.append({"fpir_target": fpir, "fmr_per_comparison": fmr, "refused": str(error)[:80]})
                 continue

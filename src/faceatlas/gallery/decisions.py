@@ -2,11 +2,11 @@
 
 A gallery search compares one probe with every enrolled person, so false matches add up: at a per-comparison
 false-match rate (FMR) f and N comparisons, about N*f of probes of strangers match someone (the false-positive
-identification rate, FPIR). `per_comparison_fmr` turns a target FPIR into f = FPIR / N and `threshold_for` reads the
-threshold from the recogniser's calibration table. What counts as a comparison depends on the template: with `max`
-every enrolled sample is one (a person with three photos gives a stranger three chances); with `mean` and `quality`
-each person is one. Measured on LFW (`benchmarks/gallery_templates.py`): counting people for `max` let through twice
-the target FPIR; counting samples keeps it.
+identification rate, FPIR). `per_comparison_fmr` turns a target FPIR into f = FPIR / N, whose threshold comes from
+the recogniser's calibration table (`faceatlas.pipeline.calibrated_threshold`). What counts as a comparison depends
+on the template: with `max` every enrolled sample is one (a person with three photos gives a stranger three
+chances); with `mean` and `quality` each person is one. Measured on LFW (`benchmarks/gallery_templates.py`):
+counting people for `max` let through twice the target FPIR; counting samples keeps it.
 """
 
 from __future__ import annotations
@@ -14,9 +14,6 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
-
-from faceatlas.models.card import ModelCard
-from faceatlas.pipeline import calibrated_threshold
 
 Template = Literal["max", "mean", "quality"]
 TEMPLATES: tuple[Template, ...] = ("max", "mean", "quality")
@@ -32,10 +29,6 @@ def per_comparison_fmr(fmr: float | None, fpir: float | None, comparisons: int) 
 def comparisons(template: Template, people: int, samples: int) -> int:
     """How many independent chances a stranger gets in one search: every sample for `max`, every person else."""
     return samples if template == "max" else people
-
-
-def threshold_for(card: ModelCard, fmr: float) -> float:
-    return calibrated_threshold(card, fmr)
 
 
 def person_scores(subject_ids: np.ndarray, scores: np.ndarray, qualities: np.ndarray,

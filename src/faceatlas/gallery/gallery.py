@@ -23,7 +23,7 @@ from faceatlas.gallery.index import ExactIndex, HnswIndex, VectorIndex, read_sid
 from faceatlas.gallery.schema import AuditEntry, Collection, Sample, Subject
 from faceatlas.gallery.store import compact, data_dir, open_engine
 from faceatlas.io.image import ImageSource, load_image
-from faceatlas.pipeline import FaceAnalyzer
+from faceatlas.pipeline import FaceAnalyzer, calibrated_threshold
 from faceatlas.types import Faces
 
 DUPLICATE_MARGIN = 0.03
@@ -102,6 +102,7 @@ class Gallery:
         self.template = template
         self._index: VectorIndex | None = None
         self._index_generation = -1
+        self._counted = (-1, 0, 0)  # generation, people, samples: COUNT(*) is linear in SQLite, so once per change
         self._collection_id = self._open_collection()
         self._quality_head = None
 
@@ -156,7 +157,7 @@ class Gallery:
 
     def _uses_hnsw(self, session: Session) -> bool:
         if self.index_kind == "auto":
-            return self._count_samples(session) > EXACT_UP_TO
+            return self._counts(session)[1] > EXACT_UP_TO
         return self.index_kind == "hnsw"
 
     def _build_index(self, session: Session, hnsw: bool) -> VectorIndex:
@@ -210,7 +211,8 @@ class Gallery:
         for image in images:
             source = str(image) if isinstance(image, str | Path) else "<array>"
             try:
-                faces, quality = self._enrolment_face(image)
+                bgr, faces = self._single_face(image)
+                quality = self._quality(bgr, faces)
             except FaceAtlasError as error:
                 report.rejected.append({"source": source, "reason": f"{type(error).__name__}: {error}"})
                 continue
@@ -221,7 +223,7 @@ class Gallery:
             accepted.append((source, faces, quality))
         if not accepted:
             return report
-        clash_threshold = decisions.threshold_for(self.analyzer.recogniser_card, IDENTITY_CLASH_FMR)
+        clash_threshold = calibrated_threshold(self.analyzer.recogniser_card, IDENTITY_CLASH_FMR)
         duplicate = 1.0 - DUPLICATE_MARGIN * (1.0 - clash_threshold)
         with self._writing() as session:
             index = self._current_index(session)
@@ -256,7 +258,8 @@ class Gallery:
             report.added = [s.id for s in new]
         return report
 
-    def _enrolment_face(self, image: ImageSource) -> tuple[Faces, float]:
+    def _single_face(self, image: ImageSource) -> tuple[np.ndarray, Faces]:
+        """The decoded pixels and the one face of a photo of one person, embedded; ambiguous photos are refused."""
         decoded = load_image(image)
         faces = self.analyzer.detect(decoded.bgr)
         if len(faces) == 0:
@@ -264,8 +267,7 @@ class Gallery:
         order = np.argsort(-faces.areas)
         if len(faces) > 1 and faces.areas[order[1]] > 0.5 * faces.areas[order[0]]:
             raise GalleryError(f"{len(faces)} faces of similar size: enrol from a photo of this person alone")
-        face = self.analyzer.embed(decoded.bgr, faces[int(order[0])])
-        return face, self._quality(decoded.bgr, face)
+        return decoded.bgr, self.analyzer.embed(decoded.bgr, faces[int(order[0])])
 
     def _quality(self, bgr: np.ndarray, face: Faces) -> float:
         if self._quality_head is None:
@@ -280,12 +282,13 @@ class Gallery:
             if float(np.frombuffer(sample.embedding, np.float32) @ vector) >= duplicate:
                 return "the same face twice in this enrolment"
         ids, scores = index.search(vector[None], 5)
-        for sample_id, score in zip(ids[0], scores[0], strict=True):
-            if sample_id < 0:
-                break
-            owner = session.scalar(select(Sample.subject_id).where(Sample.id == int(sample_id)))
+        found = [int(i) for i in ids[0] if i >= 0]
+        owners = {row[0]: row[1] for row in
+                  session.execute(select(Sample.id, Sample.subject_id).where(Sample.id.in_(found)))}
+        for sample_id, score in zip(found, scores[0], strict=False):
+            owner = owners.get(sample_id)
             if owner == subject_id and score >= duplicate:
-                return f"already enrolled (sample {int(sample_id)}, similarity {score:.3f})"
+                return f"already enrolled (sample {sample_id}, similarity {score:.3f})"
             if owner is not None and owner != subject_id and score >= threshold and not allow:
                 other = session.scalar(select(Subject.name).where(Subject.id == owner))
                 return (f"matches enrolled person '{other}' (similarity {score:.3f} >= {threshold:.3f}, the "
@@ -305,9 +308,9 @@ class Gallery:
             return []
         faces = self.analyzer.embed(decoded.bgr, faces)
         with Session(self.engine) as session:
-            chances = decisions.comparisons(self.template, self._count_subjects(session), self._count_samples(session))
+            chances = decisions.comparisons(self.template, *self._counts(session))
             target = decisions.per_comparison_fmr(fmr, 1e-2 if fmr is None and fpir is None else fpir, chances)
-            threshold = decisions.threshold_for(self.analyzer.recogniser_card, target)
+            threshold = calibrated_threshold(self.analyzer.recogniser_card, target)
             results = []
             for i in range(len(faces)):
                 candidates = self._candidates(session, faces.embeddings[i], top_k)
@@ -346,7 +349,7 @@ class Gallery:
     def verify(self, image: ImageSource, name: str, fmr: float = 1e-4) -> dict:
         """Is the face in `image` person `name`, decided at false-match rate `fmr` (the largest face; a photo with
         several faces of similar size is refused, as for enrolment)."""
-        face, _ = self._enrolment_face(image)
+        _, face = self._single_face(image)
         with Session(self.engine) as session:
             subject = self._subject(session, name)
             rows = session.execute(select(Sample.embedding, Sample.quality).where(Sample.subject_id == subject.id))
@@ -354,7 +357,7 @@ class Gallery:
             scores = np.stack([np.frombuffer(r[0], np.float32) for r in rows]) @ face.embeddings[0]
             qualities = np.array([np.nan if r[1] is None else r[1] for r in rows])
             score = decisions.person_scores(np.zeros(len(rows), int), scores, qualities, self.template)[0]
-        threshold = decisions.threshold_for(self.analyzer.recogniser_card, fmr)
+        threshold = calibrated_threshold(self.analyzer.recogniser_card, fmr)
         return {"name": name, "score": score, "same": score >= threshold, "threshold": threshold, "fmr": fmr,
                 "samples": len(rows)}
 
@@ -367,16 +370,19 @@ class Gallery:
             raise GalleryError(f"no person named '{name}' in collection '{self.collection_name}'")
         return subject
 
-    def _count_subjects(self, session: Session) -> int:
-        return int(session.scalar(select(func.count(Subject.id)).where(Subject.collection_id == self._collection_id)))
-
-    def _count_samples(self, session: Session) -> int:
-        return int(session.scalar(select(func.count(Sample.id)).where(Sample.collection_id == self._collection_id)))
+    def _counts(self, session: Session) -> tuple[int, int]:
+        """People and samples in the collection, counted again only after a change (a new generation)."""
+        generation = self._generation(session)
+        if self._counted[0] != generation:
+            people = session.scalar(select(func.count(Subject.id)).where(Subject.collection_id == self._collection_id))
+            samples = session.scalar(select(func.count(Sample.id)).where(Sample.collection_id == self._collection_id))
+            self._counted = (generation, int(people), int(samples))
+        return self._counted[1], self._counted[2]
 
     def __len__(self) -> int:
         """The number of people enrolled."""
         with Session(self.engine) as session:
-            return self._count_subjects(session)
+            return self._counts(session)[0]
 
     def people(self) -> list[dict]:
         """Every person: name, number of samples, metadata."""
@@ -462,7 +468,7 @@ class Gallery:
             rows = session.execute(select(Sample.id, Sample.embedding).where(Sample.collection_id ==
                                                                             self._collection_id)
                                    .order_by(Sample.id).limit(1000)).all()
-            stored = self._count_samples(session)
+            stored = self._counts(session)[1]
         found = 0
         if rows:
             ids, _ = index.search(np.stack([np.frombuffer(r[1], np.float32) for r in rows]), 10)

@@ -12,11 +12,10 @@ import numpy as np
 
 
 class VectorIndex(Protocol):
-    """Sample ids (int64) and their L2-normalised vectors; scores are cosine similarities."""
+    """Sample ids (int64) and their L2-normalised vectors; scores are cosine similarities. There is no removal:
+    erasure rebuilds the index from the database, so no quantised copy of an erased face survives in it."""
 
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None: ...
-
-    def remove(self, ids: np.ndarray) -> None: ...
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """(Q, k) ids (-1 where fewer exist) and (Q, k) scores, best first."""
@@ -38,10 +37,6 @@ class ExactIndex:
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         self._ids = np.concatenate([self._ids, np.asarray(ids, np.int64)])
         self._vectors = np.concatenate([self._vectors, np.asarray(vectors, np.float32).reshape(-1, self.ndim)])
-
-    def remove(self, ids: np.ndarray) -> None:
-        keep = ~np.isin(self._ids, np.asarray(ids, np.int64))
-        self._ids, self._vectors = self._ids[keep], self._vectors[keep]
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         queries = np.asarray(queries, np.float32).reshape(-1, self.ndim)
@@ -85,10 +80,6 @@ class HnswIndex:
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         if len(ids):
             self._index.add(np.asarray(ids, np.int64), np.asarray(vectors, np.float32).reshape(-1, self.ndim))
-
-    def remove(self, ids: np.ndarray) -> None:
-        for sample_id in np.asarray(ids, np.int64):
-            self._index.remove(int(sample_id))
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         queries = np.asarray(queries, np.float32).reshape(-1, self.ndim)
