@@ -37,6 +37,8 @@ OutputOption = Annotated[Path | None, typer.Option("--output", "-o", help="Where
                                                    "(default: faceatlas-eval-KIND.json).")]
 PlotOption = Annotated[Path | None, typer.Option(help="Also write PNG figures into this folder.")]
 CacheOption = Annotated[Path | None, typer.Option(help="Reuse and store per-image embeddings in this folder.")]
+AnnotatedImagesOption = Annotated[Path | None, typer.Option(help="Folder the image paths are relative to (default: "
+                                                                 "the annotation file's folder).")]
 
 
 def _command() -> str:
@@ -355,8 +357,7 @@ def eval_attributes(
 def eval_landmarks(
     points: Annotated[Path, typer.Option(help="MTFL testing.txt-style annotations, the LFW-MTFL labels CSV, or "
                                               "dlib's 68-point XML.")],
-    images: Annotated[Path | None, typer.Option(help="Folder the image paths are relative to (default: the "
-                                                     "annotation file's folder).")] = None,
+    images: AnnotatedImagesOption = None,
     source: Annotated[str, typer.Option(help="detector: the profile's five points; mesh: points read off the "
                                              "468-point face mesh (needed for 68 points).")] = "detector",
     profile: ProfileOption = "default",
@@ -387,8 +388,7 @@ def eval_landmarks(
 @eval_app.command("pose")
 def eval_pose(
     points: Annotated[Path, typer.Option(help="Annotations with MTFL pose bins (MTFL testing.txt).")],
-    images: Annotated[Path | None, typer.Option(help="Folder the image paths are relative to (default: the "
-                                                     "annotation file's folder).")] = None,
+    images: AnnotatedImagesOption = None,
     edges_from: Annotated[Path | None, typer.Option(help="Fit the yaw bin edges on these labels first (e.g. the "
                                                          "LFW-MTFL CSV) instead of using the built-in ones.")] = None,
     edges_images: Annotated[Path | None, typer.Option(help="Image folder of --edges-from.")] = None,
@@ -400,7 +400,7 @@ def eval_pose(
 ) -> None:
     """Head pose from the face mesh: MTFL pose-bin accuracy, mirror symmetry and agreement with a reference model."""
     from faceatlas.eval import pose
-    from faceatlas.eval.harness import run_pose
+    from faceatlas.eval.harness import fit_pose_edges, run_pose
     from faceatlas.eval.landmarks import load_landmarks
     from faceatlas.eval.pose_reference import FsaNetReference
 
@@ -417,9 +417,8 @@ def eval_pose(
             fit_truth = load_landmarks(edges_from, edges_images)
         except (ValueError, OSError) as error:
             raise fail(error) from None
-        fit = _run(lambda p: run_pose(analyzer, fit_truth, progress=progress_callback(p, "fitting edges")))
-        edges = fit["metrics"]["bins"]["fitted_edges_deg"]
-        data["edges_from"] = str(edges_from)
+        edges = _run(lambda p: fit_pose_edges(analyzer, fit_truth, progress_callback(p, "fitting edges")))
+        data["edges_from"], data["edges_fitted_deg"] = str(edges_from), list(edges)
     result = _run(lambda p: run_pose(analyzer, truth, tuple(edges), reference_model, command=_command(), data=data,
                                      progress=progress_callback(p, "analysing")))
     m = result["metrics"]

@@ -15,7 +15,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from faceatlas.attributes import AttributeHead, create_head
 from faceatlas.attributes.expression import EXPRESSION_MODEL
 from faceatlas.attributes.mesh import MeshHead
 from faceatlas.detect import create_detector
@@ -31,6 +30,7 @@ from faceatlas.eval.pose_reference import FsaNetReference
 from faceatlas.eval.results import envelope
 from faceatlas.io.image import iter_image_paths, load_image
 from faceatlas.mesh.model import FaceMesh
+from faceatlas.mesh.pose import head_pose
 from faceatlas.mesh.topology import mesh_points
 from faceatlas.models.registry import get_card
 from faceatlas.pipeline import FaceAnalyzer
@@ -362,7 +362,30 @@ def run_pose(analyzer: FaceAnalyzer, truth: LandmarkTruth, edges: tuple[float, f
              data: dict | None = None) -> dict:
     """Head pose from the mesh on faces with MTFL pose bins: bin accuracy with yaw `edges`, mirror symmetry (each
     image flipped and analysed again) and, with a `reference` estimator, agreement with it."""
-    head = create_head("mesh", analyzer.threads)
+    poses, mirrored, references, bins, failures = _collect_poses(analyzer, truth, True, reference, progress)
+    labelled = bins > 0
+    metrics = {"faces": len(poses), "images": len(truth.paths),
+               "bins": pose.bin_metrics(poses[labelled, 0], bins[labelled], edges) if labelled.any() else None,
+               "mirror": pose.mirror_metrics(poses, mirrored),
+               "reference": pose.agreement_metrics(poses, references) if reference is not None else None}
+    info = {**(data or {}), "images_without_face": len(failures), "failures": failures}
+    return envelope("pose", command, info, metrics, analyzer, MeshHead.model_ids)
+
+
+def fit_pose_edges(analyzer: FaceAnalyzer, truth: LandmarkTruth, progress: Progress = _quiet) -> tuple[float, float]:
+    """Yaw bin edges fitted on other labelled faces (no mirror or reference runs: only their yaw is needed)."""
+    poses, _, _, bins, _ = _collect_poses(analyzer, truth, False, None, progress)
+    labelled = bins > 0
+    if not labelled.any():
+        raise ValueError("no faces with a pose bin to fit the yaw edges on")
+    return pose.fit_yaw_edges(poses[labelled, 0], bins[labelled])
+
+
+def _collect_poses(analyzer: FaceAnalyzer, truth: LandmarkTruth, mirror: bool, reference: FsaNetReference | None,
+                   progress: Progress) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict]:
+    """Yaw, pitch, roll (N, 3) of the annotated face of each image, of its mirror image's face (when `mirror`), of
+    the reference estimator (when given), the pose bins (0: none) and the failures."""
+    mesh = FaceMesh(analyzer.threads)
     advance = progress(len(truth.paths))
     poses, mirrored, references, bins, failures = [], [], [], [], {}
     for i, path in enumerate(truth.paths):
@@ -374,25 +397,21 @@ def run_pose(analyzer: FaceAnalyzer, truth: LandmarkTruth, edges: tuple[float, f
             continue
         centre = truth.eye_centres[i].mean(axis=0)
         face = _face_at(analyzer.detect(bgr), centre)
-        flipped = np.ascontiguousarray(bgr[:, ::-1])
-        twin = _face_at(analyzer.detect(flipped), np.array([bgr.shape[1] - 1 - centre[0], centre[1]]))
-        if face is None or twin is None:
+        flipped = np.ascontiguousarray(bgr[:, ::-1]) if mirror else None
+        twin = None if flipped is None else \
+            _face_at(analyzer.detect(flipped), np.array([bgr.shape[1] - 1 - centre[0], centre[1]]))
+        if face is None or (mirror and twin is None):
             failures[f"{path}#{i}"] = "no detected face holds the annotated eyes (image or its mirror)"
         else:
-            poses.append(_pose_of(head, bgr, face))
-            mirrored.append(_pose_of(head, flipped, twin))
-            bins.append(truth.pose_bin[i] or 0)
+            poses.append(head_pose(mesh.predict(bgr, face.landmarks5).mesh)[0])
+            if twin is not None:
+                mirrored.append(head_pose(mesh.predict(flipped, twin.landmarks5).mesh)[0])
             if reference is not None:
                 references.append(reference.predict(bgr, face.boxes[0]))
+            bins.append(truth.pose_bin[i] or 0)
         advance()
-    poses_a, bins_a = np.asarray(poses).reshape(-1, 3), np.asarray(bins)
-    labelled = bins_a > 0
-    metrics = {"faces": len(poses), "images": len(truth.paths),
-               "bins": pose.bin_metrics(poses_a[labelled, 0], bins_a[labelled], edges) if labelled.any() else None,
-               "mirror": pose.mirror_metrics(poses_a, np.asarray(mirrored).reshape(-1, 3)),
-               "reference": pose.agreement_metrics(poses_a, np.asarray(references)) if references else None}
-    info = {**(data or {}), "images_without_face": len(failures), "failures": failures}
-    return envelope("pose", command, info, metrics, analyzer, MeshHead.model_ids)
+    return (np.asarray(poses).reshape(-1, 3), np.asarray(mirrored).reshape(-1, 3),
+            np.asarray(references).reshape(-1, 3), np.asarray(bins, int), failures)
 
 
 def _face_at(faces: Faces, point: np.ndarray) -> Faces | None:
@@ -404,7 +423,3 @@ def _face_at(faces: Faces, point: np.ndarray) -> Faces | None:
     centres = (faces.boxes[:, :2] + faces.boxes[:, 2:]) / 2
     return faces[int(np.argmin(np.where(inside, np.linalg.norm(centres - point, axis=1), np.inf)))]
 
-
-def _pose_of(head: AttributeHead, bgr: np.ndarray, face: Faces) -> list[float]:
-    columns = head.predict(bgr, face)
-    return [float(columns[angle][0]) for angle in pose.ANGLES]

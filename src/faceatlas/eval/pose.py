@@ -37,13 +37,10 @@ def balanced_accuracy(predicted: np.ndarray, truth: np.ndarray) -> float:
 
 def bin_metrics(yaw: np.ndarray, truth: np.ndarray, edges: tuple[float, float]) -> dict:
     """Accuracy, balanced accuracy, within-one-bin accuracy, confusion (rows: true bin 1-5) and the rank
-    correlation of yaw with the bins (negative: bin 1 has the largest yaw); also the edges these faces would fit,
-    for use on other data."""
+    correlation of yaw with the bins (negative: bin 1 has the largest yaw)."""
     predicted = yaw_bins(yaw, edges)
-    fitted = fit_yaw_edges(yaw, truth)
     confusion = [[int(np.sum((truth == t) & (predicted == p))) for p in range(1, 6)] for t in range(1, 6)]
-    return {"faces": len(yaw), "edges_deg": list(edges), "fitted_edges_deg": list(fitted),
-            "accuracy": float(np.mean(predicted == truth)),
+    return {"faces": len(yaw), "edges_deg": list(edges), "accuracy": float(np.mean(predicted == truth)),
             "balanced_accuracy": balanced_accuracy(predicted, truth),
             "within_one_bin": float(np.mean(np.abs(predicted - truth) <= 1)), "confusion": confusion,
             "spearman_yaw_vs_bin": float(spearmanr(yaw, truth).statistic) if len(np.unique(truth)) > 1 else None,
