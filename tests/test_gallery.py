@@ -1,10 +1,12 @@
-"""The gallery on real models, against a real SQLite file and a real PostgreSQL server (every test that touches a
-database runs on both): enrolment gates, calibrated identification with "unknown", verification, erasure down to the
-bytes on disk, export/import, a writer killed with SIGKILL, concurrent writers, and the HNSW index against the exact
-reference."""
+"""The gallery on real models, with three backends running the same tests: a SQLite file with the local compressed
+index (the default), a real PostgreSQL server, and a real Milvus server (milvus-lite's) holding the vectors.
+Enrolment gates, calibrated identification with "unknown", verification, erasure down to the bytes on disk,
+export/import, thumbnails, a writer killed with SIGKILL, concurrent writers, and the approximate indexes against the
+exact reference."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -12,20 +14,24 @@ import sys
 import textwrap
 import uuid
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 from helpers import ASTRONAUT
+from milvus import milvus_server
 from postgres import postgres_server
 from skimage import data
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.orm import Session
 
 from faceatlas import FaceAnalyzer
 from faceatlas.gallery import Gallery, GalleryError
 from faceatlas.gallery.decisions import comparisons, per_comparison_fmr, person_scores
-from faceatlas.gallery.index import ExactIndex, HnswIndex
+from faceatlas.gallery.index import ExactIndex, HnswIndex, PqIndex
+from faceatlas.gallery.schema import Sample, Subject
 from faceatlas.gallery.transfer import export_collection, import_collection
 
 
@@ -40,18 +46,28 @@ def postgres() -> Iterator[str]:
         yield url
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(scope="module")
+def milvus() -> Iterator[tuple[str, Path]]:
+    with milvus_server() as server:
+        yield server
+
+
+@pytest.fixture(params=["sqlite", "postgresql", "milvus"])
 def db(request: pytest.FixtureRequest, tmp_path: Path) -> dict:
-    """Gallery arguments for a fresh database: a SQLite file, or a new database on the test PostgreSQL server."""
+    """Gallery arguments for a fresh gallery: a SQLite file with the compressed index saved beside it, a new
+    database on the test PostgreSQL server, or a SQLite file with its vectors on the test Milvus server."""
     if request.param == "sqlite":
-        return {"url": f"sqlite:///{tmp_path / 'db' / 'g.db'}"}
+        return {"url": f"sqlite:///{tmp_path / 'db' / 'g.db'}", "index": "pq"}
+    if request.param == "milvus":
+        uri, _ = request.getfixturevalue("milvus")
+        return {"url": f"sqlite:///{tmp_path / 'db' / 'g.db'}", "index": "milvus", "milvus_uri": uri}
     server = request.getfixturevalue("postgres")
     name = f"t{uuid.uuid4().hex[:12]}"
     engine = create_engine(server.replace("/faceatlas?", "/postgres?"), isolation_level="AUTOCOMMIT")
     with engine.connect() as connection:
         connection.execute(text(f"CREATE DATABASE {name}"))
     engine.dispose()
-    return {"url": server.replace("/faceatlas?", f"/{name}?"), "index_dir": tmp_path / "index"}
+    return {"url": server.replace("/faceatlas?", f"/{name}?"), "index_dir": tmp_path / "index", "index": "pq"}
 
 
 @pytest.fixture(scope="module")
@@ -117,8 +133,18 @@ def test_identification_threshold_tightens_with_gallery_size():
 
 
 def test_erase_leaves_no_embedding_or_name_bytes_on_disk(db, analyzer, photos):
-    gallery = Gallery(**db, analyzer=analyzer, min_quality=0.0, index="hnsw")  # the cameraman scores 0
-    folders = [gallery.index_dir]
+    with ExitStack() as stack:
+        folders = []
+        if db["index"] == "milvus":  # a server of its own: the shared one holds other tests' copies of these faces
+            db["milvus_uri"], milvus_data = stack.enter_context(milvus_server())
+            folders.append(milvus_data)
+        gallery = Gallery(**db, analyzer=analyzer, min_quality=0.0, keep_thumbnails=True)
+        erase_and_search_the_files(gallery, folders, analyzer, photos)
+
+
+def erase_and_search_the_files(gallery: Gallery, folders: list[Path], analyzer: FaceAnalyzer,
+                               photos: dict[str, Path]) -> None:
+    folders.append(gallery.index_dir)
     if gallery.engine.url.get_backend_name() == "postgresql":  # this database's table files (not the WAL: see compact)
         with gallery.engine.connect() as connection:
             oid = connection.execute(text("SELECT oid FROM pg_database WHERE datname = current_database()")).scalar()
@@ -129,7 +155,11 @@ def test_erase_leaves_no_embedding_or_name_bytes_on_disk(db, analyzer, photos):
     if gallery.engine.url.get_backend_name() == "postgresql":
         with gallery.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             connection.execute(text("CHECKPOINT"))  # flush the table pages to their files
-    assert all(e.tobytes() in _bytes_under(folders) for e in embeddings)  # the test can see them before erasure
+    for folder in folders:  # the test can see them in every folder before erasure
+        assert all(e.tobytes() in _bytes_under([folder]) for e in embeddings), folder
+    # a thumbnail spans database pages: look for 64-byte pieces of its compressed data (JPEG headers are shared)
+    pieces = [t[i:i + 64] for t in thumbnails_of(gallery, "alice_erasable") for i in range(len(t) // 4, len(t), 512)]
+    assert len(pieces) >= 4 and np.mean([piece in _bytes_under(folders) for piece in pieces]) > 0.8
     report = gallery.erase("alice_erasable")
     assert report["samples"] == 2
     if gallery.engine.url.get_backend_name() == "postgresql":
@@ -137,9 +167,36 @@ def test_erase_leaves_no_embedding_or_name_bytes_on_disk(db, analyzer, photos):
             connection.execute(text("CHECKPOINT"))
     content = _bytes_under(folders)
     assert not any(e.tobytes() in content for e in embeddings)
+    assert not any(piece in content for piece in pieces)
     assert b"alice_erasable" not in content
     assert [p["name"] for p in gallery.people()] == ["carl"] and gallery.check()["ok"]
     assert gallery.identify(photos["alice3"])[0].decision is None
+
+
+def thumbnails_of(gallery: Gallery, name: str) -> list[bytes | None]:
+    with Session(gallery.engine) as session:
+        return [s.thumbnail.jpeg if s.thumbnail else None for s in session.scalars(select(Sample).join(Subject).where(
+            Subject.name == name, Sample.collection_id == gallery._collection_id).order_by(Sample.id))]
+
+
+def test_thumbnails_are_off_by_default_and_let_migrate_work_without_the_photos(db, analyzer, photos, tmp_path):
+    plain = Gallery(**db, analyzer=analyzer)
+    plain.enroll("alice", [photos["alice1"]])
+    assert thumbnails_of(plain, "alice") == [None]
+    copies = {name: tmp_path / f"{name}.png" for name in ("alice1", "alice4")}
+    for name, copy in copies.items():
+        copy.write_bytes(photos[name].read_bytes())
+    kept = Gallery(**db, collection="kept", analyzer=analyzer, keep_thumbnails=True)
+    assert len(kept.enroll("alice", list(copies.values())).added) == 2
+    for thumbnail in thumbnails_of(kept, "alice"):
+        pixels = cv2.imdecode(np.frombuffer(thumbnail, np.uint8), cv2.IMREAD_COLOR)
+        assert max(pixels.shape[:2]) <= 160 and len(analyzer.detect(pixels)) == 1
+    copies["alice4"].unlink()  # the photo is gone: its thumbnail is re-detected and re-embedded instead
+    target = Gallery(**db, collection="kept-dlib", analyzer=FaceAnalyzer(recogniser="dlib-resnet-v1"))
+    report = kept.migrate(target)
+    assert report["samples_migrated"] == 2 and report["sources_missing"] == [] and report["refused"] == []
+    assert sorted(target.show("alice")["samples"], key=lambda s: s["source"])[1]["source"] == str(copies["alice4"])
+    assert target.identify(photos["alice5"], fmr=1e-3)[0].decision == "alice"
 
 
 def test_export_import_round_trip_and_model_pinning(db, tmp_path, analyzer, photos):
@@ -169,24 +226,29 @@ def test_migrate_re_embeds_from_the_source_photos(db, analyzer, photos):
 
 
 def test_rename_merge_and_a_stale_index_is_repaired(db, analyzer, photos):
-    gallery = Gallery(**db, analyzer=analyzer, index="hnsw")
+    gallery = Gallery(**db, analyzer=analyzer)
     gallery.enroll("a", [photos["alice1"]])
     gallery.enroll("a2", [photos["alice2"]], allow_identity_clash=True)
     assert gallery.merge("a2", "a") == 1
     gallery.rename("a", "alice")
     assert gallery.people() == [{"name": "alice", "samples": 2, "meta": {}}]
-    gallery.index_path.write_bytes(b"garbage")  # a bad disk: the sidecar still vouches for the file
-    reopened = Gallery(**db, analyzer=analyzer, index="hnsw")
+    if db["index"] == "milvus":  # the server lost the collection's rows (a crash between commit and index save)
+        gallery._milvus_index().reset()
+    else:
+        gallery.index_path("pq").write_bytes(b"garbage")  # a bad disk: the sidecar still vouches for the file
+    reopened = Gallery(**db, analyzer=analyzer)
     assert reopened.identify(photos["alice4"])[0].decision == "alice" and reopened.check()["ok"]
-    (reopened.index_path.parent / (reopened.index_path.name + ".json")).unlink()  # a crash before the sidecar
-    again = Gallery(**db, analyzer=analyzer, index="hnsw")
+    if db["index"] != "milvus":
+        path = reopened.index_path("pq")
+        (path.parent / (path.name + ".json")).unlink()  # a crash before the sidecar
+    again = Gallery(**db, analyzer=analyzer)
     assert again.identify(photos["alice4"])[0].decision == "alice" and again.check()["ok"]
 
 
 WRITER = textwrap.dedent("""
-    import sys
+    import json, sys
     from faceatlas.gallery import Gallery
-    gallery = Gallery(sys.argv[1], min_quality=0.0, index_dir=sys.argv[5], index="hnsw")
+    gallery = Gallery(**json.loads(sys.argv[1]), min_quality=0.0)
     for i in range(int(sys.argv[3])):
         report = gallery.enroll(f"{sys.argv[2]}{i}", [sys.argv[4]], allow_identity_clash=True)
         assert report.added, report.rejected
@@ -194,9 +256,12 @@ WRITER = textwrap.dedent("""
 """)
 
 
-def test_sigkill_mid_enrolment_loses_no_acknowledged_person(db, tmp_path, photos):
-    url, index_dir = db["url"], str(db.get("index_dir", tmp_path / "db"))
-    process = subprocess.Popen([sys.executable, "-c", WRITER, url, "p", "200", str(photos["alice1"]), index_dir],
+def writer_arguments(db: dict) -> str:
+    return json.dumps({k: str(v) for k, v in db.items()})
+
+
+def test_sigkill_mid_enrolment_loses_no_acknowledged_person(db, photos):
+    process = subprocess.Popen([sys.executable, "-c", WRITER, writer_arguments(db), "p", "200", str(photos["alice1"])],
                                stdout=subprocess.PIPE, text=True)
     acknowledged = []
     assert process.stdout is not None
@@ -207,31 +272,31 @@ def test_sigkill_mid_enrolment_loses_no_acknowledged_person(db, tmp_path, photos
             break
     process.wait()
     acknowledged += [line.split()[1] for line in process.stdout.read().splitlines() if line.startswith("ACK")]
-    gallery = Gallery(url, index_dir=index_dir, index="hnsw")
+    gallery = Gallery(**db)
     names = {p["name"] for p in gallery.people()}
     assert set(acknowledged) <= names and len(names) <= len(acknowledged) + 1
     assert gallery.check()["ok"]
 
 
-def test_concurrent_writers_and_a_reader(db, tmp_path, photos):
-    url, index_dir = db["url"], str(db.get("index_dir", tmp_path / "db"))
-    Gallery(url, index_dir=index_dir, index="hnsw")  # create the collection before the race
-    writers = [subprocess.Popen([sys.executable, "-c", WRITER, url, prefix, "4", str(photos[image]), index_dir],
+def test_concurrent_writers_and_a_reader(db, photos):
+    Gallery(**db)  # create the collection before the race
+    writers = [subprocess.Popen([sys.executable, "-c", WRITER, writer_arguments(db), prefix, "4", str(photos[image])],
                                 stdout=subprocess.PIPE, text=True)
                for prefix, image in (("x", "alice1"), ("y", "carl1"))]
-    reader = Gallery(url, index_dir=index_dir, index="hnsw")
+    reader = Gallery(**db)
     seen = [len(reader.identify(photos["alice4"])) for _ in range(3)]
     outputs = [w.communicate(timeout=300)[0] for w in writers]
     assert all(w.returncode == 0 for w in writers) and all(o.count("ACK") == 4 for o in outputs)
     assert seen == [1, 1, 1]
-    final = Gallery(url, index_dir=index_dir, index="hnsw")
+    final = Gallery(**db)
     assert len(final) == 8 and final.check()["ok"]
     assert final.identify(photos["carl2"], fmr=1e-4)[0].decision.startswith("y")
 
 
-def test_hnsw_index_recalls_what_exact_search_finds(tmp_path):
-    """1,000 synthetic people x 5 samples (a centre plus noise, like embeddings of several photos): the HNSW index
-    must return each probe's own people as exact search does."""
+@pytest.mark.parametrize("kind", [PqIndex, HnswIndex])
+def test_approximate_index_recalls_what_exact_search_finds(kind, tmp_path):
+    """1,000 synthetic people x 5 samples (a centre plus noise, like embeddings of several photos): an approximate
+    index must return each probe's own people as exact search does, and survive saving and loading."""
     rng = np.random.default_rng(0)
 
     def unit(x: np.ndarray) -> np.ndarray:
@@ -241,21 +306,53 @@ def test_hnsw_index_recalls_what_exact_search_finds(tmp_path):
     vectors = unit(np.repeat(centres, 5, axis=0) + 0.08 * rng.standard_normal((5000, 128)))
     queries = unit(centres[:300] + 0.08 * rng.standard_normal((300, 128)))
     ids = np.arange(10, 5010)
-    exact, hnsw = ExactIndex(128), HnswIndex(128)
+    exact, approximate = ExactIndex(128), kind(128)
     exact.add(ids, vectors)
-    hnsw.add(ids, vectors)
+    approximate.add(ids[:1000], vectors[:1000])  # the compressed index trains once it has 1,024
+    approximate.add(ids[1000:], vectors[1000:])
     truth, true_scores = exact.search(queries, 5)
-    found, scores = hnsw.search(queries, 5)
+    found, scores = approximate.search(queries, 5)
     person = (found - 10) // 5  # samples of one person score nearly alike, so compare people, not samples
     assert np.mean(person[:, 0] == (truth[:, 0] - 10) // 5) >= 0.99
     assert np.mean(person == np.arange(300)[:, None]) >= 0.98 * np.mean((truth - 10) // 5 == np.arange(300)[:, None])
     same = found[:, 0] == truth[:, 0]
     assert np.abs(scores[same, 0] - true_scores[same, 0]).max() < 0.02  # int8 quantisation error
-    hnsw.save(tmp_path / "i.usearch", generation=3)
-    assert len(HnswIndex.load(tmp_path / "i.usearch", 128)) == len(exact) == 5000
+    approximate.save(tmp_path / "index", generation=3)
+    loaded = kind.load(tmp_path / "index", 128)
+    assert len(loaded) == len(exact) == 5000
+    assert (loaded.search(queries, 5)[0] == found).all()
     empty_ids, _ = ExactIndex(128).search(queries[:2], 3)
     assert (empty_ids == -1).all()
 
 
+def test_compressed_index_searches_exactly_until_trained(tmp_path):
+    """Below 1,024 vectors the quantiser cannot be trained: they are kept as floats, searched exactly, saved and
+    loaded as such; padding with -1 where fewer than k exist."""
+    rng = np.random.default_rng(1)
+    vectors = rng.standard_normal((40, 128)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    index = PqIndex(128)
+    assert (index.search(vectors[:1], 3)[0] == -1).all()
+    index.add(np.arange(40), vectors)
+    index.save(tmp_path / "index", generation=1)
+    ids, scores = PqIndex.load(tmp_path / "index", 128).search(vectors[:3], 50)
+    assert (ids[:, 0] == [0, 1, 2]).all() and np.allclose(scores[:, 0], 1.0, atol=1e-5)
+    assert (ids[:, 40:] == -1).all() and np.isneginf(scores[:, 40:]).all()
+    with pytest.raises(ValueError, match="64-d"):
+        PqIndex.load(tmp_path / "index", 64)
+
+
 def _bytes_under(folders: list[Path]) -> bytes:
     return b"".join(p.read_bytes() for folder in folders for p in folder.rglob("*") if p.is_file())
+
+
+def test_a_database_from_before_collection_keys_is_upgraded(tmp_path, analyzer, photos):
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    Gallery(url, analyzer=analyzer).enroll("alice", [photos["alice1"]])
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("ALTER TABLE collections DROP COLUMN key"))
+    engine.dispose()
+    reopened = Gallery(url, analyzer=analyzer)
+    assert reopened.people() == [{"name": "alice", "samples": 1, "meta": {}}]
+    assert len(reopened._collection_key) == 32

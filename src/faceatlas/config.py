@@ -20,6 +20,10 @@ class Settings(BaseSettings):
                             description="Images with more pixels are refused (decompression-bomb guard).")
     threads: int = Field(default=0, ge=0, description="ONNX Runtime intra-op threads; 0 lets it choose.")
     profile: str = Field(default="default", description="Analysis profile used when none is named.")
+    gallery_index: str = Field(default="auto", description="Gallery vector index: auto (exact up to 50k samples, "
+                               "then pq), exact, pq, hnsw or milvus.")
+    milvus_uri: str | None = Field(default=None, description="Milvus server (http://host:19530) or milvus-lite "
+                                   "folder (*.db) for the milvus index; default: milvus.db beside the gallery.")
 
     @property
     def models_dir(self) -> Path:

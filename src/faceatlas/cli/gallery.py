@@ -27,13 +27,14 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of a 
 T = TypeVar("T")
 
 
-def _open(db: str | None, collection: str, profile: str = "default", threads: int = 0, index: str = "hnsw",
-          min_quality: float = 0.3) -> Gallery:
+def _open(db: str | None, collection: str, profile: str = "default", threads: int = 0, min_quality: float = 0.3,
+          keep_thumbnails: bool = False) -> Gallery:
+    """The gallery; its vector index is chosen by FACEATLAS_GALLERY_INDEX and FACEATLAS_MILVUS_URI."""
     from faceatlas.gallery import Gallery
     from faceatlas.pipeline import FaceAnalyzer
 
-    return _guard(lambda: Gallery(db, collection, FaceAnalyzer(profile=profile, threads=threads), index=index,
-                                  min_quality=min_quality))
+    return _guard(lambda: Gallery(db, collection, FaceAnalyzer(profile=profile, threads=threads),
+                                  min_quality=min_quality, keep_thumbnails=keep_thumbnails))
 
 
 def _guard(job: Callable[[], T]) -> T:
@@ -63,6 +64,8 @@ def enroll(
     meta: Annotated[str | None, typer.Option(help="JSON object of metadata to store with the person.")] = None,
     min_quality: Annotated[float, typer.Option(help="Refuse faces whose quality score (0-1) is lower.")] = 0.3,
     allow_identity_clash: Annotated[bool, typer.Option(help="Enrol even if a face matches another person.")] = False,
+    keep_thumbnails: Annotated[bool, typer.Option(help="Keep a small JPEG of each face (for review and for "
+                                                       "migrating to another model without the photos).")] = False,
     db: DbOption = None, collection: CollectionOption = "default", profile: ProfileOption = "default",
     threads: ThreadsOption = 0, as_json: JsonFlag = False,
 ) -> None:
@@ -74,7 +77,7 @@ def enroll(
     files = iter_image_paths(images)
     if not files:
         raise fail(ValueError("no image files found in the given paths"))
-    gallery = _open(db, collection, profile, threads, min_quality=min_quality)
+    gallery = _open(db, collection, profile, threads, min_quality=min_quality, keep_thumbnails=keep_thumbnails)
     report = _guard(lambda: gallery.enroll(name, files, meta=extra, allow_identity_clash=allow_identity_clash))
     if not _print({"subject": report.subject, "added": report.added, "rejected": report.rejected}, as_json):
         console.print(f"{name}: {len(report.added)} face(s) enrolled, {len(report.rejected)} refused")

@@ -8,19 +8,21 @@ process's write). Writes to a collection are serialised by a lock file; readers 
 from __future__ import annotations
 
 import fcntl
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import cv2
 import numpy as np
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
+from faceatlas.config import get_settings
 from faceatlas.errors import FaceAtlasError, NoFaceError
 from faceatlas.gallery import decisions
-from faceatlas.gallery.index import ExactIndex, HnswIndex, VectorIndex, read_sidecar
-from faceatlas.gallery.schema import AuditEntry, Collection, Sample, Subject
+from faceatlas.gallery.index import ExactIndex, HnswIndex, PqIndex, VectorIndex, read_sidecar
+from faceatlas.gallery.schema import AuditEntry, Collection, Sample, Subject, Thumbnail, new_key
 from faceatlas.gallery.store import compact, data_dir, open_engine
 from faceatlas.io.image import ImageSource, load_image
 from faceatlas.pipeline import FaceAnalyzer, calibrated_threshold
@@ -33,8 +35,15 @@ ranges differ (SFace: similarity >= 0.984; re-encoded, resized, re-exposed or mi
 0.984-0.991, a rotated or shifted copy 0.97-0.98 and two different photos of one person rarely exceed 0.9)."""
 
 EXACT_UP_TO = 50_000
-"""With `index="auto"`, collections up to this many samples are searched exactly: at these sizes exact search is as
-fast as the HNSW graph (0.26 ms at 10k, 4 ms at 100k) and never misses (`benchmarks/gallery_search.py`)."""
+"""With `index="auto"`, collections up to this many samples are searched exactly (0.26 ms at 10k faces), larger ones
+with the compressed scan `PqIndex` (3 ms at 1M, the exact top-1 for every probe; `benchmarks/gallery_search.py`)."""
+
+INDEX_KINDS = ("auto", "exact", "pq", "hnsw", "milvus")
+_FILE_INDEXES: dict[str, type[PqIndex] | type[HnswIndex]] = {"pq": PqIndex, "hnsw": HnswIndex}
+
+THUMBNAIL_SIDE = 160
+"""Kept thumbnails (`keep_thumbnails=True`) are the face box widened by half, at most this many pixels a side, JPEG:
+enough for a person to review a match and for `migrate` to re-detect and re-embed the face with another model."""
 
 IDENTITY_CLASH_FMR = 1e-5
 """Enrolling a face that matches another person at this false-match rate is refused unless allowed."""
@@ -88,27 +97,33 @@ class Gallery:
     """
 
     def __init__(self, url: str | None = None, collection: str = "default", analyzer: FaceAnalyzer | None = None,
-                 index: str = "auto", min_quality: float = 0.3, template: decisions.Template = "max",
-                 index_dir: Path | None = None) -> None:
-        if index not in ("auto", "hnsw", "exact"):
-            raise ValueError(f"unknown index '{index}' (auto, hnsw or exact)")
+                 index: str | None = None, min_quality: float = 0.3, template: decisions.Template = "max",
+                 index_dir: Path | None = None, milvus_uri: str | None = None,
+                 keep_thumbnails: bool = False) -> None:
+        index = index or get_settings().gallery_index
+        if index not in INDEX_KINDS:
+            raise ValueError(f"unknown index '{index}' ({', '.join(INDEX_KINDS)})")
         self.analyzer = analyzer or FaceAnalyzer()
         self.engine = open_engine(url)
         self.index_dir = Path(index_dir) if index_dir else data_dir(self.engine)
         self.index_dir.mkdir(parents=True, exist_ok=True)
         self.collection_name = collection
         self.index_kind = index
+        self.milvus_uri = milvus_uri or get_settings().milvus_uri or str(self.index_dir / "milvus.db")
+        self.keep_thumbnails = keep_thumbnails
+        self._milvus = None
         self.min_quality = min_quality
         self.template = template
         self._index: VectorIndex | None = None
         self._index_generation = -1
+        self._index_kind = ""
         self._counted = (-1, 0, 0)  # generation, people, samples: COUNT(*) is linear in SQLite, so once per change
-        self._collection_id = self._open_collection()
+        self._collection_id, self._collection_key = self._open_collection()
         self._quality_head = None
 
     # ---- collection, index, locking ----------------------------------------------------------------------------
 
-    def _open_collection(self) -> int:
+    def _open_collection(self) -> tuple[int, str]:
         model = self.analyzer.recogniser_card.id
         with Session(self.engine) as session:
             found = session.scalar(select(Collection).where(Collection.name == self.collection_name))
@@ -120,48 +135,67 @@ class Gallery:
                 raise GalleryError(
                     f"collection '{self.collection_name}' holds embeddings of model '{found.model_id}', not "
                     f"'{model}': open it with a profile using that recogniser, or use another collection")
-            return found.id
+            if found.key is None:  # made before collections had keys
+                found.key = new_key()
+                session.commit()
+            return found.id, found.key
 
-    @property
-    def index_path(self) -> Path:
-        return self.index_dir / f"{self.collection_name}.{self.analyzer.recogniser_card.id}.usearch"
+    def index_path(self, kind: str) -> Path:
+        """Where an index of this kind is saved (the exact index is not saved; Milvus keeps its own files)."""
+        suffix = {"pq": "faiss", "hnsw": "usearch"}.get(kind, kind)
+        return self.index_dir / f"{self.collection_name}.{self.analyzer.recogniser_card.id}.{suffix}"
 
     def _generation(self, session: Session) -> int:
         return int(session.scalar(select(Collection.generation).where(Collection.id == self._collection_id)))
 
+    def _kind(self, session: Session) -> str:
+        if self.index_kind == "auto":
+            return "pq" if self._counts(session)[1] > EXACT_UP_TO else "exact"
+        return self.index_kind
+
     def _current_index(self, session: Session) -> VectorIndex:
         """The index reflecting the database now: kept, reloaded from its file, or rebuilt."""
-        generation = self._generation(session)
-        if self._index is not None and self._index_generation == generation:
+        generation, kind = self._generation(session), self._kind(session)
+        if self._index is not None and self._index_generation == generation and self._index_kind == kind:
             return self._index
-        path = self.index_path
-        sidecar = read_sidecar(path)
-        loaded = None
-        hnsw = self._uses_hnsw(session)
-        if hnsw and path.exists() and sidecar and sidecar.get("generation") == generation:
-            try:
-                loaded = HnswIndex.load(path, self._ndim())
-            except (RuntimeError, ValueError, OSError):
-                loaded = None  # unreadable (a bad disk, a foreign file): rebuilt below
-            if loaded is not None and len(loaded) != sidecar.get("count"):
-                loaded = None
+        loaded = self._saved_index(kind, generation)
         if loaded is None:
-            loaded = self._build_index(session, hnsw)
-            loaded.save(path, generation)
-        self._index = loaded
-        self._index_generation = generation
+            loaded = self._build_index(session, kind)
+            loaded.save(self.index_path(kind), generation)
+        self._index, self._index_generation, self._index_kind = loaded, generation, kind
         return self._index
+
+    def _saved_index(self, kind: str, generation: int) -> VectorIndex | None:
+        """The saved index of this kind if it reflects `generation`, else None."""
+        if kind == "milvus":
+            index = self._milvus_index()
+            return index if index.generation == generation else None
+        path = self.index_path(kind)
+        sidecar = read_sidecar(path)
+        if kind not in _FILE_INDEXES or not path.exists() or not sidecar or sidecar.get("generation") != generation:
+            return None
+        try:
+            loaded = _FILE_INDEXES[kind].load(path, self._ndim())
+        except (RuntimeError, ValueError, OSError):
+            return None  # unreadable (a bad disk, a foreign file): rebuilt
+        return loaded if len(loaded) == sidecar.get("count") else None
+
+    def _milvus_index(self) -> VectorIndex:
+        if self._milvus is None:
+            from faceatlas.gallery.milvus_index import MilvusIndex
+
+            self._milvus = MilvusIndex(self.milvus_uri, f"faceatlas_{self._collection_key}", self._ndim())
+        return self._milvus
 
     def _ndim(self) -> int:
         return int(self.analyzer.recogniser_card.embedding_dim or 128)
 
-    def _uses_hnsw(self, session: Session) -> bool:
-        if self.index_kind == "auto":
-            return self._counts(session)[1] > EXACT_UP_TO
-        return self.index_kind == "hnsw"
-
-    def _build_index(self, session: Session, hnsw: bool) -> VectorIndex:
-        index: VectorIndex = HnswIndex(self._ndim()) if hnsw else ExactIndex(self._ndim())
+    def _build_index(self, session: Session, kind: str) -> VectorIndex:
+        if kind == "milvus":
+            index = self._milvus_index()
+            index.reset()
+        else:
+            index = {"exact": ExactIndex, **_FILE_INDEXES}[kind](self._ndim())
         rows = session.execute(select(Sample.id, Sample.embedding).where(Sample.collection_id == self._collection_id))
         batch_ids, batch_vectors = [], []
         for sample_id, blob in rows:
@@ -177,7 +211,7 @@ class Gallery:
     @contextmanager
     def _writing(self) -> Iterator[Session]:
         """One writer per collection at a time (a lock file beside the index); the session commits on success."""
-        lock_path = self.index_path.with_suffix(".lock")
+        lock_path = self.index_dir / f"{self.collection_name}.{self.analyzer.recogniser_card.id}.lock"
         with open(lock_path, "a") as lock:
             fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
             try:
@@ -197,19 +231,20 @@ class Gallery:
 
     def _saved(self, generation: int) -> None:
         assert self._index is not None
-        self._index.save(self.index_path, generation)
+        self._index.save(self.index_path(self._index_kind), generation)
         self._index_generation = generation
 
     # ---- enrolment ---------------------------------------------------------------------------------------------
 
     def enroll(self, name: str, images: Iterable[ImageSource], meta: dict | None = None,
-               allow_identity_clash: bool = False) -> EnrollReport:
+               allow_identity_clash: bool = False, sources: Sequence[str] | None = None) -> EnrollReport:
         """Add the largest face of each image to person `name` (created if new). Faces below `min_quality`, exact
-        duplicates and faces that match another enrolled person (at FMR 1e-5) are refused with a reason."""
+        duplicates and faces that match another enrolled person (at FMR 1e-5) are refused with a reason. Each
+        sample records where it came from: `sources`, else the image's path (or "<array>")."""
         report = EnrollReport(subject=name)
-        accepted: list[tuple[str, Faces, float]] = []
-        for image in images:
-            source = str(image) if isinstance(image, str | Path) else "<array>"
+        accepted: list[tuple[str, Faces, float, bytes | None]] = []
+        for number, image in enumerate(images):
+            source = sources[number] if sources else str(image) if isinstance(image, str | Path) else "<array>"
             try:
                 bgr, faces = self._single_face(image)
                 quality = self._quality(bgr, faces)
@@ -220,7 +255,7 @@ class Gallery:
                 report.rejected.append({"source": source,
                                         "reason": f"quality {quality:.2f} below the gate {self.min_quality:.2f}"})
                 continue
-            accepted.append((source, faces, quality))
+            accepted.append((source, faces, quality, self._thumbnail(bgr, faces.boxes[0])))
         if not accepted:
             return report
         clash_threshold = calibrated_threshold(self.analyzer.recogniser_card, IDENTITY_CLASH_FMR)
@@ -236,7 +271,7 @@ class Gallery:
             elif meta:
                 subject.meta = {**subject.meta, **meta}
             new: list[Sample] = []
-            for source, faces, quality in accepted:
+            for source, faces, quality, thumbnail in accepted:
                 vector = faces.embeddings[0]
                 reason = self._clash(session, index, subject.id, vector, new, clash_threshold, duplicate,
                                      allow_identity_clash)
@@ -245,7 +280,8 @@ class Gallery:
                     continue
                 sample = Sample(subject_id=subject.id, collection_id=self._collection_id,
                                 model_id=self.analyzer.recogniser_card.id, embedding=vector.tobytes(),
-                                quality=quality, box=[round(float(v), 2) for v in faces.boxes[0]], source=source)
+                                quality=quality, box=[round(float(v), 2) for v in faces.boxes[0]], source=source,
+                                thumbnail=Thumbnail(jpeg=thumbnail) if thumbnail else None)
                 session.add(sample)
                 new.append(sample)
             if not new:
@@ -268,6 +304,17 @@ class Gallery:
         if len(faces) > 1 and faces.areas[order[1]] > 0.5 * faces.areas[order[0]]:
             raise GalleryError(f"{len(faces)} faces of similar size: enrol from a photo of this person alone")
         return decoded.bgr, self.analyzer.embed(decoded.bgr, faces[int(order[0])])
+
+    def _thumbnail(self, bgr: np.ndarray, box: np.ndarray) -> bytes | None:
+        if not self.keep_thumbnails:
+            return None
+        x0, y0, x1, y1 = box[:4]
+        cx, cy, half = (x0 + x1) / 2, (y0 + y1) / 2, 0.75 * max(x1 - x0, y1 - y0)
+        left, top = max(0, int(cx - half)), max(0, int(cy - half))
+        crop = bgr[top:max(top + 1, int(cy + half)), left:max(left + 1, int(cx + half))]
+        scale = min(1.0, THUMBNAIL_SIDE / max(crop.shape[:2]))
+        crop = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else crop
+        return cv2.imencode(".jpg", crop, [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes()
 
     def _quality(self, bgr: np.ndarray, face: Faces) -> float:
         if self._quality_head is None:
@@ -398,7 +445,8 @@ class Gallery:
             subject = self._subject(session, name)
             return {"name": subject.name, "meta": subject.meta, "created": subject.created.isoformat(),
                     "samples": [{"id": s.id, "quality": s.quality, "box": s.box, "source": s.source,
-                                 "created": s.created.isoformat()} for s in subject.samples]}
+                                 "created": s.created.isoformat(), "thumbnail": s.thumbnail is not None}
+                                for s in subject.samples]}
 
     def rename(self, old: str, new: str) -> None:
         with self._writing() as session:
@@ -430,7 +478,8 @@ class Gallery:
             session.execute(delete(Sample).where(Sample.subject_id == subject_id))
             session.execute(delete(Subject).where(Subject.id == subject_id))
             generation = self._commit(session, "erase", {"subject_id": subject_id, "samples": len(sample_ids)})
-            self._index = self._build_index(session, self._uses_hnsw(session))
+            self._index_kind = self._kind(session)
+            self._index = self._build_index(session, self._index_kind)
             self._saved(generation)
         compact(self.engine)
         return {"name": name, "samples": len(sample_ids), "index_entries": len(sample_ids)}
@@ -439,24 +488,44 @@ class Gallery:
 
     def migrate(self, target: Gallery) -> dict:
         """Re-embed every person into `target` (another collection, usually pinned to another model) from the
-        source photos their samples were enrolled from; samples whose photo is gone are listed, not guessed."""
+        source photos their samples were enrolled from, or, where a photo is gone, from the sample's kept thumbnail;
+        samples with neither are listed, not guessed."""
         with Session(self.engine) as session:
-            people = [(s.name, s.meta, [sample.source for sample in s.samples]) for s in session.scalars(
-                select(Subject).where(Subject.collection_id == self._collection_id).order_by(Subject.name))]
+            people = [(s.name, s.meta, [(sample.source, sample.thumbnail.jpeg if sample.thumbnail else None)
+                                        for sample in s.samples])
+                      for s in session.scalars(select(Subject).where(Subject.collection_id == self._collection_id)
+                                               .order_by(Subject.name))]
         moved, missing, refused = 0, [], []
-        for name, meta, sources in people:
-            readable = [source for source in sources if Path(source).is_file()]
-            missing += [f"{name}: {source}" for source in sources if source not in readable]
-            if readable:
-                report = target.enroll(name, readable, meta=meta, allow_identity_clash=True)
+        for name, meta, samples in people:
+            usable = [(source, source if Path(source).is_file() else thumbnail) for source, thumbnail in samples]
+            missing += [f"{name}: {source}" for source, image in usable if image is None]
+            usable = [(source, image) for source, image in usable if image is not None]
+            if usable:
+                report = target.enroll(name, [image for _, image in usable], meta=meta, allow_identity_clash=True,
+                                       sources=[source for source, _ in usable])
                 moved += len(report.added)
                 refused += [f"{name}: {r['source']}: {r['reason']}" for r in report.rejected]
         return {"people": len(people), "samples_migrated": moved, "sources_missing": missing, "refused": refused}
 
+    def close(self) -> None:
+        """Release the database connections and, with a Milvus index, its connection (and milvus-lite's lock)."""
+        if self._milvus is not None:
+            self._milvus.close()
+            self._milvus = None
+            self._index = None
+        self.engine.dispose()
+
+    def __enter__(self) -> Gallery:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def rebuild_index(self) -> int:
         """Recreate the vector index from the database; returns its size."""
         with self._writing() as session:
-            self._index = self._build_index(session, self._uses_hnsw(session))
+            self._index_kind = self._kind(session)
+            self._index = self._build_index(session, self._index_kind)
             self._saved(self._generation(session))
             return len(self._index)
 

@@ -1,11 +1,13 @@
 """The gallery's tables (SQLAlchemy): the database is the truth; vector indexes are derived from it.
 
 collections (isolated namespaces, each pinned to one embedding model) -> subjects (a person: name, metadata) ->
-samples (one embedding of one face, its quality, box and source reference). `audit` records every change.
+samples (one embedding of one face, its quality, box and source reference) -> a thumbnail of the face, only if
+asked (a table of its own: sample rows stay small and fast to scan). `audit` records every change.
 """
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 
 from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, LargeBinary, String, UniqueConstraint
@@ -14,6 +16,10 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def new_key() -> str:
+    return uuid.uuid4().hex
 
 
 class Base(DeclarativeBase):
@@ -27,6 +33,8 @@ class Collection(Base):
     name: Mapped[str] = mapped_column(String(200), unique=True)
     model_id: Mapped[str] = mapped_column(String(200))  # the embedding model every sample must come from
     generation: Mapped[int] = mapped_column(Integer, default=0)  # bumped by every change; indexes record theirs
+    # unique across databases: names the collection's index in a shared vector engine (Milvus)
+    key: Mapped[str | None] = mapped_column(String(32), nullable=True, default=new_key)
     created: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
     subjects: Mapped[list[Subject]] = relationship(back_populates="collection", cascade="all, delete-orphan")
 
@@ -55,8 +63,16 @@ class Sample(Base):
     quality: Mapped[float | None] = mapped_column(Float, nullable=True)
     box: Mapped[list] = mapped_column(JSON, default=list)
     source: Mapped[str] = mapped_column(String(2000), default="")  # a reference (path, name), never the image
+    thumbnail: Mapped[Thumbnail | None] = relationship(cascade="all, delete-orphan", passive_deletes=True)
     created: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
     subject: Mapped[Subject] = relationship(back_populates="samples")
+
+
+class Thumbnail(Base):
+    __tablename__ = "thumbnails"
+
+    sample_id: Mapped[int] = mapped_column(ForeignKey("samples.id", ondelete="CASCADE"), primary_key=True)
+    jpeg: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class AuditEntry(Base):

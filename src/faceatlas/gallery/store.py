@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 
 from faceatlas.config import get_settings
@@ -28,7 +28,20 @@ def open_engine(url: str | None) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     Base.metadata.create_all(engine)
+    _add_new_columns(engine)
     return engine
+
+
+def _add_new_columns(engine: Engine) -> None:
+    """Bring a database made by an earlier FaceAtlas up to the tables' columns (new columns are all nullable)."""
+    present = inspect(engine)
+    with engine.begin() as connection:
+        for table in Base.metadata.sorted_tables:
+            have = {column["name"] for column in present.get_columns(table.name)}
+            for column in table.columns:
+                if column.name not in have:
+                    kind = column.type.compile(dialect=engine.dialect)
+                    connection.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}"))
 
 
 def _sqlite_pragmas(connection: object, _record: object) -> None:
@@ -57,7 +70,7 @@ def compact(engine: Engine) -> None:
     server's retention allows."""
     if engine.url.get_backend_name() == "postgresql":  # rewrite the tables so deleted tuples leave the files
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            connection.execute(text("VACUUM FULL samples, subjects, audit"))
+            connection.execute(text("VACUUM FULL samples, thumbnails, subjects, audit"))
         return
     if engine.url.get_backend_name() != "sqlite":
         return

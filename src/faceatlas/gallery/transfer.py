@@ -1,8 +1,10 @@
 """Export and import of a collection: one JSON file (people, metadata, sample records) and one `.npz` beside it
-(the embeddings, float32, in the JSON's sample order). For backups and for moving a collection between databases."""
+(the embeddings, float32, in the JSON's sample order). Kept thumbnails travel in the JSON (base64 JPEG). For backups
+and for moving a collection between databases."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 from pathlib import Path
@@ -12,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from faceatlas.gallery.gallery import Gallery, GalleryError
-from faceatlas.gallery.schema import Sample, Subject
+from faceatlas.gallery.schema import Sample, Subject, Thumbnail
 
 FORMAT = "faceatlas.gallery.export"
 VERSION = 1
@@ -28,8 +30,9 @@ def export_collection(gallery: Gallery, path: Path) -> dict:
         for subject in subjects:
             samples = []
             for sample in sorted(subject.samples, key=lambda s: s.id):
+                thumbnail = base64.b64encode(sample.thumbnail.jpeg).decode() if sample.thumbnail else None
                 samples.append({"quality": sample.quality, "box": sample.box, "source": sample.source,
-                                "created": sample.created.isoformat()})
+                                "created": sample.created.isoformat(), "thumbnail": thumbnail})
                 vectors.append(np.frombuffer(sample.embedding, np.float32))
             people.append({"name": subject.name, "meta": subject.meta, "samples": samples})
     document = {"format": FORMAT, "version": VERSION, "collection": gallery.collection_name,
@@ -73,7 +76,9 @@ def import_collection(gallery: Gallery, path: Path) -> dict:
             for record in person["samples"]:
                 sample = Sample(subject_id=subject.id, collection_id=gallery._collection_id,
                                 model_id=document["model_id"], embedding=vectors[row].astype(np.float32).tobytes(),
-                                quality=record["quality"], box=record["box"], source=record["source"])
+                                quality=record["quality"], box=record["box"], source=record["source"],
+                                thumbnail=Thumbnail(jpeg=base64.b64decode(record["thumbnail"]))
+                                if record.get("thumbnail") else None)
                 session.add(sample)
                 added.append(sample)
                 row += 1
