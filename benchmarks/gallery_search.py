@@ -76,7 +76,7 @@ def reloaded(index: HnswIndex | PqIndex, ndim: int) -> tuple[HnswIndex | PqIndex
     kind = type(index)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "index"
-        index.save(path, generation=0)
+        index.save(path, {"generation": 0})
         size = path.stat().st_size
         del index
         measured = subprocess.run([sys.executable, __file__, "--measure-load", kind.__name__, str(path), str(ndim)],
@@ -105,7 +105,7 @@ def milvus_index(ids: np.ndarray, vectors: np.ndarray, folder: str) -> object:
 
     index = MilvusIndex(str(Path(folder) / "bench.db"), "bench", vectors.shape[1])
     index.add(ids, vectors)
-    index.save(Path(folder), generation=0)
+    index.save(Path(folder), {"generation": 0})
     return index
 
 

@@ -1,5 +1,5 @@
-"""MilvusIndex on milvus-lite: recall against ExactIndex, padding, persistence of the generation, erasure that leaves no
-copy of a vector on disk, and the one-process-per-directory lock."""
+"""MilvusIndex on milvus-lite: recall against ExactIndex, padding, persistence of the saved state, erasure that leaves
+no copy of a vector on disk, and the one-process-per-directory lock."""
 
 import subprocess
 import sys
@@ -82,29 +82,32 @@ def test_empty_index(uri):
     assert no_queries[0].shape == no_queries[1].shape == (0, 4)
 
 
-def test_count_and_generation_survive_reopening(uri, tmp_path):
+def test_rows_and_saved_state_survive_reopening_and_adding_again_replaces(uri, tmp_path):
     vectors = unit(np.random.default_rng(3), 50)
     index = MilvusIndex(uri, "kept", NDIM)
-    assert index.generation is None and len(index) == 0
+    assert index.state is None and len(index) == 0
     index.add(np.arange(50), vectors)
-    index.save(tmp_path / "ignored", 7)
+    index.save(tmp_path / "ignored", {"generation": 7, "count": 50, "max_id": 49})
     index.close()
 
     index = MilvusIndex(uri, "kept", NDIM)
-    assert index.generation == 7 and len(index) == 50
+    assert index.state == {"generation": 7, "count": 50, "max_id": 49} and len(index) == 50
     assert index.search(vectors[10], 1)[0][0, 0] == 10
-    index.add(np.array([50]), vectors[:1])  # rows are durable at once: the recorded generation is withdrawn
+    index.add(np.array([50]), vectors[:1])  # rows are durable at once, the state is what was saved
     index.close()
 
     index = MilvusIndex(uri, "kept", NDIM)
-    assert index.generation is None and len(index) == 51
+    assert index.state["generation"] == 7 and len(index) == 51
+    index.add(np.arange(45, 51), np.concatenate([vectors[45:], vectors[:1]]))  # again after a crash: replaced
+    assert len(index) == 51
     index.reset()
-    index.save(tmp_path / "ignored", 8)
+    assert index.state is None
+    index.save(tmp_path / "ignored", {"generation": 8, "count": 0, "max_id": 0})
     index.close()
     with pytest.raises(ValueError, match="64-d"):
         MilvusIndex(uri, "kept", 64)
     index = MilvusIndex(uri, "kept", NDIM)
-    assert index.generation == 8 and len(index) == 0
+    assert index.state["generation"] == 8 and len(index) == 0
     index.close()
 
 
@@ -144,7 +147,7 @@ def test_erasure_leaves_no_copy_on_disk(uri):
     index = MilvusIndex(uri, "erasure", NDIM)
     half = erased * per_person + per_person // 2  # the erased person straddles a flushed segment and the WAL
     index.add(ids[:half], vectors[:half])
-    index.save(root, 1)
+    index.save(root, {"generation": 1, "count": half, "max_id": int(ids[half - 1])})
     index.add(ids[half:], vectors[half:])
     # the detectors see the person before erasure: flushed rows raw in the FLAT index file and decoded from the
     # Parquet segment, unflushed rows raw in the write-ahead log
@@ -155,7 +158,7 @@ def test_erasure_leaves_no_copy_on_disk(uri):
 
     index.reset()
     index.add(ids[keep], vectors[keep])
-    index.save(root, 2)
+    index.save(root, {"generation": 2, "count": len(keep), "max_id": int(ids[keep].max())})
     assert len(index) == len(keep)
     index.close()
 

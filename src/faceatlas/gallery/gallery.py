@@ -1,8 +1,9 @@
 """`Gallery`: enrol people, identify and verify faces against them at calibrated operating points, erase them.
 
-The database (SQLite by default, any SQLAlchemy URL) is the truth; the vector index is derived from it, saved
-beside it, and rebuilt whenever it does not reflect the database's latest change (a crash between the two, another
-process's write). Writes to a collection are serialised by a lock file; readers never block.
+The database (SQLite by default, any SQLAlchemy URL) is the truth; the vector index is derived from it and saved
+beside it now and then. Whatever was added since (by this process, another one, or before a crash) is added again
+from the database; after a removal the index is rebuilt. Writes to a collection are serialised by a lock file;
+readers never block.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -27,6 +29,9 @@ from faceatlas.gallery.store import compact, data_dir, open_engine
 from faceatlas.io.image import ImageSource, load_image
 from faceatlas.pipeline import FaceAnalyzer, calibrated_threshold
 from faceatlas.types import Faces
+
+if TYPE_CHECKING:
+    from faceatlas.gallery.milvus_index import MilvusIndex
 
 DUPLICATE_MARGIN = 0.03
 """A new sample is the same photo again (refused) when its distance (1 - similarity) to one of the same person's
@@ -111,12 +116,14 @@ class Gallery:
         self.index_kind = index
         self.milvus_uri = milvus_uri or get_settings().milvus_uri or str(self.index_dir / "milvus.db")
         self.keep_thumbnails = keep_thumbnails
-        self._milvus = None
+        self._milvus: MilvusIndex | None = None
         self.min_quality = min_quality
         self.template = template
         self._index: VectorIndex | None = None
         self._index_generation = -1
         self._index_kind = ""
+        self._index_max_id = 0  # the largest sample id in the index
+        self._saved_count = 0  # samples in the index when it was last saved
         self._counted = (-1, 0, 0)  # generation, people, samples: COUNT(*) is linear in SQLite, so once per change
         self._collection_id, self._collection_key = self._open_collection()
         self._quality_head = None
@@ -148,39 +155,52 @@ class Gallery:
     def _generation(self, session: Session) -> int:
         return int(session.scalar(select(Collection.generation).where(Collection.id == self._collection_id)))
 
+    def _removed_at(self, session: Session) -> int:
+        """The generation of the last change that removed samples (an index older than that must be rebuilt)."""
+        return int(session.scalar(select(Collection.removed_at).where(Collection.id == self._collection_id)) or 0)
+
     def _kind(self, session: Session) -> str:
         if self.index_kind == "auto":
             return "pq" if self._counts(session)[1] > EXACT_UP_TO else "exact"
         return self.index_kind
 
     def _current_index(self, session: Session) -> VectorIndex:
-        """The index reflecting the database now: kept, reloaded from its file, or rebuilt."""
+        """The index reflecting the database now. Samples only ever get larger ids, and every removal rebuilds the
+        index, so an index (the one in memory, else the saved one) made since the last removal is brought up to date
+        by adding the samples after its largest id; anything else, or a count that still disagrees, is rebuilt."""
         generation, kind = self._generation(session), self._kind(session)
-        if self._index is not None and self._index_generation == generation and self._index_kind == kind:
+        if self._index is not None and self._index_kind == kind and self._index_generation == generation:
             return self._index
-        loaded = self._saved_index(kind, generation)
-        if loaded is None:
-            loaded = self._build_index(session, kind)
-            loaded.save(self.index_path(kind), generation)
-        self._index, self._index_generation, self._index_kind = loaded, generation, kind
+        removed_at = self._removed_at(session)
+        if self._index is None or self._index_kind != kind or self._index_generation < removed_at:
+            self._index, self._index_kind = self._saved_index(kind, removed_at), kind
+        if self._index is not None:
+            self._add_rows(session, self._index, Sample.id > self._index_max_id)
+        if self._index is None or len(self._index) != self._counts(session)[1]:
+            self._rebuild(session, kind)
+        self._index_generation = generation
         return self._index
 
-    def _saved_index(self, kind: str, generation: int) -> VectorIndex | None:
-        """The saved index of this kind if it reflects `generation`, else None."""
+    def _saved_index(self, kind: str, removed_at: int) -> VectorIndex | None:
+        """The saved index of this kind if it was saved since the last removal (its largest id then kept in
+        `_index_max_id`), else None."""
         if kind == "milvus":
-            index = self._milvus_index()
-            return index if index.generation == generation else None
-        path = self.index_path(kind)
-        sidecar = read_sidecar(path)
-        if kind not in _FILE_INDEXES or not path.exists() or not sidecar or sidecar.get("generation") != generation:
+            index: VectorIndex | None = self._milvus_index()
+            state = index.state
+        elif kind in _FILE_INDEXES and self.index_path(kind).exists():
+            state = read_sidecar(self.index_path(kind))
+            try:
+                index = _FILE_INDEXES[kind].load(self.index_path(kind), self._ndim()) if state else None
+            except (RuntimeError, ValueError, OSError):
+                index = None  # unreadable (a bad disk, a foreign file): rebuilt
+        else:
             return None
-        try:
-            loaded = _FILE_INDEXES[kind].load(path, self._ndim())
-        except (RuntimeError, ValueError, OSError):
-            return None  # unreadable (a bad disk, a foreign file): rebuilt
-        return loaded if len(loaded) == sidecar.get("count") else None
+        if index is None or not state or state["generation"] < removed_at or len(index) != state["count"]:
+            return None
+        self._index_max_id = int(state["max_id"])
+        return index
 
-    def _milvus_index(self) -> VectorIndex:
+    def _milvus_index(self) -> MilvusIndex:
         if self._milvus is None:
             from faceatlas.gallery.milvus_index import MilvusIndex
 
@@ -190,23 +210,42 @@ class Gallery:
     def _ndim(self) -> int:
         return int(self.analyzer.recogniser_card.embedding_dim or 128)
 
-    def _build_index(self, session: Session, kind: str) -> VectorIndex:
+    def _rebuild(self, session: Session, kind: str) -> None:
+        """A new index of this kind from every sample in the database, saved."""
         if kind == "milvus":
-            index = self._milvus_index()
-            index.reset()
+            self._index = self._milvus_index()
+            self._index.reset()
         else:
-            index = {"exact": ExactIndex, **_FILE_INDEXES}[kind](self._ndim())
-        rows = session.execute(select(Sample.id, Sample.embedding).where(Sample.collection_id == self._collection_id))
-        batch_ids, batch_vectors = [], []
-        for sample_id, blob in rows:
-            batch_ids.append(sample_id)
-            batch_vectors.append(np.frombuffer(blob, np.float32))
-            if len(batch_ids) == 10_000:
-                index.add(np.array(batch_ids), np.stack(batch_vectors))
-                batch_ids, batch_vectors = [], []
-        if batch_ids:
-            index.add(np.array(batch_ids), np.stack(batch_vectors))
-        return index
+            self._index = {"exact": ExactIndex, **_FILE_INDEXES}[kind](self._ndim())
+        self._index_kind, self._index_max_id = kind, 0
+        self._add_rows(session, self._index, Sample.id > 0)
+        self._save(self._generation(session))
+
+    def _add_rows(self, session: Session, index: VectorIndex, condition: object) -> None:
+        """Add the collection's samples matching `condition` to `index`, in id order, 10,000 at a time."""
+        rows = session.execute(select(Sample.id, Sample.embedding).where(Sample.collection_id == self._collection_id,
+                                                                         condition).order_by(Sample.id))
+        while batch := rows.fetchmany(10_000):
+            self._add(np.array([row[0] for row in batch]), np.stack([np.frombuffer(row[1], np.float32)
+                                                                     for row in batch]), index)
+
+    def _add(self, ids: np.ndarray, vectors: np.ndarray, index: VectorIndex | None = None) -> None:
+        (index or self._index).add(ids, vectors)
+        self._index_max_id = max(self._index_max_id, int(ids.max()))
+
+    def _save(self, generation: int) -> None:
+        """Persist the index with the database generation, sample count and largest id it reflects."""
+        state = {"generation": generation, "count": len(self._index), "max_id": self._index_max_id}
+        self._index.save(self.index_path(self._index_kind), state)
+        self._saved_count = state["count"]
+
+    def _added(self, generation: int, ids: np.ndarray, vectors: np.ndarray) -> None:
+        """Samples committed: into the index in memory; saved only once the unsaved part reaches a tenth of the
+        index (at least 1,000), since other processes and restarts add the rest from the database anyway."""
+        self._add(ids, vectors)
+        self._index_generation = generation
+        if len(self._index) - self._saved_count >= max(1_000, len(self._index) // 10):
+            self._save(generation)
 
     @contextmanager
     def _writing(self) -> Iterator[Session]:
@@ -228,11 +267,6 @@ class Gallery:
         session.add(AuditEntry(collection_id=self._collection_id, action=action, detail=detail))
         session.commit()
         return self._generation(session)
-
-    def _saved(self, generation: int) -> None:
-        assert self._index is not None
-        self._index.save(self.index_path(self._index_kind), generation)
-        self._index_generation = generation
 
     # ---- enrolment ---------------------------------------------------------------------------------------------
 
@@ -289,8 +323,8 @@ class Gallery:
                 return report
             session.flush()
             generation = self._commit(session, "enroll", {"subject_id": subject.id, "samples": len(new)})
-            index.add(np.array([s.id for s in new]), np.stack([np.frombuffer(s.embedding, np.float32) for s in new]))
-            self._saved(generation)
+            self._added(generation, np.array([s.id for s in new]),
+                        np.stack([np.frombuffer(s.embedding, np.float32) for s in new]))
             report.added = [s.id for s in new]
         return report
 
@@ -455,7 +489,7 @@ class Gallery:
                                                        Subject.name == new)) is not None:
                 raise GalleryError(f"a person named '{new}' already exists; merge instead")
             subject.name = new
-            self._saved(self._commit(session, "rename", {"subject_id": subject.id}))
+            self._index_generation = self._commit(session, "rename", {"subject_id": subject.id})
 
     def merge(self, source: str, target: str) -> int:
         """Move every sample of `source` to `target` and delete `source`; returns the samples moved."""
@@ -464,8 +498,8 @@ class Gallery:
             moved = session.execute(update(Sample).where(Sample.subject_id == moving.id)
                                     .values(subject_id=keeping.id)).rowcount
             session.delete(moving)
-            self._saved(self._commit(session, "merge", {"subject_id": moving.id, "into": keeping.id,
-                                                        "samples": moved}))
+            self._index_generation = self._commit(session, "merge", {"subject_id": moving.id, "into": keeping.id,
+                                                                     "samples": moved})
         return int(moved)
 
     def erase(self, name: str) -> dict:
@@ -477,10 +511,10 @@ class Gallery:
             sample_ids = list(session.scalars(select(Sample.id).where(Sample.subject_id == subject_id)))
             session.execute(delete(Sample).where(Sample.subject_id == subject_id))
             session.execute(delete(Subject).where(Subject.id == subject_id))
-            generation = self._commit(session, "erase", {"subject_id": subject_id, "samples": len(sample_ids)})
-            self._index_kind = self._kind(session)
-            self._index = self._build_index(session, self._index_kind)
-            self._saved(generation)
+            session.execute(update(Collection).where(Collection.id == self._collection_id)
+                            .values(removed_at=Collection.generation + 1))  # the generation _commit makes
+            self._commit(session, "erase", {"subject_id": subject_id, "samples": len(sample_ids)})
+            self._rebuild(session, self._kind(session))
         compact(self.engine)
         return {"name": name, "samples": len(sample_ids), "index_entries": len(sample_ids)}
 
@@ -524,9 +558,7 @@ class Gallery:
     def rebuild_index(self) -> int:
         """Recreate the vector index from the database; returns its size."""
         with self._writing() as session:
-            self._index_kind = self._kind(session)
-            self._index = self._build_index(session, self._index_kind)
-            self._saved(self._generation(session))
+            self._rebuild(session, self._kind(session))
             return len(self._index)
 
     def check(self) -> dict:

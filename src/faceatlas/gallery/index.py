@@ -24,7 +24,10 @@ class VectorIndex(Protocol):
 
     def __len__(self) -> int: ...
 
-    def save(self, path: Path, generation: int) -> None: ...
+    def save(self, path: Path, state: dict) -> None:
+        """Persist the index with `state` (the database generation, sample count and largest sample id it
+        reflects) recorded beside it, for the next process to trust it or not."""
+        ...
 
 
 class ExactIndex:
@@ -57,7 +60,7 @@ class ExactIndex:
     def __len__(self) -> int:
         return len(self.ids)
 
-    def save(self, path: Path, generation: int) -> None:
+    def save(self, path: Path, state: dict) -> None:
         """Nothing to persist: the exact index is rebuilt from the database on open."""
 
 
@@ -71,7 +74,7 @@ class PqIndex:
     probes; this scan found it for every one in 3 ms (`benchmarks/gallery_search.py`).
 
     The quantiser is trained on the first `TRAIN_AT` vectors added; until then they are kept as floats and searched
-    exactly. Files are written like `HnswIndex`'s (temporary name, rename, generation sidecar).
+    exactly. Files are written like `HnswIndex`'s (temporary name, rename, state sidecar).
     """
 
     TRAIN_AT = 1024  # FAISS asks for 39 training points per centroid; 4-bit codes have 16
@@ -107,7 +110,7 @@ class PqIndex:
     def __len__(self) -> int:
         return len(self._pending) + int(self._index.ntotal)
 
-    def save(self, path: Path, generation: int) -> None:
+    def save(self, path: Path, state: dict) -> None:
         import faiss
 
         temporary = path.with_name(path.name + ".part")
@@ -116,7 +119,7 @@ class PqIndex:
                      pending_vectors=self._pending.vectors)
         _fsync(temporary)
         os.replace(temporary, path)
-        write_sidecar(path, generation, len(self))
+        write_sidecar(path, state)
 
     @classmethod
     def load(cls, path: Path, ndim: int) -> PqIndex:
@@ -137,8 +140,8 @@ class HnswIndex:
     on face embeddings (spread almost uniformly over the sphere) the default 64 found the exact top-1 for only 81 %
     of probes at 100k faces, 256 for 92 % at 2 ms (`benchmarks/gallery_search.py`).
 
-    Files are written to a temporary name and renamed, with a sidecar recording the database generation they
-    reflect; a mismatch on open (a crash between the database commit and the index save) means "rebuild".
+    Files are written to a temporary name and renamed, with a JSON sidecar recording the state they reflect (the
+    gallery decides from it whether to bring the index up to date or rebuild it).
     """
 
     def __init__(self, ndim: int, connectivity: int = 16, expansion_add: int = 128, expansion_search: int = 256,
@@ -172,12 +175,12 @@ class HnswIndex:
     def __len__(self) -> int:
         return len(self._index)
 
-    def save(self, path: Path, generation: int) -> None:
+    def save(self, path: Path, state: dict) -> None:
         temporary = path.with_name(path.name + ".part")
         self._index.save(str(temporary))
         _fsync(temporary)
         os.replace(temporary, path)
-        write_sidecar(path, generation, len(self))
+        write_sidecar(path, state)
 
     @classmethod
     def load(cls, path: Path, ndim: int) -> HnswIndex:
@@ -190,10 +193,10 @@ def sidecar_path(path: Path) -> Path:
     return path.with_name(path.name + ".json")
 
 
-def write_sidecar(path: Path, generation: int, count: int) -> None:
+def write_sidecar(path: Path, state: dict) -> None:
     sidecar = sidecar_path(path)
     temporary = sidecar.with_name(sidecar.name + ".part")
-    temporary.write_text(json.dumps({"generation": generation, "count": count}))
+    temporary.write_text(json.dumps(state))
     _fsync(temporary)
     os.replace(temporary, sidecar)
 

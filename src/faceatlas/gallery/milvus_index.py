@@ -37,10 +37,11 @@ class MilvusIndex:
     vector, FLAT (exact) COSINE, strong consistency. `uri` is a milvus-lite path ending in ``.db`` (a directory that
     milvus-lite creates; its parent must exist) or a server address such as ``http://host:19530``.
 
-    Unlike the in-memory indexes, rows are durable as soon as `add` returns, so `add` first withdraws the recorded
-    generation and `save` records it again: a crash in between leaves no generation, which means "rebuild". The
-    generation lives in Milvus itself, as a collection property. A milvus-lite directory is usable by one process at
-    a time (its lock is held until the last `MilvusIndex` on it in this process closes)."""
+    Unlike the in-memory indexes, rows are durable as soon as `add` returns; `add` upserts, so adding a sample
+    again (the gallery re-adds everything after the last saved state, some of which may have landed before a crash)
+    replaces it instead of duplicating it. The saved state lives in Milvus itself, as a collection property. A
+    milvus-lite directory is usable by one process at a time (its lock is held until the last `MilvusIndex` on it
+    in this process closes)."""
 
     def __init__(self, uri: str, name: str, ndim: int, token: str = "") -> None:
         self.uri, self.name, self.ndim = uri, collection_name(name), ndim
@@ -62,26 +63,19 @@ class MilvusIndex:
             raise
 
     @property
-    def generation(self) -> int | None:
-        """The database generation this index reflects; None when none is recorded or its recorded row count
-        disagrees with the collection's (then the caller should `reset` and rebuild)."""
-        state = self._state
-        if state is None or state.get("count") != len(self):
-            return None
-        return int(state["generation"])
+    def state(self) -> dict | None:
+        """What the last `save` recorded (generation, count, largest id), None if nothing was."""
+        return self._state
 
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         ids = np.asarray(ids, np.int64).reshape(-1)
         if not len(ids):
             return
         vectors = np.asarray(vectors, np.float32).reshape(len(ids), self.ndim)
-        if self._state is not None:
-            self._client.drop_collection_properties(self.name, property_keys=[_STATE_KEY])
-            self._state = None
         for start in range(0, len(ids), _BATCH):
             rows = [{"id": int(i), "vector": v} for i, v in
                     zip(ids[start:start + _BATCH], vectors[start:start + _BATCH], strict=True)]
-            self._client.insert(self.name, rows)
+            self._client.upsert(self.name, rows)
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         queries = np.asarray(queries, np.float32).reshape(-1, self.ndim)
@@ -102,13 +96,12 @@ class MilvusIndex:
         rows = self._client.query(self.name, filter="", output_fields=["count(*)"], consistency_level="Strong")
         return int(rows[0]["count(*)"])
 
-    def save(self, path: Path, generation: int) -> None:
-        """Flush the rows and record `generation` (and the row count) as a collection property. `path` is ignored:
-        the index lives where `uri` and the collection name say; it is accepted for the Protocol."""
+    def save(self, path: Path, state: dict) -> None:
+        """Flush the rows and record `state` as a collection property. `path` is ignored: the index lives where
+        `uri` and the collection name say; it is accepted for the Protocol."""
         self._client.flush(self.name)
-        state = {"generation": int(generation), "count": len(self)}
         self._client.alter_collection_properties(self.name, properties={_STATE_KEY: json.dumps(state)})
-        self._state = state
+        self._state = dict(state)
 
     def reset(self) -> None:
         """Drop the collection (rows, index files and recorded generation) and create it again empty: the start of

@@ -65,7 +65,6 @@ def import_collection(gallery: Gallery, path: Path) -> dict:
     added: list[Sample] = []
     row = 0
     with gallery._writing() as session:
-        index = gallery._current_index(session)
         for person in document["people"]:
             subject = session.scalar(select(Subject).where(Subject.collection_id == gallery._collection_id,
                                                            Subject.name == person["name"]))
@@ -85,8 +84,7 @@ def import_collection(gallery: Gallery, path: Path) -> dict:
         session.flush()
         generation = gallery._commit(session, "import", {"people": len(document["people"]), "samples": len(added)})
         if added:
-            index.add(np.array([s.id for s in added]), vectors)
-        gallery._saved(generation)
+            gallery._added(generation, np.array([s.id for s in added]), vectors)
     return {"people": len(document["people"]), "samples": len(added)}
 
 
