@@ -379,3 +379,15 @@ def test_the_saved_index_is_caught_up_from_the_database_but_never_trusted_across
     assert after.check() == {"samples": 1, "index_entries": 1, "self_recall_at_10": 1.0, "ok": True}
     assert after.identify(photos["alice4"])[0].candidates == [] or \
         all(c.name == "carl" for c in after.identify(photos["alice4"])[0].candidates)
+
+
+def test_auto_index_turns_compressed_past_the_exact_limit(tmp_path, analyzer, photos, monkeypatch):
+    import faceatlas.gallery.gallery as gallery_module
+
+    monkeypatch.setattr(gallery_module, "EXACT_UP_TO", 2)  # 50,000 in use: the switch, not the size, is tested
+    gallery = Gallery(f"sqlite:///{tmp_path / 'g.db'}", analyzer=analyzer, index="auto", min_quality=0.0)
+    gallery.enroll("alice", [photos["alice1"], photos["alice4"]])
+    assert gallery.check()["ok"] and not gallery.index_path("pq").exists()
+    gallery.enroll("carl", [photos["carl1"]])
+    assert gallery.identify(photos["carl2"])[0].decision == "carl"
+    assert gallery.index_path("pq").exists() and gallery.check()["ok"]
