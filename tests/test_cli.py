@@ -160,3 +160,20 @@ def test_gallery_commands_end_to_end(tmp_path: Path):
     assert run("gallery", "import", str(tmp_path / "backup"), *db).returncode == 0
     checked = run("gallery", "check", "--json", *db)
     assert checked.returncode == 0 and json.loads(checked.stdout)["ok"]
+
+
+def test_library_index_command(tmp_path: Path):
+    photos = tmp_path / "pictures" / "trip"
+    photos.mkdir(parents=True)
+    (photos / "astronaut.png").write_bytes(ASTRONAUT.read_bytes())
+    (photos / "broken.jpg").write_bytes(b"\xff\xd8 not really")
+    db = ["--db", f"sqlite:///{tmp_path / 'library.db'}"]
+    first = run("library", "index", str(tmp_path / "pictures"), "--workers", "1", "--json", *db)
+    assert first.returncode == 0, first.stderr
+    report = json.loads(first.stdout)
+    assert (report["seen"], report["analysed"], report["faces"]) == (2, 1, 1)
+    assert [Path(f["path"]).name for f in report["failed"]] == ["broken.jpg"]
+    again = run("library", "index", str(tmp_path / "pictures"), "--workers", "1", *db)
+    assert again.returncode == 0 and "2 unchanged" in again.stderr, again.stderr
+    missing = run("library", "index", str(tmp_path / "nowhere"), *db, env={"COLUMNS": "300"})
+    assert missing.returncode == 8 and "not a readable folder" in missing.stderr

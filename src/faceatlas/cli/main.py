@@ -1,5 +1,5 @@
 """The `faceatlas` app: analyze, verify and the model registry; `eval` lives in `cli/evaluate.py`, `gallery` in
-`cli/gallery.py`."""
+`cli/gallery.py`, `library` in `cli/library.py`."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from faceatlas.attributes import HEADS
 from faceatlas.cli.common import ProfileOption, ThreadsOption, console, fail, output, progress_bar
 from faceatlas.cli.evaluate import eval_app
 from faceatlas.cli.gallery import gallery_app
+from faceatlas.cli.library import library_app
 from faceatlas.config import get_settings
 from faceatlas.errors import FaceAtlasError
 from faceatlas.io.draw import draw_faces
@@ -31,6 +32,7 @@ models_app = typer.Typer(help="The model registry: list, fetch, verify and regis
 app.add_typer(models_app, name="models")
 app.add_typer(eval_app, name="eval")
 app.add_typer(gallery_app, name="gallery")
+app.add_typer(library_app, name="library")
 
 
 @app.command()

@@ -1,0 +1,102 @@
+"""Indexing a photo library: which files need analysing (content-addressed, so renames and moves are free), and the
+worker processes that analyse them. Each file's faces are committed in one transaction with the file, so a run killed
+at any point resumes where it stopped and finishes with exactly the faces a clean run finds."""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+import os
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+_ANALYZER = None  # one per worker process, made by `_start_worker`
+
+
+@dataclass
+class Found:
+    """The faces of one file, as a worker returns them (or the reason it could not)."""
+
+    path: str
+    sha256: str
+    size: int
+    mtime_ns: int
+    boxes: np.ndarray | None = None
+    scores: np.ndarray | None = None
+    quality: np.ndarray | None = None
+    embeddings: np.ndarray | None = None
+    error: str | None = None
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _start_worker(profile: str, threads: int) -> None:
+    """Make this process's analyzer, and end the process if the indexer that started it dies (killed, it cannot
+    tell its workers; they would wait for work forever)."""
+    global _ANALYZER
+    from faceatlas.pipeline import FaceAnalyzer
+
+    _ANALYZER = FaceAnalyzer(profile=profile, threads=threads, heads=["quality"])
+    parent = os.getppid()
+
+    def watch_parent() -> None:
+        while os.getppid() == parent:
+            time.sleep(1)
+        os._exit(1)
+
+    threading.Thread(target=watch_parent, daemon=True).start()
+
+
+def analyse(path: str, sha256: str, size: int, mtime_ns: int) -> Found:
+    """Detect, embed and score every face of one file (in a worker process)."""
+    found = Found(path, sha256, size, mtime_ns)
+    try:
+        faces = _ANALYZER.analyze(path)
+    except Exception as error:  # one bad file is reported, never the end of the run
+        found.error = f"{type(error).__name__}: {error}"
+        return found
+    found.boxes, found.scores = faces.boxes, faces.scores
+    found.quality, found.embeddings = faces.quality, faces.embeddings
+    return found
+
+
+def analysed(jobs: list[tuple[str, str, int, int]], profile: str, workers: int) -> Iterator[Found]:
+    """Results of `analyse` for each job, in completion order, from `workers` processes (one ONNX thread each:
+    processes scale better than threads on the small models)."""
+    if not jobs:
+        return
+    # spawned, not forked: a fork copies the parent's thread pools (OpenCV's, ONNX Runtime's) in a state that can
+    # deadlock the child at its first parallel call (seen here)
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_start_worker,
+                             initargs=(profile, 1)) as pool:
+        pending: list[Future[Found]] = []
+        queue = iter(jobs)
+        for job in queue:  # keep a bounded number in flight: results are committed as they come
+            pending.append(pool.submit(analyse, *job))
+            if len(pending) >= 4 * workers:
+                break
+        while pending:
+            future = pending.pop(0)
+            yield future.result()
+            for job in queue:
+                pending.append(pool.submit(analyse, *job))
+                break
+
+
+def stat_key(path: Path) -> tuple[int, int]:
+    """(size, modification time in ns): unchanged means the content need not be hashed again."""
+    status = os.stat(path)
+    return status.st_size, status.st_mtime_ns

@@ -1,0 +1,162 @@
+"""`Library`: a photo library indexed into the gallery's database, face by face (clustering and progressive
+labelling build on these records)."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from faceatlas.errors import FaceAtlasError
+from faceatlas.gallery import Gallery
+from faceatlas.io.image import IMAGE_SUFFIXES
+from faceatlas.organize.ingest import Found, analysed, sha256_of, stat_key
+from faceatlas.organize.schema import LibraryFace, LibraryFile, LibraryPath
+from faceatlas.pipeline import FaceAnalyzer
+
+
+class LibraryError(FaceAtlasError):
+    """A library operation that cannot be done as asked (a folder that cannot be read, ...)."""
+
+    exit_code = 8
+
+
+@dataclass
+class IndexReport:
+    """What one `index` run did."""
+
+    seen: int = 0  # image files under the folders
+    unchanged: int = 0  # same path, size and modification time as last time: not even hashed
+    known_content: int = 0  # moved, renamed, copied or touched: content already analysed
+    analysed: int = 0
+    faces: int = 0  # faces found in the analysed files
+    failed: list[dict] = field(default_factory=list)  # {"path", "error"}: unreadable or not images
+    removed_paths: int = 0  # paths indexed before, gone from the folders now
+    seconds: float = 0.0
+
+
+class Library:
+    """Photos on disk, their faces in the gallery's database (no copies of the photos).
+
+    >>> lib = Library()                              # the default gallery database and collection
+    >>> lib.index(["~/Pictures"])                    # recursive, incremental, resumable, parallel
+    """
+
+    def __init__(self, url: str | None = None, collection: str = "default", profile: str | None = None,
+                 workers: int | None = None) -> None:
+        self.gallery = Gallery(url, collection, FaceAnalyzer(profile=profile))
+        self.profile = self.gallery.analyzer.profile
+        self.workers = workers or max(1, os.cpu_count() or 1)
+
+    @property
+    def _collection_id(self) -> int:
+        return self.gallery._collection_id
+
+    def index(self, folders: Iterable[str | Path], progress: Callable[[int, int], None] | None = None
+              ) -> IndexReport:
+        """Find every image under `folders` and analyse the ones whose content is new; `progress(done, total)` is
+        called as files are analysed. Each file is committed with its faces, so an interrupted run resumes."""
+        started = time.perf_counter()
+        roots = [Path(folder).expanduser().resolve() for folder in folders]
+        for root in roots:
+            if not root.is_dir() or not os.access(root, os.R_OK | os.X_OK):
+                raise LibraryError(f"{root}: not a readable folder")
+        report = IndexReport()
+        paths = sorted({p for root in roots for p in _images_under(root)})
+        report.seen = len(paths)
+        jobs, waiting = self._plan(paths, report)
+        with Session(self.gallery.engine) as session:
+            for done, found in enumerate(analysed(jobs, self.profile, self.workers), 1):
+                self._commit(session, found, waiting.pop(found.sha256, []), report)
+                if progress:
+                    progress(done, len(jobs))
+        report.removed_paths = self._forget_missing(roots, set(map(str, paths)))
+        report.seconds = round(time.perf_counter() - started, 2)
+        return report
+
+    def _plan(self, paths: list[Path], report: IndexReport) -> tuple[list[tuple[str, str, int, int]],
+                                                                    dict[str, list[tuple[str, int, int]]]]:
+        """The files to analyse (one per new content) and, per new content, its other paths to record."""
+        with Session(self.gallery.engine) as session:
+            known_paths = {row.path: row for row in session.scalars(
+                select(LibraryPath).where(LibraryPath.collection_id == self._collection_id))}
+            known_content = dict(session.execute(select(LibraryFile.sha256, LibraryFile.id).where(
+                LibraryFile.collection_id == self._collection_id)).all())
+            jobs, waiting = [], {}
+            for path in paths:
+                try:
+                    size, mtime_ns = stat_key(path)
+                    seen = known_paths.get(str(path))
+                    if seen is not None and (seen.size, seen.mtime_ns) == (size, mtime_ns):
+                        report.unchanged += 1
+                        continue
+                    digest = sha256_of(path)
+                except OSError as error:
+                    report.failed.append({"path": str(path), "error": f"{type(error).__name__}: {error}"})
+                    continue
+                if digest in known_content:
+                    self._record_path(session, str(path), known_content[digest], size, mtime_ns)
+                    report.known_content += 1
+                elif digest in waiting:
+                    waiting[digest].append((str(path), size, mtime_ns))
+                else:
+                    waiting[digest] = []
+                    jobs.append((str(path), digest, size, mtime_ns))
+            session.commit()
+        return jobs, waiting
+
+    def _record_path(self, session: Session, path: str, file_id: int, size: int, mtime_ns: int) -> None:
+        session.execute(delete(LibraryPath).where(LibraryPath.collection_id == self._collection_id,
+                                                  LibraryPath.path == path))
+        session.add(LibraryPath(collection_id=self._collection_id, path=path, file_id=file_id, size=size,
+                                mtime_ns=mtime_ns))
+
+    def _commit(self, session: Session, found: Found, others: list[tuple[str, int, int]],
+                report: IndexReport) -> None:
+        """One analysed file, its faces and its paths, in one transaction."""
+        faces = 0 if found.error else len(found.boxes)
+        record = LibraryFile(collection_id=self._collection_id, sha256=found.sha256, size=found.size,
+                             error=found.error, faces=faces)
+        session.add(record)
+        session.flush()
+        for i in range(faces):
+            session.add(LibraryFace(collection_id=self._collection_id, file_id=record.id,
+                                    box=[round(float(v), 2) for v in found.boxes[i]],
+                                    detection_score=float(found.scores[i]),
+                                    quality=float(found.quality[i]) if found.quality is not None else None,
+                                    embedding=np.asarray(found.embeddings[i], np.float32).tobytes()))
+        for path, size, mtime_ns in [(found.path, found.size, found.mtime_ns), *others]:
+            self._record_path(session, path, record.id, size, mtime_ns)
+        session.commit()
+        if found.error:
+            report.failed.append({"path": found.path, "error": found.error})
+        else:
+            report.analysed += 1
+            report.faces += faces
+
+    def _forget_missing(self, roots: list[Path], present: set[str]) -> int:
+        """Drop the paths under `roots` that are no longer there (their content's faces stay, for a later move)."""
+        with Session(self.gallery.engine) as session:
+            gone = [row.id for row in session.scalars(select(LibraryPath).where(
+                LibraryPath.collection_id == self._collection_id))
+                    if row.path not in present and any(Path(row.path).is_relative_to(r) for r in roots)]
+            if gone:
+                session.execute(delete(LibraryPath).where(LibraryPath.id.in_(gone)))
+                session.commit()
+        return len(gone)
+
+    def faces(self) -> int:
+        """Faces indexed in this collection."""
+        with Session(self.gallery.engine) as session:
+            return len(session.scalars(select(LibraryFace.id).where(
+                LibraryFace.collection_id == self._collection_id)).all())
+
+
+def _images_under(root: Path) -> list[Path]:
+    return [p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES]

@@ -1,0 +1,54 @@
+"""The library's tables, in the gallery's database (same SQLAlchemy metadata): files keyed by content, the paths
+where each was last seen, and the faces found in each. A named face points at a gallery subject."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, BigInteger, DateTime, Float, ForeignKey, Integer, LargeBinary, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from faceatlas.gallery.schema import Base, _now
+
+
+class LibraryFile(Base):
+    """One image content (SHA-256), analysed once however many paths or renames it has."""
+
+    __tablename__ = "library_files"
+    __table_args__ = (UniqueConstraint("collection_id", "sha256"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    collection_id: Mapped[int] = mapped_column(ForeignKey("collections.id", ondelete="CASCADE"), index=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(BigInteger)
+    error: Mapped[str | None] = mapped_column(String(1000), nullable=True)  # why it could not be analysed
+    faces: Mapped[int] = mapped_column(Integer, default=0)
+    indexed: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class LibraryPath(Base):
+    """Where a file was seen, with the size and modification time that let a re-run skip it without hashing."""
+
+    __tablename__ = "library_paths"
+    __table_args__ = (UniqueConstraint("collection_id", "path"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    collection_id: Mapped[int] = mapped_column(ForeignKey("collections.id", ondelete="CASCADE"), index=True)
+    path: Mapped[str] = mapped_column(String(4000))
+    file_id: Mapped[int] = mapped_column(ForeignKey("library_files.id", ondelete="CASCADE"), index=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    mtime_ns: Mapped[int] = mapped_column(BigInteger)
+
+
+class LibraryFace(Base):
+    """One face of one file: where it is, how recognisable, its embedding; later its cluster and person."""
+
+    __tablename__ = "library_faces"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    collection_id: Mapped[int] = mapped_column(ForeignKey("collections.id", ondelete="CASCADE"), index=True)
+    file_id: Mapped[int] = mapped_column(ForeignKey("library_files.id", ondelete="CASCADE"), index=True)
+    box: Mapped[list] = mapped_column(JSON)
+    detection_score: Mapped[float] = mapped_column(Float)
+    quality: Mapped[float | None] = mapped_column(Float, nullable=True)
+    embedding: Mapped[bytes] = mapped_column(LargeBinary)  # float32, L2-normalised, the collection's model

@@ -1,0 +1,123 @@
+"""The photo library's indexing on real models and a real SQLite database: incremental and content-addressed
+(renames are free, nothing is analysed twice), bad files reported without stopping the run, and a run killed with
+SIGKILL that, restarted, finishes with exactly the faces a clean run finds."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from helpers import ASTRONAUT
+from skimage import data
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.orm import Session
+
+from faceatlas.organize import Library, LibraryError
+from faceatlas.organize.schema import LibraryFace, LibraryFile
+
+
+def make_photos(folder: Path, count: int) -> list[Path]:
+    """`count` distinct photos (the astronaut moved, rescaled and re-exposed; the cameraman), in nested folders."""
+    astronaut = cv2.imread(str(ASTRONAUT))
+    cameraman = cv2.cvtColor(data.camera(), cv2.COLOR_GRAY2BGR)
+    paths = []
+    for i in range(count):
+        if i % 4 == 3:
+            pixels = np.roll(cameraman, 7 * i, axis=1)
+        else:
+            pixels = cv2.convertScaleAbs(np.roll(astronaut, 11 * i, axis=1), alpha=0.8 + 0.02 * i, beta=i)
+        path = folder / f"album{i % 3}" / f"photo{i:02d}.jpg"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(path), pixels)
+        paths.append(path)
+    return paths
+
+
+def faces_of(url: str) -> list[tuple[str, tuple, bytes]]:
+    """Every indexed face as (content hash, box, embedding bytes), sorted: what two runs must agree on."""
+    engine = create_engine(url)
+    with Session(engine) as session:
+        rows = session.execute(select(LibraryFile.sha256, LibraryFace.box, LibraryFace.embedding)
+                               .join(LibraryFile, LibraryFace.file_id == LibraryFile.id)).all()
+    engine.dispose()
+    return sorted((sha, tuple(box), blob) for sha, box, blob in rows)
+
+
+def test_index_is_incremental_content_addressed_and_reports_bad_files(tmp_path):
+    photos = make_photos(tmp_path / "pictures", 6)
+    (tmp_path / "pictures" / "album0" / "truncated.jpg").write_bytes(photos[0].read_bytes()[:300])
+    (tmp_path / "pictures" / "notes.png").write_text("not an image")
+    (tmp_path / "pictures" / "copy").mkdir()
+    (tmp_path / "pictures" / "copy" / "same.jpg").write_bytes(photos[1].read_bytes())  # one content, two paths
+    library = Library(f"sqlite:///{tmp_path / 'lib.db'}", workers=2)
+
+    first = library.index([tmp_path / "pictures"])
+    assert (first.seen, first.analysed, first.unchanged, first.known_content) == (9, 6, 0, 0)
+    assert sorted(Path(f["path"]).name for f in first.failed) == ["notes.png", "truncated.jpg"]
+    assert all("ImageDecodeError" in f["error"] for f in first.failed)
+    assert first.faces == library.faces() == 6  # one face a photo; the copy is not analysed again
+
+    again = library.index([tmp_path / "pictures"])
+    assert (again.analysed, again.unchanged, again.failed) == (0, 9, [])
+
+    photos[2].rename(photos[2].with_name("renamed.jpg"))
+    moved = library.index([tmp_path / "pictures"])
+    assert (moved.analysed, moved.known_content, moved.removed_paths) == (0, 1, 1)
+    assert library.faces() == 6
+
+    with pytest.raises(LibraryError, match="not a readable folder"):
+        library.index([tmp_path / "missing"])
+
+
+INDEXER = textwrap.dedent("""
+    import sys
+    from faceatlas.organize import Library
+    Library(sys.argv[1], workers=1).index([sys.argv[2]])
+""")
+
+
+def running(pid: str) -> bool:
+    """Is this process alive (a zombie waiting for a parent that does not reap it is not)?"""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] not in ("Z", "X")
+    except OSError:
+        return False
+
+
+def test_a_killed_index_run_resumes_to_exactly_the_faces_of_a_clean_run(tmp_path):
+    make_photos(tmp_path / "pictures", 12)
+    url = f"sqlite:///{tmp_path / 'killed.db'}"
+    run = subprocess.Popen([sys.executable, "-c", INDEXER, url, str(tmp_path / "pictures")])
+    engine = create_engine(url)
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and run.poll() is None:  # wait for the first commits, then kill
+        try:
+            with engine.connect() as connection:
+                if connection.scalar(select(func.count()).select_from(LibraryFile)) >= 3:
+                    break
+        except Exception:  # the tables may not exist yet
+            pass
+        time.sleep(0.05)
+    workers = subprocess.run(["pgrep", "-P", str(run.pid)], capture_output=True, text=True).stdout.split()
+    os.kill(run.pid, signal.SIGKILL)
+    run.wait()
+    with engine.connect() as connection:
+        interrupted = connection.scalar(text("SELECT COUNT(*) FROM library_files"))
+    engine.dispose()
+    assert 3 <= interrupted < 12  # killed mid-run
+    time.sleep(2)  # orphaned workers notice within a second and end
+    assert workers and not any(running(pid) for pid in workers)
+
+    resumed = Library(url, workers=2).index([tmp_path / "pictures"])
+    assert resumed.unchanged == interrupted and resumed.analysed == 12 - interrupted
+    clean_url = f"sqlite:///{tmp_path / 'clean.db'}"
+    Library(clean_url, workers=2).index([tmp_path / "pictures"])
+    assert faces_of(url) == faces_of(clean_url) and len(faces_of(url)) == 12
