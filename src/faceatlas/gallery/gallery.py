@@ -182,8 +182,8 @@ class Gallery:
         return self._index
 
     def _saved_index(self, kind: str, removed_at: int) -> VectorIndex | None:
-        """The saved index of this kind if it was saved since the last removal (its largest id then kept in
-        `_index_max_id`), else None."""
+        """The saved index of this kind if it was saved since the last removal (its largest id and size then kept
+        in `_index_max_id` and `_saved_count`), else None."""
         if kind == "milvus":
             index: VectorIndex | None = self._milvus_index()
             state = index.state
@@ -197,7 +197,7 @@ class Gallery:
             return None
         if index is None or not state or state["generation"] < removed_at or len(index) != state["count"]:
             return None
-        self._index_max_id = int(state["max_id"])
+        self._index_max_id, self._saved_count = int(state["max_id"]), int(state["count"])
         return index
 
     def _milvus_index(self) -> MilvusIndex:
