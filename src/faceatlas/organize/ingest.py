@@ -73,8 +73,8 @@ def analyse(path: str, sha256: str, size: int, mtime_ns: int) -> Found:
 
 
 def analysed(jobs: list[tuple[str, str, int, int]], profile: str, workers: int) -> Iterator[Found]:
-    """Results of `analyse` for each job, in completion order, from `workers` processes (one ONNX thread each:
-    processes scale better than threads on the small models)."""
+    """Results of `analyse` for each job, in order, from `workers` processes of one ONNX thread each; a few jobs
+    ahead are in flight, so results are committed while the rest are analysed."""
     if not jobs:
         return
     # spawned, not forked: a fork copies the parent's thread pools (OpenCV's, ONNX Runtime's) in a state that can
