@@ -9,9 +9,11 @@ import multiprocessing
 import os
 import threading
 import time
+from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 
 import numpy as np
@@ -82,18 +84,12 @@ def analysed(jobs: list[tuple[str, str, int, int]], profile: str, workers: int) 
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_start_worker,
                              initargs=(profile, 1)) as pool:
-        pending: list[Future[Found]] = []
         queue = iter(jobs)
-        for job in queue:  # keep a bounded number in flight: results are committed as they come
-            pending.append(pool.submit(analyse, *job))
-            if len(pending) >= 4 * workers:
-                break
+        pending: deque[Future[Found]] = deque(pool.submit(analyse, *job) for job in islice(queue, 4 * workers))
         while pending:
-            future = pending.pop(0)
-            yield future.result()
-            for job in queue:
-                pending.append(pool.submit(analyse, *job))
-                break
+            found = pending.popleft().result()
+            pending.extend(pool.submit(analyse, *job) for job in islice(queue, 1))
+            yield found
 
 
 def stat_key(path: Path) -> tuple[int, int]:

@@ -10,12 +10,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from faceatlas.errors import FaceAtlasError
 from faceatlas.gallery import Gallery
-from faceatlas.io.image import IMAGE_SUFFIXES
+from faceatlas.io.image import iter_image_paths
 from faceatlas.organize.ingest import Found, analysed, sha256_of, stat_key
 from faceatlas.organize.schema import LibraryFace, LibraryFile, LibraryPath
 from faceatlas.pipeline import FaceAnalyzer
@@ -68,7 +68,7 @@ class Library:
             if not root.is_dir() or not os.access(root, os.R_OK | os.X_OK):
                 raise LibraryError(f"{root}: not a readable folder")
         report = IndexReport()
-        paths = sorted({p for root in roots for p in _images_under(root)})
+        paths = sorted(set(iter_image_paths(roots)))
         report.seen = len(paths)
         jobs, waiting = self._plan(paths, report)
         with Session(self.gallery.engine) as session:
@@ -154,9 +154,6 @@ class Library:
     def faces(self) -> int:
         """Faces indexed in this collection."""
         with Session(self.gallery.engine) as session:
-            return len(session.scalars(select(LibraryFace.id).where(
-                LibraryFace.collection_id == self._collection_id)).all())
+            return int(session.scalar(select(func.count(LibraryFace.id)).where(
+                LibraryFace.collection_id == self._collection_id)))
 
-
-def _images_under(root: Path) -> list[Path]:
-    return [p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES]
