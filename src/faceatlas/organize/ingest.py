@@ -79,8 +79,8 @@ def analysed(jobs: list[tuple[str, str, int, int]], profile: str, workers: int) 
     ahead are in flight, so results are committed while the rest are analysed."""
     if not jobs:
         return
-    # spawned, not forked: a fork copies the parent's thread pools (OpenCV's, ONNX Runtime's) in a state that can
-    # deadlock the child at its first parallel call (seen here)
+    # spawned, not forked: forked workers hung here at their first image (a fork copies the parent's thread-pool
+    # state, e.g. OpenCV's, mid-use; which pool it was was not pinned down)
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_start_worker,
                              initargs=(profile, 1)) as pool:
