@@ -1,12 +1,14 @@
-"""Clustering the faces of LFW View 1 into people: the library's incremental clustering against a batch baseline
-(agglomerative, average linkage, same threshold), and adding DevTest's photos after DevTrain's against clustering
-everything at once.
+"""Clustering the faces of LFW View 1 into people: the library's incremental clustering against batch baselines
+(agglomerative with average linkage at the same threshold; HDBSCAN), adding DevTest's photos after DevTrain's
+against clustering everything at once, and the time to cluster 100k faces.
 
-    .venv/bin/python benchmarks/library_clustering.py [--fmr 1e-5 1e-4 1e-3] [--cache DIR]
+    .venv/bin/python benchmarks/library_clustering.py [--fmr 1e-5 1e-4 1e-3] [--cache DIR] [--scale 100000]
 
 Faces: the centre face of each image (SFace, profile `default`); each image is its own photo. Quality is not used
-(every face may seed a cluster): the quality gate is measured separately. Prints one JSON document: per FMR the
-threshold, clusters, BCubed and pairwise precision / recall / F, seconds.
+(every face may seed a cluster): the quality gate is measured separately. The timing runs on synthetic people
+(centres drawn from a Gaussian fitted to the LFW embeddings, photos scattered around them so that two photos of one
+person are as similar as LFW's genuine pairs; Zipf-like photo counts, as in a family library). Prints one JSON
+document: per FMR the threshold, clusters, BCubed and pairwise precision / recall / F, seconds.
 """
 
 from __future__ import annotations
@@ -18,11 +20,11 @@ import time
 from pathlib import Path
 
 import numpy as np
-from sklearn.cluster import AgglomerativeClustering
+from sklearn.cluster import HDBSCAN, AgglomerativeClustering
 
 from faceatlas import FaceAnalyzer
 from faceatlas.eval.embedding import embed_centre_faces
-from faceatlas.organize.clustering import Clusters, assign
+from faceatlas.organize.clustering import cluster
 from faceatlas.pipeline import calibrated_threshold
 
 LFW = Path(__file__).resolve().parents[2] / "shared" / "data" / "lfw_view1"
@@ -57,17 +59,45 @@ def bcubed(labels: np.ndarray, truth: np.ndarray) -> dict:
 
 
 def incremental(embeddings: np.ndarray, batches: list[np.ndarray], threshold: float) -> np.ndarray:
-    clusters = Clusters(embeddings.shape[1])
-    labels = np.full(len(embeddings), -1, np.int64)
+    """Cluster the faces batch by batch, each batch among the clusters the earlier ones made."""
+    labels = np.full(len(embeddings), -2, np.int64)  # -2: not added yet
     for rows in batches:
-        labels[rows] = assign(clusters, embeddings[rows], np.ones(len(rows)), rows, threshold)
+        labels[rows] = -1
+        added = labels > -2
+        labels[added] = cluster(embeddings[added], labels[added], np.flatnonzero(added), np.ones(int(added.sum())),
+                                threshold, next_id=int(labels.max()) + 1).labels
     return labels
+
+
+def synthetic_library(real: np.ndarray, faces: int, genuine: float, rng: np.random.Generator
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """`faces` embeddings of synthetic people (see the module docstring) and who is who."""
+    counts = np.minimum(rng.zipf(1.6, size=faces), 2_000)
+    counts = counts[np.cumsum(counts) <= faces]
+    counts = np.append(counts, faces - counts.sum())
+    counts = counts[counts > 0]
+    mean, covariance = real.mean(0), np.cov(real, rowvar=False)
+    centres = rng.multivariate_normal(mean, covariance, size=len(counts))
+    centres /= np.linalg.norm(centres, axis=1, keepdims=True)
+    who = np.repeat(np.arange(len(counts)), counts)
+    noise = rng.standard_normal((faces, real.shape[1])) / np.sqrt(real.shape[1])
+    spread = np.sqrt(1 / genuine - 1)  # two photos of a person: similarity ~ 1 / (1 + spread^2)
+    vectors = centres[who] + spread * noise
+    return (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32), who
+
+
+def timed(function: object, *args: object) -> tuple[object, float]:
+    start = time.perf_counter()
+    result = function(*args)
+    return result, round(time.perf_counter() - start, 2)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--fmr", type=float, nargs="+", default=[1e-5, 1e-4, 1e-3])
     parser.add_argument("--cache", type=Path, default=None, help="embedding cache folder (see faceatlas eval)")
+    parser.add_argument("--scale", type=int, nargs="*", default=[20_000, 100_000],
+                        help="synthetic library sizes to time (the batch baseline only up to 20,000)")
     args = parser.parse_args()
     train, test = pair_images(LFW / "pairsDevTrain.txt"), pair_images(LFW / "pairsDevTest.txt")
     paths = train + [p for p in test if p not in set(train)]
@@ -77,30 +107,49 @@ def main() -> None:
     embeddings = embedded.embeddings[found]
     truth = np.unique([paths[i].parent.name for i in found], return_inverse=True)[1]
     in_train = found < len(train)
+    hdbscan, hdbscan_seconds = timed(HDBSCAN(min_cluster_size=2).fit_predict, embeddings)
     rows = []
     for fmr in args.fmr:
         threshold = calibrated_threshold(analyzer.recogniser_card, fmr)
-        start = time.perf_counter()
-        # all faces in one go, in a shuffled order (with every quality equal, the order is what differs from
-        # adding DevTest's photos after DevTrain's)
-        at_once = incremental(embeddings, [np.random.default_rng(0).permutation(len(embeddings))], threshold)
-        seconds = time.perf_counter() - start
+        at_once, seconds = timed(incremental, embeddings, [np.arange(len(embeddings))], threshold)
         train_then_test = incremental(embeddings, [np.flatnonzero(in_train), np.flatnonzero(~in_train)], threshold)
-        start = time.perf_counter()
-        batch = AgglomerativeClustering(n_clusters=None, metric="cosine", linkage="average",
-                                        distance_threshold=1 - threshold).fit_predict(embeddings)
-        baseline_seconds = time.perf_counter() - start
+        batch, baseline_seconds = timed(AgglomerativeClustering(
+            n_clusters=None, metric="cosine", linkage="average", distance_threshold=1 - threshold).fit_predict,
+            embeddings)
         rows.append({"fmr": fmr, "threshold": threshold,
-                     "incremental": {"clusters": int(at_once.max() + 1), "seconds": round(seconds, 2),
+                     "incremental": {"clusters": int(at_once.max() + 1), "seconds": seconds,
                                      **bcubed(at_once, truth)},
                      "devtrain_then_devtest": {"clusters": int(train_then_test.max() + 1),
                                                **bcubed(train_then_test, truth)},
-                     "agglomerative_average": {"clusters": int(batch.max() + 1),
-                                               "seconds": round(baseline_seconds, 2), **bcubed(batch, truth)}})
+                     "agglomerative_average": {"clusters": int(batch.max() + 1), "seconds": baseline_seconds,
+                                               **bcubed(batch, truth)}})
         print(json.dumps(rows[-1]), flush=True)
+    same = truth[:, None] == truth[None]
+    genuine = float((embeddings @ embeddings.T)[np.triu(same, 1)].mean())
+    threshold = calibrated_threshold(analyzer.recogniser_card, args.fmr[0])
+    scale = []
+    for faces in args.scale:
+        vectors, who = synthetic_library(embeddings, faces, genuine, np.random.default_rng(faces))
+        at_once, seconds = timed(incremental, vectors, [np.arange(faces)], threshold)
+        cut = int(faces * 0.9)
+        earlier = incremental(vectors[:cut], [np.arange(cut)], threshold)
+        labels = np.append(earlier, np.full(faces - cut, -1))
+        _, added_seconds = timed(cluster, vectors, labels, np.arange(faces), np.ones(faces), threshold,
+                                     int(earlier.max()) + 1)
+        row = {"faces": faces, "people": int(who.max() + 1), "fmr": args.fmr[0], "all_at_once_seconds": seconds,
+               "last_10_percent_seconds": added_seconds,
+               "bcubed_f": bcubed(at_once, who)["bcubed_f"] if faces <= 20_000 else None}
+        if faces <= 20_000:
+            batch, row["agglomerative_seconds"] = timed(AgglomerativeClustering(
+                n_clusters=None, metric="cosine", linkage="average", distance_threshold=1 - threshold).fit_predict,
+                vectors)
+            row["agglomerative_bcubed_f"] = bcubed(batch, who)["bcubed_f"]
+        scale.append(row)
+        print(json.dumps(row), flush=True)
     print(json.dumps({"benchmark": "library_clustering", "machine": platform.platform(), "faces": len(embeddings),
-                      "people": int(truth.max() + 1), "devtrain_faces": int(in_train.sum()), "results": rows},
-                     indent=1))
+                      "people": int(truth.max() + 1), "devtrain_faces": int(in_train.sum()), "results": rows,
+                      "hdbscan": {"min_cluster_size": 2, "seconds": hdbscan_seconds, **bcubed(hdbscan, truth)},
+                      "genuine_similarity_mean": genuine, "scale": scale}, indent=1))
 
 
 if __name__ == "__main__":

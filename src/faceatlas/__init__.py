@@ -14,13 +14,29 @@ from faceatlas.types import Faces, Verification
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name: str) -> object:
+    """`faceatlas.Gallery` and `faceatlas.Library`, imported on first use (they bring the database layer)."""
+    if name == "Gallery":
+        from faceatlas.gallery import Gallery
+
+        return Gallery
+    if name == "Library":
+        from faceatlas.organize import Library
+
+        return Library
+    raise AttributeError(f"module 'faceatlas' has no attribute '{name}'")
+
+
 __all__ = [
     "CalibrationError",
     "FaceAnalyzer",
     "FaceAtlasError",
     "Faces",
+    "Gallery",
     "ImageDecodeError",
     "ImageTooLargeError",
+    "Library",
     "ModelIntegrityError",
     "ModelUnavailableError",
     "NoFaceError",

@@ -148,6 +148,10 @@ class Gallery:
                 session.commit()
             return found.id, found.key
 
+    @property
+    def collection_id(self) -> int:
+        return self._collection_id
+
     def index_path(self, kind: str) -> Path:
         """Where an index of this kind is saved (the exact index is not saved; Milvus keeps its own files)."""
         suffix = {"pq": "faiss", "hnsw": "usearch"}.get(kind, kind)
@@ -249,7 +253,7 @@ class Gallery:
             self._save(generation)
 
     @contextmanager
-    def _writing(self) -> Iterator[Session]:
+    def writing(self) -> Iterator[Session]:
         """One writer per collection at a time (a lock file beside the index); the session commits on success."""
         lock_path = self.index_dir / f"{self.collection_name}.{self.analyzer.recogniser_card.id}.lock"
         with open(lock_path, "a") as lock:
@@ -295,7 +299,7 @@ class Gallery:
             return report
         clash_threshold = calibrated_threshold(self.analyzer.recogniser_card, IDENTITY_CLASH_FMR)
         duplicate = 1.0 - DUPLICATE_MARGIN * (1.0 - clash_threshold)
-        with self._writing() as session:
+        with self.writing() as session:
             index = self._current_index(session)
             subject = session.scalar(select(Subject).where(Subject.collection_id == self._collection_id,
                                                            Subject.name == name))
@@ -328,6 +332,28 @@ class Gallery:
                         np.stack([np.frombuffer(s.embedding, np.float32) for s in new]))
             report.added = [s.id for s in new]
         return report
+
+    def add_faces(self, name: str, embeddings: np.ndarray, qualities: Sequence[float | None],
+                  boxes: Sequence[list], sources: Sequence[str]) -> list[int]:
+        """Add faces already found and embedded by this collection's model (a photo library's) to person `name`
+        (created if new), without the enrolment checks: the caller vouches for who they are. Returns sample ids."""
+        with self.writing() as session:
+            subject = session.scalar(select(Subject).where(Subject.collection_id == self._collection_id,
+                                                           Subject.name == name))
+            if subject is None:
+                subject = Subject(collection_id=self._collection_id, name=name, meta={})
+                session.add(subject)
+                session.flush()
+            new = [Sample(subject_id=subject.id, collection_id=self._collection_id,
+                          model_id=self.analyzer.recogniser_card.id,
+                          embedding=np.asarray(vector, np.float32).tobytes(), quality=quality, box=box, source=source)
+                   for vector, quality, box, source in zip(embeddings, qualities, boxes, sources, strict=True)]
+            session.add_all(new)
+            session.flush()
+            generation = self._commit(session, "enroll", {"subject_id": subject.id, "samples": len(new)})
+            if new:
+                self._added(generation, np.array([s.id for s in new]), np.asarray(embeddings, np.float32))
+            return [s.id for s in new]
 
     def _single_face(self, image: ImageSource) -> tuple[np.ndarray, Faces]:
         """The decoded pixels and the one face of a photo of one person, embedded; ambiguous photos are refused."""
@@ -484,7 +510,7 @@ class Gallery:
                                 for s in subject.samples]}
 
     def rename(self, old: str, new: str) -> None:
-        with self._writing() as session:
+        with self.writing() as session:
             subject = self._subject(session, old)
             if session.scalar(select(Subject.id).where(Subject.collection_id == self._collection_id,
                                                        Subject.name == new)) is not None:
@@ -494,7 +520,7 @@ class Gallery:
 
     def merge(self, source: str, target: str) -> int:
         """Move every sample of `source` to `target` and delete `source`; returns the samples moved."""
-        with self._writing() as session:
+        with self.writing() as session:
             moving, keeping = self._subject(session, source), self._subject(session, target)
             moved = session.execute(update(Sample).where(Sample.subject_id == moving.id)
                                     .values(subject_id=keeping.id)).rowcount
@@ -506,7 +532,7 @@ class Gallery:
     def erase(self, name: str) -> dict:
         """Remove a person completely: samples, subject row, their names in the audit log, their index entries
         (the index is rebuilt without them, so no quantised copy survives) and the free pages of the database."""
-        with self._writing() as session:
+        with self.writing() as session:
             subject = self._subject(session, name)
             subject_id = subject.id
             sample_ids = list(session.scalars(select(Sample.id).where(Sample.subject_id == subject_id)))
@@ -558,7 +584,7 @@ class Gallery:
 
     def rebuild_index(self) -> int:
         """Recreate the vector index from the database; returns its size."""
-        with self._writing() as session:
+        with self.writing() as session:
             self._rebuild(session, self._kind(session))
             return len(self._index)
 

@@ -25,7 +25,7 @@ def export_collection(gallery: Gallery, path: Path) -> dict:
     path = Path(path).with_suffix(".json")
     people, vectors = [], []
     with Session(gallery.engine) as session:
-        subjects = session.scalars(select(Subject).where(Subject.collection_id == gallery._collection_id)
+        subjects = session.scalars(select(Subject).where(Subject.collection_id == gallery.collection_id)
                                    .order_by(Subject.name)).all()
         for subject in subjects:
             samples = []
@@ -64,16 +64,16 @@ def import_collection(gallery: Gallery, path: Path) -> dict:
         raise GalleryError(f"{path}: {expected} sample records but {len(vectors)} embeddings")
     added: list[Sample] = []
     row = 0
-    with gallery._writing() as session:
+    with gallery.writing() as session:
         for person in document["people"]:
-            subject = session.scalar(select(Subject).where(Subject.collection_id == gallery._collection_id,
+            subject = session.scalar(select(Subject).where(Subject.collection_id == gallery.collection_id,
                                                            Subject.name == person["name"]))
             if subject is None:
-                subject = Subject(collection_id=gallery._collection_id, name=person["name"], meta=person["meta"])
+                subject = Subject(collection_id=gallery.collection_id, name=person["name"], meta=person["meta"])
                 session.add(subject)
                 session.flush()
             for record in person["samples"]:
-                sample = Sample(subject_id=subject.id, collection_id=gallery._collection_id,
+                sample = Sample(subject_id=subject.id, collection_id=gallery.collection_id,
                                 model_id=document["model_id"], embedding=vectors[row].astype(np.float32).tobytes(),
                                 quality=record["quality"], box=record["box"], source=record["source"],
                                 thumbnail=Thumbnail(jpeg=base64.b64decode(record["thumbnail"]))

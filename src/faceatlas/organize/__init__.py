@@ -1,6 +1,7 @@
-"""A photo library: incremental indexing of the faces in folders of photos (clustering and progressive labelling
-build on it)."""
+"""A photo library: the faces in folders of photos, indexed incrementally, clustered into people and named
+progressively."""
 
+from faceatlas.organize.labelling import ClusterReport, LabellingError, ReviewItem
 from faceatlas.organize.library import IndexReport, Library, LibraryError
 
-__all__ = ["IndexReport", "Library", "LibraryError"]
+__all__ = ["ClusterReport", "IndexReport", "LabellingError", "Library", "LibraryError", "ReviewItem"]

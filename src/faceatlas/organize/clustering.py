@@ -1,69 +1,194 @@
-"""Incremental clustering of faces into people, with cannot-link constraints and quality-aware seeding.
+"""Incremental clustering of faces into people: average linkage, computed over the faces that are new since the last
+run, with the clusters already made taken as they are.
 
-Faces are taken best quality first. Each joins the cluster whose centroid it resembles most if the similarity clears
-the calibrated threshold and the cluster holds no face of the same photo (two faces in one photo are two people);
-otherwise it starts a new cluster if its quality is high enough to seed one, and stays unclustered if not. Clusters
-are only ever added to, so their ids are stable and new photos never re-cluster the old ones.
+Two groups join when the average similarity between their faces clears the calibrated threshold and nothing forbids
+it: two faces of one photo are two people (cannot-link), and so are two clusters named as different people or a
+cluster and a person the user said it is not. Average linkage is computed from each group's sum of embeddings (the
+mean of all cross similarities is the dot product of the sums over the product of the sizes), so an existing cluster
+costs no more than one face. Only groups connected through a new face by at least one pair above the threshold can
+join (an average above the threshold needs such a pair), so each run clusters the small components that new faces
+touch, not the whole library. Faces below the seeding quality join a cluster when they clear the threshold and never
+start one. Clusters keep their ids: new faces join them, and when two existing clusters join, the older id stays.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
 SEED_QUALITY = 0.5
 """Faces below this quality score may join a cluster but never start one (blurred, tiny or profile faces make
 clusters of their own that nobody can name)."""
 
-
-class Clusters:
-    """Running state: each cluster's centroid (the normalised sum of its members' embeddings) and size, and for each
-    photo the clusters that already hold one of its faces. Arrays grow by doubling."""
-
-    def __init__(self, ndim: int) -> None:
-        self.size = 0
-        self._sums = np.zeros((64, ndim), np.float64)
-        self._centroids = np.zeros((64, ndim), np.float32)
-        self._counts = np.zeros(64, np.int64)
-        self.by_photo: dict[int, set[int]] = {}
-
-    def __len__(self) -> int:
-        return self.size
-
-    @property
-    def centroids(self) -> np.ndarray:
-        return self._centroids[: self.size]
-
-    @property
-    def counts(self) -> np.ndarray:
-        return self._counts[: self.size]
-
-    def add(self, embedding: np.ndarray, photo: int, cluster: int | None = None) -> int:
-        """Put a face into `cluster`, or into a new one when None; returns the cluster."""
-        if cluster is None:
-            if self.size == len(self._counts):
-                self._sums, self._centroids, self._counts = (np.concatenate([a, np.zeros_like(a)]) for a in
-                                                             (self._sums, self._centroids, self._counts))
-            cluster, self.size = self.size, self.size + 1
-        self._sums[cluster] += embedding
-        self._counts[cluster] += 1
-        self._centroids[cluster] = self._sums[cluster] / self._counts[cluster]
-        self.by_photo.setdefault(photo, set()).add(cluster)
-        return cluster
+BLOCK = 4096
+"""New faces compared with the whole library at a time (bounds the similarity block to BLOCK x faces floats)."""
 
 
-def assign(clusters: Clusters, embeddings: np.ndarray, quality: np.ndarray, photos: np.ndarray, threshold: float,
-           seed_quality: float = SEED_QUALITY) -> np.ndarray:
-    """Add faces to `clusters` (updated in place); returns each face's cluster, -1 for unclustered."""
-    labels = np.full(len(embeddings), -1, np.int64)
-    for face in np.lexsort((np.arange(len(quality)), -np.nan_to_num(quality, nan=0.0))):
-        embedding, photo = embeddings[face], int(photos[face])
-        target = None
-        if len(clusters):
-            similarity = clusters.centroids @ embedding
-            for blocked in clusters.by_photo.get(photo, ()):
-                similarity[blocked] = -np.inf
-            best = int(np.argmax(similarity))
-            target = best if similarity[best] >= threshold else None
-        if target is not None or quality[face] >= seed_quality:
-            labels[face] = clusters.add(embedding, photo, target)
-    return labels
+@dataclass
+class Constraints:
+    """Who cannot be the same person, besides two faces of one photo: `person[c]` is the person cluster `c` is named
+    as, `not_person[c]` the people the user said cluster `c` is not."""
+
+    person: dict[int, int]
+    not_person: dict[int, set[int]]
+
+
+@dataclass
+class Clustering:
+    labels: np.ndarray  # per face: its cluster, -1 for a face that could not seed one and joined none
+    merged: dict[int, int]  # existing cluster -> the existing cluster it joined (which keeps its id)
+
+
+def cluster(embeddings: np.ndarray, labels: np.ndarray, photos: np.ndarray, quality: np.ndarray, threshold: float,
+            next_id: int, constraints: Constraints | None = None, seed_quality: float = SEED_QUALITY) -> Clustering:
+    """Cluster the faces whose label is -1 among the faces already clustered (`labels` >= 0, kept together);
+    `embeddings` are L2-normalised, `photos` says which faces share a photo, `quality` may be NaN (unknown: may
+    seed). New clusters are numbered from `next_id` up."""
+    constraints = constraints or Constraints({}, {})
+    embeddings = np.ascontiguousarray(embeddings, np.float32)
+    labels = np.asarray(labels, np.int64).copy()
+    seeds = np.flatnonzero((labels < 0) & ~(np.nan_to_num(quality, nan=1.0) < seed_quality))
+    existing = np.unique(labels[labels >= 0])
+    # nodes: existing clusters first, then each seeding face
+    node_of_face = np.full(len(labels), -1, np.int64)
+    node_of_face[labels >= 0] = np.searchsorted(existing, labels[labels >= 0])
+    node_of_face[seeds] = len(existing) + np.arange(len(seeds))
+    components = _components(embeddings, seeds, node_of_face, len(existing) + len(seeds), threshold)
+    merged: dict[int, int] = {}
+    joined = np.arange(len(existing) + len(seeds))  # node -> the node it ended in
+    by_node = np.argsort(node_of_face, kind="stable")
+    bounds = np.searchsorted(node_of_face[by_node], np.arange(len(joined) + 1))
+    for nodes in components:
+        faces = np.concatenate([by_node[bounds[n]:bounds[n + 1]] for n in nodes])
+        owner = np.repeat(np.arange(len(nodes)), bounds[nodes + 1] - bounds[nodes])
+        _average_linkage(embeddings[faces], owner, photos[faces], nodes, existing, constraints, threshold, joined)
+    # name the groups: the oldest existing cluster in a group keeps its id, all-new groups get new ids
+    group_id: dict[int, int] = {}
+    for node in range(len(existing)):
+        root = int(joined[node])
+        if root in group_id:
+            merged[int(existing[node])] = group_id[root]
+        else:
+            group_id[root] = int(existing[node])
+    for face in seeds:
+        root = int(joined[node_of_face[face]])
+        if root not in group_id:
+            group_id[root], next_id = next_id, next_id + 1
+        labels[face] = group_id[root]
+    for old, kept in merged.items():
+        labels[labels == old] = kept
+    _attach_low_quality(embeddings, labels, photos, quality, seed_quality, threshold)
+    return Clustering(labels, merged)
+
+
+def _components(embeddings: np.ndarray, seeds: np.ndarray, node_of_face: np.ndarray, nodes: int,
+                threshold: float) -> list[np.ndarray]:
+    """Groups of nodes connected by a pair of faces above the threshold, one face of each pair new (only these can
+    join); groups of one node are left out."""
+    member = np.flatnonzero(node_of_face >= 0)
+    rows, cols = [], []
+    for start in range(0, len(seeds), BLOCK):
+        block = seeds[start:start + BLOCK]
+        similar = (embeddings[block] @ embeddings[member].T) >= threshold
+        a, b = np.nonzero(similar)
+        rows.append(node_of_face[block[a]])
+        cols.append(node_of_face[member[b]])
+    if not rows:
+        return []
+    rows, cols = np.concatenate(rows), np.concatenate(cols)
+    graph = coo_matrix((np.ones(len(rows), np.int8), (rows, cols)), shape=(nodes, nodes))
+    _, component = connected_components(graph, directed=False)
+    order = np.argsort(component, kind="stable")
+    bounds = np.flatnonzero(np.diff(component[order])) + 1
+    return [group for group in np.split(order, bounds) if len(group) > 1]
+
+
+def _average_linkage(embeddings: np.ndarray, owner: np.ndarray, photos: np.ndarray, nodes: np.ndarray,
+                     existing: np.ndarray, constraints: Constraints, threshold: float, joined: np.ndarray) -> None:
+    """Average-linkage agglomeration of one component (its faces' embeddings, photos and node `owner`, an index
+    into `nodes`) down to the threshold; records in `joined` the node each ended in. Uses the reducibility of
+    average linkage: a join never raises a third group's best, so only the rows whose best partner was one of the
+    two joined need their best recomputed."""
+    k = len(nodes)
+    sums = np.zeros((k, embeddings.shape[1]), np.float64)
+    np.add.at(sums, owner, embeddings)
+    counts = np.bincount(owner, minlength=k).astype(np.float64)
+    dots = sums @ sums.T
+    blocked = _blocked(owner, photos, nodes, existing, constraints, k)
+    linkage = np.where(blocked, -np.inf, dots / np.outer(counts, counts))
+    np.fill_diagonal(linkage, -np.inf)
+    alive = np.ones(k, bool)
+    best = linkage.argmax(1)
+    best_value = linkage[np.arange(k), best]
+    while True:
+        i = int(np.argmax(np.where(alive, best_value, -np.inf)))
+        if best_value[i] < threshold or not alive[i]:
+            break
+        j = int(best[i])
+        keep, gone = min(i, j), max(i, j)  # the lower index: existing clusters come first, oldest first
+        dots[keep] += dots[gone]
+        dots[:, keep] = dots[keep]
+        counts[keep] += counts[gone]
+        blocked[keep] |= blocked[gone]
+        blocked[:, keep] = blocked[keep]
+        alive[gone] = False
+        joined[nodes[joined[nodes] == nodes[gone]]] = nodes[keep]
+        row = np.where(blocked[keep] | ~alive, -np.inf, dots[keep] / (counts[keep] * counts))
+        row[keep] = -np.inf
+        linkage[keep], linkage[:, keep] = row, row
+        linkage[gone], linkage[:, gone] = -np.inf, -np.inf
+        stale = np.flatnonzero(alive & ((best == keep) | (best == gone)))
+        for r in [keep, *stale]:
+            best[r] = int(np.argmax(linkage[r]))
+            best_value[r] = linkage[r, best[r]]
+        best_value[gone] = -np.inf
+
+
+def _blocked(owner: np.ndarray, photos: np.ndarray, nodes: np.ndarray, existing: np.ndarray,
+             constraints: Constraints, k: int) -> np.ndarray:
+    """Which node pairs may never join: a shared photo, two different people, or a person the user ruled out."""
+    _, photo = np.unique(photos, return_inverse=True)
+    incidence = np.zeros((k, int(photo.max()) + 1), np.float32)
+    incidence[owner, photo] = 1
+    blocked = (incidence @ incidence.T) > 0
+    person = np.full(k, -1, np.int64)
+    for n, node in enumerate(nodes):
+        if node < len(existing):
+            person[n] = constraints.person.get(int(existing[node]), -1)
+    named = person >= 0
+    blocked |= named[:, None] & named[None] & (person[:, None] != person[None])
+    for n, node in enumerate(nodes):
+        if node < len(existing):
+            ruled_out = constraints.not_person.get(int(existing[node]), set())
+            hit = np.isin(person, list(ruled_out)) if ruled_out else np.zeros(k, bool)
+            blocked[n] |= hit
+            blocked[:, n] |= hit
+    return blocked
+
+
+def _attach_low_quality(embeddings: np.ndarray, labels: np.ndarray, photos: np.ndarray, quality: np.ndarray,
+                        seed_quality: float, threshold: float) -> None:
+    """Faces that may not seed join the cluster they resemble most on average, if it clears the threshold and holds
+    no face of their photo."""
+    waiting = np.flatnonzero((labels < 0) & (np.nan_to_num(quality, nan=1.0) < seed_quality))
+    if not len(waiting) or not (labels >= 0).any():
+        return
+    ids, owner = np.unique(labels[labels >= 0], return_inverse=True)
+    members = np.flatnonzero(labels >= 0)
+    sums = np.zeros((len(ids), embeddings.shape[1]), np.float64)
+    np.add.at(sums, owner, embeddings[members])
+    counts = np.bincount(owner, minlength=len(ids))
+    in_photo: dict[int, set[int]] = {}
+    for face, cluster_index in zip(members, owner, strict=True):
+        in_photo.setdefault(int(photos[face]), set()).add(int(cluster_index))
+    for face in waiting:
+        similarity = sums @ embeddings[face] / counts
+        for cluster_index in in_photo.get(int(photos[face]), ()):
+            similarity[cluster_index] = -np.inf
+        best = int(np.argmax(similarity))
+        if similarity[best] >= threshold:
+            labels[face] = ids[best]
+            in_photo.setdefault(int(photos[face]), set()).add(best)

@@ -1,5 +1,5 @@
-"""`Library`: a photo library indexed into the gallery's database, face by face (clustering and progressive
-labelling build on these records)."""
+"""`Library`: a photo library indexed into the gallery's database face by face, its faces clustered into people
+and named progressively (see `labelling`)."""
 
 from __future__ import annotations
 
@@ -11,12 +11,15 @@ from pathlib import Path
 
 import numpy as np
 from sqlalchemy import delete, func, select
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from faceatlas.errors import FaceAtlasError
 from faceatlas.gallery import Gallery
-from faceatlas.io.image import iter_image_paths
+from faceatlas.gallery.store import default_url
+from faceatlas.io.image import ImageSource, iter_image_paths
 from faceatlas.organize.ingest import Found, analysed, sha256_of, stat_key
+from faceatlas.organize.labelling import ClusterReport, Labelling, ReviewItem
 from faceatlas.organize.schema import LibraryFace, LibraryFile, LibraryPath
 from faceatlas.pipeline import FaceAnalyzer
 
@@ -38,6 +41,7 @@ class IndexReport:
     faces: int = 0  # faces found in the analysed files
     failed: list[dict] = field(default_factory=list)  # {"path", "error"}: unreadable or not images
     removed_paths: int = 0  # paths indexed before, gone from the folders now
+    clusters: ClusterReport | None = None  # the new faces clustered (and labelled, where they joined a person)
     seconds: float = 0.0
 
 
@@ -45,18 +49,25 @@ class Library:
     """Photos on disk, their faces in the gallery's database (no copies of the photos).
 
     >>> lib = Library()                              # the default gallery database and collection
-    >>> lib.index(["~/Pictures"])                    # recursive, incremental, resumable, parallel
+    >>> lib.index(["~/Pictures"])                    # recursive, incremental, resumable, parallel; clusters faces
+    >>> lib.people()                                 # named people, then unnamed clusters, biggest first
+    >>> lib.name(3, "Alice")                         # cluster 3 is Alice: a gallery person from now on
+    >>> for item in lib.review(): lib.answer(item, "yes")   # "is cluster 7 Alice?" yes / no / skip / a name
+    >>> lib.photos(person="Alice"); lib.photos(like="query.jpg")
     """
 
     def __init__(self, url: str | None = None, collection: str = "default", profile: str | None = None,
-                 workers: int | None = None) -> None:
+                 workers: int | None = None, create: bool = True) -> None:
+        if not create:
+            _require_database(url)
         self.gallery = Gallery(url, collection, FaceAnalyzer(profile=profile))
         self.profile = self.gallery.analyzer.profile
         self.workers = workers or max(1, os.cpu_count() or 1)
+        self.labelling = Labelling(self.gallery)
 
     @property
     def _collection_id(self) -> int:
-        return self.gallery._collection_id
+        return self.gallery.collection_id
 
     def index(self, folders: Iterable[str | Path], progress: Callable[[int, int], None] | None = None
               ) -> IndexReport:
@@ -77,6 +88,7 @@ class Library:
                 if progress:
                     progress(done, len(jobs))
         report.removed_paths = self._forget_missing(roots, set(map(str, paths)))
+        report.clusters = self.labelling.update()
         report.seconds = round(time.perf_counter() - started, 2)
         return report
 
@@ -157,3 +169,42 @@ class Library:
             return int(session.scalar(select(func.count(LibraryFace.id)).where(
                 LibraryFace.collection_id == self._collection_id)))
 
+    def _require_indexed(self) -> None:
+        with Session(self.gallery.engine) as session:
+            if session.scalar(select(LibraryFile.id).where(LibraryFile.collection_id == self._collection_id)
+                              .limit(1)) is None:
+                raise LibraryError(f"no photos indexed in collection '{self.gallery.collection_name}' of this "
+                                   f"gallery: run `faceatlas library index FOLDER` first")
+
+    def people(self) -> list[dict]:
+        """Named people, then unnamed clusters, biggest first (see `Labelling.people`)."""
+        self._require_indexed()
+        return self.labelling.people()
+
+    def name(self, cluster: int, name: str) -> dict:
+        """Cluster `cluster` is person `name` (joined to their cluster if they have one)."""
+        self._require_indexed()
+        return self.labelling.name(cluster, name)
+
+    def review(self, limit: int | None = None) -> list[ReviewItem]:
+        """Clusters that may be a named person, biggest first: answer each with `answer`."""
+        self._require_indexed()
+        return self.labelling.queue(limit)
+
+    def answer(self, item: ReviewItem, reply: str) -> dict:
+        """"yes", "no", "skip" or the right name."""
+        return self.labelling.answer(item, reply)
+
+    def photos(self, person: str | None = None, like: ImageSource | None = None) -> list[dict]:
+        """Where `person` appears, or whoever is in the photo `like`: one row per face and path."""
+        self._require_indexed()
+        return self.labelling.photos(person, like)
+
+
+def _require_database(url: str | None) -> None:
+    """A SQLite gallery that does not exist is an error here, not a new empty database."""
+    parsed = make_url(url or default_url())
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:") \
+            and not Path(parsed.database).exists():
+        raise LibraryError(f"no gallery database at {parsed.database}: run `faceatlas library index FOLDER` first "
+                           f"(or pass the right --db)")

@@ -1,5 +1,6 @@
 """The library's tables, in the gallery's database (same SQLAlchemy metadata): files keyed by content, the paths
-where each was last seen, and the faces found in each. A named face points at a gallery subject."""
+where each was last seen, the faces found in each, the clusters the faces fall into (a named cluster is a gallery
+person), and the people the user said a cluster is not."""
 
 from __future__ import annotations
 
@@ -40,8 +41,28 @@ class LibraryPath(Base):
     mtime_ns: Mapped[int] = mapped_column(BigInteger)
 
 
+class LibraryCluster(Base):
+    """One person as far as clustering can tell; named, it is that gallery person (one cluster per person)."""
+
+    __tablename__ = "library_clusters"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    collection_id: Mapped[int] = mapped_column(ForeignKey("collections.id", ondelete="CASCADE"), index=True)
+    subject_id: Mapped[int | None] = mapped_column(ForeignKey("subjects.id", ondelete="SET NULL"), nullable=True,
+                                                   unique=True)
+
+
+class LibraryNotPerson(Base):
+    """A review answered "no": the faces of this cluster are not this person (a cannot-link)."""
+
+    __tablename__ = "library_not_person"
+
+    cluster_id: Mapped[int] = mapped_column(ForeignKey("library_clusters.id", ondelete="CASCADE"), primary_key=True)
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id", ondelete="CASCADE"), primary_key=True)
+
+
 class LibraryFace(Base):
-    """One face of one file: where it is, how recognisable, its embedding; later its cluster and person."""
+    """One face of one file: where it is, how recognisable, its embedding, its cluster."""
 
     __tablename__ = "library_faces"
 
@@ -52,3 +73,5 @@ class LibraryFace(Base):
     detection_score: Mapped[float] = mapped_column(Float)
     quality: Mapped[float | None] = mapped_column(Float, nullable=True)
     embedding: Mapped[bytes] = mapped_column(LargeBinary)  # float32, L2-normalised, the collection's model
+    cluster_id: Mapped[int | None] = mapped_column(ForeignKey("library_clusters.id", ondelete="SET NULL"),
+                                                   nullable=True, index=True)

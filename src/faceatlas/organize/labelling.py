@@ -1,0 +1,341 @@
+"""People in a photo library: its faces clustered, clusters named (a named cluster is a gallery person), the review
+queue of clusters that may be a named person, and the photos of a person.
+
+Labelling is progressive. A new face that clears the clustering threshold against a named person's cluster joins it
+and is labelled (automatically, at a calibrated false-match rate); a cluster that resembles a named person less
+than that but more than the review floor is queued for review, biggest first (one answer settles the most faces);
+below the floor it stays unknown until someone names it. A "yes" or a name joins the cluster to the person (a
+must-link) and adds its best faces to the person's gallery samples; a "no" forbids that person for that cluster (a
+cannot-link) for every later run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from faceatlas.errors import FaceAtlasError
+from faceatlas.gallery import Gallery
+from faceatlas.gallery.schema import Subject
+from faceatlas.io.image import ImageSource, load_image
+from faceatlas.organize.clustering import Constraints, cluster
+from faceatlas.organize.schema import LibraryCluster, LibraryFace, LibraryNotPerson, LibraryPath
+from faceatlas.pipeline import calibrated_threshold
+
+CLUSTER_FMR = 1e-5
+"""Faces and clusters join when their average similarity clears the threshold calibrated at this false-match rate
+per comparison (BCubed F 0.992 on LFW View 1; see docs/results/lfw-clustering.json)."""
+
+REVIEW_FMR = 1e-3
+"""The floor of the review band: a cluster that resembles a named person less than this is left unknown."""
+
+NAME_SAMPLES = 20
+"""Faces of a cluster (best quality first) added to the person's gallery samples when it is named or confirmed."""
+
+
+class LabellingError(FaceAtlasError):
+    """A naming or review step that cannot be done as asked (unknown cluster or person, ...)."""
+
+    exit_code = 8
+
+
+@dataclass
+class ClusterReport:
+    clustered: int  # faces that were waiting for a cluster
+    new_clusters: int
+    joined_named: int  # new faces labelled automatically: they joined a named person's cluster
+    merged: int  # existing clusters joined to others by new faces
+    unclustered: int  # faces too poor to start a cluster and like none
+
+
+@dataclass
+class ReviewItem:
+    """Is cluster `cluster` (`faces` faces) the person `name`? `score`: their average similarity."""
+
+    cluster: int
+    faces: int
+    name: str
+    subject_id: int
+    score: float
+    sample_path: str | None
+    sample_box: list
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class FaceTable:
+    """The collection's faces as arrays, in id order."""
+
+    ids: np.ndarray
+    files: np.ndarray
+    quality: np.ndarray  # NaN: unknown
+    embeddings: np.ndarray
+    clusters: np.ndarray  # -1: none
+    boxes: list
+
+    def cluster_sums(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Cluster ids, the sum of each cluster's embeddings, its size."""
+        clustered = self.clusters >= 0
+        ids, owner = np.unique(self.clusters[clustered], return_inverse=True)
+        sums = np.zeros((len(ids), self.embeddings.shape[1]), np.float64)
+        np.add.at(sums, owner, self.embeddings[clustered])
+        return ids, sums, np.bincount(owner, minlength=len(ids)).astype(np.float64)
+
+
+class Labelling:
+    """The clusters and names of one gallery collection's library faces."""
+
+    def __init__(self, gallery: Gallery) -> None:
+        self.gallery = gallery
+        card = gallery.analyzer.recogniser_card
+        self.threshold = calibrated_threshold(card, CLUSTER_FMR)
+        self.review_floor = calibrated_threshold(card, REVIEW_FMR)
+
+    @property
+    def _collection(self) -> int:
+        return self.gallery.collection_id
+
+    def _faces(self, session: Session) -> FaceTable:
+        rows = session.execute(select(LibraryFace.id, LibraryFace.file_id, LibraryFace.quality, LibraryFace.embedding,
+                                      LibraryFace.cluster_id, LibraryFace.box)
+                               .where(LibraryFace.collection_id == self._collection).order_by(LibraryFace.id)).all()
+        ndim = int(self.gallery.analyzer.recogniser_card.embedding_dim or 128)
+        return FaceTable(
+            ids=np.array([r[0] for r in rows], np.int64), files=np.array([r[1] for r in rows], np.int64),
+            quality=np.array([np.nan if r[2] is None else r[2] for r in rows], np.float64),
+            embeddings=np.stack([np.frombuffer(r[3], np.float32) for r in rows]) if rows else np.zeros((0, ndim),
+                                                                                                      np.float32),
+            clusters=np.array([-1 if r[4] is None else r[4] for r in rows], np.int64), boxes=[r[5] for r in rows])
+
+    def _names(self, session: Session) -> dict[int, tuple[int, str]]:
+        """Named clusters: cluster -> (subject id, name)."""
+        return {row[0]: (row[1], row[2]) for row in session.execute(
+            select(LibraryCluster.id, Subject.id, Subject.name).join(Subject, LibraryCluster.subject_id == Subject.id)
+            .where(LibraryCluster.collection_id == self._collection))}
+
+    def _ruled_out(self, session: Session) -> dict[int, set[int]]:
+        ruled: dict[int, set[int]] = {}
+        for cluster_id, subject_id in session.execute(
+                select(LibraryNotPerson.cluster_id, LibraryNotPerson.subject_id).join(LibraryCluster)
+                .where(LibraryCluster.collection_id == self._collection)):
+            ruled.setdefault(cluster_id, set()).add(subject_id)
+        return ruled
+
+    # ---- clustering ------------------------------------------------------------------------------------------
+
+    def update(self) -> ClusterReport:
+        """Cluster the faces that have no cluster yet among the existing clusters (see `clustering`)."""
+        with self.gallery.writing() as session:
+            faces = self._faces(session)
+            waiting = faces.clusters < 0
+            names = self._names(session)
+            ruled_out = self._ruled_out(session)
+            constraints = Constraints({c: subject for c, (subject, _) in names.items()}, ruled_out)
+            next_id = (session.scalar(select(func.max(LibraryCluster.id))) or 0) + 1
+            result = cluster(faces.embeddings, faces.clusters, faces.files, faces.quality, self.threshold, next_id,
+                             constraints)
+            new = sorted({int(c) for c in result.labels[waiting & (result.labels >= next_id)]})
+            session.add_all([LibraryCluster(id=c, collection_id=self._collection) for c in new])
+            session.flush()
+            for old, kept in result.merged.items():
+                self._merge_rows(session, old, kept)
+            changed = np.flatnonzero(result.labels != faces.clusters)
+            if len(changed):
+                session.execute(update(LibraryFace), [
+                    {"id": int(faces.ids[i]), "cluster_id": None if result.labels[i] < 0 else int(result.labels[i])}
+                    for i in changed])
+            session.commit()
+            joined_named = int(np.isin(result.labels[waiting], list(names)).sum())
+            return ClusterReport(clustered=int(waiting.sum()), new_clusters=len(new), joined_named=joined_named,
+                                 merged=len(result.merged), unclustered=int((result.labels < 0).sum()))
+
+    def _merge_rows(self, session: Session, old: int, kept: int) -> None:
+        """Cluster `old` joined `kept`: its faces, name and ruled-out people move over, its row goes."""
+        gone = session.get(LibraryCluster, old)
+        keep = session.get(LibraryCluster, kept)
+        if gone.subject_id is not None and keep.subject_id is None:
+            keep.subject_id, gone.subject_id = gone.subject_id, None
+            session.flush()
+        session.execute(update(LibraryFace).where(LibraryFace.cluster_id == old).values(cluster_id=kept))
+        have = set(session.scalars(select(LibraryNotPerson.subject_id).where(LibraryNotPerson.cluster_id == kept)))
+        moving = select(LibraryNotPerson.subject_id).where(LibraryNotPerson.cluster_id == old)
+        for subject_id in session.scalars(moving):
+            if subject_id not in have and subject_id != keep.subject_id:
+                session.add(LibraryNotPerson(cluster_id=kept, subject_id=subject_id))
+        session.flush()
+        session.delete(gone)
+
+    # ---- people ----------------------------------------------------------------------------------------------
+
+    def people(self) -> list[dict]:
+        """Named people, then unnamed clusters, biggest first: cluster, name (None), faces, photos, a sample face
+        (the best-quality one: a path where its photo is and its box)."""
+        with Session(self.gallery.engine) as session:
+            faces = self._faces(session)
+            names = self._names(session)
+            paths = self._paths(session, faces.files)
+        result = []
+        for cluster_id in np.unique(faces.clusters[faces.clusters >= 0]):
+            members = np.flatnonzero(faces.clusters == cluster_id)
+            best = members[int(np.argmax(np.nan_to_num(faces.quality[members], nan=0.0)))]
+            result.append({"cluster": int(cluster_id), "name": names.get(int(cluster_id), (None, None))[1],
+                           "faces": len(members), "photos": len(set(faces.files[members].tolist())),
+                           "sample_path": paths.get(int(faces.files[best]), [None])[0],
+                           "sample_box": faces.boxes[best]})
+        return sorted(result, key=lambda p: (p["name"] is None, -p["faces"], p["cluster"]))
+
+    def _paths(self, session: Session, files: Iterable[int]) -> dict[int, list[str]]:
+        """The current paths of each file (none if it is no longer found), in order."""
+        wanted = {int(f) for f in files}
+        found: dict[int, list[str]] = {}
+        for file_id, path in session.execute(select(LibraryPath.file_id, LibraryPath.path)
+                                             .where(LibraryPath.collection_id == self._collection)
+                                             .order_by(LibraryPath.path)):
+            if file_id in wanted:
+                found.setdefault(file_id, []).append(path)
+        return found
+
+    def name(self, cluster_id: int, name: str) -> dict:
+        """Name a cluster: it becomes (or joins) the gallery person `name`, with its best faces as samples."""
+        name = name.strip()
+        if not name:
+            raise LabellingError("a name cannot be empty")
+        with Session(self.gallery.engine) as session:
+            named = session.get(LibraryCluster, cluster_id)
+            if named is None or named.collection_id != self._collection:
+                raise LabellingError(f"no cluster {cluster_id} in this library (see `faceatlas library people`)")
+            current = self._names(session).get(cluster_id)
+            if current and current[1] != name:
+                raise LabellingError(f"cluster {cluster_id} is already '{current[1]}' (rename the person with "
+                                     f"`faceatlas gallery rename`)")
+            if current:
+                return {"cluster": cluster_id, "name": name, "samples_added": 0,
+                        "faces": int(session.scalar(select(func.count(LibraryFace.id))
+                                                    .where(LibraryFace.cluster_id == cluster_id)))}
+            faces = self._faces(session)
+            members = np.flatnonzero(faces.clusters == cluster_id)
+            paths = self._paths(session, faces.files[members])
+        chosen = members[np.argsort(-np.nan_to_num(faces.quality[members], nan=1.0), kind="stable")]
+        chosen = [i for i in chosen if not faces.quality[i] < self.gallery.min_quality][:NAME_SAMPLES]
+        self.gallery.add_faces(name, faces.embeddings[chosen], [None if np.isnan(q) else float(q)
+                                                                for q in faces.quality[chosen]],
+                               [faces.boxes[i] for i in chosen],
+                               [f"{paths.get(int(faces.files[i]), [''])[0]}#face{int(faces.ids[i])}" for i in chosen])
+        with self.gallery.writing() as session:
+            subject_id = session.scalar(select(Subject.id).where(Subject.collection_id == self._collection,
+                                                                 Subject.name == name))
+            person_cluster = session.scalar(select(LibraryCluster.id).where(LibraryCluster.subject_id == subject_id))
+            session.execute(delete(LibraryNotPerson).where(LibraryNotPerson.cluster_id == cluster_id,
+                                                           LibraryNotPerson.subject_id == subject_id))
+            kept = cluster_id
+            if person_cluster is None:
+                session.get(LibraryCluster, cluster_id).subject_id = subject_id
+            elif person_cluster != cluster_id:  # a second cluster of the same person: join them (must-link)
+                kept = min(person_cluster, cluster_id)
+                self._merge_rows(session, max(person_cluster, cluster_id), kept)
+            session.commit()
+            total = session.scalar(select(func.count(LibraryFace.id)).where(LibraryFace.cluster_id == kept))
+        return {"cluster": kept, "name": name, "faces": int(total), "samples_added": len(chosen)}
+
+    # ---- review ----------------------------------------------------------------------------------------------
+
+    def queue(self, limit: int | None = None) -> list[ReviewItem]:
+        """Unnamed clusters that may be a named person (average similarity in the review band, and not ruled out),
+        biggest first, then most similar first."""
+        with Session(self.gallery.engine) as session:
+            faces = self._faces(session)
+            names = self._names(session)
+            ruled_out = self._ruled_out(session)
+            if not names:
+                return []
+            ids, sums, counts = faces.cluster_sums()
+            is_named = np.isin(ids, list(names))
+            named, unnamed = np.flatnonzero(is_named), np.flatnonzero(~is_named)
+            linkage = (sums[unnamed] @ sums[named].T) / np.outer(counts[unnamed], counts[named])
+            subjects = [names[int(ids[n])][0] for n in named]
+            for row, u in enumerate(unnamed):
+                for subject_id in ruled_out.get(int(ids[u]), ()):
+                    if subject_id in subjects:
+                        linkage[row, subjects.index(subject_id)] = -np.inf
+            items = []
+            for row, u in enumerate(unnamed):
+                column = int(np.argmax(linkage[row]))
+                if linkage[row, column] < self.review_floor:
+                    continue
+                members = np.flatnonzero(faces.clusters == ids[u])
+                best = members[int(np.argmax(np.nan_to_num(faces.quality[members], nan=0.0)))]
+                items.append((int(ids[u]), len(members), column, float(linkage[row, column]), best))
+            items.sort(key=lambda item: (-item[1], -item[3], item[0]))
+            items = items[:limit]
+            paths = self._paths(session, [faces.files[item[4]] for item in items])
+        return [ReviewItem(cluster=c, faces=n, name=names[int(ids[named[column]])][1], subject_id=subjects[column],
+                           score=round(score, 4), sample_path=paths.get(int(faces.files[best]), [None])[0],
+                           sample_box=faces.boxes[best]) for c, n, column, score, best in items]
+
+    def answer(self, item: ReviewItem, reply: str) -> dict:
+        """"yes": the cluster is that person; "no": it is not (never asked again); "skip": ask later; any other
+        text: the cluster is the person of that name."""
+        reply = reply.strip()
+        if reply.lower() in ("yes", "y"):
+            return self.name(item.cluster, item.name)
+        if reply.lower() in ("no", "n"):
+            with self.gallery.writing() as session:
+                session.merge(LibraryNotPerson(cluster_id=item.cluster, subject_id=item.subject_id))
+                session.commit()
+            return {"cluster": item.cluster, "not": item.name}
+        if reply.lower() in ("skip", "s", ""):
+            return {"cluster": item.cluster, "skipped": True}
+        return self.name(item.cluster, reply)
+
+    # ---- photos ----------------------------------------------------------------------------------------------
+
+    def photos(self, person: str | None = None, like: ImageSource | None = None) -> list[dict]:
+        """The photos where `person` appears, or whoever is in the photo `like` (each of its faces matched to the
+        cluster it resembles most, if that clears the clustering threshold): one row per face found, with its
+        path, box, cluster, name and its similarity to its cluster (how sure the assignment is)."""
+        if (person is None) == (like is None):
+            raise LabellingError("ask for the photos of a person or of the people like a photo (one of the two)")
+        with Session(self.gallery.engine) as session:
+            faces = self._faces(session)
+            names = self._names(session)
+            ids, sums, counts = faces.cluster_sums()
+            if person is not None:
+                wanted = {c for c, (_, n) in names.items() if n == person}
+                if not wanted:
+                    known = session.scalar(select(Subject.id).where(Subject.collection_id == self._collection,
+                                                                    Subject.name == person))
+                    raise LabellingError(f"'{person}' is in the gallery but names no cluster of the library yet"
+                                         if known else f"no person named '{person}' in this library")
+            else:
+                wanted = self._like(like, ids, sums, counts)
+            rows = np.flatnonzero(np.isin(faces.clusters, list(wanted)))
+            paths = self._paths(session, faces.files[rows])
+        position = {int(c): k for k, c in enumerate(ids)}
+        found = []
+        for i in rows:
+            k = position[int(faces.clusters[i])]
+            similarity = float((sums[k] @ faces.embeddings[i] - 1) / max(counts[k] - 1, 1)) if counts[k] > 1 else 1.0
+            for path in paths.get(int(faces.files[i]), []):
+                found.append({"path": path, "box": faces.boxes[i], "cluster": int(faces.clusters[i]),
+                              "name": names.get(int(faces.clusters[i]), (None, None))[1],
+                              "similarity": round(similarity, 4)})
+        return sorted(found, key=lambda row: (row["path"], row["cluster"]))
+
+    def _like(self, image: ImageSource, ids: np.ndarray, sums: np.ndarray, counts: np.ndarray) -> set[int]:
+        analyzer = self.gallery.analyzer
+        decoded = load_image(image)
+        detected = analyzer.detect(decoded.bgr)
+        if len(detected) == 0:
+            raise LabellingError(f"no face found in {image if isinstance(image, str) else 'the query photo'}")
+        embedded = analyzer.embed(decoded.bgr, detected)
+        if not len(ids):
+            return set()
+        similarity = embedded.embeddings @ sums.T / counts
+        best = similarity.argmax(1)
+        return {int(ids[b]) for row, b in enumerate(best) if similarity[row, b] >= self.threshold}
