@@ -1,18 +1,31 @@
-"""`faceatlas library`: index a photo library's faces (clustering and labelling commands build on this)."""
+"""`faceatlas library`: index a photo library's faces, list the people found, name them, review the uncertain ones
+and find the photos of a person."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.table import Table
 
 from faceatlas.cli.common import ProfileOption, console, fail, output, progress_bar
-from faceatlas.cli.gallery import CollectionOption, DbOption, JsonFlag
+from faceatlas.cli.gallery import CollectionOption, DbOption, JsonFlag, _guard, _print
 from faceatlas.errors import FaceAtlasError
 
-library_app = typer.Typer(help="A photo library: index the faces in folders of photos.", no_args_is_help=True)
+if TYPE_CHECKING:
+    from faceatlas.organize import Library
+
+library_app = typer.Typer(help="A photo library: index the faces in folders of photos, group them into people, name "
+                               "them, find their photos.", no_args_is_help=True)
+
+
+def _open(db: str | None, collection: str, profile: str) -> Library:
+    """An indexed library (a missing gallery database is an error, not a new empty one)."""
+    from faceatlas.organize import Library
+
+    return _guard(lambda: Library(db, collection, profile, create=False))
 
 
 @library_app.command("index")
@@ -35,10 +48,105 @@ def index(
     except (FaceAtlasError, ValueError, OSError) as error:
         raise fail(error) from None
     if as_json:
-        output.print_json(json.dumps(report.__dict__))
+        output.print_json(json.dumps({**report.__dict__, "clusters": report.clusters.__dict__}))
         return
     console.print(f"{report.seen} photos: {report.analysed} analysed ({report.faces} faces), {report.unchanged} "
                   f"unchanged, {report.known_content} moved or copied, {len(report.failed)} unreadable, "
                   f"{report.removed_paths} gone; {report.seconds} s")
+    clusters = report.clusters
+    console.print(f"{clusters.clustered} new faces: {clusters.joined_named} joined a named person, "
+                  f"{clusters.new_clusters} new clusters, {clusters.unclustered} too poor to cluster")
     for failed in report.failed:
         console.print(f"  [yellow]skipped[/yellow] {failed['path']}: {failed['error']}")
+
+
+@library_app.command("people")
+def people(
+    limit: Annotated[int, typer.Option(min=0, help="Show at most this many (0: all).")] = 50,
+    db: DbOption = None, collection: CollectionOption = "default", profile: ProfileOption = "default",
+    as_json: JsonFlag = False,
+) -> None:
+    """Named people, then unnamed clusters, biggest first, each with its best face (photo and box)."""
+    found = _guard(lambda: _open(db, collection, profile).people())
+    shown = found[:limit or None]
+    if _print(shown, as_json):
+        return
+    table = Table("cluster", "name", "faces", "photos", "sample face")
+    for person in shown:
+        box = ",".join(str(round(v)) for v in person["sample_box"])
+        table.add_row(str(person["cluster"]), person["name"] or "[dim]unnamed[/dim]", str(person["faces"]),
+                      str(person["photos"]), f"{person['sample_path']} [{box}]")
+    output.print(table)
+    if len(found) > len(shown):
+        console.print(f"{len(found) - len(shown)} more (--limit 0 shows all)")
+
+
+@library_app.command("name")
+def name(
+    cluster: Annotated[int, typer.Argument(help="A cluster number from `faceatlas library people`.")],
+    person: Annotated[str, typer.Argument(help="Who it is (an existing name joins the two).")],
+    db: DbOption = None, collection: CollectionOption = "default", profile: ProfileOption = "default",
+) -> None:
+    """Name a cluster: it becomes a gallery person, and new photos of them are labelled automatically."""
+    result = _guard(lambda: _open(db, collection, profile).name(cluster, person))
+    console.print(f"cluster {result['cluster']} is {result['name']}: {result['faces']} faces "
+                  f"({result['samples_added']} added to the gallery)")
+
+
+@library_app.command("review")
+def review(
+    limit: Annotated[int, typer.Option(min=0, help="Ask at most this many (0: all).")] = 0,
+    db: DbOption = None, collection: CollectionOption = "default", profile: ProfileOption = "default",
+    as_json: JsonFlag = False,
+) -> None:
+    """Answer "is this Alice?" for the clusters that may be a named person, biggest first: y(es), n(o), s(kip),
+    q(uit) or type the right name. With --json, list the queue without asking."""
+    library = _open(db, collection, profile)
+    queue = _guard(lambda: library.review(limit or None))
+    if as_json:
+        _print([item.to_dict() for item in queue], True)
+        return
+    if not queue:
+        console.print("nothing to review")
+        return
+    answered = 0
+    for number, item in enumerate(queue, 1):
+        box = ",".join(str(round(v)) for v in item.sample_box)
+        output.print(f"[{number}/{len(queue)}] cluster {item.cluster} ({item.faces} faces), e.g. "
+                     f"{item.sample_path} [{box}]")
+        try:
+            reply = output.input(f"Is this [bold]{item.name}[/bold]? (similarity {item.score:.2f}) "
+                                 f"\\[y/n/s/q/name] ")
+        except EOFError:
+            break
+        if reply.strip().lower() in ("q", "quit"):
+            break
+        result = _guard(lambda reply=reply, item=item: library.answer(item, reply))
+        answered += not result.get("skipped")
+        output.print(f"  -> {_said(result)}")
+    console.print(f"{answered} answered")
+
+
+def _said(result: dict) -> str:
+    if result.get("skipped"):
+        return "skipped"
+    if "not" in result:
+        return f"not {result['not']} (not asked again)"
+    return f"{result['name']}: {result['faces']} faces"
+
+
+@library_app.command("photos")
+def photos(
+    person: Annotated[str | None, typer.Option("--person", help="Photos where this person appears.")] = None,
+    like: Annotated[Path | None, typer.Option("--like", help="Photos of whoever is in this photo.")] = None,
+    db: DbOption = None, collection: CollectionOption = "default", profile: ProfileOption = "default",
+    as_json: JsonFlag = False,
+) -> None:
+    """Every photo of a person (--person NAME) or of the people in a photo (--like IMAGE): one line per photo."""
+    found = _guard(lambda: _open(db, collection, profile).photos(person=person, like=like))
+    if _print(found, as_json):
+        return
+    paths = list(dict.fromkeys(row["path"] for row in found))
+    for path in paths:
+        output.print(path, highlight=False, soft_wrap=True, markup=False)
+    console.print(f"{len(paths)} photos")

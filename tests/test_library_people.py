@@ -1,0 +1,236 @@
+"""The library's people on a real SQLite database: clusters named as gallery people, the review queue and what each
+answer does (a "no" is a cannot-link that holds in later runs, a "yes" a must-link that adds samples), new faces
+labelled automatically, photos of a person, and clear errors. The logic runs on faces with constructed embeddings
+written to the database (the calibrated thresholds are the real model's); the end-to-end runs are on real photos."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pexpect
+import pytest
+from helpers import data_path
+from sqlalchemy.orm import Session
+
+from faceatlas.organize import LabellingError, Library, LibraryError
+from faceatlas.organize.schema import LibraryFace, LibraryFile, LibraryPath
+
+
+def direction(angle_to_first: float, axis: int, ndim: int = 128) -> np.ndarray:
+    """A unit vector at `angle_to_first` (its cosine) from the first axis, leaning towards `axis`."""
+    vector = np.zeros(ndim)
+    vector[0], vector[axis] = angle_to_first, np.sqrt(1 - angle_to_first**2)
+    return vector
+
+
+def photos_of(centre: np.ndarray, count: int, seed: int, spread: float = 0.25) -> np.ndarray:
+    noise = np.random.default_rng(seed).standard_normal((count, len(centre))) / np.sqrt(len(centre))
+    faces = centre + spread * noise
+    return (faces / np.linalg.norm(faces, axis=1, keepdims=True)).astype(np.float32)
+
+
+def add_faces(library: Library, folder: Path, name: str, embeddings: np.ndarray) -> list[str]:
+    """One photo file per face, recorded as indexed with that face (the detector is not what is tested here)."""
+    paths = []
+    with Session(library.gallery.engine) as session:
+        for i, embedding in enumerate(embeddings):
+            path = folder / f"{name}{i}.jpg"
+            path.write_bytes(f"{name}{i}".encode())
+            record = LibraryFile(collection_id=library.gallery.collection_id, sha256=f"{name}{i}".ljust(64, "0"),
+                                 size=1, faces=1)
+            session.add(record)
+            session.flush()
+            session.add(LibraryPath(collection_id=library.gallery.collection_id, path=str(path), file_id=record.id,
+                                    size=1, mtime_ns=1))
+            session.add(LibraryFace(collection_id=library.gallery.collection_id, file_id=record.id,
+                                    box=[0, 0, 10, 10], detection_score=0.9, quality=0.9,
+                                    embedding=embedding.tobytes()))
+            paths.append(str(path))
+        session.commit()
+    return paths
+
+
+@pytest.fixture
+def scene(tmp_path: Path) -> tuple[Library, dict[str, list[str]]]:
+    """Alice's cluster, a cluster that may be Alice (in the review band) and a stranger's."""
+    library = Library(f"sqlite:///{tmp_path / 'gallery.db'}")
+    alice, maybe = direction(1.0, 1), direction(0.5, 2)
+    paths = {"alice": add_faces(library, tmp_path, "alice", photos_of(alice, 4, 0)),
+             "maybe": add_faces(library, tmp_path, "maybe", photos_of(maybe, 3, 1)),
+             "stranger": add_faces(library, tmp_path, "stranger", photos_of(direction(0.0, 3), 2, 2))}
+    report = library.labelling.update()
+    assert (report.clustered, report.new_clusters) == (9, 3)
+    return library, paths
+
+
+def test_naming_a_cluster_makes_a_gallery_person_and_finds_their_photos(scene):
+    library, paths = scene
+    people = library.people()
+    assert [p["faces"] for p in people] == [4, 3, 2] and all(p["name"] is None for p in people)
+    result = library.name(people[0]["cluster"], "Alice")
+    assert result == {"cluster": people[0]["cluster"], "name": "Alice", "faces": 4, "samples_added": 4}
+    assert library.gallery.people()[0]["name"] == "Alice" and library.gallery.people()[0]["samples"] == 4
+    assert sorted({row["path"] for row in library.photos(person="Alice")}) == sorted(paths["alice"])
+    assert library.people()[0]["name"] == "Alice"
+
+
+def test_review_asks_about_the_uncertain_cluster_only_and_a_no_holds_in_later_runs(scene, tmp_path):
+    library, paths = scene
+    alice_cluster = library.people()[0]["cluster"]
+    library.name(alice_cluster, "Alice")
+    queue = library.review()
+    assert len(queue) == 1 and queue[0].name == "Alice" and queue[0].faces == 3
+    assert library.labelling.review_floor <= queue[0].score < library.labelling.threshold
+    assert library.answer(queue[0], "no") == {"cluster": queue[0].cluster, "not": "Alice"}
+    assert library.review() == []
+    # faces between the two would join them, but the "no" forbids it
+    bridge = photos_of(direction(0.87, 2), 6, 3, spread=0.05)
+    add_faces(library, tmp_path, "bridge", bridge)
+    report = library.labelling.update()
+    assert report.merged == 0
+    clusters = {p["cluster"]: p for p in library.people()}
+    assert clusters[alice_cluster]["faces"] >= 4 and clusters[queue[0].cluster]["name"] is None
+    assert not set(paths["maybe"]) & {row["path"] for row in library.photos(person="Alice")}
+
+
+def test_a_yes_joins_the_cluster_to_the_person_and_adds_samples(scene):
+    library, paths = scene
+    library.name(library.people()[0]["cluster"], "Alice")
+    [item] = library.review()
+    assert library.answer(item, "y")["faces"] == 7
+    assert sorted({row["path"] for row in library.photos(person="Alice")}) == sorted(paths["alice"] + paths["maybe"])
+    assert library.gallery.people()[0]["samples"] == 7
+    assert [p["name"] for p in library.people()] == ["Alice", None]
+
+
+def test_another_name_as_the_answer_names_the_cluster(scene):
+    library, _ = scene
+    library.name(library.people()[0]["cluster"], "Alice")
+    [item] = library.review()
+    assert library.answer(item, "Bob")["name"] == "Bob"
+    assert sorted(p["name"] for p in library.people() if p["name"]) == ["Alice", "Bob"]
+
+
+def test_new_faces_of_a_named_person_are_labelled_automatically(scene, tmp_path):
+    library, _ = scene
+    library.name(library.people()[0]["cluster"], "Alice")
+    new = add_faces(library, tmp_path, "alice-later", photos_of(direction(1.0, 1), 2, 9))
+    report = library.labelling.update()
+    assert (report.joined_named, report.new_clusters) == (2, 0)
+    found = library.photos(person="Alice")
+    assert set(new) <= {row["path"] for row in found}
+    assert all(0.5 < row["similarity"] <= 1 for row in found)
+
+
+def test_clear_errors(scene, tmp_path):
+    library, _ = scene
+    with pytest.raises(LabellingError, match="no person named 'Zoe'"):
+        library.photos(person="Zoe")
+    with pytest.raises(LabellingError, match="no cluster 999"):
+        library.name(999, "Zoe")
+    with pytest.raises(LabellingError, match="cannot be empty"):
+        library.name(library.people()[0]["cluster"], "  ")
+    library.name(library.people()[0]["cluster"], "Alice")
+    with pytest.raises(LabellingError, match="already 'Alice'"):
+        library.name(library.people()[0]["cluster"], "Bob")
+    # a gallery person with no library cluster is told apart from an unknown name
+    library.gallery.add_faces("Carol", photos_of(direction(0.0, 5), 1, 4), [0.9], [[0, 0, 1, 1]], ["x"])
+    with pytest.raises(LabellingError, match="names no cluster"):
+        library.photos(person="Carol")
+    with pytest.raises(LibraryError, match="no gallery database at"):
+        Library(f"sqlite:///{tmp_path / 'absent' / 'gallery.db'}", create=False)
+    assert not (tmp_path / "absent").exists()
+    empty = Library(f"sqlite:///{tmp_path / 'empty.db'}")
+    with pytest.raises(LibraryError, match="no photos indexed"):
+        empty.people()
+
+
+def test_real_photos_cluster_by_person_and_new_photos_of_named_people_are_labelled(tmp_path):
+    """deepface_testset: half of each person's photos indexed and named by the truth, then the rest indexed."""
+    folder = data_path("deepface_testset")
+    with open(folder / "identities.csv") as handle:
+        truth = {folder / row["file"]: row["identity_id"] for row in csv.DictReader(handle)}
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir(), second.mkdir()
+    for number, (path, _) in enumerate(sorted(truth.items())):
+        (first if number % 2 == 0 else second).joinpath(path.name).symlink_to(path)
+    library = Library(f"sqlite:///{tmp_path / 'gallery.db'}", workers=1)
+    library.index([first])
+    identity = {str(first / p.name): who for p, who in truth.items()} | {str(second / p.name): who
+                                                                          for p, who in truth.items()}
+    named = set()
+    for person in library.people():
+        members = {identity[row["path"]] for row in library.labelling.photos(like=person["sample_path"])}
+        who = identity[person["sample_path"]]
+        if person["faces"] >= 2 and who not in named:
+            assert members == {who}, f"cluster {person['cluster']} mixes {members}"
+            library.name(person["cluster"], who)
+            named.add(who)
+    assert len(named) >= 5
+    report = library.index([first, second])
+    assert report.clusters.joined_named >= 10
+    for who in named:
+        for row in library.photos(person=who):
+            assert identity[row["path"]] == who
+
+
+def faceatlas_command() -> str:
+    return str(Path(sys.executable).parent / "faceatlas")
+
+
+def test_review_works_in_a_real_terminal(scene):
+    library, _ = scene
+    library.name(library.people()[0]["cluster"], "Alice")
+    url = library.gallery.engine.url.render_as_string(hide_password=False)
+    env = {**os.environ, "COLUMNS": "120", "TERM": "xterm"}
+
+    def session(*replies: str) -> str:
+        child = pexpect.spawn(faceatlas_command(), ["library", "review", "--db", url], env=env, timeout=120,
+                              encoding="utf-8")
+        for reply in replies:
+            child.expect(r"Is this .*Alice.*\?")
+            child.sendline(reply)
+        child.expect(pexpect.EOF)
+        child.close()
+        assert child.exitstatus == 0, child.before
+        return re.sub(r"\x1b\[[0-9;]*m", "", child.before)  # the terminal gets colours
+
+    assert "0 answered" in session("s")
+    said = session("Bob")
+    assert "Bob: 3 faces" in said and "1 answered" in said
+    assert sorted(p["name"] for p in library.people() if p["name"]) == ["Alice", "Bob"]
+    child = pexpect.spawn(faceatlas_command(), ["library", "review", "--db", url], env=env, timeout=120,
+                          encoding="utf-8")
+    child.expect("nothing to review")
+    child.expect(pexpect.EOF)
+
+
+def test_commands_fail_clearly(scene, tmp_path):
+    library, _ = scene
+    url = library.gallery.engine.url.render_as_string(hide_password=False)
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([faceatlas_command(), "library", *args], capture_output=True, text=True,
+                              env={**os.environ, "COLUMNS": "200"}, timeout=300)
+
+    missing = run("people", "--db", f"sqlite:///{tmp_path / 'nowhere' / 'g.db'}")
+    assert missing.returncode == 8 and "no gallery database at" in missing.stderr
+    assert not (tmp_path / "nowhere").exists()
+    unknown = run("photos", "--person", "Zoe", "--db", url)
+    assert unknown.returncode == 8 and "no person named 'Zoe'" in unknown.stderr
+    assert run("name", "999", "Zoe", "--db", url).returncode == 8
+    unreadable = run("index", str(tmp_path / "no-such-folder"), "--db", url)
+    assert unreadable.returncode == 8 and "not a readable folder" in unreadable.stderr
+    listed = run("people", "--db", url, "--json")
+    assert listed.returncode == 0 and [p["faces"] for p in json.loads(listed.stdout)] == [4, 3, 2]
+    named = run("name", str(library.people()[0]["cluster"]), "Alice", "--db", url)
+    assert named.returncode == 0 and "is Alice: 4 faces" in named.stderr
+    found = run("photos", "--person", "Alice", "--db", url)
+    assert found.returncode == 0 and len(found.stdout.split()) == 4 and "4 photos" in found.stderr
