@@ -109,42 +109,45 @@ def _components(embeddings: np.ndarray, seeds: np.ndarray, node_of_face: np.ndar
 def _average_linkage(embeddings: np.ndarray, owner: np.ndarray, photos: np.ndarray, nodes: np.ndarray,
                      existing: np.ndarray, constraints: Constraints, threshold: float, joined: np.ndarray) -> None:
     """Average-linkage agglomeration of one component (its faces' embeddings, photos and node `owner`, an index
-    into `nodes`) down to the threshold; records in `joined` the node each ended in. Uses the reducibility of
-    average linkage: a join never raises a third group's best, so only the rows whose best partner was one of the
-    two joined need their best recomputed."""
+    into `nodes`) down to the threshold; records in `joined` the node each ended in.
+
+    Nearest-neighbour chain, O(k^2) for k nodes: follow each group's most similar group until two are each other's;
+    join them if they clear the threshold, else the group at the chain's end can never join anyone (average linkage
+    is reducible: a join never makes a group more similar to a third than the closer of its two parts was, and a
+    constraint only ever forbids more), so it is set aside."""
     k = len(nodes)
     sums = np.zeros((k, embeddings.shape[1]), np.float64)
     np.add.at(sums, owner, embeddings)
     counts = np.bincount(owner, minlength=k).astype(np.float64)
     dots = sums @ sums.T
     blocked = _blocked(owner, photos, nodes, existing, constraints, k)
-    linkage = np.where(blocked, -np.inf, dots / np.outer(counts, counts))
-    np.fill_diagonal(linkage, -np.inf)
-    alive = np.ones(k, bool)
-    best = linkage.argmax(1)
-    best_value = linkage[np.arange(k), best]
-    while True:
-        i = int(np.argmax(np.where(alive, best_value, -np.inf)))
-        if best_value[i] < threshold or not alive[i]:
-            break
-        j = int(best[i])
-        keep, gone = min(i, j), max(i, j)  # the lower index: existing clusters come first, oldest first
+    np.fill_diagonal(blocked, True)
+    open_ = np.ones(k, bool)  # still able to join
+    chain: list[int] = []
+    while chain or open_.any():
+        if not chain:
+            chain.append(int(np.argmax(open_)))
+        a = chain[-1]
+        row = np.where(blocked[a] | ~open_, -np.inf, dots[a] / (counts[a] * counts))
+        b = int(np.argmax(row))
+        if len(chain) > 1 and row[chain[-2]] >= row[b]:
+            b = chain[-2]
+        if row[b] < threshold:
+            open_[a] = False
+            chain.pop()
+            continue
+        if len(chain) < 2 or b != chain[-2]:
+            chain.append(b)
+            continue
+        chain.pop(), chain.pop()
+        keep, gone = min(a, b), max(a, b)  # the lower index: existing clusters come first, oldest first
         dots[keep] += dots[gone]
         dots[:, keep] = dots[keep]
         counts[keep] += counts[gone]
         blocked[keep] |= blocked[gone]
         blocked[:, keep] = blocked[keep]
-        alive[gone] = False
+        open_[gone] = False
         joined[nodes[joined[nodes] == nodes[gone]]] = nodes[keep]
-        row = np.where(blocked[keep] | ~alive, -np.inf, dots[keep] / (counts[keep] * counts))
-        row[keep] = -np.inf
-        linkage[keep], linkage[:, keep] = row, row
-        linkage[gone], linkage[:, gone] = -np.inf, -np.inf
-        stale = np.flatnonzero(alive & ((best == keep) | (best == gone)))
-        for r in [keep, *stale]:
-            best[r] = int(np.argmax(linkage[r]))
-            best_value[r] = linkage[r, best[r]]
-        best_value[gone] = -np.inf
 
 
 def _blocked(owner: np.ndarray, photos: np.ndarray, nodes: np.ndarray, existing: np.ndarray,
