@@ -129,7 +129,7 @@ def simulate(library: Library, truth: dict[int, str]) -> dict:
             library.answer(item, reply)
             asked["review"] += 1
         else:
-            unnamed = [p for p in library.people() if p["name"] is None]
+            unnamed = library.people(limit=1, named=False)
             if not unnamed:
                 break
             cluster = unnamed[0]["cluster"]

@@ -63,12 +63,12 @@ def index(
 @library_app.command("people")
 def people(
     limit: Annotated[int, typer.Option(min=0, help="Show at most this many (0: all).")] = 50,
+    unnamed: Annotated[bool, typer.Option("--unnamed", help="Only the clusters nobody has named yet.")] = False,
     db: DbOption = None, collection: CollectionOption = "default", profile: ProfileOption = "default",
     as_json: JsonFlag = False,
 ) -> None:
     """Named people, then unnamed clusters, biggest first, each with its best face (photo and box)."""
-    found = _guard(lambda: _open(db, collection, profile).people())
-    shown = found[:limit or None]
+    shown = _guard(lambda: _open(db, collection, profile).people(limit or None, False if unnamed else None))
     if _print(shown, as_json):
         return
     table = Table("cluster", "name", "faces", "photos", "sample face")
@@ -77,8 +77,8 @@ def people(
         table.add_row(str(person["cluster"]), person["name"] or "[dim]unnamed[/dim]", str(person["faces"]),
                       str(person["photos"]), f"{person['sample_path']} [{box}]")
     output.print(table)
-    if len(found) > len(shown):
-        console.print(f"{len(found) - len(shown)} more (--limit 0 shows all)")
+    if limit and len(shown) == limit:
+        console.print("there may be more: --limit 0 shows all")
 
 
 @library_app.command("name")

@@ -77,15 +77,27 @@ class FaceTable:
     quality: np.ndarray  # NaN: unknown
     embeddings: np.ndarray
     clusters: np.ndarray  # -1: none
-    boxes: list
+
+    def groups(self) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Cluster ids in order, and each one's faces (row indices)."""
+        order = np.argsort(self.clusters, kind="stable")
+        order = order[self.clusters[order] >= 0]
+        ids, starts = np.unique(self.clusters[order], return_index=True)
+        return ids, np.split(order, starts[1:]) if len(order) else []
 
     def cluster_sums(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Cluster ids, the sum of each cluster's embeddings, its size."""
-        clustered = self.clusters >= 0
-        ids, owner = np.unique(self.clusters[clustered], return_inverse=True)
-        sums = np.zeros((len(ids), self.embeddings.shape[1]), np.float64)
-        np.add.at(sums, owner, self.embeddings[clustered])
-        return ids, sums, np.bincount(owner, minlength=len(ids)).astype(np.float64)
+        ids, members = self.groups()
+        if not len(ids):
+            return ids, np.zeros((0, self.embeddings.shape[1])), np.zeros(0)
+        order = np.concatenate(members)
+        starts = np.cumsum([0] + [len(m) for m in members[:-1]])
+        sums = np.add.reduceat(self.embeddings[order].astype(np.float64), starts, axis=0)
+        return ids, sums, np.array([len(m) for m in members], np.float64)
+
+    def best(self, members: np.ndarray) -> int:
+        """The face shown for a group: its best quality (unknown counts as 0), the first on a tie."""
+        return int(members[int(np.argmax(np.nan_to_num(self.quality[members], nan=0.0)))])
 
 
 class Labelling:
@@ -96,22 +108,48 @@ class Labelling:
         card = gallery.analyzer.recogniser_card
         self.threshold = calibrated_threshold(card, CLUSTER_FMR)
         self.review_floor = calibrated_threshold(card, REVIEW_FMR)
+        self._cache: FaceTable | None = None  # what never changes of a face; clusters are read afresh each time
 
     @property
     def _collection(self) -> int:
         return self.gallery.collection_id
 
     def _faces(self, session: Session) -> FaceTable:
-        rows = session.execute(select(LibraryFace.id, LibraryFace.file_id, LibraryFace.quality, LibraryFace.embedding,
-                                      LibraryFace.cluster_id, LibraryFace.box)
-                               .where(LibraryFace.collection_id == self._collection).order_by(LibraryFace.id)).all()
+        """The faces, their embeddings read once per process (a face's record never changes) and their clusters
+        read afresh."""
+        current = session.execute(select(LibraryFace.id, LibraryFace.cluster_id)
+                                  .where(LibraryFace.collection_id == self._collection).order_by(LibraryFace.id)).all()
+        ids = np.array([r[0] for r in current], np.int64)
+        cache = self._cache
+        if cache is None or not np.array_equal(cache.ids, ids[:len(cache.ids)]):
+            cache = self._read(session, 0)
+        elif len(ids) > len(cache.ids):
+            more = self._read(session, int(cache.ids[-1]) if len(cache.ids) else 0)
+            cache = FaceTable(*(np.concatenate([a, b]) for a, b in zip(
+                (cache.ids, cache.files, cache.quality, cache.embeddings, cache.clusters),
+                (more.ids, more.files, more.quality, more.embeddings, more.clusters), strict=True)))
+        if not np.array_equal(cache.ids, ids):  # removed meanwhile
+            cache = self._read(session, 0)
+        self._cache = cache
+        clusters = np.array([-1 if r[1] is None else r[1] for r in current], np.int64)
+        return FaceTable(cache.ids, cache.files, cache.quality, cache.embeddings, clusters)
+
+    def _read(self, session: Session, after: int) -> FaceTable:
+        rows = session.execute(select(LibraryFace.id, LibraryFace.file_id, LibraryFace.quality, LibraryFace.embedding)
+                               .where(LibraryFace.collection_id == self._collection, LibraryFace.id > after)
+                               .order_by(LibraryFace.id)).all()
         ndim = int(self.gallery.analyzer.recogniser_card.embedding_dim or 128)
         return FaceTable(
             ids=np.array([r[0] for r in rows], np.int64), files=np.array([r[1] for r in rows], np.int64),
             quality=np.array([np.nan if r[2] is None else r[2] for r in rows], np.float64),
             embeddings=np.stack([np.frombuffer(r[3], np.float32) for r in rows]) if rows else np.zeros((0, ndim),
                                                                                                       np.float32),
-            clusters=np.array([-1 if r[4] is None else r[4] for r in rows], np.int64), boxes=[r[5] for r in rows])
+            clusters=np.full(len(rows), -1, np.int64))
+
+    def _boxes(self, session: Session, face_ids: Iterable[int]) -> dict[int, list]:
+        wanted = [int(f) for f in face_ids]
+        return {row[0]: row[1] for chunk in range(0, len(wanted), 500) for row in session.execute(
+            select(LibraryFace.id, LibraryFace.box).where(LibraryFace.id.in_(wanted[chunk:chunk + 500])))}
 
     def _names(self, session: Session) -> dict[int, tuple[int, str]]:
         """Named clusters: cluster -> (subject id, name)."""
@@ -173,31 +211,32 @@ class Labelling:
 
     # ---- people ----------------------------------------------------------------------------------------------
 
-    def people(self) -> list[dict]:
-        """Named people, then unnamed clusters, biggest first: cluster, name (None), faces, photos, a sample face
-        (the best-quality one: a path where its photo is and its box)."""
+    def people(self, limit: int | None = None, named: bool | None = None) -> list[dict]:
+        """Named people, then unnamed clusters, biggest first (only one kind with `named`; the first `limit`):
+        cluster, name (None), faces, photos, a sample face (the best-quality one: a path where its photo is and its
+        box)."""
         with Session(self.gallery.engine) as session:
             faces = self._faces(session)
             names = self._names(session)
-            paths = self._paths(session, faces.files)
-        result = []
-        for cluster_id in np.unique(faces.clusters[faces.clusters >= 0]):
-            members = np.flatnonzero(faces.clusters == cluster_id)
-            best = members[int(np.argmax(np.nan_to_num(faces.quality[members], nan=0.0)))]
-            result.append({"cluster": int(cluster_id), "name": names.get(int(cluster_id), (None, None))[1],
-                           "faces": len(members), "photos": len(set(faces.files[members].tolist())),
-                           "sample_path": paths.get(int(faces.files[best]), [None])[0],
-                           "sample_box": faces.boxes[best]})
-        return sorted(result, key=lambda p: (p["name"] is None, -p["faces"], p["cluster"]))
+            ids, members = faces.groups()
+            order = sorted((k for k in range(len(ids)) if named is None or (int(ids[k]) in names) == named),
+                           key=lambda k: (int(ids[k]) not in names, -len(members[k]), int(ids[k])))[:limit]
+            samples = [faces.best(members[k]) for k in order]
+            paths = self._paths(session, faces.files[samples])
+            boxes = self._boxes(session, faces.ids[samples])
+        return [{"cluster": int(ids[k]), "name": names.get(int(ids[k]), (None, None))[1], "faces": len(members[k]),
+                 "photos": len(np.unique(faces.files[members[k]])),
+                 "sample_path": paths.get(int(faces.files[best]), [None])[0],
+                 "sample_box": boxes[int(faces.ids[best])]} for k, best in zip(order, samples, strict=True)]
 
     def _paths(self, session: Session, files: Iterable[int]) -> dict[int, list[str]]:
         """The current paths of each file (none if it is no longer found), in order."""
-        wanted = {int(f) for f in files}
+        wanted = sorted({int(f) for f in files})
         found: dict[int, list[str]] = {}
-        for file_id, path in session.execute(select(LibraryPath.file_id, LibraryPath.path)
-                                             .where(LibraryPath.collection_id == self._collection)
-                                             .order_by(LibraryPath.path)):
-            if file_id in wanted:
+        for chunk in range(0, len(wanted), 500):
+            for file_id, path in session.execute(select(LibraryPath.file_id, LibraryPath.path)
+                                                 .where(LibraryPath.file_id.in_(wanted[chunk:chunk + 500]))
+                                                 .order_by(LibraryPath.path)):
                 found.setdefault(file_id, []).append(path)
         return found
 
@@ -220,12 +259,13 @@ class Labelling:
                                                     .where(LibraryFace.cluster_id == cluster_id)))}
             faces = self._faces(session)
             members = np.flatnonzero(faces.clusters == cluster_id)
-            paths = self._paths(session, faces.files[members])
-        chosen = members[np.argsort(-np.nan_to_num(faces.quality[members], nan=1.0), kind="stable")]
-        chosen = [i for i in chosen if not faces.quality[i] < self.gallery.min_quality][:NAME_SAMPLES]
+            chosen = members[np.argsort(-np.nan_to_num(faces.quality[members], nan=1.0), kind="stable")]
+            chosen = [i for i in chosen if not faces.quality[i] < self.gallery.min_quality][:NAME_SAMPLES]
+            paths = self._paths(session, faces.files[chosen])
+            boxes = self._boxes(session, faces.ids[chosen])
         self.gallery.add_faces(name, faces.embeddings[chosen], [None if np.isnan(q) else float(q)
                                                                 for q in faces.quality[chosen]],
-                               [faces.boxes[i] for i in chosen],
+                               [boxes[int(faces.ids[i])] for i in chosen],
                                [f"{paths.get(int(faces.files[i]), [''])[0]}#face{int(faces.ids[i])}" for i in chosen])
         with self.gallery.writing() as session:
             subject_id = session.scalar(select(Subject.id).where(Subject.collection_id == self._collection,
@@ -255,6 +295,7 @@ class Labelling:
             if not names:
                 return []
             ids, sums, counts = faces.cluster_sums()
+            _, members = faces.groups()
             is_named = np.isin(ids, list(names))
             named, unnamed = np.flatnonzero(is_named), np.flatnonzero(~is_named)
             linkage = (sums[unnamed] @ sums[named].T) / np.outer(counts[unnamed], counts[named])
@@ -268,15 +309,15 @@ class Labelling:
                 column = int(np.argmax(linkage[row]))
                 if linkage[row, column] < self.review_floor:
                     continue
-                members = np.flatnonzero(faces.clusters == ids[u])
-                best = members[int(np.argmax(np.nan_to_num(faces.quality[members], nan=0.0)))]
-                items.append((int(ids[u]), len(members), column, float(linkage[row, column]), best))
+                items.append((int(ids[u]), len(members[u]), column, float(linkage[row, column]),
+                              faces.best(members[u])))
             items.sort(key=lambda item: (-item[1], -item[3], item[0]))
             items = items[:limit]
             paths = self._paths(session, [faces.files[item[4]] for item in items])
+            boxes = self._boxes(session, [faces.ids[item[4]] for item in items])
         return [ReviewItem(cluster=c, faces=n, name=names[int(ids[named[column]])][1], subject_id=subjects[column],
                            score=round(score, 4), sample_path=paths.get(int(faces.files[best]), [None])[0],
-                           sample_box=faces.boxes[best]) for c, n, column, score, best in items]
+                           sample_box=boxes[int(faces.ids[best])]) for c, n, column, score, best in items]
 
     def answer(self, item: ReviewItem, reply: str) -> dict:
         """"yes": the cluster is that person; "no": it is not (never asked again); "skip": ask later; any other
@@ -316,13 +357,14 @@ class Labelling:
                 wanted = self._like(like, ids, sums, counts)
             rows = np.flatnonzero(np.isin(faces.clusters, list(wanted)))
             paths = self._paths(session, faces.files[rows])
+            boxes = self._boxes(session, faces.ids[rows])
         position = {int(c): k for k, c in enumerate(ids)}
         found = []
         for i in rows:
             k = position[int(faces.clusters[i])]
             similarity = float((sums[k] @ faces.embeddings[i] - 1) / max(counts[k] - 1, 1)) if counts[k] > 1 else 1.0
             for path in paths.get(int(faces.files[i]), []):
-                found.append({"path": path, "box": faces.boxes[i], "cluster": int(faces.clusters[i]),
+                found.append({"path": path, "box": boxes[int(faces.ids[i])], "cluster": int(faces.clusters[i]),
                               "name": names.get(int(faces.clusters[i]), (None, None))[1],
                               "similarity": round(similarity, 4)})
         return sorted(found, key=lambda row: (row["path"], row["cluster"]))

@@ -176,10 +176,10 @@ class Library:
                 raise LibraryError(f"no photos indexed in collection '{self.gallery.collection_name}' of this "
                                    f"gallery: run `faceatlas library index FOLDER` first")
 
-    def people(self) -> list[dict]:
+    def people(self, limit: int | None = None, named: bool | None = None) -> list[dict]:
         """Named people, then unnamed clusters, biggest first (see `Labelling.people`)."""
         self._require_indexed()
-        return self.labelling.people()
+        return self.labelling.people(limit, named)
 
     def name(self, cluster: int, name: str) -> dict:
         """Cluster `cluster` is person `name` (joined to their cluster if they have one)."""
