@@ -234,3 +234,17 @@ def test_commands_fail_clearly(scene, tmp_path):
     assert named.returncode == 0 and "is Alice: 4 faces" in named.stderr
     found = run("photos", "--person", "Alice", "--db", url)
     assert found.returncode == 0 and len(found.stdout.split()) == 4 and "4 photos" in found.stderr
+
+
+def test_erasing_a_named_person_erases_their_library_faces_to_the_bytes(scene, tmp_path):
+    library, _ = scene
+    library.name(library.people()[0]["cluster"], "Alice")
+    with Session(library.gallery.engine) as session:
+        alice = [face.embedding for face in session.query(LibraryFace).all() if face.cluster_id is not None
+                 and face.cluster_id == library.people(named=True)[0]["cluster"]]
+    assert len(alice) == 4
+    library.gallery.erase("Alice")
+    assert [p["faces"] for p in library.people()] == [3, 2]
+    stored = b"".join(path.read_bytes() for path in tmp_path.iterdir() if path.name.startswith("gallery.db"))
+    assert not any(embedding[:64] in stored for embedding in alice)
+    assert library.labelling.update().clustered == 0  # and they do not come back

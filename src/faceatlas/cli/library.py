@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from faceatlas.cli.common import ProfileOption, console, fail, output, progress_bar
@@ -74,8 +75,8 @@ def people(
     table = Table("cluster", "name", "faces", "photos", "sample face")
     for person in shown:
         box = ",".join(str(round(v)) for v in person["sample_box"])
-        table.add_row(str(person["cluster"]), person["name"] or "[dim]unnamed[/dim]", str(person["faces"]),
-                      str(person["photos"]), f"{person['sample_path']} [{box}]")
+        table.add_row(str(person["cluster"]), escape(person["name"]) if person["name"] else "[dim]unnamed[/dim]",
+                      str(person["faces"]), str(person["photos"]), escape(f"{person['sample_path']} [{box}]"))
     output.print(table)
     if limit and len(shown) == limit:
         console.print("there may be more: --limit 0 shows all")
@@ -112,10 +113,10 @@ def review(
     answered = 0
     for number, item in enumerate(queue, 1):
         box = ",".join(str(round(v)) for v in item.sample_box)
-        output.print(f"[{number}/{len(queue)}] cluster {item.cluster} ({item.faces} faces), e.g. "
-                     f"{item.sample_path} [{box}]")
+        output.print(f"\\[{number}/{len(queue)}] cluster {item.cluster} ({item.faces} faces), e.g. "
+                     f"{escape(str(item.sample_path))} \\[{box}]")
         try:
-            reply = output.input(f"Is this [bold]{item.name}[/bold]? (similarity {item.score:.2f}) "
+            reply = output.input(f"Is this [bold]{escape(item.name)}[/bold]? (similarity {item.score:.2f}) "
                                  f"\\[y/n/s/q/name] ")
         except EOFError:
             break
@@ -123,7 +124,7 @@ def review(
             break
         result = _guard(lambda reply=reply, item=item: library.answer(item, reply))
         answered += not result.get("skipped")
-        output.print(f"  -> {_said(result)}")
+        output.print(f"  -> {_said(result)}", markup=False)
     console.print(f"{answered} answered")
 
 

@@ -48,7 +48,8 @@ class LibraryCluster(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     collection_id: Mapped[int] = mapped_column(ForeignKey("collections.id", ondelete="CASCADE"), index=True)
-    subject_id: Mapped[int | None] = mapped_column(ForeignKey("subjects.id", ondelete="SET NULL"), nullable=True,
+    # erasing the person from the gallery erases the cluster and, through it, every face of theirs in the library
+    subject_id: Mapped[int | None] = mapped_column(ForeignKey("subjects.id", ondelete="CASCADE"), nullable=True,
                                                    unique=True)
 
 
@@ -73,5 +74,5 @@ class LibraryFace(Base):
     detection_score: Mapped[float] = mapped_column(Float)
     quality: Mapped[float | None] = mapped_column(Float, nullable=True)
     embedding: Mapped[bytes] = mapped_column(LargeBinary)  # float32, L2-normalised, the collection's model
-    cluster_id: Mapped[int | None] = mapped_column(ForeignKey("library_clusters.id", ondelete="SET NULL"),
+    cluster_id: Mapped[int | None] = mapped_column(ForeignKey("library_clusters.id", ondelete="CASCADE"),
                                                    nullable=True, index=True)
