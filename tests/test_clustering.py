@@ -24,6 +24,7 @@ def fresh(n: int) -> np.ndarray:
 
 
 def test_all_at_once_is_batch_average_linkage():
+    """Up to CHUNK new faces at once are exactly batch average linkage (more are taken CHUNK at a time)."""
     rng = np.random.default_rng(3)
     vectors, _ = people(rng, 60, 5, noise=1.1)  # noisy enough that the threshold cuts some people apart
     labels = cluster(vectors, fresh(300), np.arange(300), np.ones(300), threshold=0.45, next_id=0).labels

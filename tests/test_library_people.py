@@ -110,6 +110,15 @@ def test_a_yes_joins_the_cluster_to_the_person_and_adds_samples(scene):
     assert [p["name"] for p in library.people()] == ["Alice", None]
 
 
+def test_naming_two_clusters_alike_joins_them_under_the_older_id(scene):
+    library, _ = scene
+    clusters = sorted(p["cluster"] for p in library.people())
+    library.name(clusters[-1], "Zed")
+    assert library.name(clusters[0], "Zed") == {"cluster": clusters[0], "name": "Zed", "faces": 6,
+                                                 "samples_added": 4}
+    assert [(p["cluster"], p["name"], p["faces"]) for p in library.people(named=True)] == [(clusters[0], "Zed", 6)]
+
+
 def test_another_name_as_the_answer_names_the_cluster(scene):
     library, _ = scene
     library.name(library.people()[0]["cluster"], "Alice")

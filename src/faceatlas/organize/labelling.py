@@ -198,7 +198,9 @@ class Labelling:
         gone = session.get(LibraryCluster, old)
         keep = session.get(LibraryCluster, kept)
         if gone.subject_id is not None and keep.subject_id is None:
-            keep.subject_id, gone.subject_id = gone.subject_id, None
+            subject_id, gone.subject_id = gone.subject_id, None
+            session.flush()  # the name is unique to one cluster: free it first
+            keep.subject_id = subject_id
             session.flush()
         session.execute(update(LibraryFace).where(LibraryFace.cluster_id == old).values(cluster_id=kept))
         have = set(session.scalars(select(LibraryNotPerson.subject_id).where(LibraryNotPerson.cluster_id == kept)))
