@@ -87,7 +87,7 @@ def test_review_asks_about_the_uncertain_cluster_only_and_a_no_holds_in_later_ru
     library.name(alice_cluster, "Alice")
     queue = library.review()
     assert len(queue) == 1 and queue[0].name == "Alice" and queue[0].faces == 3
-    assert library.labelling.review_floor <= queue[0].score < library.labelling.threshold
+    assert library.labelling.review_floor(1) <= queue[0].score < library.labelling.threshold
     assert library.answer(queue[0], "no") == {"cluster": queue[0].cluster, "not": "Alice"}
     assert library.review() == []
     # faces between the two would join them, but the "no" forbids it
@@ -257,3 +257,10 @@ def test_erasing_a_named_person_erases_their_library_faces_to_the_bytes(scene, t
     stored = b"".join(path.read_bytes() for path in tmp_path.iterdir() if path.name.startswith("gallery.db"))
     assert not any(embedding[:64] in stored for embedding in alice)
     assert library.labelling.update().clustered == 0  # and they do not come back
+
+
+def test_the_review_band_narrows_as_more_people_are_named(scene):
+    labelling = scene[0].labelling
+    floors = [labelling.review_floor(named) for named in (1, 50, 1_000, 10_000)]
+    assert floors[0] < floors[1] < floors[2] < labelling.threshold
+    assert floors[3] == labelling.threshold  # 5 % over 10,000 people is stricter than clustering: nothing to ask

@@ -3,7 +3,8 @@ queue of clusters that may be a named person, and the photos of a person.
 
 Labelling is progressive. A new face that clears the clustering threshold against a named person's cluster joins it
 and is labelled (automatically, at a calibrated false-match rate); a cluster that resembles a named person less
-than that but more than the review floor is queued for review, biggest first (one answer settles the most faces);
+than that but more than the review floor (calibrated so that a stranger's cluster is put up with a 5 % chance,
+however many people are named) is queued for review, biggest first (one answer settles the most faces);
 below the floor it stays unknown until someone names it. A "yes" or a name joins the cluster to the person (a
 must-link) and adds its best faces to the person's gallery samples; a "no" forbids that person for that cluster (a
 cannot-link) for every later run.
@@ -20,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from faceatlas.errors import FaceAtlasError
 from faceatlas.gallery import Gallery
+from faceatlas.gallery.decisions import per_comparison_fmr
 from faceatlas.gallery.schema import Subject
 from faceatlas.io.image import ImageSource, load_image
 from faceatlas.organize.clustering import Constraints, cluster
@@ -30,8 +32,12 @@ CLUSTER_FMR = 1e-5
 """Faces and clusters join when their average similarity clears the threshold calibrated at this false-match rate
 per comparison (BCubed F 0.992 on LFW View 1; see docs/results/lfw-clustering.json)."""
 
+REVIEW_FPIR = 0.05
+"""The floor of the review band: the chance that a cluster of someone not yet named is asked about a named person
+(spread over the named people, so the band narrows as more are named), and never a per-comparison rate above
+REVIEW_FMR. Below it, a cluster is left unknown."""
+
 REVIEW_FMR = 1e-3
-"""The floor of the review band: a cluster that resembles a named person less than this is left unknown."""
 
 NAME_SAMPLES = 20
 """Faces of a cluster (best quality first) added to the person's gallery samples when it is named or confirmed."""
@@ -107,12 +113,18 @@ class Labelling:
         self.gallery = gallery
         card = gallery.analyzer.recogniser_card
         self.threshold = calibrated_threshold(card, CLUSTER_FMR)
-        self.review_floor = calibrated_threshold(card, REVIEW_FMR)
         self._cache: FaceTable | None = None  # what never changes of a face; clusters are read afresh each time
 
     @property
     def _collection(self) -> int:
         return self.gallery.collection_id
+
+    def review_floor(self, named: int) -> float:
+        """The lowest average similarity to one of `named` people that puts a cluster up for review (the threshold
+        itself when the per-comparison rate would be stricter than clustering's: nothing to review)."""
+        fmr = min(REVIEW_FMR, per_comparison_fmr(None, REVIEW_FPIR, named))
+        card = self.gallery.analyzer.recogniser_card
+        return self.threshold if fmr <= CLUSTER_FMR else calibrated_threshold(card, fmr)
 
     def _faces(self, session: Session) -> FaceTable:
         """The faces, their embeddings read once per process (a face's record never changes) and their clusters
@@ -299,6 +311,7 @@ class Labelling:
             ids, sums, counts = faces.cluster_sums()
             _, members = faces.groups()
             is_named = np.isin(ids, list(names))
+            floor = self.review_floor(len(names))
             named, unnamed = np.flatnonzero(is_named), np.flatnonzero(~is_named)
             linkage = (sums[unnamed] @ sums[named].T) / np.outer(counts[unnamed], counts[named])
             subjects = [names[int(ids[n])][0] for n in named]
@@ -309,7 +322,7 @@ class Labelling:
             items = []
             for row, u in enumerate(unnamed):
                 column = int(np.argmax(linkage[row]))
-                if linkage[row, column] < self.review_floor:
+                if linkage[row, column] < floor:
                     continue
                 items.append((int(ids[u]), len(members[u]), column, float(linkage[row, column]),
                               faces.best(members[u])))
