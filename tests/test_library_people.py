@@ -261,6 +261,6 @@ def test_erasing_a_named_person_erases_their_library_faces_to_the_bytes(scene, t
 
 def test_the_review_band_narrows_as_more_people_are_named(scene):
     labelling = scene[0].labelling
-    floors = [labelling.review_floor(named) for named in (1, 50, 1_000, 10_000)]
+    floors = [labelling.review_floor(named) for named in (1, 200, 2_000, 10_000)]
     assert floors[0] < floors[1] < floors[2] < labelling.threshold
     assert floors[3] == labelling.threshold  # 5 % over 10,000 people is stricter than clustering: nothing to ask
