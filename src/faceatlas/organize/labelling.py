@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
 from sqlalchemy import delete, func, select, update
@@ -389,7 +390,7 @@ class Labelling:
         decoded = load_image(image)
         detected = analyzer.detect(decoded.bgr)
         if len(detected) == 0:
-            raise LabellingError(f"no face found in {image if isinstance(image, str) else 'the query photo'}")
+            raise LabellingError(f"no face found in {image if isinstance(image, str | Path) else 'the query photo'}")
         embedded = analyzer.embed(decoded.bgr, detected)
         if not len(ids):
             return set()
