@@ -128,6 +128,8 @@ def simulate(library: Library, truth: dict[int, str]) -> dict:
             reply = "yes" if who == item.name else who if who in named else "no"
             library.answer(item, reply)
             asked["review"] += 1
+            if reply != "no":
+                named.add(who)
         else:
             unnamed = library.people(limit=1, named=False)
             if not unnamed:
@@ -136,7 +138,7 @@ def simulate(library: Library, truth: dict[int, str]) -> dict:
             who = who_is(library, cluster, truth)
             library.name(cluster, who)
             asked["name"] += 1
-        named.add(who)
+            named.add(who)
         answers += 1
         given = labels(library)
         judged = [face for face in truth if given.get(face)]
