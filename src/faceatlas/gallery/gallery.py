@@ -301,14 +301,7 @@ class Gallery:
         duplicate = 1.0 - DUPLICATE_MARGIN * (1.0 - clash_threshold)
         with self.writing() as session:
             index = self._current_index(session)
-            subject = session.scalar(select(Subject).where(Subject.collection_id == self._collection_id,
-                                                           Subject.name == name))
-            if subject is None:
-                subject = Subject(collection_id=self._collection_id, name=name, meta=meta or {})
-                session.add(subject)
-                session.flush()
-            elif meta:
-                subject.meta = {**subject.meta, **meta}
+            subject = self.subject_named(session, name, meta)
             new: list[Sample] = []
             for source, faces, quality, thumbnail in accepted:
                 vector = faces.embeddings[0]
@@ -333,17 +326,24 @@ class Gallery:
             report.added = [s.id for s in new]
         return report
 
+    def subject_named(self, session: Session, name: str, meta: dict | None = None) -> Subject:
+        """The person `name` of this collection, created (with an id) if new; `meta` is merged into theirs."""
+        subject = session.scalar(select(Subject).where(Subject.collection_id == self._collection_id,
+                                                       Subject.name == name))
+        if subject is None:
+            subject = Subject(collection_id=self._collection_id, name=name, meta=meta or {})
+            session.add(subject)
+            session.flush()
+        elif meta:
+            subject.meta = {**subject.meta, **meta}
+        return subject
+
     def add_faces(self, name: str, embeddings: np.ndarray, qualities: Sequence[float | None],
                   boxes: Sequence[list], sources: Sequence[str]) -> list[int]:
         """Add faces already found and embedded by this collection's model (a photo library's) to person `name`
         (created if new), without the enrolment checks: the caller vouches for who they are. Returns sample ids."""
         with self.writing() as session:
-            subject = session.scalar(select(Subject).where(Subject.collection_id == self._collection_id,
-                                                           Subject.name == name))
-            if subject is None:
-                subject = Subject(collection_id=self._collection_id, name=name, meta={})
-                session.add(subject)
-                session.flush()
+            subject = self.subject_named(session, name)
             new = [Sample(subject_id=subject.id, collection_id=self._collection_id,
                           model_id=self.analyzer.recogniser_card.id,
                           embedding=np.asarray(vector, np.float32).tobytes(), quality=quality, box=box, source=source)

@@ -66,12 +66,7 @@ def import_collection(gallery: Gallery, path: Path) -> dict:
     row = 0
     with gallery.writing() as session:
         for person in document["people"]:
-            subject = session.scalar(select(Subject).where(Subject.collection_id == gallery.collection_id,
-                                                           Subject.name == person["name"]))
-            if subject is None:
-                subject = Subject(collection_id=gallery.collection_id, name=person["name"], meta=person["meta"])
-                session.add(subject)
-                session.flush()
+            subject = gallery.subject_named(session, person["name"], person["meta"])
             for record in person["samples"]:
                 sample = Sample(subject_id=subject.id, collection_id=gallery.collection_id,
                                 model_id=document["model_id"], embedding=vectors[row].astype(np.float32).tobytes(),

@@ -92,15 +92,13 @@ class FaceTable:
         ids, starts = np.unique(self.clusters[order], return_index=True)
         return ids, np.split(order, starts[1:]) if len(order) else []
 
-    def cluster_sums(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Cluster ids, the sum of each cluster's embeddings, its size."""
-        ids, members = self.groups()
-        if not len(ids):
-            return ids, np.zeros((0, self.embeddings.shape[1])), np.zeros(0)
-        order = np.concatenate(members)
-        starts = np.cumsum([0] + [len(m) for m in members[:-1]])
-        sums = np.add.reduceat(self.embeddings[order].astype(np.float64), starts, axis=0)
-        return ids, sums, np.array([len(m) for m in members], np.float64)
+    def sums(self, members: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """The sum of each group's embeddings (`groups`' members) and its size."""
+        counts = np.array([len(m) for m in members], np.float64)
+        if not members:
+            return np.zeros((0, self.embeddings.shape[1])), counts
+        starts = np.r_[0, np.cumsum(counts[:-1])].astype(np.int64)
+        return np.add.reduceat(self.embeddings[np.concatenate(members)].astype(np.float64), starts, axis=0), counts
 
     def best(self, members: np.ndarray) -> int:
         """The face shown for a group: its best quality (unknown counts as 0), the first on a tie."""
@@ -309,8 +307,8 @@ class Labelling:
             ruled_out = self._ruled_out(session)
             if not names:
                 return []
-            ids, sums, counts = faces.cluster_sums()
-            _, members = faces.groups()
+            ids, members = faces.groups()
+            sums, counts = faces.sums(members)
             is_named = np.isin(ids, list(names))
             floor = self.review_floor(len(names))
             named, unnamed = np.flatnonzero(is_named), np.flatnonzero(~is_named)
@@ -361,7 +359,8 @@ class Labelling:
         with Session(self.gallery.engine) as session:
             faces = self._faces(session)
             names = self._names(session)
-            ids, sums, counts = faces.cluster_sums()
+            ids, members = faces.groups()
+            sums, counts = faces.sums(members)
             if person is not None:
                 wanted = {c for c, (_, n) in names.items() if n == person}
                 if not wanted:
