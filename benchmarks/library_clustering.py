@@ -1,14 +1,16 @@
 """Clustering the faces of LFW View 1 into people: the library's incremental clustering against batch baselines
-(agglomerative with average linkage at the same threshold; HDBSCAN), adding DevTest's photos after DevTrain's
+(agglomerative with average linkage, DBSCAN, HDBSCAN), adding DevTest's photos after DevTrain's
 against clustering everything at once, and the time to cluster 100k faces.
 
     .venv/bin/python benchmarks/library_clustering.py [--fmr 1e-5 1e-4 1e-3] [--cache DIR] [--scale 100000]
 
-Faces: the centre face of each image (SFace, profile `default`); each image is its own photo. Quality is not used
-(every face may seed a cluster): the quality gate is measured separately. The timing runs on synthetic people
+Faces: the centre face of each image (SFace, profile `default`); each image is its own photo. "incremental" is the
+library's clustering as it runs, quality gate included (faces below `SEED_QUALITY` may join but not seed); "ungated"
+lets every face seed. Baselines at the same threshold: agglomerative average linkage, DBSCAN with min_samples 1 (single
+linkage: the connected components of the pairs above the threshold), and HDBSCAN. The timing runs on synthetic people
 (centres drawn from a Gaussian fitted to the LFW embeddings, photos scattered around them so that two photos of one
-person are as similar as LFW's genuine pairs; Zipf-like photo counts, as in a family library). Prints one JSON
-document: per FMR the threshold, clusters, BCubed and pairwise precision / recall / F, seconds.
+person are as similar as LFW's genuine pairs; Zipf-like photo counts, as in a family library).
+Prints one JSON document: per FMR the threshold, clusters, BCubed and pairwise precision / recall / F, seconds.
 """
 
 from __future__ import annotations
@@ -20,11 +22,12 @@ import time
 from pathlib import Path
 
 import numpy as np
-from sklearn.cluster import HDBSCAN, AgglomerativeClustering
+from sklearn.cluster import DBSCAN, HDBSCAN, AgglomerativeClustering
 
 from faceatlas import FaceAnalyzer
 from faceatlas.eval.embedding import embed_centre_faces
-from faceatlas.organize.clustering import cluster
+from faceatlas.io.image import load_image
+from faceatlas.organize.clustering import SEED_QUALITY, cluster
 from faceatlas.pipeline import calibrated_threshold
 
 LFW = Path(__file__).resolve().parents[2] / "shared" / "data" / "lfw_view1"
@@ -58,13 +61,29 @@ def bcubed(labels: np.ndarray, truth: np.ndarray) -> dict:
             "pairwise_f": 2 * pair_p * pair_r / max(pair_p + pair_r, 1e-12)}
 
 
-def incremental(embeddings: np.ndarray, batches: list[np.ndarray], threshold: float) -> np.ndarray:
-    """Cluster the faces batch by batch, each batch among the clusters the earlier ones made."""
+def centre_face_quality(paths: list[Path]) -> np.ndarray:
+    """The quality score of the face nearest each image's centre (NaN where there is none), as the library's index
+    computes it."""
+    analyzer = FaceAnalyzer(heads=["quality"])
+    quality = np.full(len(paths), np.nan, np.float32)
+    for index, path in enumerate(paths):
+        bgr = load_image(path).bgr
+        faces = analyzer.detect(bgr).nearest_to_centre()
+        if len(faces):
+            quality[index] = analyzer.describe(bgr, faces).quality[0]
+    return quality
+
+
+def incremental(embeddings: np.ndarray, batches: list[np.ndarray], threshold: float,
+                quality: np.ndarray | None = None) -> np.ndarray:
+    """Cluster the faces batch by batch, each batch among the clusters the earlier ones made; without `quality`
+    every face may seed."""
+    quality = np.ones(len(embeddings)) if quality is None else quality
     labels = np.full(len(embeddings), -2, np.int64)  # -2: not added yet
     for rows in batches:
         labels[rows] = -1
         added = labels > -2
-        labels[added] = cluster(embeddings[added], labels[added], np.flatnonzero(added), np.ones(int(added.sum())),
+        labels[added] = cluster(embeddings[added], labels[added], np.flatnonzero(added), quality[added],
                                 threshold, next_id=int(labels.max()) + 1).labels
     return labels
 
@@ -106,21 +125,27 @@ def main() -> None:
     found = np.flatnonzero(embedded.found)
     embeddings = embedded.embeddings[found]
     truth = np.unique([paths[i].parent.name for i in found], return_inverse=True)[1]
+    quality = centre_face_quality([paths[i] for i in found])
     in_train = found < len(train)
     hdbscan, hdbscan_seconds = timed(HDBSCAN(min_cluster_size=2).fit_predict, embeddings)
     rows = []
     for fmr in args.fmr:
         threshold = calibrated_threshold(analyzer.recogniser_card, fmr)
-        at_once, seconds = timed(incremental, embeddings, [np.arange(len(embeddings))], threshold)
-        train_then_test = incremental(embeddings, [np.flatnonzero(in_train), np.flatnonzero(~in_train)], threshold)
+        at_once, seconds = timed(incremental, embeddings, [np.arange(len(embeddings))], threshold, quality)
+        train_then_test = incremental(embeddings, [np.flatnonzero(in_train), np.flatnonzero(~in_train)], threshold,
+                                      quality)
+        ungated = incremental(embeddings, [np.arange(len(embeddings))], threshold)
         batch, baseline_seconds = timed(AgglomerativeClustering(
             n_clusters=None, metric="cosine", linkage="average", distance_threshold=1 - threshold).fit_predict,
             embeddings)
+        single = DBSCAN(eps=1 - threshold, min_samples=1, metric="cosine").fit_predict(embeddings)
         rows.append({"fmr": fmr, "threshold": threshold,
                      "incremental": {"clusters": int(at_once.max() + 1), "seconds": seconds,
                                      **bcubed(at_once, truth)},
                      "devtrain_then_devtest": {"clusters": int(train_then_test.max() + 1),
                                                **bcubed(train_then_test, truth)},
+                     "ungated": {"clusters": int(ungated.max() + 1), **bcubed(ungated, truth)},
+                     "dbscan_single_linkage": {"clusters": int(single.max() + 1), **bcubed(single, truth)},
                      "agglomerative_average": {"clusters": int(batch.max() + 1), "seconds": baseline_seconds,
                                                **bcubed(batch, truth)}})
         print(json.dumps(rows[-1]), flush=True)
@@ -147,7 +172,9 @@ def main() -> None:
         scale.append(row)
         print(json.dumps(row), flush=True)
     print(json.dumps({"benchmark": "library_clustering", "machine": platform.platform(), "faces": len(embeddings),
-                      "people": int(truth.max() + 1), "devtrain_faces": int(in_train.sum()), "results": rows,
+                      "people": int(truth.max() + 1), "devtrain_faces": int(in_train.sum()),
+                      "seed_quality": SEED_QUALITY, "below_seed_quality": int((quality < SEED_QUALITY).sum()),
+                      "results": rows,
                       "hdbscan": {"min_cluster_size": 2, "seconds": hdbscan_seconds, **bcubed(hdbscan, truth)},
                       "genuine_similarity_mean": genuine, "scale": scale}, indent=1))
 

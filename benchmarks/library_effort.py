@@ -3,14 +3,14 @@ confirming every face and naming every cluster by hand.
 
     .venv/bin/python benchmarks/library_effort.py [--cache DIR] [--sets lfw deepface]
 
-A simulated user knows who everyone is. Each step the library asks one thing and the user answers it, looking at
-the cluster's sample face as a person would: the top of the review queue ("is cluster 7 Alice?": yes, no, or the
-right name when that person is already named), or, with the queue empty, the biggest unnamed cluster ("who is
-this?": a name). After each answer: the fraction of faces labelled, precision (labels that are right) and recall
-(faces labelled rightly). Sets: LFW View 1 (the centre face of its 4,992 images, 3,095 people; embeddings written
-to the library's database) and deepface_testset (the 61 photos of identities.csv indexed by `library index`; the
-largest face of each is that identity; other faces cost answers but are not scored). The lower bound
-shown is the number of people whose faces make up 95 % of the faces: one answer per person is needed at least.
+A simulated user knows who everyone is. Each step the library asks one thing and the user answers it, looking at the
+cluster's sample face as a person would: the top of the review queue ("is cluster 7 Alice?": yes, no, or the right name
+when that person is already named), or, with the queue empty, the biggest unnamed cluster ("who is this?": a name).
+After each answer: the fraction of faces labelled, precision (labels that are right) and recall (faces labelled
+rightly). Sets: LFW View 1 (the centre face of its 4,992 images, 3,095 people; embeddings and quality scores written to
+the library's database) and deepface_testset (the 61 photos of identities.csv indexed by `library index`; the largest
+face of each is that identity; other faces cost answers but are not scored). The lower bound shown is the number of
+people whose faces make up 95 % of the faces: one answer per person is needed at least.
 """
 
 from __future__ import annotations
@@ -19,22 +19,19 @@ import argparse
 import csv
 import json
 import platform
-import sys
 import tempfile
 import time
 from collections import Counter
 from pathlib import Path
 
 import numpy as np
+from library_clustering import LFW, centre_face_quality, pair_images  # this script's folder is on sys.path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from faceatlas.gallery.schema import Subject
 from faceatlas.organize import Library
 from faceatlas.organize.schema import LibraryCluster, LibraryFace, LibraryFile, LibraryPath
-
-sys.path.insert(0, str(Path(__file__).parent))
-from library_clustering import LFW, pair_images
 
 DEEPFACE = Path(__file__).resolve().parents[2] / "shared" / "data" / "deepface_testset"
 
@@ -47,6 +44,7 @@ def lfw_library(folder: Path, cache: Path | None) -> tuple[Library, dict[int, st
     train, test = pair_images(LFW / "pairsDevTrain.txt"), pair_images(LFW / "pairsDevTest.txt")
     paths = train + [p for p in test if p not in set(train)]
     embedded = embed_centre_faces(FaceAnalyzer(), paths, cache_dir=cache)
+    quality = centre_face_quality(paths)
     library = Library(f"sqlite:///{folder / 'gallery.db'}")
     truth = {}
     with Session(library.gallery.engine) as session:
@@ -57,7 +55,7 @@ def lfw_library(folder: Path, cache: Path | None) -> tuple[Library, dict[int, st
             session.add(LibraryPath(collection_id=library.gallery.collection_id, path=str(paths[i]),
                                     file_id=record.id, size=1, mtime_ns=1))
             face = LibraryFace(collection_id=library.gallery.collection_id, file_id=record.id, box=[0, 0, 1, 1],
-                               detection_score=1.0, quality=None,
+                               detection_score=1.0, quality=float(quality[i]),
                                embedding=np.asarray(embedded.embeddings[i], np.float32).tobytes())
             session.add(face)
             session.flush()

@@ -79,7 +79,7 @@ def test_clusters_named_apart_or_ruled_out_never_join():
 def test_low_quality_faces_join_but_never_seed():
     rng = np.random.default_rng(2)
     vectors, who = people(rng, 2, 3)
-    quality = np.array([0.9, 0.2, 0.2, 0.2, 0.2, 0.2])  # person 1 has only poor faces
+    quality = np.array([0.9, 0.0, 0.0, 0.0, 0.0, 0.0])  # person 1 has only faces below the quality scale
     labels = cluster(vectors, fresh(6), np.arange(6), quality, threshold=0.4, next_id=0).labels
     assert (labels[who == 0] == labels[0]).all() and labels[0] >= 0
     assert (labels[who == 1] == -1).all()

@@ -100,6 +100,29 @@ def test_review_asks_about_the_uncertain_cluster_only_and_a_no_holds_in_later_ru
     assert not set(paths["maybe"]) & {row["path"] for row in library.photos(person="Alice")}
 
 
+def test_an_answer_given_while_new_faces_are_clustered_is_not_overwritten(scene, tmp_path, monkeypatch):
+    """Clustering runs outside the writer lock: a "no" given meanwhile (by another process's library, here at the
+    moment the first clustering runs) makes the run cluster again with it."""
+    library, _ = scene
+    library.name(library.people()[0]["cluster"], "Alice")
+    [item] = library.review()
+    add_faces(library, tmp_path, "bridge", photos_of(direction(0.87, 2), 6, 3, spread=0.05))
+    other = Library(f"sqlite:///{tmp_path / 'gallery.db'}")
+    clusterings = []
+    unlocked = library.labelling._cluster
+
+    def answered_meanwhile(state):
+        if not clusterings:
+            other.answer(item, "no")
+        clusterings.append(unlocked(state))
+        return clusterings[-1]
+
+    monkeypatch.setattr(library.labelling, "_cluster", answered_meanwhile)
+    report = library.labelling.update()
+    assert len(clusterings) == 2 and clusterings[0].merged and not clusterings[1].merged
+    assert report.merged == 0 and [p["name"] for p in library.people()] == ["Alice", None, None]
+
+
 def test_a_yes_joins_the_cluster_to_the_person_and_adds_samples(scene):
     library, paths = scene
     library.name(library.people()[0]["cluster"], "Alice")

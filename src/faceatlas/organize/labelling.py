@@ -25,7 +25,7 @@ from faceatlas.gallery import Gallery
 from faceatlas.gallery.decisions import per_comparison_fmr
 from faceatlas.gallery.schema import Subject
 from faceatlas.io.image import ImageSource, load_image
-from faceatlas.organize.clustering import Constraints, cluster
+from faceatlas.organize.clustering import Clustering, Constraints, cluster
 from faceatlas.organize.schema import LibraryCluster, LibraryFace, LibraryNotPerson, LibraryPath
 from faceatlas.pipeline import calibrated_threshold
 
@@ -39,6 +39,10 @@ REVIEW_FPIR = 0.05
 REVIEW_FMR. Below it, a cluster is left unknown."""
 
 REVIEW_FMR = 1e-3
+
+UNLOCKED_TRIES = 2
+"""Clusterings run outside the writer lock before one runs under it (each is thrown away if a name, an answer or
+another run changed the clusters meanwhile)."""
 
 NAME_SAMPLES = 20
 """Faces of a cluster (best quality first) added to the person's gallery samples when it is named or confirmed."""
@@ -103,6 +107,21 @@ class FaceTable:
     def best(self, members: np.ndarray) -> int:
         """The face shown for a group: its best quality (unknown counts as 0), the first on a tie."""
         return int(members[int(np.argmax(np.nan_to_num(self.quality[members], nan=0.0)))])
+
+
+@dataclass
+class _ClusteringState:
+    """What clustering reads: the faces, named clusters (cluster -> subject), ruled-out people, the next new id."""
+
+    faces: FaceTable
+    person: dict[int, int]
+    ruled_out: dict[int, set[int]]
+    next_id: int
+
+    def __eq__(self, other: object) -> bool:
+        return (isinstance(other, _ClusteringState) and np.array_equal(self.faces.ids, other.faces.ids)
+                and np.array_equal(self.faces.clusters, other.faces.clusters)
+                and (self.person, self.ruled_out, self.next_id) == (other.person, other.ruled_out, other.next_id))
 
 
 class Labelling:
@@ -179,30 +198,50 @@ class Labelling:
     # ---- clustering ------------------------------------------------------------------------------------------
 
     def update(self) -> ClusterReport:
-        """Cluster the faces that have no cluster yet among the existing clusters (see `clustering`)."""
+        """Cluster the faces that have no cluster yet among the existing clusters (see `clustering`).
+
+        The clustering runs outside the collection's writer lock (a first import of 100k faces takes a minute) and
+        is written under it if nothing it read has changed meanwhile; after `UNLOCKED_TRIES` such misses it runs
+        under the lock."""
+        for _ in range(UNLOCKED_TRIES):
+            with Session(self.gallery.engine) as session:
+                state = self._state(session)
+            result = self._cluster(state)
+            with self.gallery.writing() as session:
+                if self._state(session) == state:
+                    return self._write(session, state, result)
         with self.gallery.writing() as session:
-            faces = self._faces(session)
-            waiting = faces.clusters < 0
-            names = self._names(session)
-            ruled_out = self._ruled_out(session)
-            constraints = Constraints({c: subject for c, (subject, _) in names.items()}, ruled_out)
-            next_id = (session.scalar(select(func.max(LibraryCluster.id))) or 0) + 1
-            result = cluster(faces.embeddings, faces.clusters, faces.files, faces.quality, self.threshold, next_id,
-                             constraints)
-            new = sorted({int(c) for c in result.labels[waiting & (result.labels >= next_id)]})
-            session.add_all([LibraryCluster(id=c, collection_id=self._collection) for c in new])
-            session.flush()
-            for old, kept in result.merged.items():
-                self._merge_rows(session, old, kept)
-            changed = np.flatnonzero(result.labels != faces.clusters)
-            if len(changed):
-                session.execute(update(LibraryFace), [
-                    {"id": int(faces.ids[i]), "cluster_id": None if result.labels[i] < 0 else int(result.labels[i])}
-                    for i in changed])
-            session.commit()
-            joined_named = int(np.isin(result.labels[waiting], list(names)).sum())
-            return ClusterReport(clustered=int(waiting.sum()), new_clusters=len(new), joined_named=joined_named,
-                                 merged=len(result.merged), unclustered=int((result.labels < 0).sum()))
+            state = self._state(session)
+            return self._write(session, state, self._cluster(state))
+
+    def _state(self, session: Session) -> _ClusteringState:
+        names = self._names(session)
+        return _ClusteringState(self._faces(session), {c: subject for c, (subject, _) in names.items()},
+                                self._ruled_out(session),
+                                (session.scalar(select(func.max(LibraryCluster.id))) or 0) + 1)
+
+    def _cluster(self, state: _ClusteringState) -> Clustering:
+        faces = state.faces
+        return cluster(faces.embeddings, faces.clusters, faces.files, faces.quality, self.threshold, state.next_id,
+                       Constraints(state.person, state.ruled_out))
+
+    def _write(self, session: Session, state: _ClusteringState, result: Clustering) -> ClusterReport:
+        faces = state.faces
+        waiting = faces.clusters < 0
+        new = sorted({int(c) for c in result.labels[waiting & (result.labels >= state.next_id)]})
+        session.add_all([LibraryCluster(id=c, collection_id=self._collection) for c in new])
+        session.flush()
+        for old, kept in result.merged.items():
+            self._merge_rows(session, old, kept)
+        changed = np.flatnonzero(result.labels != faces.clusters)
+        if len(changed):
+            session.execute(update(LibraryFace), [
+                {"id": int(faces.ids[i]), "cluster_id": None if result.labels[i] < 0 else int(result.labels[i])}
+                for i in changed])
+        session.commit()
+        joined_named = int(np.isin(result.labels[waiting], list(state.person)).sum())
+        return ClusterReport(clustered=int(waiting.sum()), new_clusters=len(new), joined_named=joined_named,
+                             merged=len(result.merged), unclustered=int((result.labels < 0).sum()))
 
     def _merge_rows(self, session: Session, old: int, kept: int) -> None:
         """Cluster `old` joined `kept`: its faces, name and ruled-out people move over, its row goes."""
@@ -356,6 +395,7 @@ class Labelling:
         path, box, cluster, name and its similarity to its cluster (how sure the assignment is)."""
         if (person is None) == (like is None):
             raise LabellingError("ask for the photos of a person or of the people like a photo (one of the two)")
+        query = None if like is None else self._query_embeddings(like)  # analysed before the database is read
         with Session(self.gallery.engine) as session:
             faces = self._faces(session)
             names = self._names(session)
@@ -369,7 +409,7 @@ class Labelling:
                     raise LabellingError(f"'{person}' is in the gallery but names no cluster of the library yet"
                                          if known else f"no person named '{person}' in this library")
             else:
-                wanted = self._like(like, ids, sums, counts)
+                wanted = self._like(query, ids, sums, counts)
             rows = np.flatnonzero(np.isin(faces.clusters, list(wanted)))
             paths = self._paths(session, faces.files[rows])
             boxes = self._boxes(session, faces.ids[rows])
@@ -384,15 +424,19 @@ class Labelling:
                               "similarity": round(similarity, 4)})
         return sorted(found, key=lambda row: (row["path"], row["cluster"]))
 
-    def _like(self, image: ImageSource, ids: np.ndarray, sums: np.ndarray, counts: np.ndarray) -> set[int]:
+    def _query_embeddings(self, image: ImageSource) -> np.ndarray:
+        """The embedding of every face in a query photo."""
         analyzer = self.gallery.analyzer
         decoded = load_image(image)
         detected = analyzer.detect(decoded.bgr)
         if len(detected) == 0:
             raise LabellingError(f"no face found in {image if isinstance(image, str | Path) else 'the query photo'}")
-        embedded = analyzer.embed(decoded.bgr, detected)
+        return analyzer.embed(decoded.bgr, detected).embeddings
+
+    def _like(self, query: np.ndarray, ids: np.ndarray, sums: np.ndarray, counts: np.ndarray) -> set[int]:
+        """The clusters the query faces resemble most, where that clears the clustering threshold."""
         if not len(ids):
             return set()
-        similarity = embedded.embeddings @ sums.T / counts
+        similarity = query @ sums.T / counts
         best = similarity.argmax(1)
         return {int(ids[b]) for row, b in enumerate(best) if similarity[row, b] >= self.threshold}
