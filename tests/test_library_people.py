@@ -226,14 +226,17 @@ def test_review_works_in_a_real_terminal(scene):
     def session(*replies: str) -> str:
         child = pexpect.spawn(faceatlas_command(), ["library", "review", "--db", url], env=env, timeout=120,
                               encoding="utf-8")
+        seen = []
         for reply in replies:
             child.expect(r"Is this .*Alice.*\?")
+            seen.append(child.before)
             child.sendline(reply)
         child.expect(pexpect.EOF)
         child.close()
         assert child.exitstatus == 0, child.before
-        return re.sub(r"\x1b\[[0-9;]*m", "", child.before)  # the terminal gets colours
+        return re.sub(r"\x1b\[[0-9;]*m", "", "".join([*seen, child.before]))  # the terminal gets colours
 
+    assert "no preview" in session("q")  # the sample "photo" here is not an image
     assert "0 answered" in session("s")
     said = session("Bob")
     assert "Bob: 3 faces" in said and "1 answered" in said
@@ -242,6 +245,28 @@ def test_review_works_in_a_real_terminal(scene):
                           encoding="utf-8")
     child.expect("nothing to review")
     child.expect(pexpect.EOF)
+
+
+def test_review_preview_draws_the_face_cut_from_its_photo(tmp_path):
+    """The preview is the box (with a margin) cut from the photo, 32 cells wide, two pixels per cell."""
+    from PIL import Image
+    from rich.console import Console
+
+    from faceatlas.cli.library import face_preview
+
+    pixels = np.zeros((400, 600, 3), np.uint8)
+    pixels[:, :300] = (255, 0, 0)  # red left half, green right half (swapped channels would show blue)
+    pixels[:, 300:] = (0, 255, 0)
+    photo = tmp_path / "photo.png"
+    Image.fromarray(pixels).save(photo)
+    console = Console(record=True, color_system="truecolor", width=120, file=open(os.devnull, "w"))
+    console.print(face_preview(str(photo), [250, 100, 350, 200]))  # 140 px square with the margin: 16 rows
+    lines = console.export_text(clear=False).splitlines()
+    assert len(lines) == 16 and {len(line) for line in lines} == {32}
+    html = console.export_html(inline_styles=True)  # and clears the record
+    assert "#ff0000" in html and "#00ff00" in html and "#0000ff" not in html
+    console.print(face_preview(str(tmp_path / "gone.jpg"), [0, 0, 1, 1]))
+    assert "no preview" in console.export_text()
 
 
 def test_commands_fail_clearly(scene, tmp_path):

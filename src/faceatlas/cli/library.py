@@ -8,8 +8,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.console import RenderableType
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from faceatlas.cli.common import ProfileOption, console, fail, output, progress_bar
 from faceatlas.cli.gallery import CollectionOption, DbOption, JsonFlag, _guard, _print
@@ -17,6 +19,9 @@ from faceatlas.errors import FaceAtlasError
 
 if TYPE_CHECKING:
     from faceatlas.organize import Library
+
+PREVIEW_COLUMNS = 32
+"""Width of a face preview in character cells (and pixels)."""
 
 library_app = typer.Typer(help="A photo library: index the faces in folders of photos, group them into people, name "
                                "them, find their photos.", no_args_is_help=True)
@@ -97,11 +102,13 @@ def name(
 @library_app.command("review")
 def review(
     limit: Annotated[int, typer.Option(min=0, help="Ask at most this many (0: all).")] = 0,
+    preview: Annotated[bool, typer.Option(help="Show each sample face in the terminal (coloured half-blocks).")]
+    = True,
     db: DbOption = None, collection: CollectionOption = "default", profile: ProfileOption = "default",
     as_json: JsonFlag = False,
 ) -> None:
     """Answer "is this Alice?" for the clusters that may be a named person, biggest first: y(es), n(o), s(kip),
-    q(uit) or type the right name. With --json, list the queue without asking."""
+    q(uit) or type the right name; the cluster's best face is shown. With --json, list the queue without asking."""
     library = _open(db, collection, profile)
     queue = _guard(lambda: library.review(limit or None))
     if as_json:
@@ -115,6 +122,8 @@ def review(
         box = ",".join(str(round(v)) for v in item.sample_box)
         output.print(f"\\[{number}/{len(queue)}] cluster {item.cluster} ({item.faces} faces), e.g. "
                      f"{escape(str(item.sample_path))} \\[{box}]")
+        if preview:
+            output.print(face_preview(item.sample_path, item.sample_box))
         try:
             reply = output.input(f"Is this [bold]{escape(item.name)}[/bold]? (similarity {item.score:.2f}) "
                                  f"\\[y/n/s/q/name] ")
@@ -126,6 +135,30 @@ def review(
         answered += not result.get("skipped")
         output.print(f"  -> {_said(result)}", markup=False)
     console.print(f"{answered} answered")
+
+
+def face_preview(path: str | None, box: list[float], width: int = PREVIEW_COLUMNS) -> RenderableType:
+    """A face cut from its photo (with a margin), drawn `width` pixels wide in coloured half-blocks (two pixels per
+    character cell); a note instead when the photo cannot be read."""
+    import numpy as np
+    from PIL import Image
+    from rich_pixels import HalfcellRenderer, Pixels
+
+    from faceatlas.io.image import load_image
+
+    try:
+        rgb = load_image(path).bgr[:, :, ::-1] if path else None
+    except FaceAtlasError as error:
+        return Text(f"  (no preview: {error})", style="dim")
+    if rgb is None:
+        return Text("  (no preview: the photo is no longer in the library's folders)", style="dim")
+    x1, y1, x2, y2 = box
+    margin = 0.2 * max(x2 - x1, y2 - y1)
+    left, top = max(int(x1 - margin), 0), max(int(y1 - margin), 0)
+    right, bottom = min(int(x2 + margin), rgb.shape[1]), min(int(y2 + margin), rgb.shape[0])
+    face = Image.fromarray(np.ascontiguousarray(rgb[top:bottom, left:right]))
+    height = max(2, round(width * face.height / max(face.width, 1) / 2) * 2)
+    return Pixels.from_image(face.convert("RGBA"), resize=(width, height), renderer=HalfcellRenderer())
 
 
 def _said(result: dict) -> str:
