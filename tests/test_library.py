@@ -121,3 +121,28 @@ def test_a_killed_index_run_resumes_to_exactly_the_faces_of_a_clean_run(tmp_path
     clean_url = f"sqlite:///{tmp_path / 'clean.db'}"
     Library(clean_url, workers=2).index([tmp_path / "pictures"])
     assert faces_of(url) == faces_of(clean_url) and len(faces_of(url)) == 12
+
+
+def test_videos_are_indexed_frame_by_frame_when_asked(tmp_path):
+    """A video's sampled frames are analysed like photos: one person across frames is one cluster (faces of one
+    frame, not of one file, are kept apart), each face knows its frame's time, and a broken video is reported."""
+    folder = tmp_path / "pictures"
+    [photo] = make_photos(folder, 1)
+    astronaut = cv2.imread(str(ASTRONAUT))
+    writer = cv2.VideoWriter(str(folder / "clip.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), 5.0, astronaut.shape[1::-1])
+    for i in range(15):  # 3 s at 5 fps: frames sampled every second at 0, 1 and 2 s
+        writer.write(np.roll(astronaut, 4 * i, axis=1))
+    writer.release()
+    (folder / "broken.mov").write_bytes((folder / "clip.mp4").read_bytes()[:500])
+    library = Library(f"sqlite:///{tmp_path / 'lib.db'}", workers=2)
+    assert library.index([folder]).seen == 1  # photos only unless asked
+    report = library.index([folder], videos=True, frame_every=1.0)
+    assert (report.seen, report.unchanged, report.analysed, report.faces) == (3, 1, 1, 3)
+    assert [Path(f["path"]).name for f in report.failed] == ["broken.mov"]
+    assert "VideoDecodeError" in report.failed[0]["error"]
+    [astronaut_cluster] = library.people()
+    assert (astronaut_cluster["faces"], astronaut_cluster["photos"]) == (4, 2)
+    library.name(astronaut_cluster["cluster"], "Eileen")
+    seen = sorted((Path(row["path"]).name, row["frame_ms"]) for row in library.photos(person="Eileen"))
+    assert seen == [("clip.mp4", 0), ("clip.mp4", 1000), ("clip.mp4", 2000), (photo.name, None)]
+    assert library.index([folder]).removed_paths == 0  # a run without --videos does not forget them

@@ -6,6 +6,7 @@ written to the database (the calibrated thresholds are the real model's); the en
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 import re
@@ -259,7 +260,7 @@ def test_review_preview_draws_the_face_cut_from_its_photo(tmp_path):
     pixels[:, 300:] = (0, 255, 0)
     photo = tmp_path / "photo.png"
     Image.fromarray(pixels).save(photo)
-    console = Console(record=True, color_system="truecolor", width=120, file=open(os.devnull, "w"))
+    console = Console(record=True, color_system="truecolor", width=120, file=io.StringIO())
     console.print(face_preview(str(photo), [250, 100, 350, 200]))  # 140 px square with the margin: 16 rows
     lines = console.export_text(clear=False).splitlines()
     assert len(lines) == 16 and {len(line) for line in lines} == {32}

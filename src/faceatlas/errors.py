@@ -19,6 +19,12 @@ class ImageTooLargeError(ImageDecodeError):
     """The image has more pixels than the configured limit (a decompression-bomb guard)."""
 
 
+class VideoDecodeError(FaceAtlasError):
+    """The input is not a video that can be decoded (missing, empty, truncated, or not a video)."""
+
+    exit_code = 3
+
+
 class NoFaceError(FaceAtlasError):
     """An operation that needs a face found none."""
 

@@ -38,11 +38,15 @@ def _open(db: str | None, collection: str, profile: str) -> Library:
 def index(
     folders: Annotated[list[Path], typer.Argument(help="Folders of photos (searched recursively).")],
     workers: Annotated[int, typer.Option(min=0, help="Analysing processes (0: one per core).")] = 0,
+    videos: Annotated[bool, typer.Option("--videos", help="Also index videos, a frame every --frame-every "
+                                                          "seconds.")] = False,
+    frame_every: Annotated[float | None, typer.Option(min=0.01, help="Seconds between the video frames analysed "
+                                                                     "(default 2).")] = None,
     db: DbOption = None, collection: CollectionOption = "default", profile: ProfileOption = "default",
     as_json: JsonFlag = False,
 ) -> None:
-    """Analyse the photos that are new or changed since the last run; renamed or moved photos are not analysed
-    again, unreadable ones are listed. Safe to interrupt: the next run resumes."""
+    """Analyse the photos (and with --videos, videos) that are new or changed since the last run; renamed or moved
+    files are not analysed again, unreadable ones are listed. Safe to interrupt: the next run resumes."""
     from faceatlas.organize import Library
 
     try:
@@ -50,13 +54,15 @@ def index(
         with progress_bar() as bar:
             task = bar.add_task("analysing", total=None)
             report = library.index(folders, progress=lambda done, total: bar.update(task, completed=done,
-                                                                                  total=total))
+                                                                                  total=total),
+                                   videos=videos, **({"frame_every": frame_every} if frame_every else {}))
     except (FaceAtlasError, ValueError, OSError) as error:
         raise fail(error) from None
     if as_json:
         output.print_json(json.dumps({**report.__dict__, "clusters": report.clusters.__dict__}))
         return
-    console.print(f"{report.seen} photos: {report.analysed} analysed ({report.faces} faces), {report.unchanged} "
+    kind = "photos and videos" if videos else "photos"
+    console.print(f"{report.seen} {kind}: {report.analysed} analysed ({report.faces} faces), {report.unchanged} "
                   f"unchanged, {report.known_content} moved or copied, {len(report.failed)} unreadable, "
                   f"{report.removed_paths} gone; {report.seconds} s")
     clusters = report.clusters
@@ -79,9 +85,9 @@ def people(
         return
     table = Table("cluster", "name", "faces", "photos", "sample face")
     for person in shown:
-        box = ",".join(str(round(v)) for v in person["sample_box"])
         table.add_row(str(person["cluster"]), escape(person["name"]) if person["name"] else "[dim]unnamed[/dim]",
-                      str(person["faces"]), str(person["photos"]), escape(f"{person['sample_path']} [{box}]"))
+                      str(person["faces"]), str(person["photos"]),
+                      escape(_where(person["sample_path"], person["sample_box"], person["sample_frame_ms"])))
     output.print(table)
     if limit and len(shown) == limit:
         console.print("there may be more: --limit 0 shows all")
@@ -119,11 +125,10 @@ def review(
         return
     answered = 0
     for number, item in enumerate(queue, 1):
-        box = ",".join(str(round(v)) for v in item.sample_box)
         output.print(f"\\[{number}/{len(queue)}] cluster {item.cluster} ({item.faces} faces), e.g. "
-                     f"{escape(str(item.sample_path))} \\[{box}]")
+                     f"{escape(_where(item.sample_path, item.sample_box, item.sample_frame_ms))}")
         if preview:
-            output.print(face_preview(item.sample_path, item.sample_box))
+            output.print(face_preview(item.sample_path, item.sample_box, item.sample_frame_ms))
         try:
             reply = output.input(f"Is this [bold]{escape(item.name)}[/bold]? (similarity {item.score:.2f}) "
                                  f"\\[y/n/s/q/name] ")
@@ -137,17 +142,28 @@ def review(
     console.print(f"{answered} answered")
 
 
-def face_preview(path: str | None, box: list[float], width: int = PREVIEW_COLUMNS) -> RenderableType:
-    """A face cut from its photo (with a margin), drawn `width` pixels wide in coloured half-blocks (two pixels per
-    character cell); a note instead when the photo cannot be read."""
+def _where(path: str | None, box: list[float], frame_ms: int | None) -> str:
+    """Where a face is: its photo (or video and time) and box."""
+    at = "" if frame_ms is None else f" at {frame_ms / 1000:.1f} s"
+    return f"{path}{at} [{','.join(str(round(v)) for v in box)}]"
+
+
+def face_preview(path: str | None, box: list[float], frame_ms: int | None = None, width: int = PREVIEW_COLUMNS
+                 ) -> RenderableType:
+    """A face cut from its photo (or video frame) with a margin, drawn `width` pixels wide in coloured half-blocks
+    (two pixels per character cell); a note instead when the photo cannot be read."""
     import numpy as np
     from PIL import Image
     from rich_pixels import HalfcellRenderer, Pixels
 
     from faceatlas.io.image import load_image
+    from faceatlas.io.video import frame_at
 
     try:
-        rgb = load_image(path).bgr[:, :, ::-1] if path else None
+        if path is None:
+            rgb = None
+        else:
+            rgb = (load_image(path).bgr if frame_ms is None else frame_at(path, frame_ms))[:, :, ::-1]
     except FaceAtlasError as error:
         return Text(f"  (no preview: {error})", style="dim")
     if rgb is None:

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from faceatlas.io.video import sample_frames
+
 _ANALYZER = None  # one per worker process, made by `_start_worker`
 
 
@@ -33,6 +35,7 @@ class Found:
     scores: np.ndarray | None = None
     quality: np.ndarray | None = None
     embeddings: np.ndarray | None = None
+    frames: np.ndarray | None = None  # a video's faces: the time of each face's frame, in ms
     error: str | None = None
 
 
@@ -61,20 +64,30 @@ def _start_worker(profile: str, threads: int) -> None:
     threading.Thread(target=watch_parent, daemon=True).start()
 
 
-def analyse(path: str, sha256: str, size: int, mtime_ns: int) -> Found:
-    """Detect, embed and score every face of one file (in a worker process)."""
+def analyse(path: str, sha256: str, size: int, mtime_ns: int, frame_every: float = 0.0) -> Found:
+    """Detect, embed and score every face of one photo, or of a video's frames sampled every `frame_every`
+    seconds (in a worker process)."""
     found = Found(path, sha256, size, mtime_ns)
     try:
-        faces = _ANALYZER.analyze(path)
+        if frame_every:
+            frames = [(ms, _ANALYZER.analyze(bgr)) for ms, bgr in sample_frames(path, frame_every)]
+        else:
+            frames = [(None, _ANALYZER.analyze(path))]
     except Exception as error:  # one bad file is reported, never the end of the run
         found.error = f"{type(error).__name__}: {error}"
         return found
-    found.boxes, found.scores = faces.boxes, faces.scores
-    found.quality, found.embeddings = faces.quality, faces.embeddings
+    found.boxes = np.concatenate([faces.boxes for _, faces in frames])
+    found.scores = np.concatenate([faces.scores for _, faces in frames])
+    with_faces = [faces for _, faces in frames if len(faces)]
+    if with_faces:
+        found.quality = np.concatenate([faces.quality for faces in with_faces])
+        found.embeddings = np.concatenate([faces.embeddings for faces in with_faces])
+    if frame_every:
+        found.frames = np.concatenate([np.full(len(faces), ms, np.int64) for ms, faces in frames])
     return found
 
 
-def analysed(jobs: list[tuple[str, str, int, int]], profile: str, workers: int) -> Iterator[Found]:
+def analysed(jobs: list[tuple[str, str, int, int, float]], profile: str, workers: int) -> Iterator[Found]:
     """Results of `analyse` for each job, in order, from `workers` processes of one ONNX thread each; a few jobs
     ahead are in flight, so results are committed while the rest are analysed."""
     if not jobs:

@@ -13,7 +13,7 @@ cannot-link) for every later run.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -74,6 +74,7 @@ class ReviewItem:
     score: float
     sample_path: str | None
     sample_box: list
+    sample_frame_ms: int | None  # the sample face's frame, when it is in a video
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -85,9 +86,14 @@ class FaceTable:
 
     ids: np.ndarray
     files: np.ndarray
+    frames: np.ndarray  # a video's face: the time of its frame in ms; -1: a photo's
     quality: np.ndarray  # NaN: unknown
     embeddings: np.ndarray
     clusters: np.ndarray  # -1: none
+
+    def shots(self) -> np.ndarray:
+        """Which faces were seen together (one photo, one video frame): they are different people."""
+        return np.unique(np.column_stack([self.files, self.frames]), axis=0, return_inverse=True)[1].ravel()
 
     def groups(self) -> tuple[np.ndarray, list[np.ndarray]]:
         """Cluster ids in order, and each one's faces (row indices)."""
@@ -103,6 +109,9 @@ class FaceTable:
             return np.zeros((0, self.embeddings.shape[1])), counts
         starts = np.r_[0, np.cumsum(counts[:-1])].astype(np.int64)
         return np.add.reduceat(self.embeddings[np.concatenate(members)].astype(np.float64), starts, axis=0), counts
+
+    def frame_ms(self, row: int) -> int | None:
+        return None if self.frames[row] < 0 else int(self.frames[row])
 
     def best(self, members: np.ndarray) -> int:
         """The face shown for a group: its best quality (unknown counts as 0), the first on a tie."""
@@ -155,22 +164,23 @@ class Labelling:
             cache = self._read(session, 0)
         elif len(ids) > len(cache.ids):
             more = self._read(session, int(cache.ids[-1]) if len(cache.ids) else 0)
-            cache = FaceTable(*(np.concatenate([a, b]) for a, b in zip(
-                (cache.ids, cache.files, cache.quality, cache.embeddings, cache.clusters),
-                (more.ids, more.files, more.quality, more.embeddings, more.clusters), strict=True)))
+            cache = FaceTable(**{column.name: np.concatenate([getattr(cache, column.name), getattr(more, column.name)])
+                                 for column in fields(FaceTable)})
         if not np.array_equal(cache.ids, ids):  # removed meanwhile
             cache = self._read(session, 0)
         self._cache = cache
         clusters = np.array([-1 if r[1] is None else r[1] for r in current], np.int64)
-        return FaceTable(cache.ids, cache.files, cache.quality, cache.embeddings, clusters)
+        return replace(cache, clusters=clusters)
 
     def _read(self, session: Session, after: int) -> FaceTable:
-        rows = session.execute(select(LibraryFace.id, LibraryFace.file_id, LibraryFace.quality, LibraryFace.embedding)
+        rows = session.execute(select(LibraryFace.id, LibraryFace.file_id, LibraryFace.quality, LibraryFace.embedding,
+                                      LibraryFace.frame_ms)
                                .where(LibraryFace.collection_id == self._collection, LibraryFace.id > after)
                                .order_by(LibraryFace.id)).all()
         ndim = int(self.gallery.analyzer.recogniser_card.embedding_dim or 128)
         return FaceTable(
             ids=np.array([r[0] for r in rows], np.int64), files=np.array([r[1] for r in rows], np.int64),
+            frames=np.array([-1 if r[4] is None else r[4] for r in rows], np.int64),
             quality=np.array([np.nan if r[2] is None else r[2] for r in rows], np.float64),
             embeddings=np.stack([np.frombuffer(r[3], np.float32) for r in rows]) if rows else np.zeros((0, ndim),
                                                                                                       np.float32),
@@ -222,7 +232,7 @@ class Labelling:
 
     def _cluster(self, state: _ClusteringState) -> Clustering:
         faces = state.faces
-        return cluster(faces.embeddings, faces.clusters, faces.files, faces.quality, self.threshold, state.next_id,
+        return cluster(faces.embeddings, faces.clusters, faces.shots(), faces.quality, self.threshold, state.next_id,
                        Constraints(state.person, state.ruled_out))
 
     def _write(self, session: Session, state: _ClusteringState, result: Clustering) -> ClusterReport:
@@ -279,7 +289,8 @@ class Labelling:
         return [{"cluster": int(ids[k]), "name": names.get(int(ids[k]), (None, None))[1], "faces": len(members[k]),
                  "photos": len(np.unique(faces.files[members[k]])),
                  "sample_path": paths.get(int(faces.files[best]), [None])[0],
-                 "sample_box": boxes[int(faces.ids[best])]} for k, best in zip(order, samples, strict=True)]
+                 "sample_box": boxes[int(faces.ids[best])], "sample_frame_ms": faces.frame_ms(best)}
+                for k, best in zip(order, samples, strict=True)]
 
     def _paths(self, session: Session, files: Iterable[int]) -> dict[int, list[str]]:
         """The current paths of each file (none if it is no longer found), in order."""
@@ -370,7 +381,8 @@ class Labelling:
             boxes = self._boxes(session, [faces.ids[item[4]] for item in items])
         return [ReviewItem(cluster=c, faces=n, name=names[int(ids[named[column]])][1], subject_id=subjects[column],
                            score=round(score, 4), sample_path=paths.get(int(faces.files[best]), [None])[0],
-                           sample_box=boxes[int(faces.ids[best])]) for c, n, column, score, best in items]
+                           sample_box=boxes[int(faces.ids[best])], sample_frame_ms=faces.frame_ms(best))
+                for c, n, column, score, best in items]
 
     def answer(self, item: ReviewItem, reply: str) -> dict:
         """"yes": the cluster is that person; "no": it is not (never asked again); "skip": ask later; any other
@@ -419,7 +431,8 @@ class Labelling:
             k = position[int(faces.clusters[i])]
             similarity = float((sums[k] @ faces.embeddings[i] - 1) / max(counts[k] - 1, 1)) if counts[k] > 1 else 1.0
             for path in paths.get(int(faces.files[i]), []):
-                found.append({"path": path, "box": boxes[int(faces.ids[i])], "cluster": int(faces.clusters[i]),
+                found.append({"path": path, "box": boxes[int(faces.ids[i])], "frame_ms": faces.frame_ms(i),
+                              "cluster": int(faces.clusters[i]),
                               "name": names.get(int(faces.clusters[i]), (None, None))[1],
                               "similarity": round(similarity, 4)})
         return sorted(found, key=lambda row: (row["path"], row["cluster"]))

@@ -18,10 +18,14 @@ from faceatlas.errors import FaceAtlasError
 from faceatlas.gallery import Gallery
 from faceatlas.gallery.store import default_url
 from faceatlas.io.image import ImageSource, iter_image_paths
+from faceatlas.io.video import VIDEO_SUFFIXES, iter_video_paths
 from faceatlas.organize.ingest import Found, analysed, sha256_of, stat_key
 from faceatlas.organize.labelling import ClusterReport, Labelling, ReviewItem
 from faceatlas.organize.schema import LibraryFace, LibraryFile, LibraryPath
 from faceatlas.pipeline import FaceAnalyzer
+
+FRAME_EVERY = 2.0
+"""Seconds between the frames of a video that are analysed."""
 
 
 class LibraryError(FaceAtlasError):
@@ -34,7 +38,7 @@ class LibraryError(FaceAtlasError):
 class IndexReport:
     """What one `index` run did."""
 
-    seen: int = 0  # image files under the folders
+    seen: int = 0  # image files (and video files, when asked) under the folders
     unchanged: int = 0  # same path, size and modification time as last time: not even hashed
     known_content: int = 0  # moved, renamed, copied or touched: content already analysed
     analysed: int = 0
@@ -69,32 +73,36 @@ class Library:
     def _collection_id(self) -> int:
         return self.gallery.collection_id
 
-    def index(self, folders: Iterable[str | Path], progress: Callable[[int, int], None] | None = None
-              ) -> IndexReport:
-        """Find every image under `folders` and analyse the ones whose content is new; `progress(done, total)` is
-        called as files are analysed. Each file is committed with its faces, so an interrupted run resumes."""
+    def index(self, folders: Iterable[str | Path], progress: Callable[[int, int], None] | None = None,
+              videos: bool = False, frame_every: float = FRAME_EVERY) -> IndexReport:
+        """Find every image (and with `videos`, every video) under `folders` and analyse the ones whose content is
+        new; a video's frames are sampled every `frame_every` seconds. `progress(done, total)` is called as files
+        are analysed. Each file is committed with its faces, so an interrupted run resumes."""
+        if frame_every <= 0:
+            raise LibraryError("frame_every must be a positive number of seconds")
         started = time.perf_counter()
         roots = [Path(folder).expanduser().resolve() for folder in folders]
         for root in roots:
             if not root.is_dir() or not os.access(root, os.R_OK | os.X_OK):
                 raise LibraryError(f"{root}: not a readable folder")
         report = IndexReport()
-        paths = sorted(set(iter_image_paths(roots)))
+        paths = sorted(set(iter_image_paths(roots)) | set(iter_video_paths(roots) if videos else ()))
         report.seen = len(paths)
-        jobs, waiting = self._plan(paths, report)
+        jobs, waiting = self._plan(paths, report, frame_every)
         with Session(self.gallery.engine) as session:
             for done, found in enumerate(analysed(jobs, self.profile, self.workers), 1):
                 self._commit(session, found, waiting.pop(found.sha256, []), report)
                 if progress:
                     progress(done, len(jobs))
-        report.removed_paths = self._forget_missing(roots, set(map(str, paths)))
+        report.removed_paths = self._forget_missing(roots, set(map(str, paths)), videos)
         report.clusters = self.labelling.update()
         report.seconds = round(time.perf_counter() - started, 2)
         return report
 
-    def _plan(self, paths: list[Path], report: IndexReport) -> tuple[list[tuple[str, str, int, int]],
-                                                                    dict[str, list[tuple[str, int, int]]]]:
-        """The files to analyse (one per new content) and, per new content, its other paths to record."""
+    def _plan(self, paths: list[Path], report: IndexReport, frame_every: float
+              ) -> tuple[list[tuple[str, str, int, int, float]], dict[str, list[tuple[str, int, int]]]]:
+        """The files to analyse (one per new content; a video's with its sampling interval) and, per new content,
+        its other paths to record."""
         with Session(self.gallery.engine) as session:
             known_paths = {row.path: row for row in session.scalars(
                 select(LibraryPath).where(LibraryPath.collection_id == self._collection_id))}
@@ -119,7 +127,8 @@ class Library:
                     waiting[digest].append((str(path), size, mtime_ns))
                 else:
                     waiting[digest] = []
-                    jobs.append((str(path), digest, size, mtime_ns))
+                    is_video = path.suffix.lower() in VIDEO_SUFFIXES
+                    jobs.append((str(path), digest, size, mtime_ns, frame_every if is_video else 0.0))
             session.commit()
         return jobs, waiting
 
@@ -139,6 +148,7 @@ class Library:
         session.flush()
         for i in range(faces):
             session.add(LibraryFace(collection_id=self._collection_id, file_id=record.id,
+                                    frame_ms=None if found.frames is None else int(found.frames[i]),
                                     box=[round(float(v), 2) for v in found.boxes[i]],
                                     detection_score=float(found.scores[i]),
                                     quality=float(found.quality[i]) if found.quality is not None else None,
@@ -152,12 +162,14 @@ class Library:
             report.analysed += 1
             report.faces += faces
 
-    def _forget_missing(self, roots: list[Path], present: set[str]) -> int:
-        """Drop the paths under `roots` that are no longer there (their content's faces stay, for a later move)."""
+    def _forget_missing(self, roots: list[Path], present: set[str], videos: bool) -> int:
+        """Drop the paths under `roots` that are no longer there (their content's faces stay, for a later move);
+        videos only when this run looked for them."""
         with Session(self.gallery.engine) as session:
             gone = [row.id for row in session.scalars(select(LibraryPath).where(
                 LibraryPath.collection_id == self._collection_id))
-                    if row.path not in present and any(Path(row.path).is_relative_to(r) for r in roots)]
+                    if row.path not in present and any(Path(row.path).is_relative_to(r) for r in roots)
+                    and (videos or Path(row.path).suffix.lower() not in VIDEO_SUFFIXES)]
             if gone:
                 session.execute(delete(LibraryPath).where(LibraryPath.id.in_(gone)))
                 session.commit()

@@ -13,7 +13,7 @@ from faceatlas.gallery.schema import Base, _now
 
 
 class LibraryFile(Base):
-    """One image content (SHA-256), analysed once however many paths or renames it has."""
+    """One photo's or video's content (SHA-256), analysed once however many paths or renames it has."""
 
     __tablename__ = "library_files"
     __table_args__ = (UniqueConstraint("collection_id", "sha256"),)
@@ -63,13 +63,15 @@ class LibraryNotPerson(Base):
 
 
 class LibraryFace(Base):
-    """One face of one file: where it is, how recognisable, its embedding, its cluster."""
+    """One face of one file (of one frame, in a video): where it is, how recognisable, its embedding, its
+    cluster."""
 
     __tablename__ = "library_faces"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     collection_id: Mapped[int] = mapped_column(ForeignKey("collections.id", ondelete="CASCADE"), index=True)
     file_id: Mapped[int] = mapped_column(ForeignKey("library_files.id", ondelete="CASCADE"), index=True)
+    frame_ms: Mapped[int | None] = mapped_column(Integer, nullable=True)  # a video's face: its frame's time
     box: Mapped[list] = mapped_column(JSON)
     detection_score: Mapped[float] = mapped_column(Float)
     quality: Mapped[float | None] = mapped_column(Float, nullable=True)
