@@ -31,6 +31,8 @@ def test_frames_are_sampled_at_the_interval_and_found_again_by_time(tmp_path):
     assert [ms for ms, _ in sampled] == [0, 1000, 2000, 3000]
     assert [level(frame) for _, frame in sampled] == [0, 10, 20, 30]
     assert level(frame_at(video, 2000)) == 20
+    for ms, frame in sample_frames(video, 0.7):  # seeking lands on the very frame sampling gave, key frame or not
+        assert level(frame_at(video, ms)) == level(frame)
     assert [ms for ms, _ in sample_frames(video, 0.25)][:5] == [0, 300, 600, 900, 1200]  # every 3rd frame at 10 fps
     with pytest.raises(VideoDecodeError, match="shorter"):
         frame_at(video, 9000)

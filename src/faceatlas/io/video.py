@@ -10,6 +10,9 @@ import numpy as np
 
 from faceatlas.errors import VideoDecodeError
 
+SEEK_BACK_MS = 3000
+"""`frame_at` seeks this far before the frame it wants and decodes forward from there."""
+
 VIDEO_SUFFIXES = frozenset({".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".3gp", ".mpg", ".mpeg", ".wmv"})
 
 
@@ -19,11 +22,7 @@ def iter_video_paths(folders: list[Path]) -> list[Path]:
             if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES]
 
 
-def sample_frames(path: str | Path, every_seconds: float) -> Iterator[tuple[int, np.ndarray]]:
-    """(time in ms, BGR frame) for the first frame and one every `every_seconds` after it. Every frame is decoded
-    (seeking lands on key frames only), but only the sampled ones are converted."""
-    if every_seconds <= 0:
-        raise ValueError("every_seconds must be positive")
+def _open(path: str | Path) -> cv2.VideoCapture:
     previous = cv2.utils.logging.getLogLevel()
     cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)  # our error says it; OpenCV's warning need not
     try:
@@ -32,12 +31,20 @@ def sample_frames(path: str | Path, every_seconds: float) -> Iterator[tuple[int,
         cv2.utils.logging.setLogLevel(previous)
     if not capture.isOpened():
         raise VideoDecodeError(f"{path}: not a video OpenCV can open (missing, unreadable or not a video)")
+    return capture
+
+
+def sample_frames(path: str | Path, every_seconds: float) -> Iterator[tuple[int, np.ndarray]]:
+    """(time in ms, BGR frame) for the first frame and one every `every_seconds` after it. Times are the frames'
+    own timestamps (phones record at variable frame rates). Every frame is decoded (seeking lands on key frames
+    only), but only the sampled ones are converted."""
+    if every_seconds <= 0:
+        raise ValueError("every_seconds must be positive")
+    capture = _open(path)
     try:
-        fps = capture.get(cv2.CAP_PROP_FPS)
-        index, due, sampled = 0, 0.0, 0
+        due, sampled = 0.0, 0
         while capture.grab():
-            ms = index * 1000.0 / fps if fps > 0 else capture.get(cv2.CAP_PROP_POS_MSEC)
-            index += 1
+            ms = capture.get(cv2.CAP_PROP_POS_MSEC)
             if ms + 1e-6 < due:
                 continue
             ok, frame = capture.retrieve()
@@ -53,8 +60,23 @@ def sample_frames(path: str | Path, every_seconds: float) -> Iterator[tuple[int,
 
 
 def frame_at(path: str | Path, ms: int) -> np.ndarray:
-    """The frame `sample_frames` gives for time `ms` (the first frame at or after it)."""
-    for time_ms, frame in sample_frames(path, ms / 1000 if ms > 0 else 1.0):
-        if time_ms >= ms:
-            return frame
-    raise VideoDecodeError(f"{path}: no frame at {ms} ms (the video is shorter)")
+    """The frame `sample_frames` gives for time `ms`: decoded from a seek a little before it, or, when the seek
+    lands past it (variable frame rates fool it), from the start."""
+    for start in (max(ms - SEEK_BACK_MS, 0), 0):
+        capture = _open(path)
+        try:
+            if start:
+                capture.set(cv2.CAP_PROP_POS_MSEC, start)
+            while capture.grab():
+                now = round(capture.get(cv2.CAP_PROP_POS_MSEC))
+                if now == ms:
+                    ok, frame = capture.retrieve()
+                    if ok and frame is not None:
+                        return frame
+                if now >= ms:
+                    break
+        finally:
+            capture.release()
+        if not start:
+            break
+    raise VideoDecodeError(f"{path}: no frame at {ms} ms (the video is shorter, or damaged there)")
