@@ -222,30 +222,37 @@ def test_review_works_in_a_real_terminal(scene):
     library, _ = scene
     library.name(library.people()[0]["cluster"], "Alice")
     url = library.gallery.engine.url.render_as_string(hide_password=False)
-    env = {**os.environ, "COLUMNS": "120", "TERM": "xterm"}
-
-    def session(*replies: str) -> str:
-        child = pexpect.spawn(faceatlas_command(), ["library", "review", "--db", url], env=env, timeout=120,
-                              encoding="utf-8")
-        seen = []
-        for reply in replies:
-            child.expect(r"Is this .*Alice.*\?")
-            seen.append(child.before)
-            child.sendline(reply)
-        child.expect(pexpect.EOF)
-        child.close()
-        assert child.exitstatus == 0, child.before
-        return re.sub(r"\x1b\[[0-9;]*m", "", "".join([*seen, child.before]))  # the terminal gets colours
-
-    assert "no preview" in session("q")  # the sample "photo" here is not an image
-    assert "0 answered" in session("s")
-    said = session("Bob")
+    assert "no preview" in review_session(url, "q")  # the sample "photo" here is not an image
+    assert "0 answered" in review_session(url, "s")
+    said = review_session(url, "Bob")
     assert "Bob: 3 faces" in said and "1 answered" in said
     assert sorted(p["name"] for p in library.people() if p["name"]) == ["Alice", "Bob"]
-    child = pexpect.spawn(faceatlas_command(), ["library", "review", "--db", url], env=env, timeout=120,
-                          encoding="utf-8")
-    child.expect("nothing to review")
+    assert "nothing to review (`faceatlas library review --unnamed`" in review_session(url)
+
+
+def test_review_unnamed_then_asks_who_each_unnamed_cluster_is(scene):
+    library, _ = scene
+    library.name(library.people()[0]["cluster"], "Alice")
+    url = library.gallery.engine.url.render_as_string(hide_password=False)
+    said = review_session(url, "n", "Mia", "s", unnamed=True)  # the middle cluster is not Alice but Mia
+    assert re.search(r"Is this Alice\?.*not Alice.*Who is this\?.*Mia: 3 faces.*Who is this\?.*skipped.*2 answered",
+                     said, re.DOTALL)
+    assert [(p["name"], p["faces"]) for p in library.people()] == [("Alice", 4), ("Mia", 3), (None, 2)]
+
+
+def review_session(url: str, *replies: str, unnamed: bool = False) -> str:
+    """`faceatlas library review` in a pseudo-terminal, answering each question in turn; what it printed."""
+    child = pexpect.spawn(faceatlas_command(), ["library", "review", "--db", url, *(["--unnamed"] * unnamed)],
+                          env={**os.environ, "COLUMNS": "120", "TERM": "xterm"}, timeout=120, encoding="utf-8")
+    seen = []
+    for reply in replies:
+        child.expect(r"(Is|Who is) this.*\?")
+        seen.append(child.before + child.after)
+        child.sendline(reply)
     child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0, child.before
+    return re.sub(r"\x1b\[[0-9;]*m", "", "".join([*seen, child.before]))  # the terminal gets colours
 
 
 def test_review_preview_draws_the_face_cut_from_its_photo(tmp_path):

@@ -18,7 +18,7 @@ from faceatlas.cli.gallery import CollectionOption, DbOption, JsonFlag, _guard, 
 from faceatlas.errors import FaceAtlasError
 
 if TYPE_CHECKING:
-    from faceatlas.organize import Library
+    from faceatlas.organize import Library, ReviewItem
 
 PREVIEW_COLUMNS = 32
 """Width of a face preview in character cells (and pixels)."""
@@ -108,38 +108,68 @@ def name(
 @library_app.command("review")
 def review(
     limit: Annotated[int, typer.Option(min=0, help="Ask at most this many (0: all).")] = 0,
+    unnamed: Annotated[bool, typer.Option("--unnamed", help="Then ask who the unnamed clusters are, biggest "
+                                                            "first.")] = False,
     preview: Annotated[bool, typer.Option(help="Show each sample face in the terminal (coloured half-blocks).")]
     = True,
     db: DbOption = None, collection: CollectionOption = "default", profile: ProfileOption = "default",
     as_json: JsonFlag = False,
 ) -> None:
     """Answer "is this Alice?" for the clusters that may be a named person, biggest first: y(es), n(o), s(kip),
-    q(uit) or type the right name; the cluster's best face is shown. With --json, list the queue without asking."""
+    q(uit) or type the right name; with --unnamed, then "who is this?" for the unnamed clusters. The cluster's best
+    face is shown. The questions are worked out again after each answer. With --json, list the queue without
+    asking."""
     library = _open(db, collection, profile)
-    queue = _guard(lambda: library.review(limit or None))
     if as_json:
-        _print([item.to_dict() for item in queue], True)
+        _print([item.to_dict() for item in _guard(lambda: library.review(limit or None))], True)
         return
-    if not queue:
-        console.print("nothing to review")
-        return
-    answered = 0
-    for number, item in enumerate(queue, 1):
-        output.print(f"\\[{number}/{len(queue)}] cluster {item.cluster} ({item.faces} faces), e.g. "
-                     f"{escape(_where(item.sample_path, item.sample_box, item.sample_frame_ms))}")
+    asked, answered, passed = 0, 0, set()
+    while not limit or asked < limit:
+        step = _next_question(library, passed, unnamed)
+        if step is None:
+            break
+        asked += 1
+        cluster, faces, where, item = step
+        output.print(f"\\[{asked}] cluster {cluster} ({faces} faces), e.g. {escape(_where(*where))}")
         if preview:
-            output.print(face_preview(item.sample_path, item.sample_box, item.sample_frame_ms))
+            output.print(face_preview(*where))
+        question = ("Who is this? \\[name/s/q] " if item is None else
+                    f"Is this [bold]{escape(item.name)}[/bold]? (similarity {item.score:.2f}) \\[y/n/s/q/name] ")
         try:
-            reply = output.input(f"Is this [bold]{escape(item.name)}[/bold]? (similarity {item.score:.2f}) "
-                                 f"\\[y/n/s/q/name] ")
+            reply = output.input(question).strip()
         except EOFError:
             break
-        if reply.strip().lower() in ("q", "quit"):
+        if reply.lower() in ("q", "quit"):
             break
-        result = _guard(lambda reply=reply, item=item: library.answer(item, reply))
+        if reply.lower() in ("s", "skip", ""):
+            result = {"cluster": cluster, "skipped": True}
+            passed.add(cluster)
+        elif item is None:
+            result = _guard(lambda reply=reply, cluster=cluster: library.name(cluster, reply))
+        else:
+            result = _guard(lambda reply=reply, item=item: library.answer(item, reply))
         answered += not result.get("skipped")
         output.print(f"  -> {_said(result)}", markup=False)
+    if not asked:
+        hint = "" if unnamed else " (`faceatlas library review --unnamed` asks who the unnamed clusters are)"
+        console.print(f"nothing to review{hint}")
+        return
     console.print(f"{answered} answered")
+
+
+def _next_question(library: Library, passed: set[int], unnamed: bool
+                   ) -> tuple[int, int, tuple[str | None, list, int | None], ReviewItem | None] | None:
+    """The top of the review queue, else (with `unnamed`) the biggest unnamed cluster, leaving out the clusters
+    skipped: (cluster, faces, where its best face is, the review item or None for "who is this?")."""
+    enough = len(passed) + 1  # the first one not skipped is among these
+    for item in _guard(lambda: library.review(enough)):
+        if item.cluster not in passed:
+            return item.cluster, item.faces, (item.sample_path, item.sample_box, item.sample_frame_ms), item
+    for person in _guard(lambda: library.people(enough, named=False)) if unnamed else ():
+        if person["cluster"] not in passed:
+            return (person["cluster"], person["faces"],
+                    (person["sample_path"], person["sample_box"], person["sample_frame_ms"]), None)
+    return None
 
 
 def _where(path: str | None, box: list[float], frame_ms: int | None) -> str:
