@@ -1,7 +1,7 @@
 """How many answers a person gives to name every face of a library, through the library's own review loop, against
 confirming every face and naming every cluster by hand.
 
-    .venv/bin/python benchmarks/library_effort.py [--cache DIR] [--sets lfw deepface]
+    .venv/bin/python benchmarks/library_effort.py [--cache DIR] [--sets lfw deepface] [--lfw-min-photos 1 3 5]
 
 A simulated user knows who everyone is. Each step the library asks one thing and the user answers it, looking at the
 cluster's sample face as a person would: the top of the review queue ("is cluster 7 Alice?": yes, no, or the right name
@@ -10,7 +10,9 @@ After each answer: the fraction of faces labelled, precision (labels that are ri
 rightly). Sets: LFW View 1 (the centre face of its 4,992 images, 3,095 people; embeddings and quality scores written to
 the library's database) and deepface_testset (the 61 photos of identities.csv indexed by `library index`; the largest
 face of each is that identity; other faces cost answers but are not scored). The lower bound shown is the number of
-people whose faces make up 95 % of the faces: one answer per person is needed at least.
+people whose faces make up 95 % of the faces: one answer per person is needed at least. With `--lfw-min-photos K`,
+LFW is also run on its people with K or more photos there, to show how the saving grows with photos per person (as
+in a family library, where few people recur often).
 """
 
 from __future__ import annotations
@@ -36,13 +38,16 @@ from faceatlas.organize.schema import LibraryCluster, LibraryFace, LibraryFile, 
 DEEPFACE = Path(__file__).resolve().parents[2] / "shared" / "data" / "deepface_testset"
 
 
-def lfw_library(folder: Path, cache: Path | None) -> tuple[Library, dict[int, str]]:
-    """A library holding LFW View 1's centre faces (written straight to its database) and each face's person."""
+def lfw_library(folder: Path, cache: Path | None, min_photos: int = 1) -> tuple[Library, dict[int, str]]:
+    """A library holding the centre faces of LFW View 1's people with at least `min_photos` photos there (written
+    straight to its database) and each face's person."""
     from faceatlas import FaceAnalyzer
     from faceatlas.eval.embedding import embed_centre_faces
 
     train, test = pair_images(LFW / "pairsDevTrain.txt"), pair_images(LFW / "pairsDevTest.txt")
     paths = train + [p for p in test if p not in set(train)]
+    photos_of = Counter(path.parent.name for path in paths)
+    paths = [path for path in paths if photos_of[path.parent.name] >= min_photos]
     embedded = embed_centre_faces(FaceAnalyzer(), paths, cache_dir=cache)
     quality = centre_face_quality(paths)
     library = Library(f"sqlite:///{folder / 'gallery.db'}")
@@ -158,12 +163,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--cache", type=Path, default=None, help="embedding cache folder (see faceatlas eval)")
     parser.add_argument("--sets", nargs="+", default=["deepface", "lfw"], choices=["deepface", "lfw"])
+    parser.add_argument("--lfw-min-photos", type=int, nargs="+", default=[1],
+                        help="also run LFW on its people with at least this many photos (1: everyone)")
     args = parser.parse_args()
+    runs = [("deepface", 0)] * ("deepface" in args.sets) + [
+        ("lfw" if k == 1 else f"lfw_people_with_{k}_or_more_photos", k) for k in args.lfw_min_photos
+        if "lfw" in args.sets]
     results = {}
-    for name in args.sets:
+    for name, min_photos in runs:
         with tempfile.TemporaryDirectory() as folder:
             library, truth = (deepface_library(Path(folder)) if name == "deepface"
-                              else lfw_library(Path(folder), args.cache))
+                              else lfw_library(Path(folder), args.cache, min_photos))
             clusters = len(library.people())
             results[name] = {"clusters": clusters, **simulate(library, truth)}
             print(json.dumps({name: {k: v for k, v in results[name].items() if k != "curve"}}), flush=True)

@@ -146,3 +146,24 @@ def test_videos_are_indexed_frame_by_frame_when_asked(tmp_path):
     seen = sorted((Path(row["path"]).name, row["frame_ms"]) for row in library.photos(person="Eileen"))
     assert seen == [("clip.mp4", 0), ("clip.mp4", 1000), ("clip.mp4", 2000), (photo.name, None)]
     assert library.index([folder]).removed_paths == 0  # a run without --videos does not forget them
+
+
+def test_two_index_runs_over_one_folder_at_once_agree(tmp_path):
+    """A second indexer that commits the photos first (here: run to the end from inside the first one's progress
+    callback, after the first one's first commit) costs the first one nothing but the work: no error, no duplicate."""
+    folder = tmp_path / "pictures"
+    make_photos(folder, 5)
+    url = f"sqlite:///{tmp_path / 'lib.db'}"
+    first, second = Library(url, workers=1), Library(url, workers=1)
+    runs = []
+
+    def progress(done: int, total: int) -> None:
+        if done == 1:
+            runs.append(second.index([folder]))
+
+    report = first.index([folder], progress=progress)
+    assert (runs[0].analysed, runs[0].known_content) == (4, 0)  # the first one had committed one photo
+    assert (report.analysed, report.known_content) == (1, 4)  # the other four it found committed
+    clean = tmp_path / "clean.db"
+    Library(f"sqlite:///{clean}", workers=1).index([folder])
+    assert faces_of(url) == faces_of(f"sqlite:///{clean}")

@@ -63,8 +63,8 @@ def index(
         return
     kind = "photos and videos" if videos else "photos"
     console.print(f"{report.seen} {kind}: {report.analysed} analysed ({report.faces} faces), {report.unchanged} "
-                  f"unchanged, {report.known_content} moved or copied, {len(report.failed)} unreadable, "
-                  f"{report.removed_paths} gone; {report.seconds} s")
+                  f"unchanged, {report.known_content} already known (moved, copied or by another run), "
+                  f"{len(report.failed)} unreadable, {report.removed_paths} gone; {report.seconds} s")
     clusters = report.clusters
     console.print(f"{clusters.clustered} new faces: {clusters.joined_named} joined a named person, "
                   f"{clusters.new_clusters} new clusters, {clusters.unclustered} too poor to cluster")

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 from sqlalchemy import delete, func, select
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from faceatlas.errors import FaceAtlasError
@@ -23,6 +24,9 @@ from faceatlas.organize.ingest import Found, analysed, sha256_of, stat_key
 from faceatlas.organize.labelling import ClusterReport, Labelling, ReviewItem
 from faceatlas.organize.schema import LibraryFace, LibraryFile, LibraryPath
 from faceatlas.pipeline import FaceAnalyzer
+
+SAVE_TRIES = 3
+"""Attempts to commit a file or a batch of paths that another indexer may be committing at the same moment."""
 
 FRAME_EVERY = 2.0
 """Seconds between the frames of a video that are analysed."""
@@ -40,7 +44,7 @@ class IndexReport:
 
     seen: int = 0  # image files (and video files, when asked) under the folders
     unchanged: int = 0  # same path, size and modification time as last time: not even hashed
-    known_content: int = 0  # moved, renamed, copied or touched: content already analysed
+    known_content: int = 0  # moved, renamed, copied or touched, or analysed by another run meanwhile
     analysed: int = 0
     faces: int = 0  # faces found in the analysed files
     failed: list[dict] = field(default_factory=list)  # {"path", "error"}: unreadable or not images
@@ -108,7 +112,7 @@ class Library:
                 select(LibraryPath).where(LibraryPath.collection_id == self._collection_id))}
             known_content = dict(session.execute(select(LibraryFile.sha256, LibraryFile.id).where(
                 LibraryFile.collection_id == self._collection_id)).all())
-            jobs, waiting = [], {}
+            jobs, waiting, moved = [], {}, []
             for path in paths:
                 try:
                     size, mtime_ns = stat_key(path)
@@ -121,7 +125,7 @@ class Library:
                     report.failed.append({"path": str(path), "error": f"{type(error).__name__}: {error}"})
                     continue
                 if digest in known_content:
-                    self._record_path(session, str(path), known_content[digest], size, mtime_ns)
+                    moved.append((str(path), known_content[digest], size, mtime_ns))
                     report.known_content += 1
                 elif digest in waiting:
                     waiting[digest].append((str(path), size, mtime_ns))
@@ -129,7 +133,7 @@ class Library:
                     waiting[digest] = []
                     is_video = path.suffix.lower() in VIDEO_SUFFIXES
                     jobs.append((str(path), digest, size, mtime_ns, frame_every if is_video else 0.0))
-            session.commit()
+            self._saved(session, lambda: [self._record_path(session, *row) for row in moved])
         return jobs, waiting
 
     def _record_path(self, session: Session, path: str, file_id: int, size: int, mtime_ns: int) -> None:
@@ -138,29 +142,54 @@ class Library:
         session.add(LibraryPath(collection_id=self._collection_id, path=path, file_id=file_id, size=size,
                                 mtime_ns=mtime_ns))
 
+    def _saved(self, session: Session, write: Callable[[], object]) -> object:
+        """`write()` committed. Another indexer over the same folders may commit the same content or path first:
+        then this transaction is rolled back and written again, seeing that row (`write` must check for it)."""
+        for _ in range(SAVE_TRIES - 1):
+            try:
+                result = write()
+                session.commit()
+                return result
+            except IntegrityError:
+                session.rollback()
+        result = write()
+        session.commit()
+        return result
+
     def _commit(self, session: Session, found: Found, others: list[tuple[str, int, int]],
                 report: IndexReport) -> None:
-        """One analysed file, its faces and its paths, in one transaction."""
-        faces = 0 if found.error else len(found.boxes)
-        record = LibraryFile(collection_id=self._collection_id, sha256=found.sha256, size=found.size,
-                             error=found.error, faces=faces)
-        session.add(record)
-        session.flush()
-        for i in range(faces):
-            session.add(LibraryFace(collection_id=self._collection_id, file_id=record.id,
-                                    frame_ms=None if found.frames is None else int(found.frames[i]),
-                                    box=[round(float(v), 2) for v in found.boxes[i]],
-                                    detection_score=float(found.scores[i]),
-                                    quality=float(found.quality[i]) if found.quality is not None else None,
-                                    embedding=np.asarray(found.embeddings[i], np.float32).tobytes()))
-        for path, size, mtime_ns in [(found.path, found.size, found.mtime_ns), *others]:
-            self._record_path(session, path, record.id, size, mtime_ns)
-        session.commit()
-        if found.error:
+        """One analysed file, its faces and its paths, in one transaction (only the paths if another indexer
+        committed the same content meanwhile)."""
+        if self._saved(session, lambda: self._write_file(session, found, others)):
+            report.known_content += 1
+        elif found.error:
             report.failed.append({"path": found.path, "error": found.error})
         else:
             report.analysed += 1
-            report.faces += faces
+            report.faces += len(found.boxes)
+
+    def _write_file(self, session: Session, found: Found, others: list[tuple[str, int, int]]) -> bool:
+        """Add the file, its faces and its paths; True if the content was there already (only paths added)."""
+        file_id = session.scalar(select(LibraryFile.id).where(LibraryFile.collection_id == self._collection_id,
+                                                              LibraryFile.sha256 == found.sha256))
+        known = file_id is not None
+        if not known:
+            faces = 0 if found.error else len(found.boxes)
+            record = LibraryFile(collection_id=self._collection_id, sha256=found.sha256, size=found.size,
+                                 error=found.error, faces=faces)
+            session.add(record)
+            session.flush()
+            file_id = record.id
+            for i in range(faces):
+                session.add(LibraryFace(collection_id=self._collection_id, file_id=file_id,
+                                        frame_ms=None if found.frames is None else int(found.frames[i]),
+                                        box=[round(float(v), 2) for v in found.boxes[i]],
+                                        detection_score=float(found.scores[i]),
+                                        quality=float(found.quality[i]) if found.quality is not None else None,
+                                        embedding=np.asarray(found.embeddings[i], np.float32).tobytes()))
+        for path, size, mtime_ns in [(found.path, found.size, found.mtime_ns), *others]:
+            self._record_path(session, path, file_id, size, mtime_ns)
+        return known
 
     def _forget_missing(self, roots: list[Path], present: set[str], videos: bool) -> int:
         """Drop the paths under `roots` that are no longer there (their content's faces stay, for a later move);
