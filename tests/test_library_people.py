@@ -291,6 +291,8 @@ def test_commands_fail_clearly(scene, tmp_path):
     unknown = run("photos", "--person", "Zoe", "--db", url)
     assert unknown.returncode == 8 and "no person named 'Zoe'" in unknown.stderr
     assert run("name", "999", "Zoe", "--db", url).returncode == 8
+    forget = run("forget", "999", "--db", url)
+    assert forget.returncode == 8 and "no cluster 999" in forget.stderr
     unreadable = run("index", str(tmp_path / "no-such-folder"), "--db", url)
     assert unreadable.returncode == 8 and "not a readable folder" in unreadable.stderr
     listed = run("people", "--db", url, "--json")
@@ -313,6 +315,24 @@ def test_erasing_a_named_person_erases_their_library_faces_to_the_bytes(scene, t
     stored = b"".join(path.read_bytes() for path in tmp_path.iterdir() if path.name.startswith("gallery.db"))
     assert not any(embedding[:64] in stored for embedding in alice)
     assert library.labelling.update().clustered == 0  # and they do not come back
+
+
+def test_forgetting_an_unnamed_cluster_erases_its_faces_to_the_bytes(scene, tmp_path):
+    library, _ = scene
+    library.name(library.people()[0]["cluster"], "Alice")
+    stranger = library.people()[-1]["cluster"]
+    with Session(library.gallery.engine) as session:
+        gone = [face.embedding for face in session.query(LibraryFace).filter(LibraryFace.cluster_id == stranger)]
+    assert len(gone) == 2
+    with pytest.raises(LabellingError, match="gallery erase 'Alice'"):
+        library.forget(library.people()[0]["cluster"])
+    assert library.forget(stranger) == {"cluster": stranger, "faces_erased": 2}
+    assert [p["faces"] for p in library.people()] == [4, 3]
+    stored = b"".join(path.read_bytes() for path in tmp_path.iterdir() if path.name.startswith("gallery.db"))
+    assert not any(embedding[:64] in stored for embedding in gone)
+    assert library.labelling.update().clustered == 0  # and they do not come back
+    with pytest.raises(LabellingError, match="no cluster"):
+        library.forget(stranger)
 
 
 def test_the_review_band_narrows_as_more_people_are_named(scene):

@@ -105,6 +105,17 @@ def name(
                   f"({result['samples_added']} added to the gallery)")
 
 
+@library_app.command("forget")
+def forget(
+    cluster: Annotated[int, typer.Argument(help="An unnamed cluster from `faceatlas library people`.")],
+    db: DbOption = None, collection: CollectionOption = "default", profile: ProfileOption = "default",
+) -> None:
+    """Erase an unnamed cluster's faces from the database (the photos stay and are not analysed again); a named
+    one goes with its person (`faceatlas gallery erase NAME`)."""
+    result = _guard(lambda: _open(db, collection, profile).forget(cluster))
+    console.print(f"cluster {result['cluster']}: {result['faces_erased']} faces erased")
+
+
 @library_app.command("review")
 def review(
     limit: Annotated[int, typer.Option(min=0, help="Ask at most this many (0: all).")] = 0,

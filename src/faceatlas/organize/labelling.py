@@ -24,6 +24,7 @@ from faceatlas.errors import FaceAtlasError
 from faceatlas.gallery import Gallery
 from faceatlas.gallery.decisions import per_comparison_fmr
 from faceatlas.gallery.schema import Subject
+from faceatlas.gallery.store import compact
 from faceatlas.io.image import ImageSource, load_image
 from faceatlas.organize.clustering import Clustering, Constraints, cluster
 from faceatlas.organize.schema import LibraryCluster, LibraryFace, LibraryNotPerson, LibraryPath
@@ -398,6 +399,24 @@ class Labelling:
         if reply.lower() in ("skip", "s", ""):
             return {"cluster": item.cluster, "skipped": True}
         return self.name(item.cluster, reply)
+
+    def forget(self, cluster_id: int) -> dict:
+        """Erase an unnamed cluster's faces (records and embeddings, down to the database's free pages). The photos
+        stay where they are and, unchanged, are not analysed again, so the faces do not come back; a named cluster
+        is erased with its person (`Gallery.erase`)."""
+        with self.gallery.writing() as session:
+            forgotten = session.get(LibraryCluster, cluster_id)
+            if forgotten is None or forgotten.collection_id != self._collection:
+                raise LabellingError(f"no cluster {cluster_id} in this library (see `faceatlas library people`)")
+            if forgotten.subject_id is not None:
+                name = self._names(session)[cluster_id][1]
+                raise LabellingError(f"cluster {cluster_id} is '{name}': erase the person with `faceatlas gallery "
+                                     f"erase '{name}'` (their library faces go with them)")
+            faces = session.execute(delete(LibraryFace).where(LibraryFace.cluster_id == cluster_id)).rowcount
+            session.delete(forgotten)
+            session.commit()
+        compact(self.gallery.engine)
+        return {"cluster": cluster_id, "faces_erased": faces}
 
     # ---- photos ----------------------------------------------------------------------------------------------
 

@@ -62,6 +62,7 @@ class Library:
     >>> lib.name(3, "Alice")                         # cluster 3 is Alice: a gallery person from now on
     >>> for item in lib.review(): lib.answer(item, "yes")   # "is cluster 7 Alice?" yes / no / skip / a name
     >>> lib.photos(person="Alice"); lib.photos(like="query.jpg")
+    >>> lib.forget(9)                                # erase a stranger's cluster (a named one: Gallery.erase)
     """
 
     def __init__(self, url: str | None = None, collection: str = "default", profile: str | None = None,
@@ -235,6 +236,11 @@ class Library:
     def answer(self, item: ReviewItem, reply: str) -> dict:
         """"yes", "no", "skip" or the right name."""
         return self.labelling.answer(item, reply)
+
+    def forget(self, cluster: int) -> dict:
+        """Erase an unnamed cluster's faces from the database (see `Labelling.forget`)."""
+        self._require_indexed()
+        return self.labelling.forget(cluster)
 
     def photos(self, person: str | None = None, like: ImageSource | None = None) -> list[dict]:
         """Where `person` appears, or whoever is in the photo `like`: one row per face and path."""
