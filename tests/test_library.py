@@ -20,6 +20,8 @@ from skimage import data
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.orm import Session
 
+from faceatlas import FaceAnalyzer
+from faceatlas.gallery import Gallery
 from faceatlas.organize import Library, LibraryError
 from faceatlas.organize.schema import LibraryFace, LibraryFile
 
@@ -123,16 +125,23 @@ def test_a_killed_index_run_resumes_to_exactly_the_faces_of_a_clean_run(tmp_path
     assert faces_of(url) == faces_of(clean_url) and len(faces_of(url)) == 12
 
 
+def photo_and_clip(folder: Path) -> Path:
+    """A photo of the astronaut and `clip.mp4`: her, moving, 3 s at 5 fps (frames sampled every second at 0, 1 and
+    2 s); returns the photo."""
+    [photo] = make_photos(folder, 1)
+    astronaut = cv2.imread(str(ASTRONAUT))
+    writer = cv2.VideoWriter(str(folder / "clip.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), 5.0, astronaut.shape[1::-1])
+    for i in range(15):
+        writer.write(np.roll(astronaut, 4 * i, axis=1))
+    writer.release()
+    return photo
+
+
 def test_videos_are_indexed_frame_by_frame_when_asked(tmp_path):
     """A video's sampled frames are analysed like photos: one person across frames is one cluster (faces of one
     frame, not of one file, are kept apart), each face knows its frame's time, and a broken video is reported."""
     folder = tmp_path / "pictures"
-    [photo] = make_photos(folder, 1)
-    astronaut = cv2.imread(str(ASTRONAUT))
-    writer = cv2.VideoWriter(str(folder / "clip.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), 5.0, astronaut.shape[1::-1])
-    for i in range(15):  # 3 s at 5 fps: frames sampled every second at 0, 1 and 2 s
-        writer.write(np.roll(astronaut, 4 * i, axis=1))
-    writer.release()
+    photo = photo_and_clip(folder)
     (folder / "broken.mov").write_bytes((folder / "clip.mp4").read_bytes()[:500])
     library = Library(f"sqlite:///{tmp_path / 'lib.db'}", workers=2)
     assert library.index([folder]).seen == 1  # photos only unless asked
@@ -167,3 +176,24 @@ def test_two_index_runs_over_one_folder_at_once_agree(tmp_path):
     clean = tmp_path / "clean.db"
     Library(f"sqlite:///{clean}", workers=1).index([folder])
     assert faces_of(url) == faces_of(f"sqlite:///{clean}")
+
+
+def test_people_named_in_the_library_migrate_to_another_model_from_their_photos_and_frames(tmp_path):
+    """Naming a cluster adds samples whose source is the face's photo or video frame; `Gallery.migrate` finds each
+    face again there by its box (the photo library keeps no thumbnails) and lists the ones whose file is gone."""
+    folder = tmp_path / "pictures"
+    photo = photo_and_clip(folder)
+    url = f"sqlite:///{tmp_path / 'lib.db'}"
+    library = Library(url, workers=1)
+    library.index([folder], videos=True, frame_every=1.0)
+    library.name(library.people()[0]["cluster"], "Eileen")
+    target = Gallery(url, "fast", FaceAnalyzer(profile="fast"))
+    report = library.gallery.migrate(target)
+    # the clip's frames are one picture shifted: the gallery refuses a face it already has from this enrolment
+    assert all(reason.endswith("the same face twice in this enrolment") for reason in report["refused"])
+    assert report["samples_migrated"] >= 3 and report["samples_migrated"] + len(report["refused"]) == 4
+    assert report["sources_missing"] == [] and target.people()[0]["samples"] == report["samples_migrated"]
+    photo.rename(tmp_path / "elsewhere.jpg")
+    again = library.gallery.migrate(Gallery(url, "fast-again", FaceAnalyzer(profile="fast")))
+    assert [missing.split("#")[0] for missing in again["sources_missing"]] == [f"Eileen: {photo}"]
+    assert again["samples_migrated"] + len(again["refused"]) == 3

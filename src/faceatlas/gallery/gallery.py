@@ -25,6 +25,7 @@ from faceatlas.errors import FaceAtlasError, NoFaceError
 from faceatlas.gallery import decisions
 from faceatlas.gallery.index import ExactIndex, HnswIndex, PqIndex, VectorIndex, read_sidecar
 from faceatlas.gallery.schema import AuditEntry, Collection, Sample, Subject, Thumbnail, new_key
+from faceatlas.gallery.sources import face_region
 from faceatlas.gallery.store import compact, data_dir, open_engine
 from faceatlas.io.image import ImageSource, load_image
 from faceatlas.pipeline import FaceAnalyzer, calibrated_threshold
@@ -549,16 +550,20 @@ class Gallery:
 
     def migrate(self, target: Gallery) -> dict:
         """Re-embed every person into `target` (another collection, usually pinned to another model) from the
-        source photos their samples were enrolled from, or, where a photo is gone, from the sample's kept thumbnail;
-        samples with neither are listed, not guessed."""
+        source photos their samples were enrolled from (for a photo library's samples, the region around the face's
+        box in its photo or video frame; see `sources`), or, where a photo is gone, from the sample's kept
+        thumbnail; samples with neither are listed, not guessed."""
         with Session(self.engine) as session:
-            people = [(s.name, s.meta, [(sample.source, sample.thumbnail.jpeg if sample.thumbnail else None)
-                                        for sample in s.samples])
+            people = [(s.name, s.meta, [(sample.source, sample.box, sample.thumbnail.jpeg if sample.thumbnail
+                                         else None) for sample in s.samples])
                       for s in session.scalars(select(Subject).where(Subject.collection_id == self._collection_id)
                                                .order_by(Subject.name))]
         moved, missing, refused = 0, [], []
         for name, meta, samples in people:
-            usable = [(source, source if Path(source).is_file() else thumbnail) for source, thumbnail in samples]
+            usable = []
+            for source, box, thumbnail in samples:  # the photo, else the face's region of it or its frame, else
+                image = source if Path(source).is_file() else face_region(source, box)  # the kept thumbnail
+                usable.append((source, thumbnail if image is None else image))
             missing += [f"{name}: {source}" for source, image in usable if image is None]
             usable = [(source, image) for source, image in usable if image is not None]
             if usable:

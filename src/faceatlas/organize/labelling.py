@@ -24,6 +24,7 @@ from faceatlas.errors import FaceAtlasError
 from faceatlas.gallery import Gallery
 from faceatlas.gallery.decisions import per_comparison_fmr
 from faceatlas.gallery.schema import Subject
+from faceatlas.gallery.sources import face_source
 from faceatlas.gallery.store import compact
 from faceatlas.io.image import ImageSource, load_image
 from faceatlas.organize.clustering import Clustering, Constraints, cluster
@@ -327,10 +328,11 @@ class Labelling:
             chosen = [i for i in chosen if not faces.quality[i] < self.gallery.min_quality][:NAME_SAMPLES]
             paths = self._paths(session, faces.files[chosen])
             boxes = self._boxes(session, faces.ids[chosen])
+        sources = [face_source(paths.get(int(faces.files[i]), [""])[0], int(faces.ids[i]), faces.frame_ms(i))
+                   for i in chosen]
         self.gallery.add_faces(name, faces.embeddings[chosen], [None if np.isnan(q) else float(q)
                                                                 for q in faces.quality[chosen]],
-                               [boxes[int(faces.ids[i])] for i in chosen],
-                               [f"{paths.get(int(faces.files[i]), [''])[0]}#face{int(faces.ids[i])}" for i in chosen])
+                               [boxes[int(faces.ids[i])] for i in chosen], sources)
         with self.gallery.writing() as session:
             subject_id = session.scalar(select(Subject.id).where(Subject.collection_id == self._collection,
                                                                  Subject.name == name))
