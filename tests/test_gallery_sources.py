@@ -9,7 +9,8 @@ from faceatlas.gallery.sources import face_region, face_source
 
 
 def test_a_fragment_source_gives_the_region_around_the_box(tmp_path):
-    photo = tmp_path / "photo.png"
+    photo = tmp_path / "album #2" / "photo.png"
+    photo.parent.mkdir()
     cv2.imwrite(str(photo), np.zeros((300, 400, 3), np.uint8))
     assert face_source(str(photo), 12) == f"{photo}#face12"
     assert face_source("v.mp4", 3, 12345) == "v.mp4#t=12.345&face3"

@@ -29,9 +29,9 @@ def face_source(path: str, face_id: int, frame_ms: int | None = None) -> str:
 def face_region(source: str, box: list[float]) -> np.ndarray | None:
     """The pixels (BGR) around `box` in a fragment source's photo or frame; None for a plain source, or when the
     file is gone or cannot be read."""
-    path, _, fragment = source.partition("#")
+    path, hash_sign, fragment = source.rpartition("#")  # a path may hold a "#" too; the fragment never does
     parts: dict[str, str] = {}
-    if not fragment or not Path(path).is_file() or len(box) != 4:
+    if not hash_sign or not Path(path).is_file() or len(box) != 4:
         return None
     for part in fragment.split("&"):
         key, _, value = part.partition("=")
