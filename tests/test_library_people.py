@@ -234,9 +234,9 @@ def test_review_unnamed_then_asks_who_each_unnamed_cluster_is(scene):
     library, _ = scene
     library.name(library.people()[0]["cluster"], "Alice")
     url = library.gallery.engine.url.render_as_string(hide_password=False)
-    said = review_session(url, "n", "Mia", "s", unnamed=True)  # the middle cluster is not Alice but Mia
-    assert re.search(r"Is this Alice\?.*not Alice.*Who is this\?.*Mia: 3 faces.*Who is this\?.*skipped.*2 answered",
-                     said, re.DOTALL)
+    said = review_session(url, "n", "y", "Mia", "s", unnamed=True)  # the middle cluster is not Alice but Mia
+    assert re.search(r"Is this Alice\?.*not Alice.*Who is this\?.*type who it is.*Who is this\?.*Mia: 3 faces.*"
+                     r"Who is this\?.*skipped.*2 answered", said, re.DOTALL)
     assert [(p["name"], p["faces"]) for p in library.people()] == [("Alice", 4), ("Mia", 3), (None, 2)]
 
 

@@ -152,6 +152,10 @@ def review(
             break
         if reply.lower() in ("q", "quit"):
             break
+        if item is None and reply.lower() in ("y", "yes", "n", "no"):  # not a name: ask again
+            output.print("  -> type who it is (or s to skip, q to quit)", markup=False)
+            asked -= 1
+            continue
         if reply.lower() in ("s", "skip", ""):
             result = {"cluster": cluster, "skipped": True}
             passed.add(cluster)
