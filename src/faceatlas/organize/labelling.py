@@ -76,7 +76,7 @@ class ReviewItem:
     score: float
     sample_path: str | None
     sample_box: list
-    sample_frame_ms: int | None  # the sample face's frame, when it is in a video
+    sample_frame_ms: int | None = None  # the sample face's frame, when it is in a video
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -157,12 +157,15 @@ class Labelling:
 
     def _faces(self, session: Session) -> FaceTable:
         """The faces, their embeddings read once per process (a face's record never changes) and their clusters
-        read afresh."""
-        current = session.execute(select(LibraryFace.id, LibraryFace.cluster_id)
+        read afresh. A face erased by any process may leave its id to a new face (SQLite reuses the highest ids), so
+        the cache is kept only while its (id, file) pairs are still the first ones."""
+        current = session.execute(select(LibraryFace.id, LibraryFace.file_id, LibraryFace.cluster_id)
                                   .where(LibraryFace.collection_id == self._collection).order_by(LibraryFace.id)).all()
         ids = np.array([r[0] for r in current], np.int64)
+        files = np.array([r[1] for r in current], np.int64)
         cache = self._cache
-        if cache is None or not np.array_equal(cache.ids, ids[:len(cache.ids)]):
+        if cache is None or not (np.array_equal(cache.ids, ids[:len(cache.ids)])
+                                 and np.array_equal(cache.files, files[:len(cache.files)])):
             cache = self._read(session, 0)
         elif len(ids) > len(cache.ids):
             more = self._read(session, int(cache.ids[-1]) if len(cache.ids) else 0)
@@ -171,7 +174,7 @@ class Labelling:
         if not np.array_equal(cache.ids, ids):  # removed meanwhile
             cache = self._read(session, 0)
         self._cache = cache
-        clusters = np.array([-1 if r[1] is None else r[1] for r in current], np.int64)
+        clusters = np.array([-1 if r[2] is None else r[2] for r in current], np.int64)
         return replace(cache, clusters=clusters)
 
     def _read(self, session: Session, after: int) -> FaceTable:
@@ -417,6 +420,7 @@ class Labelling:
             faces = session.execute(delete(LibraryFace).where(LibraryFace.cluster_id == cluster_id)).rowcount
             session.delete(forgotten)
             session.commit()
+        self._cache = None
         compact(self.gallery.engine)
         return {"cluster": cluster_id, "faces_erased": faces}
 
