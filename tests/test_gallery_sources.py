@@ -1,23 +1,54 @@
-"""Sample sources with a fragment: a face of a photo, or of a video frame, found again by its box."""
+"""Sample sources with a fragment: the photo, or the video frame, a photo library's face was found in."""
 
 from __future__ import annotations
 
 import cv2
 import numpy as np
 
-from faceatlas.gallery.sources import face_region, face_source
+from faceatlas.gallery.sources import face_source, fragment_image
 
 
-def test_a_fragment_source_gives_the_region_around_the_box(tmp_path):
-    photo = tmp_path / "album #2" / "photo.png"
+def test_a_fragment_source_gives_its_photo_and_a_plain_one_nothing(tmp_path):
+    photo = tmp_path / "album #2" / "photo.png"  # a "#" in a path is not a fragment
     photo.parent.mkdir()
-    cv2.imwrite(str(photo), np.zeros((300, 400, 3), np.uint8))
+    pixels = np.full((30, 40, 3), 7, np.uint8)
+    cv2.imwrite(str(photo), pixels)
     assert face_source(str(photo), 12) == f"{photo}#face12"
     assert face_source("v.mp4", 3, 12345) == "v.mp4#t=12.345&face3"
-    region = face_region(face_source(str(photo), 12), [100, 100, 150, 160])
-    assert region.shape == (180, 150, 3)  # the box and as much again on each side
-    assert face_region(face_source(str(photo), 12), [0, 0, 50, 50]).shape == (100, 100, 3)  # clipped at the edge
-    assert face_region(str(photo), [100, 100, 150, 160]) is None  # a plain source is the photo itself
-    assert face_region(f"{tmp_path / 'gone.png'}#face1", [0, 0, 10, 10]) is None
-    assert face_region(f"{photo}#t=soon&face1", [0, 0, 10, 10]) is None
-    assert face_region(f"{photo}#t=1.5&face1", [0, 0, 10, 10]) is None  # a photo has no frames
+    assert np.array_equal(fragment_image(face_source(str(photo), 12)), pixels)
+    assert fragment_image(str(photo)) is None  # a plain source is the photo itself
+    assert fragment_image(f"{tmp_path / 'gone.png'}#face1") is None
+    assert fragment_image(f"{photo}#t=soon&face1") is None
+    assert fragment_image(f"{photo}#t=1.5&face1") is None  # a photo has no frames
+
+
+def test_migrate_re_embeds_the_face_at_the_box_not_the_largest(tmp_path):
+    """A photo library's sample in a group photo: `migrate` takes the face at the sample's box, though a bigger face
+    is beside it (the largest-face rule of `enroll` would take that one)."""
+    from helpers import ASTRONAUT
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from faceatlas import FaceAnalyzer
+    from faceatlas.detect.base import iou_matrix
+    from faceatlas.gallery import Gallery
+    from faceatlas.gallery.schema import Sample
+
+    face = cv2.imread(str(ASTRONAUT))[0:300, 100:350]
+    photo = np.full((600, 900, 3), 200, np.uint8)
+    photo[100:340, 20:220] = cv2.resize(face, (200, 240))  # the sample's face, small
+    photo[60:540, 350:750] = cv2.resize(face, (400, 480))  # a face twice its size beside it
+    path = tmp_path / "group.jpg"
+    cv2.imwrite(str(path), photo)
+    url = f"sqlite:///{tmp_path / 'g.db'}"
+    source = Gallery(url, "library", FaceAnalyzer())
+    faces = source.analyzer.analyze(path)
+    small = int(np.argmin(faces.areas))
+    assert len(faces) == 2
+    source.add_faces("Eileen", faces.embeddings[[small]], [None], [faces.boxes[small].tolist()],
+                     [face_source(str(path), 1)])
+    target = Gallery(url, "fast", FaceAnalyzer(profile="fast"))
+    assert source.migrate(target)["samples_migrated"] == 1
+    with Session(target.engine) as session:
+        [box] = session.scalars(select(Sample.box).where(Sample.collection_id == target.collection_id))
+    assert iou_matrix(np.array([box]), faces.boxes[[small]])[0, 0] > 0.5

@@ -291,6 +291,8 @@ def test_commands_fail_clearly(scene, tmp_path):
     unknown = run("photos", "--person", "Zoe", "--db", url)
     assert unknown.returncode == 8 and "no person named 'Zoe'" in unknown.stderr
     assert run("name", "999", "Zoe", "--db", url).returncode == 8
+    frames = run("index", str(tmp_path), "--frame-every", "1", "--db", url)
+    assert frames.returncode == 2 and "add --videos" in frames.stderr
     forget = run("forget", "999", "--db", url)
     assert forget.returncode == 8 and "no cluster 999" in forget.stderr
     unreadable = run("index", str(tmp_path / "no-such-folder"), "--db", url)

@@ -41,7 +41,8 @@ def index(
     videos: Annotated[bool, typer.Option("--videos", help="Also index videos, a frame every --frame-every "
                                                           "seconds.")] = False,
     frame_every: Annotated[float | None, typer.Option(min=0.01, help="Seconds between the video frames analysed "
-                                                                     "(default 2).")] = None,
+                                                                     "(default 2; for videos not indexed yet).")]
+    = None,
     db: DbOption = None, collection: CollectionOption = "default", profile: ProfileOption = "default",
     as_json: JsonFlag = False,
 ) -> None:
@@ -49,6 +50,8 @@ def index(
     files are not analysed again, unreadable ones are listed. Safe to interrupt: the next run resumes."""
     from faceatlas.organize import Library
 
+    if frame_every and not videos:
+        raise fail(ValueError("--frame-every applies to videos: add --videos"))
     try:
         library = Library(db, collection, profile, workers or None)
         with progress_bar() as bar:

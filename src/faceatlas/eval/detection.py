@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from faceatlas.detect.base import iou_matrix
+
 SIZE_BANDS = ((10, 20), (20, 40), (40, 80), (80, 160), (160, float("inf")))
 """Face size bands in pixels of the ground-truth box's shorter side."""
 
@@ -56,15 +58,6 @@ def load_boxes(source: Path) -> list[GroundTruth]:
         if np.isnan(truth.boxes).any() or (truth.boxes[:, 2:] < truth.boxes[:, :2]).any():
             raise ValueError(f"{source}: {truth.image} has a box with missing or inverted coordinates")
     return sorted(truths, key=lambda t: t.image)
-
-
-def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    lt = np.maximum(a[:, None, :2], b[None, :, :2])
-    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
-    inter = np.prod(np.clip(rb - lt, 0, None), axis=2)
-    area_a = np.prod(a[:, 2:] - a[:, :2], axis=1)
-    area_b = np.prod(b[:, 2:] - b[:, :2], axis=1)
-    return inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-9)
 
 
 def match(det_boxes: np.ndarray, det_scores: np.ndarray, gt: np.ndarray, ignore: np.ndarray, iou: float

@@ -21,11 +21,12 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from faceatlas.config import get_settings
+from faceatlas.detect.base import iou_matrix
 from faceatlas.errors import FaceAtlasError, NoFaceError
 from faceatlas.gallery import decisions
 from faceatlas.gallery.index import ExactIndex, HnswIndex, PqIndex, VectorIndex, read_sidecar
 from faceatlas.gallery.schema import AuditEntry, Collection, Sample, Subject, Thumbnail, new_key
-from faceatlas.gallery.sources import face_region
+from faceatlas.gallery.sources import fragment_image
 from faceatlas.gallery.store import compact, data_dir, open_engine
 from faceatlas.io.image import ImageSource, load_image
 from faceatlas.pipeline import FaceAnalyzer, calibrated_threshold
@@ -51,6 +52,10 @@ _FILE_INDEXES: dict[str, type[PqIndex] | type[HnswIndex]] = {"pq": PqIndex, "hns
 THUMBNAIL_SIDE = 160
 """Kept thumbnails (`keep_thumbnails=True`) are the face box widened by half, at most this many pixels a side, JPEG:
 enough for a person to review a match and for `migrate` to re-detect and re-embed the face with another model."""
+
+SAME_BOX_IOU = 0.5
+"""A face found again (another model's detector, `migrate`) is the sample's face when its box overlaps the stored
+box this much (intersection over union)."""
 
 IDENTITY_CLASH_FMR = 1e-5
 """Enrolling a face that matches another person at this false-match rate is refused unless allowed."""
@@ -277,16 +282,18 @@ class Gallery:
     # ---- enrolment ---------------------------------------------------------------------------------------------
 
     def enroll(self, name: str, images: Iterable[ImageSource], meta: dict | None = None,
-               allow_identity_clash: bool = False, sources: Sequence[str] | None = None) -> EnrollReport:
-        """Add the largest face of each image to person `name` (created if new). Faces below `min_quality`, exact
-        duplicates and faces that match another enrolled person (at FMR 1e-5) are refused with a reason. Each
-        sample records where it came from: `sources`, else the image's path (or "<array>")."""
+               allow_identity_clash: bool = False, sources: Sequence[str] | None = None,
+               boxes: Sequence[list | None] | None = None) -> EnrollReport:
+        """Add the largest face of each image (or, where `boxes` gives one, the face at that box) to person `name`
+        (created if new). Faces below `min_quality`, exact duplicates and faces that match another enrolled person
+        (at FMR 1e-5) are refused with a reason. Each sample records where it came from: `sources`, else the
+        image's path (or "<array>")."""
         report = EnrollReport(subject=name)
         accepted: list[tuple[str, Faces, float, bytes | None]] = []
         for number, image in enumerate(images):
             source = sources[number] if sources else str(image) if isinstance(image, str | Path) else "<array>"
             try:
-                bgr, faces = self._single_face(image)
+                bgr, faces = self._single_face(image, boxes[number] if boxes else None)
                 quality = self._quality(bgr, faces)
             except FaceAtlasError as error:
                 report.rejected.append({"source": source, "reason": f"{type(error).__name__}: {error}"})
@@ -356,12 +363,18 @@ class Gallery:
                 self._added(generation, np.array([s.id for s in new]), np.asarray(embeddings, np.float32))
             return [s.id for s in new]
 
-    def _single_face(self, image: ImageSource) -> tuple[np.ndarray, Faces]:
-        """The decoded pixels and the one face of a photo of one person, embedded; ambiguous photos are refused."""
+    def _single_face(self, image: ImageSource, box: list | None = None) -> tuple[np.ndarray, Faces]:
+        """The decoded pixels and the one face of a photo of one person, embedded; ambiguous photos are refused.
+        With `box`, the face found there instead (none there is refused)."""
         decoded = load_image(image)
         faces = self.analyzer.detect(decoded.bgr)
         if len(faces) == 0:
             raise NoFaceError("no face found")
+        if box is not None:
+            overlap = iou_matrix(faces.boxes, np.asarray([box], np.float32))[:, 0]
+            if overlap.max() < SAME_BOX_IOU:
+                raise NoFaceError(f"no face at the sample's box (best overlap {overlap.max():.2f})")
+            return decoded.bgr, self.analyzer.embed(decoded.bgr, faces[int(np.argmax(overlap))])
         order = np.argsort(-faces.areas)
         if len(faces) > 1 and faces.areas[order[1]] > 0.5 * faces.areas[order[0]]:
             raise GalleryError(f"{len(faces)} faces of similar size: enrol from a photo of this person alone")
@@ -550,9 +563,9 @@ class Gallery:
 
     def migrate(self, target: Gallery) -> dict:
         """Re-embed every person into `target` (another collection, usually pinned to another model) from the
-        source photos their samples were enrolled from (for a photo library's samples, the region around the face's
-        box in its photo or video frame; see `sources`), or, where a photo is gone, from the sample's kept
-        thumbnail; samples with neither are listed, not guessed."""
+        source photos their samples were enrolled from (for a photo library's samples, the face at the sample's box
+        in its photo or video frame; see `sources`), or, where a photo is gone, from the sample's kept thumbnail;
+        samples with neither are listed, not guessed."""
         with Session(self.engine) as session:
             people = [(s.name, s.meta, [(sample.source, sample.box, sample.thumbnail.jpeg if sample.thumbnail
                                          else None) for sample in s.samples])
@@ -560,15 +573,16 @@ class Gallery:
                                                .order_by(Subject.name))]
         moved, missing, refused = 0, [], []
         for name, meta, samples in people:
-            usable = []
-            for source, box, thumbnail in samples:  # the photo, else the face's region of it or its frame, else
-                image = source if Path(source).is_file() else face_region(source, box)  # the kept thumbnail
-                usable.append((source, thumbnail if image is None else image))
-            missing += [f"{name}: {source}" for source, image in usable if image is None]
-            usable = [(source, image) for source, image in usable if image is not None]
+            usable = []  # (source, image, box): the photo, else the photo or frame a fragment source names (its
+            for source, box, thumbnail in samples:  # face is the one at the stored box), else the kept thumbnail
+                found = None if Path(source).is_file() else fragment_image(source)
+                image = source if Path(source).is_file() else thumbnail if found is None else found
+                usable.append((source, image, None if found is None else box))
+            missing += [f"{name}: {source}" for source, image, _ in usable if image is None]
+            usable = [row for row in usable if row[1] is not None]
             if usable:
-                report = target.enroll(name, [image for _, image in usable], meta=meta, allow_identity_clash=True,
-                                       sources=[source for source, _ in usable])
+                report = target.enroll(name, [image for _, image, _ in usable], meta=meta, allow_identity_clash=True,
+                                       sources=[source for source, _, _ in usable], boxes=[b for _, _, b in usable])
                 moved += len(report.added)
                 refused += [f"{name}: {r['source']}: {r['reason']}" for r in report.rejected]
         return {"people": len(people), "samples_migrated": moved, "sources_missing": missing, "refused": refused}
