@@ -575,7 +575,7 @@ class Gallery:
         for name, meta, samples in people:
             usable = []  # (source, image, box): the photo, else the photo or frame a fragment source names (its
             for source, box, thumbnail in samples:  # face is the one at the stored box), else the kept thumbnail
-                found = None if Path(source).is_file() else fragment_image(source)
+                found = None if Path(source).is_file() or len(box or ()) != 4 else fragment_image(source)
                 image = source if Path(source).is_file() else thumbnail if found is None else found
                 usable.append((source, image, None if found is None else box))
             missing += [f"{name}: {source}" for source, image, _ in usable if image is None]
