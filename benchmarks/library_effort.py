@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import functools
 import json
 import platform
 import tempfile
@@ -31,6 +32,7 @@ from library_clustering import LFW, centre_face_quality, pair_images  # this scr
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from faceatlas.eval.embedding import EmbeddedSet
 from faceatlas.gallery.schema import Subject
 from faceatlas.organize import Library
 from faceatlas.organize.schema import LibraryCluster, LibraryFace, LibraryFile, LibraryPath
@@ -38,22 +40,29 @@ from faceatlas.organize.schema import LibraryCluster, LibraryFace, LibraryFile, 
 DEEPFACE = Path(__file__).resolve().parents[2] / "shared" / "data" / "deepface_testset"
 
 
-def lfw_library(folder: Path, cache: Path | None, min_photos: int = 1) -> tuple[Library, dict[int, str]]:
-    """A library holding the centre faces of LFW View 1's people with at least `min_photos` photos there (written
-    straight to its database) and each face's person."""
+@functools.cache
+def lfw_centre_faces(cache: Path | None) -> tuple[list[Path], EmbeddedSet, np.ndarray]:
+    """LFW View 1's images, their centre faces embedded and those faces' quality scores (worked out once per run,
+    however many subsets are simulated)."""
     from faceatlas import FaceAnalyzer
     from faceatlas.eval.embedding import embed_centre_faces
 
     train, test = pair_images(LFW / "pairsDevTrain.txt"), pair_images(LFW / "pairsDevTest.txt")
     paths = train + [p for p in test if p not in set(train)]
+    return paths, embed_centre_faces(FaceAnalyzer(), paths, cache_dir=cache), centre_face_quality(paths)
+
+
+def lfw_library(folder: Path, cache: Path | None, min_photos: int = 1) -> tuple[Library, dict[int, str]]:
+    """A library holding the centre faces of LFW View 1's people with at least `min_photos` photos there (written
+    straight to its database) and each face's person."""
+    paths, embedded, quality = lfw_centre_faces(cache)
     photos_of = Counter(path.parent.name for path in paths)
-    paths = [path for path in paths if photos_of[path.parent.name] >= min_photos]
-    embedded = embed_centre_faces(FaceAnalyzer(), paths, cache_dir=cache)
-    quality = centre_face_quality(paths)
     library = Library(f"sqlite:///{folder / 'gallery.db'}")
     truth = {}
     with Session(library.gallery.engine) as session:
         for i in np.flatnonzero(embedded.found):
+            if photos_of[paths[i].parent.name] < min_photos:
+                continue
             record = LibraryFile(collection_id=library.gallery.collection_id, sha256=f"{i:064d}", size=1, faces=1)
             session.add(record)
             session.flush()

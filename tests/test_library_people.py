@@ -256,7 +256,7 @@ def review_session(url: str, *replies: str, unnamed: bool = False) -> str:
 
 
 def test_review_preview_draws_the_face_cut_from_its_photo(tmp_path):
-    """The preview is the box (with a margin) cut from the photo, 32 cells wide, two pixels per cell."""
+    """The preview is the square around the box (as gallery thumbnails), 32 cells wide, two pixels per cell."""
     from PIL import Image
     from rich.console import Console
 
@@ -268,7 +268,7 @@ def test_review_preview_draws_the_face_cut_from_its_photo(tmp_path):
     photo = tmp_path / "photo.png"
     Image.fromarray(pixels).save(photo)
     console = Console(record=True, color_system="truecolor", width=120, file=io.StringIO())
-    console.print(face_preview(str(photo), [250, 100, 350, 200]))  # 140 px square with the margin: 16 rows
+    console.print(face_preview(str(photo), [250, 100, 350, 200]))  # a 150 px square around it: 16 rows
     lines = console.export_text(clear=False).splitlines()
     assert len(lines) == 16 and {len(line) for line in lines} == {32}
     html = console.export_html(inline_styles=True)  # and clears the record

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from faceatlas.errors import VideoDecodeError
-from faceatlas.io.video import frame_at, iter_video_paths, sample_frames
+from faceatlas.io.image import iter_image_paths
+from faceatlas.io.video import VIDEO_SUFFIXES, frame_at, sample_frames
 
 
 def write_video(path: Path, frames: int, fps: float = 10.0) -> Path:
@@ -49,4 +50,4 @@ def test_what_is_not_a_video_is_a_clear_error(tmp_path):
             list(sample_frames(path, 1.0))
     with pytest.raises(ValueError):
         list(sample_frames(video, 0))
-    assert iter_video_paths([tmp_path]) == [video, text, truncated]
+    assert iter_image_paths([tmp_path], VIDEO_SUFFIXES) == [video, text, truncated]

@@ -198,29 +198,22 @@ def _where(path: str | None, box: list[float], frame_ms: int | None) -> str:
 
 def face_preview(path: str | None, box: list[float], frame_ms: int | None = None, width: int = PREVIEW_COLUMNS
                  ) -> RenderableType:
-    """A face cut from its photo (or video frame) with a margin, drawn `width` pixels wide in coloured half-blocks
-    (two pixels per character cell); a note instead when the photo cannot be read."""
+    """A face cut from its photo (or video frame) as gallery thumbnails are, drawn `width` pixels wide in coloured
+    half-blocks (two pixels per character cell); a note instead when the photo cannot be read."""
     import numpy as np
     from PIL import Image
     from rich_pixels import HalfcellRenderer, Pixels
 
-    from faceatlas.io.image import load_image
-    from faceatlas.io.video import frame_at
+    from faceatlas.io.draw import face_crop
+    from faceatlas.io.video import still
 
+    if path is None:
+        return Text("  (no preview: the photo is no longer in the library's folders)", style="dim")
     try:
-        if path is None:
-            rgb = None
-        else:
-            rgb = (load_image(path).bgr if frame_ms is None else frame_at(path, frame_ms))[:, :, ::-1]
+        bgr = still(path, frame_ms)
     except FaceAtlasError as error:
         return Text(f"  (no preview: {error})", style="dim")
-    if rgb is None:
-        return Text("  (no preview: the photo is no longer in the library's folders)", style="dim")
-    x1, y1, x2, y2 = box
-    margin = 0.2 * max(x2 - x1, y2 - y1)
-    left, top = max(int(x1 - margin), 0), max(int(y1 - margin), 0)
-    right, bottom = min(int(x2 + margin), rgb.shape[1]), min(int(y2 + margin), rgb.shape[0])
-    face = Image.fromarray(np.ascontiguousarray(rgb[top:bottom, left:right]))
+    face = Image.fromarray(np.ascontiguousarray(face_crop(bgr, box)[:, :, ::-1]))
     height = max(2, round(width * face.height / max(face.width, 1) / 2) * 2)
     return Pixels.from_image(face.convert("RGBA"), resize=(width, height), renderer=HalfcellRenderer())
 

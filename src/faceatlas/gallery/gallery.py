@@ -28,6 +28,7 @@ from faceatlas.gallery.index import ExactIndex, HnswIndex, PqIndex, VectorIndex,
 from faceatlas.gallery.schema import AuditEntry, Collection, Sample, Subject, Thumbnail, new_key
 from faceatlas.gallery.sources import fragment_image
 from faceatlas.gallery.store import compact, data_dir, open_engine
+from faceatlas.io.draw import face_crop
 from faceatlas.io.image import ImageSource, load_image
 from faceatlas.pipeline import FaceAnalyzer, calibrated_threshold
 from faceatlas.types import Faces
@@ -383,10 +384,7 @@ class Gallery:
     def _thumbnail(self, bgr: np.ndarray, box: np.ndarray) -> bytes | None:
         if not self.keep_thumbnails:
             return None
-        x0, y0, x1, y1 = box[:4]
-        cx, cy, half = (x0 + x1) / 2, (y0 + y1) / 2, 0.75 * max(x1 - x0, y1 - y0)
-        left, top = max(0, int(cx - half)), max(0, int(cy - half))
-        crop = bgr[top:max(top + 1, int(cy + half)), left:max(left + 1, int(cx + half))]
+        crop = face_crop(bgr, box)
         scale = min(1.0, THUMBNAIL_SIDE / max(crop.shape[:2]))
         crop = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else crop
         return cv2.imencode(".jpg", crop, [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes()
@@ -573,13 +571,16 @@ class Gallery:
                                                .order_by(Subject.name))]
         moved, missing, refused = 0, [], []
         for name, meta, samples in people:
-            usable = []  # (source, image, box): the photo, else the photo or frame a fragment source names (its
-            for source, box, thumbnail in samples:  # face is the one at the stored box), else the kept thumbnail
-                found = None if Path(source).is_file() or len(box or ()) != 4 else fragment_image(source)
-                image = source if Path(source).is_file() else thumbnail if found is None else found
-                usable.append((source, image, None if found is None else box))
-            missing += [f"{name}: {source}" for source, image, _ in usable if image is None]
-            usable = [row for row in usable if row[1] is not None]
+            usable = []  # (source, image, box to find the face at)
+            for source, box, thumbnail in samples:
+                if Path(source).is_file():
+                    usable.append((source, source, None))
+                elif len(box or ()) == 4 and (frame := fragment_image(source)) is not None:
+                    usable.append((source, frame, box))  # a photo library's face: the one at its box
+                elif thumbnail is not None:
+                    usable.append((source, thumbnail, None))
+                else:
+                    missing.append(f"{name}: {source}")
             if usable:
                 report = target.enroll(name, [image for _, image, _ in usable], meta=meta, allow_identity_clash=True,
                                        sources=[source for source, _, _ in usable], boxes=[b for _, _, b in usable])

@@ -12,8 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from faceatlas.errors import FaceAtlasError
-from faceatlas.io.image import load_image
-from faceatlas.io.video import frame_at
+from faceatlas.io.video import still
 
 
 def face_source(path: str, face_id: int, frame_ms: int | None = None) -> str:
@@ -30,6 +29,6 @@ def fragment_image(source: str) -> np.ndarray | None:
         return None
     parts = dict(part.partition("=")[::2] for part in fragment.split("&"))
     try:
-        return frame_at(path, round(float(parts["t"]) * 1000)) if "t" in parts else load_image(path).bgr
+        return still(path, round(float(parts["t"]) * 1000) if "t" in parts else None)
     except (FaceAtlasError, ValueError):
         return None

@@ -1,4 +1,4 @@
-"""Small annotators that draw `Faces` onto a BGR image."""
+"""Small annotators that draw `Faces` onto a BGR image, or cut a face out of one."""
 
 from __future__ import annotations
 
@@ -8,6 +8,14 @@ import numpy as np
 from faceatlas.types import Faces
 
 LANDMARK_COLOURS = ((255, 0, 0), (0, 0, 255), (0, 255, 0), (255, 0, 255), (0, 255, 255))
+
+
+def face_crop(bgr: np.ndarray, box: np.ndarray | list[float], widen: float = 1.5) -> np.ndarray:
+    """The square around a face box, `widen` times its longer side, clipped to the image (at least one pixel)."""
+    x0, y0, x1, y1 = box[:4]
+    cx, cy, half = (x0 + x1) / 2, (y0 + y1) / 2, widen / 2 * max(x1 - x0, y1 - y0)
+    left, top = max(0, int(cx - half)), max(0, int(cy - half))
+    return bgr[top:max(top + 1, int(cy + half)), left:max(left + 1, int(cx + half))]
 
 
 def draw_faces(bgr: np.ndarray, faces: Faces) -> np.ndarray:

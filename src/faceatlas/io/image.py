@@ -90,13 +90,14 @@ def load_image(source: ImageSource, color: ColorOrder = "bgr", max_pixels: int |
         return LoadedImage(_decode(_open(fp, limit, name), limit, name), name)
 
 
-def iter_image_paths(paths: list[Path] | list[str]) -> list[Path]:
-    """Files named directly, plus every image file under named folders (recursive, sorted)."""
+def iter_image_paths(paths: list[Path] | list[str], suffixes: frozenset[str] = IMAGE_SUFFIXES) -> list[Path]:
+    """Files named directly, plus every file under named folders whose suffix is one of `suffixes` (images by
+    default; recursive, sorted)."""
     found: list[Path] = []
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found.extend(sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES))
+            found.extend(sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in suffixes))
         else:
             found.append(path)
     return found

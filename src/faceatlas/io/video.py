@@ -9,17 +9,12 @@ import cv2
 import numpy as np
 
 from faceatlas.errors import VideoDecodeError
+from faceatlas.io.image import load_image
 
 SEEK_BACK_MS = 3000
 """`frame_at` seeks this far before the frame it wants and decodes forward from there."""
 
 VIDEO_SUFFIXES = frozenset({".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".3gp", ".mpg", ".mpeg", ".wmv"})
-
-
-def iter_video_paths(folders: list[Path]) -> list[Path]:
-    """Every video file under `folders` (recursive, sorted)."""
-    return [p for folder in folders for p in sorted(Path(folder).rglob("*"))
-            if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES]
 
 
 def _open(path: str | Path) -> cv2.VideoCapture:
@@ -57,6 +52,11 @@ def sample_frames(path: str | Path, every_seconds: float) -> Iterator[tuple[int,
             raise VideoDecodeError(f"{path}: no frame could be decoded (empty, truncated or not a video)")
     finally:
         capture.release()
+
+
+def still(path: str | Path, frame_ms: int | None = None) -> np.ndarray:
+    """The photo at `path` or, with `frame_ms`, that frame of the video at `path` (BGR)."""
+    return load_image(path).bgr if frame_ms is None else frame_at(path, frame_ms)
 
 
 def frame_at(path: str | Path, ms: int) -> np.ndarray:

@@ -26,7 +26,7 @@ from faceatlas.gallery.decisions import per_comparison_fmr
 from faceatlas.gallery.schema import Subject
 from faceatlas.gallery.sources import face_source
 from faceatlas.gallery.store import compact
-from faceatlas.io.image import ImageSource, load_image
+from faceatlas.io.image import ImageSource
 from faceatlas.organize.clustering import Clustering, Constraints, cluster
 from faceatlas.organize.schema import LibraryCluster, LibraryFace, LibraryNotPerson, LibraryPath
 from faceatlas.pipeline import calibrated_threshold
@@ -464,12 +464,10 @@ class Labelling:
 
     def _query_embeddings(self, image: ImageSource) -> np.ndarray:
         """The embedding of every face in a query photo."""
-        analyzer = self.gallery.analyzer
-        decoded = load_image(image)
-        detected = analyzer.detect(decoded.bgr)
-        if len(detected) == 0:
+        faces = self.gallery.analyzer.analyze(image)
+        if len(faces) == 0:
             raise LabellingError(f"no face found in {image if isinstance(image, str | Path) else 'the query photo'}")
-        return analyzer.embed(decoded.bgr, detected).embeddings
+        return faces.embeddings
 
     def _like(self, query: np.ndarray, ids: np.ndarray, sums: np.ndarray, counts: np.ndarray) -> set[int]:
         """The clusters the query faces resemble most, where that clears the clustering threshold."""

@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 from faceatlas.errors import FaceAtlasError
 from faceatlas.gallery import Gallery
 from faceatlas.gallery.store import default_url
-from faceatlas.io.image import ImageSource, iter_image_paths
-from faceatlas.io.video import VIDEO_SUFFIXES, iter_video_paths
+from faceatlas.io.image import IMAGE_SUFFIXES, ImageSource, iter_image_paths
+from faceatlas.io.video import VIDEO_SUFFIXES
 from faceatlas.organize.ingest import Found, analysed, sha256_of, stat_key
 from faceatlas.organize.labelling import ClusterReport, Labelling, ReviewItem
 from faceatlas.organize.schema import LibraryFace, LibraryFile, LibraryPath
@@ -91,7 +91,8 @@ class Library:
             if not root.is_dir() or not os.access(root, os.R_OK | os.X_OK):
                 raise LibraryError(f"{root}: not a readable folder")
         report = IndexReport()
-        paths = sorted(set(iter_image_paths(roots)) | set(iter_video_paths(roots) if videos else ()))
+        suffixes = IMAGE_SUFFIXES | VIDEO_SUFFIXES if videos else IMAGE_SUFFIXES
+        paths = sorted(set(iter_image_paths(roots, suffixes)))
         report.seen = len(paths)
         jobs, waiting = self._plan(paths, report, frame_every)
         with Session(self.gallery.engine) as session:
@@ -99,7 +100,7 @@ class Library:
                 self._commit(session, found, waiting.pop(found.sha256, []), report)
                 if progress:
                     progress(done, len(jobs))
-        report.removed_paths = self._forget_missing(roots, set(map(str, paths)), videos)
+        report.removed_paths = self._forget_missing(roots, set(map(str, paths)), suffixes)
         report.clusters = self.labelling.update()
         report.seconds = round(time.perf_counter() - started, 2)
         return report
@@ -192,14 +193,14 @@ class Library:
             self._record_path(session, path, file_id, size, mtime_ns)
         return known
 
-    def _forget_missing(self, roots: list[Path], present: set[str], videos: bool) -> int:
-        """Drop the paths under `roots` that are no longer there (their content's faces stay, for a later move);
-        videos only when this run looked for them."""
+    def _forget_missing(self, roots: list[Path], present: set[str], suffixes: frozenset[str]) -> int:
+        """Drop the paths under `roots` of the kinds this run looked for (`suffixes`: videos only with `videos`)
+        that are no longer there (their content's faces stay, for a later move)."""
         with Session(self.gallery.engine) as session:
             gone = [row.id for row in session.scalars(select(LibraryPath).where(
                 LibraryPath.collection_id == self._collection_id))
                     if row.path not in present and any(Path(row.path).is_relative_to(r) for r in roots)
-                    and (videos or Path(row.path).suffix.lower() not in VIDEO_SUFFIXES)]
+                    and Path(row.path).suffix.lower() in suffixes]
             if gone:
                 session.execute(delete(LibraryPath).where(LibraryPath.id.in_(gone)))
                 session.commit()
