@@ -341,6 +341,22 @@ def test_forgetting_an_unnamed_cluster_erases_its_faces_to_the_bytes(scene, tmp_
         library.forget(stranger)
 
 
+def test_a_forgotten_or_merged_cluster_number_is_never_given_to_a_new_cluster(scene, tmp_path):
+    library, _ = scene
+    numbers = sorted(p["cluster"] for p in library.people())
+    library.forget(numbers[-1])  # the highest number: the next new cluster would have taken it
+    add_faces(library, tmp_path, "newcomer", photos_of(direction(0.0, 4), 2, 3))
+    library.labelling.update()
+    newcomer = max(p["cluster"] for p in library.people())
+    assert newcomer > numbers[-1]
+    library.name(numbers[0], "Alice")
+    library.name(newcomer, "Alice")  # joins the older cluster; the newcomer's number goes
+    other = Library(library.gallery.engine.url.render_as_string(hide_password=False))
+    add_faces(other, tmp_path, "third", photos_of(direction(0.0, 5), 2, 4))
+    other.labelling.update()
+    assert max(p["cluster"] for p in other.people()) == newcomer + 1
+
+
 def test_the_review_band_narrows_as_more_people_are_named(scene):
     labelling = scene[0].labelling
     floors = [labelling.review_floor(named) for named in (1, 200, 2_000, 10_000)]

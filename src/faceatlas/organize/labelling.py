@@ -28,7 +28,7 @@ from faceatlas.gallery.sources import face_source
 from faceatlas.gallery.store import compact
 from faceatlas.io.image import ImageSource
 from faceatlas.organize.clustering import Clustering, Constraints, cluster
-from faceatlas.organize.schema import LibraryCluster, LibraryFace, LibraryNotPerson, LibraryPath
+from faceatlas.organize.schema import LibraryCluster, LibraryFace, LibraryNotPerson, LibraryNumbering, LibraryPath
 from faceatlas.pipeline import calibrated_threshold
 
 CLUSTER_FMR = 1e-5
@@ -232,8 +232,14 @@ class Labelling:
     def _state(self, session: Session) -> _ClusteringState:
         names = self._names(session)
         return _ClusteringState(self._faces(session), {c: subject for c, (subject, _) in names.items()},
-                                self._ruled_out(session),
-                                (session.scalar(select(func.max(LibraryCluster.id))) or 0) + 1)
+                                self._ruled_out(session), self._next_cluster_number(session))
+
+    def _next_cluster_number(self, session: Session) -> int:
+        """Above every cluster row (ids are unique across collections) and every number this collection handed
+        out."""
+        numbering = session.get(LibraryNumbering, self._collection)
+        return max(session.scalar(select(func.max(LibraryCluster.id))) or 0,
+                   0 if numbering is None else numbering.last_cluster) + 1
 
     def _cluster(self, state: _ClusteringState) -> Clustering:
         faces = state.faces
@@ -245,6 +251,8 @@ class Labelling:
         waiting = faces.clusters < 0
         new = sorted({int(c) for c in result.labels[waiting & (result.labels >= state.next_id)]})
         session.add_all([LibraryCluster(id=c, collection_id=self._collection) for c in new])
+        if new:
+            session.merge(LibraryNumbering(collection_id=self._collection, last_cluster=new[-1]))
         session.flush()
         for old, kept in result.merged.items():
             self._merge_rows(session, old, kept)

@@ -53,6 +53,16 @@ class LibraryCluster(Base):
                                                    unique=True)
 
 
+class LibraryNumbering(Base):
+    """The highest cluster number a collection's library has handed out: a forgotten or merged cluster's number is
+    never given to a new cluster, so a number a user noted down never comes to mean someone else."""
+
+    __tablename__ = "library_numbering"
+
+    collection_id: Mapped[int] = mapped_column(ForeignKey("collections.id", ondelete="CASCADE"), primary_key=True)
+    last_cluster: Mapped[int] = mapped_column(Integer)
+
+
 class LibraryNotPerson(Base):
     """A review answered "no": the faces of this cluster are not this person (a cannot-link)."""
 
