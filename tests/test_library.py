@@ -15,7 +15,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from helpers import ASTRONAUT
+from helpers import ASTRONAUT, write_video
 from skimage import data
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.orm import Session
@@ -143,12 +143,16 @@ def test_videos_are_indexed_frame_by_frame_when_asked(tmp_path):
     folder = tmp_path / "pictures"
     photo = photo_and_clip(folder)
     (folder / "broken.mov").write_bytes((folder / "clip.mp4").read_bytes()[:500])
+    cut = write_video(folder / "cut.avi", frames=40, codec="MJPG")
+    cut.write_bytes(cut.read_bytes()[:len(cut.read_bytes()) // 2])
     library = Library(f"sqlite:///{tmp_path / 'lib.db'}", workers=2)
     assert library.index([folder]).seen == 1  # photos only unless asked
     report = library.index([folder], videos=True, frame_every=1.0)
-    assert (report.seen, report.unchanged, report.analysed, report.faces) == (3, 1, 1, 3)
+    assert (report.seen, report.unchanged, report.analysed, report.faces) == (4, 1, 2, 3)
     assert [Path(f["path"]).name for f in report.failed] == ["broken.mov"]
     assert "VideoDecodeError" in report.failed[0]["error"]
+    assert report.incomplete == [{"path": str(cut), "warning": "decoded 0.9 s of the 4.0 s it states (truncated "
+                                                               "or damaged after that)"}]
     [astronaut_cluster] = library.people()
     assert (astronaut_cluster["faces"], astronaut_cluster["photos"]) == (4, 2)
     library.name(astronaut_cluster["cluster"], "Eileen")

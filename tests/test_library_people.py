@@ -299,6 +299,10 @@ def test_commands_fail_clearly(scene, tmp_path):
     assert unreadable.returncode == 8 and "not a readable folder" in unreadable.stderr
     listed = run("people", "--db", url, "--json")
     assert listed.returncode == 0 and [p["faces"] for p in json.loads(listed.stdout)] == [4, 3, 2]
+    by_path = run("people", "--db", str(tmp_path / "gallery.db"), "--json")  # a file path is a SQLite database
+    assert by_path.returncode == 0 and json.loads(by_path.stdout) == json.loads(listed.stdout)
+    wrong = run("people", "--db", "nosuchdriver://host/db")
+    assert wrong.returncode != 0 and "not a database URL" in wrong.stderr and "Traceback" not in wrong.stderr
     named = run("name", str(library.people()[0]["cluster"]), "Alice", "--db", url)
     assert named.returncode == 0 and "is Alice: 4 faces" in named.stderr
     found = run("photos", "--person", "Alice", "--db", url)

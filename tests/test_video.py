@@ -2,24 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+import subprocess
+import sys
 
-import cv2
 import numpy as np
 import pytest
+from helpers import write_video
 
 from faceatlas.errors import VideoDecodeError
 from faceatlas.io.image import iter_image_paths
-from faceatlas.io.video import VIDEO_SUFFIXES, frame_at, sample_frames
-
-
-def write_video(path: Path, frames: int, fps: float = 10.0) -> Path:
-    """Frame i is a flat grey of level 6 i (readable back through compression)."""
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (64, 48))
-    for i in range(frames):
-        writer.write(np.full((48, 64, 3), 6 * i, np.uint8))
-    writer.release()
-    return path
+from faceatlas.io.video import VIDEO_SUFFIXES, SampledVideo, frame_at
 
 
 def level(frame: np.ndarray) -> int:
@@ -28,13 +20,15 @@ def level(frame: np.ndarray) -> int:
 
 def test_frames_are_sampled_at_the_interval_and_found_again_by_time(tmp_path):
     video = write_video(tmp_path / "clip.mp4", frames=35)  # 3.5 s at 10 fps
-    sampled = list(sample_frames(video, 1.0))
+    clip = SampledVideo(video, 1.0)
+    sampled = list(clip)
+    assert clip.damage is None
     assert [ms for ms, _ in sampled] == [0, 1000, 2000, 3000]
     assert [level(frame) for _, frame in sampled] == [0, 10, 20, 30]
     assert level(frame_at(video, 2000)) == 20
-    for ms, frame in sample_frames(video, 0.7):  # seeking lands on the very frame sampling gave, key frame or not
+    for ms, frame in SampledVideo(video, 0.7):  # seeking lands on the very frame sampling gave, key frame or not
         assert level(frame_at(video, ms)) == level(frame)
-    assert [ms for ms, _ in sample_frames(video, 0.25)][:5] == [0, 300, 600, 900, 1200]  # every 3rd frame at 10 fps
+    assert [ms for ms, _ in SampledVideo(video, 0.25)][:5] == [0, 300, 600, 900, 1200]  # every 3rd frame at 10 fps
     with pytest.raises(VideoDecodeError, match="shorter"):
         frame_at(video, 9000)
 
@@ -47,7 +41,19 @@ def test_what_is_not_a_video_is_a_clear_error(tmp_path):
     text.write_text("not a video")
     for path in (truncated, text, tmp_path / "missing.mp4"):
         with pytest.raises(VideoDecodeError, match=path.name):
-            list(sample_frames(path, 1.0))
+            list(SampledVideo(path, 1.0))
     with pytest.raises(ValueError):
-        list(sample_frames(video, 0))
+        list(SampledVideo(video, 0))
     assert iter_image_paths([tmp_path], VIDEO_SUFFIXES) == [video, text, truncated]
+
+
+def test_a_video_damaged_part_way_gives_its_frames_up_to_the_damage_and_says_so(tmp_path):
+    whole = write_video(tmp_path / "clip.avi", frames=40, codec="MJPG")  # 4 s; AVI's header states its length
+    cut = tmp_path / "cut.avi"
+    cut.write_bytes(whole.read_bytes()[:len(whole.read_bytes()) // 2])
+    clip = SampledVideo(cut, 0.5)
+    assert [ms for ms, _ in clip] == [0, 500]
+    assert clip.damage == "decoded 0.9 s of the 4.0 s it states (truncated or damaged after that)"
+    script = f"from faceatlas.io.video import SampledVideo; list(SampledVideo({str(cut)!r}, 0.5))"
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert run.stderr == ""  # FFmpeg's own complaint ("[mjpeg @ 0x...] com: invalid len") is not printed

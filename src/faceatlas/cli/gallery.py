@@ -20,8 +20,9 @@ if TYPE_CHECKING:
 gallery_app = typer.Typer(help="People enrolled for 1:N identification: enrol, identify, verify, erase, back up.",
                           no_args_is_help=True)
 
-DbOption = Annotated[str | None, typer.Option("--db", envvar="FACEATLAS_GALLERY_URL",
-                                              help="SQLAlchemy URL (default: SQLite under FACEATLAS_HOME/gallery).")]
+DbOption = Annotated[str | None, typer.Option(
+    "--db", envvar="FACEATLAS_GALLERY_URL",
+    help="SQLAlchemy URL or SQLite file path (default: SQLite under FACEATLAS_HOME/gallery).")]
 CollectionOption = Annotated[str, typer.Option(help="Collection (an isolated set of people).")]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 T = TypeVar("T")

@@ -73,6 +73,8 @@ def index(
                   f"{clusters.new_clusters} new clusters, {clusters.unclustered} too poor to cluster")
     for failed in report.failed:
         console.print(f"  [yellow]skipped[/yellow] {failed['path']}: {failed['error']}")
+    for incomplete in report.incomplete:
+        console.print(f"  [yellow]incomplete[/yellow] {incomplete['path']}: {incomplete['warning']}")
 
 
 @library_app.command("people")

@@ -6,7 +6,8 @@ import hashlib
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, inspect, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from faceatlas.config import get_settings
 from faceatlas.gallery.schema import Base
@@ -16,15 +17,29 @@ def default_url() -> str:
     return f"sqlite:///{get_settings().home / 'gallery' / 'gallery.db'}"
 
 
+def database_url(database: str | None) -> URL:
+    """The database to use: a SQLAlchemy URL as given, a file path as a SQLite database there, None the default."""
+    if database is None:
+        database = default_url()
+    elif "://" not in database:
+        database = f"sqlite:///{Path(database).expanduser().resolve()}"
+    try:
+        url = make_url(database)
+        url.get_dialect()
+    except (ArgumentError, NoSuchModuleError) as error:
+        raise ValueError(f"{database!r} is not a database URL SQLAlchemy can use (sqlite:///path/to/gallery.db, "
+                         f"postgresql://..., or a file path): {error}") from None
+    return url
+
+
 def open_engine(url: str | None) -> Engine:
     """An engine with the tables created; SQLite files get their folder, WAL journaling, `synchronous=FULL` (an
     acknowledged enrolment survives a crash), a 30 s busy timeout for concurrent writers, foreign keys and
     `secure_delete` (deleted rows are overwritten with zeros, not left in free pages)."""
-    url = url or default_url()
-    parsed = make_url(url)
+    parsed = database_url(url)
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url)
+    engine = create_engine(parsed)
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     Base.metadata.create_all(engine)

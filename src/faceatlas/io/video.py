@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,8 +12,16 @@ import numpy as np
 from faceatlas.errors import VideoDecodeError
 from faceatlas.io.image import load_image
 
+# FFmpeg prints its own complaints about a broken file ("moov atom not found") to the terminal, past the error that
+# says it in our words; OpenCV reads this when it first opens a video, and a user's own setting wins
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+
 SEEK_BACK_MS = 3000
 """`frame_at` seeks this far before the frame it wants and decodes forward from there."""
+
+DAMAGE_SLACK_MS = 1000.0
+"""A video whose frames end this much before the length its container states is damaged (intact ones on the sample
+videos end within 0.2 s of it: the stated frame count and rate are rounded)."""
 
 VIDEO_SUFFIXES = frozenset({".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".3gp", ".mpg", ".mpeg", ".wmv"})
 
@@ -29,29 +38,42 @@ def _open(path: str | Path) -> cv2.VideoCapture:
     return capture
 
 
-def sample_frames(path: str | Path, every_seconds: float) -> Iterator[tuple[int, np.ndarray]]:
-    """(time in ms, BGR frame) for the first frame and one every `every_seconds` after it. Times are the frames'
-    own timestamps (phones record at variable frame rates). Every frame is decoded (seeking lands on key frames
-    only), but only the sampled ones are converted."""
-    if every_seconds <= 0:
-        raise ValueError("every_seconds must be positive")
-    capture = _open(path)
-    try:
-        due, sampled = 0.0, 0
-        while capture.grab():
-            ms = capture.get(cv2.CAP_PROP_POS_MSEC)
-            if ms + 1e-6 < due:
-                continue
-            ok, frame = capture.retrieve()
-            if not ok or frame is None:
-                continue
-            sampled += 1
-            due = ms + every_seconds * 1000.0
-            yield round(ms), frame
-        if sampled == 0:
-            raise VideoDecodeError(f"{path}: no frame could be decoded (empty, truncated or not a video)")
-    finally:
-        capture.release()
+class SampledVideo:
+    """(time in ms, BGR frame) for a video's first frame and one every `every_seconds` after it, when iterated.
+    Times are the frames' own timestamps (phones record at variable frame rates). Every frame is decoded (seeking
+    lands on key frames only), but only the sampled ones are converted. A video that stops decoding before the length
+    its container states (cut short by a copy, or damaged) gives what it can, and `damage` then says so."""
+
+    def __init__(self, path: str | Path, every_seconds: float) -> None:
+        if every_seconds <= 0:
+            raise ValueError("every_seconds must be positive")
+        self.path, self.every_seconds = path, every_seconds
+        self.damage: str | None = None
+
+    def __iter__(self) -> Iterator[tuple[int, np.ndarray]]:
+        capture = _open(self.path)
+        try:
+            fps, frames = capture.get(cv2.CAP_PROP_FPS), capture.get(cv2.CAP_PROP_FRAME_COUNT)
+            due, sampled, end = 0.0, 0, 0.0
+            while capture.grab():
+                ms = capture.get(cv2.CAP_PROP_POS_MSEC)
+                end = ms + (1000.0 / fps if fps > 0 else 0.0)
+                if ms + 1e-6 < due:
+                    continue
+                ok, frame = capture.retrieve()
+                if not ok or frame is None:
+                    continue
+                sampled += 1
+                due = ms + self.every_seconds * 1000.0
+                yield round(ms), frame
+            if sampled == 0:
+                raise VideoDecodeError(f"{self.path}: no frame could be decoded (empty, truncated or not a video)")
+            stated = frames / fps * 1000.0 if fps > 0 and frames > 0 else 0.0
+            if end < stated - DAMAGE_SLACK_MS:
+                self.damage = (f"decoded {end / 1000:.1f} s of the {stated / 1000:.1f} s it states (truncated or "
+                               f"damaged after that)")
+        finally:
+            capture.release()
 
 
 def still(path: str | Path, frame_ms: int | None = None) -> np.ndarray:
@@ -60,7 +82,7 @@ def still(path: str | Path, frame_ms: int | None = None) -> np.ndarray:
 
 
 def frame_at(path: str | Path, ms: int) -> np.ndarray:
-    """The frame `sample_frames` gives for time `ms`: decoded from a seek a little before it, or, when the seek
+    """The frame `SampledVideo` gives for time `ms`: decoded from a seek a little before it, or, when the seek
     lands past it (variable frame rates fool it), from the start."""
     for start in (max(ms - SEEK_BACK_MS, 0), 0):
         capture = _open(path)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from faceatlas.io.video import sample_frames
+from faceatlas.io.video import SampledVideo
 
 _ANALYZER = None  # one per worker process, made by `_start_worker`
 
@@ -37,6 +37,7 @@ class Found:
     embeddings: np.ndarray | None = None
     frames: np.ndarray | None = None  # a video's faces: the time of each face's frame, in ms
     error: str | None = None
+    warning: str | None = None  # analysed, but not all of it (a video damaged part-way)
 
 
 def sha256_of(path: Path) -> str:
@@ -70,7 +71,9 @@ def analyse(path: str, sha256: str, size: int, mtime_ns: int, frame_every: float
     found = Found(path, sha256, size, mtime_ns)
     try:
         if frame_every:
-            frames = [(ms, _ANALYZER.analyze(bgr)) for ms, bgr in sample_frames(path, frame_every)]
+            video = SampledVideo(path, frame_every)
+            frames = [(ms, _ANALYZER.analyze(bgr)) for ms, bgr in video]
+            found.warning = video.damage
         else:
             frames = [(None, _ANALYZER.analyze(path))]
     except Exception as error:  # one bad file is reported, never the end of the run

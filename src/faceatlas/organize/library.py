@@ -11,13 +11,12 @@ from pathlib import Path
 
 import numpy as np
 from sqlalchemy import delete, func, select
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from faceatlas.errors import FaceAtlasError
 from faceatlas.gallery import Gallery
-from faceatlas.gallery.store import default_url
+from faceatlas.gallery.store import database_url
 from faceatlas.io.image import IMAGE_SUFFIXES, ImageSource, iter_image_paths
 from faceatlas.io.video import VIDEO_SUFFIXES
 from faceatlas.organize.ingest import Found, analysed, sha256_of, stat_key
@@ -48,6 +47,7 @@ class IndexReport:
     analysed: int = 0
     faces: int = 0  # faces found in the analysed files
     failed: list[dict] = field(default_factory=list)  # {"path", "error"}: unreadable or not images
+    incomplete: list[dict] = field(default_factory=list)  # {"path", "warning"}: analysed up to damage (videos)
     removed_paths: int = 0  # paths indexed before, gone from the folders now
     clusters: ClusterReport | None = None  # the new faces clustered (and labelled, where they joined a person)
     seconds: float = 0.0
@@ -169,6 +169,8 @@ class Library:
         else:
             report.analysed += 1
             report.faces += len(found.boxes)
+            if found.warning:
+                report.incomplete.append({"path": found.path, "warning": found.warning})
 
     def _write_file(self, session: Session, found: Found, others: list[tuple[str, int, int]]) -> bool:
         """Add the file, its faces and its paths; True if the content was there already (only paths added)."""
@@ -251,7 +253,7 @@ class Library:
 
 def _require_database(url: str | None) -> None:
     """A SQLite gallery that does not exist is an error here, not a new empty database."""
-    parsed = make_url(url or default_url())
+    parsed = database_url(url)
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:") \
             and not Path(parsed.database).exists():
         raise LibraryError(f"no gallery database at {parsed.database}: run `faceatlas library index FOLDER` first "
