@@ -21,6 +21,7 @@ from helpers import data_path
 from sqlalchemy.orm import Session
 
 from faceatlas.organize import LabellingError, Library, LibraryError
+from faceatlas.organize.labelling import NAME_SAMPLES_PER_FILE
 from faceatlas.organize.schema import LibraryFace, LibraryFile, LibraryPath
 
 
@@ -37,23 +38,25 @@ def photos_of(centre: np.ndarray, count: int, seed: int, spread: float = 0.25) -
     return (faces / np.linalg.norm(faces, axis=1, keepdims=True)).astype(np.float32)
 
 
-def add_faces(library: Library, folder: Path, name: str, embeddings: np.ndarray) -> list[str]:
-    """One photo file per face, recorded as indexed with that face (the detector is not what is tested here)."""
+def add_faces(library: Library, folder: Path, name: str, embeddings: np.ndarray, video: bool = False) -> list[str]:
+    """One photo file per face, recorded as indexed with that face (the detector is not what is tested here); with
+    `video`, one video file with a face in each of its frames, a second apart."""
     paths = []
     with Session(library.gallery.engine) as session:
         for i, embedding in enumerate(embeddings):
-            path = folder / f"{name}{i}.jpg"
-            path.write_bytes(f"{name}{i}".encode())
-            record = LibraryFile(collection_id=library.gallery.collection_id, sha256=f"{name}{i}".ljust(64, "0"),
-                                 size=1, faces=1)
-            session.add(record)
-            session.flush()
-            session.add(LibraryPath(collection_id=library.gallery.collection_id, path=str(path), file_id=record.id,
-                                    size=1, mtime_ns=1))
+            if not (video and i):
+                path = folder / (f"{name}.mp4" if video else f"{name}{i}.jpg")
+                path.write_bytes(f"{name}{i}".encode())
+                record = LibraryFile(collection_id=library.gallery.collection_id,
+                                     sha256=f"{name}{i}".ljust(64, "0"), size=1, faces=len(embeddings) if video else 1)
+                session.add(record)
+                session.flush()
+                session.add(LibraryPath(collection_id=library.gallery.collection_id, path=str(path),
+                                        file_id=record.id, size=1, mtime_ns=1))
+                paths.append(str(path))
             session.add(LibraryFace(collection_id=library.gallery.collection_id, file_id=record.id,
-                                    box=[0, 0, 10, 10], detection_score=0.9, quality=0.9,
-                                    embedding=embedding.tobytes()))
-            paths.append(str(path))
+                                    frame_ms=1000 * i if video else None, box=[0, 0, 10, 10], detection_score=0.9,
+                                    quality=0.9 - 0.01 * i if video else 0.8, embedding=embedding.tobytes()))
         session.commit()
     return paths
 
@@ -80,6 +83,20 @@ def test_naming_a_cluster_makes_a_gallery_person_and_finds_their_photos(scene):
     assert library.gallery.people()[0]["name"] == "Alice" and library.gallery.people()[0]["samples"] == 4
     assert sorted({row["path"] for row in library.photos(person="Alice")}) == sorted(paths["alice"])
     assert library.people()[0]["name"] == "Alice"
+
+
+def test_naming_a_cluster_takes_a_few_samples_of_one_video_not_its_every_frame(tmp_path):
+    library = Library(f"sqlite:///{tmp_path / 'gallery.db'}")
+    bob = direction(1.0, 1)
+    photos = add_faces(library, tmp_path, "bob", photos_of(bob, 3, 0))
+    [video] = add_faces(library, tmp_path, "bob-talks", photos_of(bob, 30, 1), video=True)  # better quality
+    library.labelling.update()
+    [cluster] = library.people()
+    assert cluster["faces"] == 33 and cluster["photos"] == 4
+    assert library.name(cluster["cluster"], "Bob")["samples_added"] == 3 + NAME_SAMPLES_PER_FILE
+    sources = [sample["source"] for sample in library.gallery.show("Bob")["samples"]]
+    assert sorted(source.split("#")[0] for source in sources) == sorted(photos + [video] * NAME_SAMPLES_PER_FILE)
+    assert sorted(source for source in sources if "#t=" in source)[0].startswith(f"{video}#t=0.000&")  # best first
 
 
 def test_review_asks_about_the_uncertain_cluster_only_and_a_no_holds_in_later_runs(scene, tmp_path):

@@ -12,6 +12,7 @@ cannot-link) for every later run.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
@@ -48,6 +49,10 @@ another run changed the clusters meanwhile)."""
 
 NAME_SAMPLES = 20
 """Faces of a cluster (best quality first) added to the person's gallery samples when it is named or confirmed."""
+
+NAME_SAMPLES_PER_FILE = 5
+"""At most this many of those samples from one file: a video's frames, seconds apart, are near-copies of one another
+(a photo has at most one face of a cluster)."""
 
 
 class LabellingError(FaceAtlasError):
@@ -335,8 +340,7 @@ class Labelling:
                                                     .where(LibraryFace.cluster_id == cluster_id)))}
             faces = self._faces(session)
             members = np.flatnonzero(faces.clusters == cluster_id)
-            chosen = members[np.argsort(-np.nan_to_num(faces.quality[members], nan=1.0), kind="stable")]
-            chosen = [i for i in chosen if not faces.quality[i] < self.gallery.min_quality][:NAME_SAMPLES]
+            chosen = self._samples(faces, members)
             paths = self._paths(session, faces.files[chosen])
             boxes = self._boxes(session, faces.ids[chosen])
         sources = [face_source(paths.get(int(faces.files[i]), [""])[0], int(faces.ids[i]), faces.frame_ms(i))
@@ -359,6 +363,18 @@ class Labelling:
             session.commit()
             total = session.scalar(select(func.count(LibraryFace.id)).where(LibraryFace.cluster_id == kept))
         return {"cluster": kept, "name": name, "faces": int(total), "samples_added": len(chosen)}
+
+    def _samples(self, faces: FaceTable, members: np.ndarray) -> list[int]:
+        """The faces of a cluster that become gallery samples: best quality first, above the gallery's quality gate,
+        at most `NAME_SAMPLES_PER_FILE` from one file."""
+        taken: Counter[int] = Counter()
+        chosen = []
+        for i in members[np.argsort(-np.nan_to_num(faces.quality[members], nan=1.0), kind="stable")]:
+            file = int(faces.files[i])
+            if not faces.quality[i] < self.gallery.min_quality and taken[file] < NAME_SAMPLES_PER_FILE:
+                taken[file] += 1
+                chosen.append(int(i))
+        return chosen[:NAME_SAMPLES]
 
     # ---- review ----------------------------------------------------------------------------------------------
 
