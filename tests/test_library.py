@@ -182,6 +182,37 @@ def test_two_index_runs_over_one_folder_at_once_agree(tmp_path):
     assert faces_of(url) == faces_of(f"sqlite:///{clean}")
 
 
+def test_content_committed_by_another_run_between_check_and_write_is_written_again_as_known(tmp_path, monkeypatch):
+    """The narrowest race: the other indexer commits the same photos after this one found the first of them new and
+    before it wrote it (the database refuses the duplicate; the write is rolled back and done again)."""
+    folder = tmp_path / "pictures"
+    make_photos(folder, 5)
+    url = f"sqlite:///{tmp_path / 'lib.db'}"
+    first, second = Library(url, workers=1), Library(url, workers=1)
+    write_file, raced = first._write_file, []
+
+    def racing(session: Session, found: object, others: list) -> bool:
+        if not raced:
+            check = session.scalar
+
+            def check_then_race(*args: object, **kwargs: object) -> object:
+                answer = check(*args, **kwargs)
+                session.scalar = check
+                raced.append(second.index([folder]))
+                return answer
+
+            session.scalar = check_then_race
+        return write_file(session, found, others)
+
+    monkeypatch.setattr(first, "_write_file", racing)
+    report = first.index([folder])
+    assert (raced[0].analysed, raced[0].known_content) == (5, 0)
+    assert (report.analysed, report.known_content, report.failed) == (0, 5, [])
+    clean = tmp_path / "clean.db"
+    Library(f"sqlite:///{clean}", workers=1).index([folder])
+    assert faces_of(url) == faces_of(f"sqlite:///{clean}")
+
+
 def test_people_named_in_the_library_migrate_to_another_model_from_their_photos_and_frames(tmp_path):
     """Naming a cluster adds samples whose source is the face's photo or video frame; `Gallery.migrate` finds each
     face again there by its box (the photo library keeps no thumbnails) and lists the ones whose file is gone."""
