@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from faceatlas import FaceAnalyzer
 from faceatlas.gallery import Gallery
+from faceatlas.io.draw import THUMBNAIL_SIDE
 from faceatlas.organize import Library, LibraryError
 from faceatlas.organize.schema import LibraryFace, LibraryFile
 
@@ -211,6 +212,33 @@ def test_content_committed_by_another_run_between_check_and_write_is_written_aga
     clean = tmp_path / "clean.db"
     Library(f"sqlite:///{clean}", workers=1).index([folder])
     assert faces_of(url) == faces_of(f"sqlite:///{clean}")
+
+
+def test_kept_thumbnails_show_faces_and_migrate_people_after_their_photos_are_gone(tmp_path):
+    folder = tmp_path / "pictures"
+    photos = make_photos(folder, 3)  # the astronaut three times
+    url = f"sqlite:///{tmp_path / 'lib.db'}"
+    library = Library(url, workers=1)
+    library.index([folder], keep_thumbnails=True)
+    with Session(library.gallery.engine) as session:
+        jpegs = session.scalars(select(LibraryFace.thumbnail)).all()
+    sides = [cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR).shape[:2] for jpeg in jpegs]
+    assert len(sides) == 3 and all(64 < max(side) <= THUMBNAIL_SIDE for side in sides)
+    [person] = library.people()
+    assert library.thumbnail(person["sample_face"]) in jpegs
+    assert library.name(person["cluster"], "Eileen")["samples_added"] == 3
+    assert [sample["thumbnail"] for sample in library.gallery.show("Eileen")["samples"]] == [True] * 3
+    for photo in photos:
+        photo.unlink()
+    report = library.gallery.migrate(Gallery(url, "fast", FaceAnalyzer(profile="fast")))
+    assert report["sources_missing"] == [] and report["samples_migrated"] >= 1
+    assert report["samples_migrated"] + len(report["refused"]) == 3
+    library.gallery.erase("Eileen")  # her library faces and both copies of their thumbnails go, to the bytes
+    stored = b"".join(path.read_bytes() for path in tmp_path.glob("lib.db*"))
+    assert not any(jpeg[len(jpeg) // 2:len(jpeg) // 2 + 64] in stored for jpeg in jpegs)
+    plain = Library(f"sqlite:///{tmp_path / 'plain.db'}", workers=1)  # not asked: none kept
+    plain.index([make_photos(tmp_path / "more", 1)[0].parent])
+    assert plain.thumbnail(plain.people()[0]["sample_face"]) is None
 
 
 def test_people_named_in_the_library_migrate_to_another_model_from_their_photos_and_frames(tmp_path):

@@ -278,6 +278,7 @@ def test_review_preview_draws_the_face_cut_from_its_photo(tmp_path):
     from rich.console import Console
 
     from faceatlas.cli.library import face_preview
+    from faceatlas.io.draw import face_thumbnail
 
     pixels = np.zeros((400, 600, 3), np.uint8)
     pixels[:, :300] = (255, 0, 0)  # red left half, green right half (swapped channels would show blue)
@@ -292,6 +293,11 @@ def test_review_preview_draws_the_face_cut_from_its_photo(tmp_path):
     assert "#ff0000" in html and "#00ff00" in html and "#0000ff" not in html
     console.print(face_preview(str(tmp_path / "gone.jpg"), [0, 0, 1, 1]))
     assert "no preview" in console.export_text()
+    kept = face_thumbnail(np.ascontiguousarray(pixels[:, :, ::-1]), [250, 100, 350, 200])  # what the index keeps
+    console.print(face_preview(str(tmp_path / "gone.jpg"), [250, 100, 350, 200], thumbnail=kept))
+    assert len(console.export_text(clear=False).splitlines()) == 16  # drawn from the thumbnail, photo or not
+    html = console.export_html(inline_styles=True)
+    assert "#fe0000" in html or "#ff0000" in html
 
 
 def test_commands_fail_clearly(scene, tmp_path):

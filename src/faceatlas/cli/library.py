@@ -43,6 +43,9 @@ def index(
     frame_every: Annotated[float | None, typer.Option(min=0.01, help="Seconds between the video frames analysed "
                                                                      "(default 2; for videos not indexed yet).")]
     = None,
+    keep_thumbnails: Annotated[bool, typer.Option(help="Keep a small JPEG of each face found (review and migration "
+                                                       "work without the photo; for files analysed from now on).")]
+    = False,
     db: DbOption = None, collection: CollectionOption = "default", profile: ProfileOption = "default",
     as_json: JsonFlag = False,
 ) -> None:
@@ -58,7 +61,8 @@ def index(
             task = bar.add_task("analysing", total=None)
             report = library.index(folders, progress=lambda done, total: bar.update(task, completed=done,
                                                                                   total=total),
-                                   videos=videos, **({"frame_every": frame_every} if frame_every else {}))
+                                   videos=videos, keep_thumbnails=keep_thumbnails,
+                                   **({"frame_every": frame_every} if frame_every else {}))
     except (FaceAtlasError, ValueError, OSError) as error:
         raise fail(error) from None
     if as_json:
@@ -145,10 +149,10 @@ def review(
         if step is None:
             break
         asked += 1
-        cluster, faces, where, item = step
+        cluster, faces, where, face, item = step
         output.print(f"\\[{asked}] cluster {cluster} ({faces} faces), e.g. {escape(_where(*where))}")
         if preview:
-            output.print(face_preview(*where))
+            output.print(face_preview(*where, thumbnail=_guard(lambda face=face: library.thumbnail(face))))
         question = ("Who is this? \\[name/s/q] " if item is None else
                     f"Is this [bold]{escape(item.name)}[/bold]? (similarity {item.score:.2f}) \\[y/n/s/q/name] ")
         try:
@@ -178,17 +182,20 @@ def review(
 
 
 def _next_question(library: Library, passed: set[int], unnamed: bool
-                   ) -> tuple[int, int, tuple[str | None, list, int | None], ReviewItem | None] | None:
+                   ) -> tuple[int, int, tuple[str | None, list, int | None], int, ReviewItem | None] | None:
     """The top of the review queue, else (with `unnamed`) the biggest unnamed cluster, leaving out the clusters
-    skipped: (cluster, faces, where its best face is, the review item or None for "who is this?")."""
+    skipped: (cluster, faces, where its best face is, that face's id, the review item or None for "who is
+    this?")."""
     enough = len(passed) + 1  # the first one not skipped is among these
     for item in _guard(lambda: library.review(enough)):
         if item.cluster not in passed:
-            return item.cluster, item.faces, (item.sample_path, item.sample_box, item.sample_frame_ms), item
+            return (item.cluster, item.faces, (item.sample_path, item.sample_box, item.sample_frame_ms),
+                    item.sample_face, item)
     for person in _guard(lambda: library.people(enough, named=False)) if unnamed else ():
         if person["cluster"] not in passed:
             return (person["cluster"], person["faces"],
-                    (person["sample_path"], person["sample_box"], person["sample_frame_ms"]), None)
+                    (person["sample_path"], person["sample_box"], person["sample_frame_ms"]), person["sample_face"],
+                    None)
     return None
 
 
@@ -198,24 +205,28 @@ def _where(path: str | None, box: list[float], frame_ms: int | None) -> str:
     return f"{path}{at} [{','.join(str(round(v)) for v in box)}]"
 
 
-def face_preview(path: str | None, box: list[float], frame_ms: int | None = None, width: int = PREVIEW_COLUMNS
-                 ) -> RenderableType:
-    """A face cut from its photo (or video frame) as gallery thumbnails are, drawn `width` pixels wide in coloured
-    half-blocks (two pixels per character cell); a note instead when the photo cannot be read."""
+def face_preview(path: str | None, box: list[float], frame_ms: int | None = None, width: int = PREVIEW_COLUMNS,
+                 thumbnail: bytes | None = None) -> RenderableType:
+    """A face's kept `thumbnail`, else the face cut from its photo (or video frame) as thumbnails are, drawn `width`
+    pixels wide in coloured half-blocks (two pixels per character cell); a note instead when neither can be read."""
     import numpy as np
     from PIL import Image
     from rich_pixels import HalfcellRenderer, Pixels
 
     from faceatlas.io.draw import face_crop
+    from faceatlas.io.image import load_image
     from faceatlas.io.video import still
 
-    if path is None:
+    if thumbnail is not None:
+        crop = load_image(thumbnail).bgr
+    elif path is None:
         return Text("  (no preview: the photo is no longer in the library's folders)", style="dim")
-    try:
-        bgr = still(path, frame_ms)
-    except FaceAtlasError as error:
-        return Text(f"  (no preview: {error})", style="dim")
-    face = Image.fromarray(np.ascontiguousarray(face_crop(bgr, box)[:, :, ::-1]))
+    else:
+        try:
+            crop = face_crop(still(path, frame_ms), box)
+        except FaceAtlasError as error:
+            return Text(f"  (no preview: {error})", style="dim")
+    face = Image.fromarray(np.ascontiguousarray(crop[:, :, ::-1]))
     height = max(2, round(width * face.height / max(face.width, 1) / 2) * 2)
     return Pixels.from_image(face.convert("RGBA"), resize=(width, height), renderer=HalfcellRenderer())
 

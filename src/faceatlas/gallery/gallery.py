@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import cv2
 import numpy as np
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
@@ -28,7 +27,7 @@ from faceatlas.gallery.index import ExactIndex, HnswIndex, PqIndex, VectorIndex,
 from faceatlas.gallery.schema import AuditEntry, Collection, Sample, Subject, Thumbnail, new_key
 from faceatlas.gallery.sources import fragment_image
 from faceatlas.gallery.store import compact, data_dir, open_engine
-from faceatlas.io.draw import face_crop
+from faceatlas.io.draw import face_thumbnail
 from faceatlas.io.image import ImageSource, load_image
 from faceatlas.pipeline import FaceAnalyzer, calibrated_threshold
 from faceatlas.types import Faces
@@ -49,10 +48,6 @@ with the compressed scan `PqIndex` (2.7 ms at 1M, the exact top-1 for 99.8 % of 
 
 INDEX_KINDS = ("auto", "exact", "pq", "hnsw", "milvus")
 _FILE_INDEXES: dict[str, type[PqIndex] | type[HnswIndex]] = {"pq": PqIndex, "hnsw": HnswIndex}
-
-THUMBNAIL_SIDE = 160
-"""Kept thumbnails (`keep_thumbnails=True`) are the face box widened by half, at most this many pixels a side, JPEG:
-enough for a person to review a match and for `migrate` to re-detect and re-embed the face with another model."""
 
 SAME_BOX_IOU = 0.5
 """A face found again (another model's detector, `migrate`) is the sample's face when its box overlaps the stored
@@ -348,15 +343,20 @@ class Gallery:
         return subject
 
     def add_faces(self, name: str, embeddings: np.ndarray, qualities: Sequence[float | None],
-                  boxes: Sequence[list], sources: Sequence[str]) -> list[int]:
+                  boxes: Sequence[list], sources: Sequence[str],
+                  thumbnails: Sequence[bytes | None] | None = None) -> list[int]:
         """Add faces already found and embedded by this collection's model (a photo library's) to person `name`
-        (created if new), without the enrolment checks: the caller vouches for who they are. Returns sample ids."""
+        (created if new), with the thumbnails kept of them, without the enrolment checks: the caller vouches for who
+        they are. Returns sample ids."""
+        thumbnails = [None] * len(sources) if thumbnails is None else thumbnails
         with self.writing() as session:
             subject = self.subject_named(session, name)
             new = [Sample(subject_id=subject.id, collection_id=self._collection_id,
                           model_id=self.analyzer.recogniser_card.id,
-                          embedding=np.asarray(vector, np.float32).tobytes(), quality=quality, box=box, source=source)
-                   for vector, quality, box, source in zip(embeddings, qualities, boxes, sources, strict=True)]
+                          embedding=np.asarray(vector, np.float32).tobytes(), quality=quality, box=box, source=source,
+                          thumbnail=Thumbnail(jpeg=jpeg) if jpeg else None)
+                   for vector, quality, box, source, jpeg in zip(embeddings, qualities, boxes, sources, thumbnails,
+                                                                 strict=True)]
             session.add_all(new)
             session.flush()
             generation = self._commit(session, "enroll", {"subject_id": subject.id, "samples": len(new)})
@@ -382,12 +382,7 @@ class Gallery:
         return decoded.bgr, self.analyzer.embed(decoded.bgr, faces[int(order[0])])
 
     def _thumbnail(self, bgr: np.ndarray, box: np.ndarray) -> bytes | None:
-        if not self.keep_thumbnails:
-            return None
-        crop = face_crop(bgr, box)
-        scale = min(1.0, THUMBNAIL_SIDE / max(crop.shape[:2]))
-        crop = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else crop
-        return cv2.imencode(".jpg", crop, [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes()
+        return face_thumbnail(bgr, box) if self.keep_thumbnails else None
 
     def _quality(self, bgr: np.ndarray, face: Faces) -> float:
         if self._quality_head is None:

@@ -7,6 +7,11 @@ import numpy as np
 
 from faceatlas.types import Faces
 
+THUMBNAIL_SIDE = 160
+"""Kept thumbnails (gallery samples, library faces; only when asked) are the face box widened by half, at most this
+many pixels a side, JPEG: enough for a person to review a match and for `migrate` to re-detect and re-embed the face
+with another model."""
+
 LANDMARK_COLOURS = ((255, 0, 0), (0, 0, 255), (0, 255, 0), (255, 0, 255), (0, 255, 255))
 
 
@@ -16,6 +21,14 @@ def face_crop(bgr: np.ndarray, box: np.ndarray | list[float], widen: float = 1.5
     cx, cy, half = (x0 + x1) / 2, (y0 + y1) / 2, widen / 2 * max(x1 - x0, y1 - y0)
     left, top = max(0, int(cx - half)), max(0, int(cy - half))
     return bgr[top:max(top + 1, int(cy + half)), left:max(left + 1, int(cx + half))]
+
+
+def face_thumbnail(bgr: np.ndarray, box: np.ndarray | list[float]) -> bytes:
+    """A kept face: `face_crop`, at most `THUMBNAIL_SIDE` pixels a side, as JPEG."""
+    crop = face_crop(bgr, box)
+    scale = min(1.0, THUMBNAIL_SIDE / max(crop.shape[:2]))
+    crop = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else crop
+    return cv2.imencode(".jpg", crop, [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes()
 
 
 def draw_faces(bgr: np.ndarray, faces: Faces) -> np.ndarray:

@@ -18,7 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
+from faceatlas.io.draw import face_thumbnail
+from faceatlas.io.image import load_image
 from faceatlas.io.video import SampledVideo
+from faceatlas.types import Faces
 
 _ANALYZER = None  # one per worker process, made by `_start_worker`
 
@@ -38,6 +41,7 @@ class Found:
     frames: np.ndarray | None = None  # a video's faces: the time of each face's frame, in ms
     error: str | None = None
     warning: str | None = None  # analysed, but not all of it (a video damaged part-way)
+    thumbnails: list[bytes] | None = None  # one JPEG per face, when asked to keep them
 
 
 def sha256_of(path: Path) -> str:
@@ -65,32 +69,40 @@ def _start_worker(profile: str, threads: int) -> None:
     threading.Thread(target=watch_parent, daemon=True).start()
 
 
-def analyse(path: str, sha256: str, size: int, mtime_ns: int, frame_every: float = 0.0) -> Found:
+def analyse(path: str, sha256: str, size: int, mtime_ns: int, frame_every: float = 0.0,
+            keep_thumbnails: bool = False) -> Found:
     """Detect, embed and score every face of one photo, or of a video's frames sampled every `frame_every`
-    seconds (in a worker process)."""
+    seconds (in a worker process); with `keep_thumbnails`, a small JPEG of each face too."""
     found = Found(path, sha256, size, mtime_ns)
+
+    def look(bgr: np.ndarray) -> tuple[Faces, list[bytes]]:
+        faces = _ANALYZER.analyze(bgr)
+        return faces, [face_thumbnail(bgr, box) for box in faces.boxes] if keep_thumbnails else []
+
     try:
         if frame_every:
             video = SampledVideo(path, frame_every)
-            frames = [(ms, _ANALYZER.analyze(bgr)) for ms, bgr in video]
+            frames = [(ms, *look(bgr)) for ms, bgr in video]
             found.warning = video.damage
         else:
-            frames = [(None, _ANALYZER.analyze(path))]
+            frames = [(None, *look(load_image(path).bgr))]
     except Exception as error:  # one bad file is reported, never the end of the run
         found.error = f"{type(error).__name__}: {error}"
         return found
-    found.boxes = np.concatenate([faces.boxes for _, faces in frames])
-    found.scores = np.concatenate([faces.scores for _, faces in frames])
-    with_faces = [faces for _, faces in frames if len(faces)]
+    found.boxes = np.concatenate([faces.boxes for _, faces, _ in frames])
+    found.scores = np.concatenate([faces.scores for _, faces, _ in frames])
+    with_faces = [faces for _, faces, _ in frames if len(faces)]
     if with_faces:
         found.quality = np.concatenate([faces.quality for faces in with_faces])
         found.embeddings = np.concatenate([faces.embeddings for faces in with_faces])
     if frame_every:
-        found.frames = np.concatenate([np.full(len(faces), ms, np.int64) for ms, faces in frames])
+        found.frames = np.concatenate([np.full(len(faces), ms, np.int64) for ms, faces, _ in frames])
+    if keep_thumbnails:
+        found.thumbnails = [jpeg for _, _, jpegs in frames for jpeg in jpegs]
     return found
 
 
-def analysed(jobs: list[tuple[str, str, int, int, float]], profile: str, workers: int) -> Iterator[Found]:
+def analysed(jobs: list[tuple[str, str, int, int, float, bool]], profile: str, workers: int) -> Iterator[Found]:
     """Results of `analyse` for each job, in order, from `workers` processes of one ONNX thread each; a few jobs
     ahead are in flight, so results are committed while the rest are analysed."""
     if not jobs:

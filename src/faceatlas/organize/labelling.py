@@ -16,10 +16,11 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from faceatlas.errors import FaceAtlasError
 from faceatlas.gallery import Gallery
@@ -82,6 +83,7 @@ class ReviewItem:
     sample_path: str | None
     sample_box: list
     sample_frame_ms: int | None = None  # the sample face's frame, when it is in a video
+    sample_face: int | None = None  # the sample face's id (its kept thumbnail: `Library.thumbnail`)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -196,10 +198,11 @@ class Labelling:
                                                                                                       np.float32),
             clusters=np.full(len(rows), -1, np.int64))
 
-    def _boxes(self, session: Session, face_ids: Iterable[int]) -> dict[int, list]:
+    def _column(self, session: Session, column: InstrumentedAttribute, face_ids: Iterable[int]) -> dict[int, Any]:
+        """One column of the faces `face_ids`, by face id."""
         wanted = [int(f) for f in face_ids]
         return {row[0]: row[1] for chunk in range(0, len(wanted), 500) for row in session.execute(
-            select(LibraryFace.id, LibraryFace.box).where(LibraryFace.id.in_(wanted[chunk:chunk + 500])))}
+            select(LibraryFace.id, column).where(LibraryFace.id.in_(wanted[chunk:chunk + 500])))}
 
     def _names(self, session: Session) -> dict[int, tuple[int, str]]:
         """Named clusters: cluster -> (subject id, name)."""
@@ -303,11 +306,12 @@ class Labelling:
                            key=lambda k: (int(ids[k]) not in names, -len(members[k]), int(ids[k])))[:limit]
             samples = [faces.best(members[k]) for k in order]
             paths = self._paths(session, faces.files[samples])
-            boxes = self._boxes(session, faces.ids[samples])
+            boxes = self._column(session, LibraryFace.box, faces.ids[samples])
         return [{"cluster": int(ids[k]), "name": names.get(int(ids[k]), (None, None))[1], "faces": len(members[k]),
                  "photos": len(np.unique(faces.files[members[k]])),
                  "sample_path": paths.get(int(faces.files[best]), [None])[0],
-                 "sample_box": boxes[int(faces.ids[best])], "sample_frame_ms": faces.frame_ms(best)}
+                 "sample_box": boxes[int(faces.ids[best])], "sample_frame_ms": faces.frame_ms(best),
+                 "sample_face": int(faces.ids[best])}
                 for k, best in zip(order, samples, strict=True)]
 
     def _paths(self, session: Session, files: Iterable[int]) -> dict[int, list[str]]:
@@ -342,12 +346,14 @@ class Labelling:
             members = np.flatnonzero(faces.clusters == cluster_id)
             chosen = self._samples(faces, members)
             paths = self._paths(session, faces.files[chosen])
-            boxes = self._boxes(session, faces.ids[chosen])
+            boxes = self._column(session, LibraryFace.box, faces.ids[chosen])
+            thumbnails = self._column(session, LibraryFace.thumbnail, faces.ids[chosen])
         sources = [face_source(paths.get(int(faces.files[i]), [""])[0], int(faces.ids[i]), faces.frame_ms(i))
                    for i in chosen]
         self.gallery.add_faces(name, faces.embeddings[chosen], [None if np.isnan(q) else float(q)
                                                                 for q in faces.quality[chosen]],
-                               [boxes[int(faces.ids[i])] for i in chosen], sources)
+                               [boxes[int(faces.ids[i])] for i in chosen], sources,
+                               [thumbnails[int(faces.ids[i])] for i in chosen])
         with self.gallery.writing() as session:
             subject_id = session.scalar(select(Subject.id).where(Subject.collection_id == self._collection,
                                                                  Subject.name == name))
@@ -408,10 +414,11 @@ class Labelling:
             items.sort(key=lambda item: (-item[1], -item[3], item[0]))
             items = items[:limit]
             paths = self._paths(session, [faces.files[item[4]] for item in items])
-            boxes = self._boxes(session, [faces.ids[item[4]] for item in items])
+            boxes = self._column(session, LibraryFace.box, [faces.ids[item[4]] for item in items])
         return [ReviewItem(cluster=c, faces=n, name=names[int(ids[named[column]])][1], subject_id=subjects[column],
                            score=round(score, 4), sample_path=paths.get(int(faces.files[best]), [None])[0],
-                           sample_box=boxes[int(faces.ids[best])], sample_frame_ms=faces.frame_ms(best))
+                           sample_box=boxes[int(faces.ids[best])], sample_frame_ms=faces.frame_ms(best),
+                           sample_face=int(faces.ids[best]))
                 for c, n, column, score, best in items]
 
     def answer(self, item: ReviewItem, reply: str) -> dict:
@@ -473,7 +480,7 @@ class Labelling:
                 wanted = self._like(query, ids, sums, counts)
             rows = np.flatnonzero(np.isin(faces.clusters, list(wanted)))
             paths = self._paths(session, faces.files[rows])
-            boxes = self._boxes(session, faces.ids[rows])
+            boxes = self._column(session, LibraryFace.box, faces.ids[rows])
         position = {int(c): k for k, c in enumerate(ids)}
         found = []
         for i in rows:

@@ -79,10 +79,12 @@ class Library:
         return self.gallery.collection_id
 
     def index(self, folders: Iterable[str | Path], progress: Callable[[int, int], None] | None = None,
-              videos: bool = False, frame_every: float = FRAME_EVERY) -> IndexReport:
+              videos: bool = False, frame_every: float = FRAME_EVERY, keep_thumbnails: bool = False) -> IndexReport:
         """Find every image (and with `videos`, every video) under `folders` and analyse the ones whose content is
-        new; a video's frames are sampled every `frame_every` seconds. `progress(done, total)` is called as files
-        are analysed. Each file is committed with its faces, so an interrupted run resumes."""
+        new; a video's frames are sampled every `frame_every` seconds; with `keep_thumbnails`, a small JPEG of each
+        face found is stored with it (for review and migration when the photo is out of reach). `progress(done,
+        total)` is called as files are analysed. Each file is committed with its faces, so an interrupted run
+        resumes."""
         if frame_every <= 0:
             raise LibraryError("frame_every must be a positive number of seconds")
         started = time.perf_counter()
@@ -94,7 +96,7 @@ class Library:
         suffixes = IMAGE_SUFFIXES | VIDEO_SUFFIXES if videos else IMAGE_SUFFIXES
         paths = sorted(set(iter_image_paths(roots, suffixes)))
         report.seen = len(paths)
-        jobs, waiting = self._plan(paths, report, frame_every)
+        jobs, waiting = self._plan(paths, report, frame_every, keep_thumbnails)
         with Session(self.gallery.engine) as session:
             for done, found in enumerate(analysed(jobs, self.profile, self.workers), 1):
                 self._commit(session, found, waiting.pop(found.sha256, []), report)
@@ -105,8 +107,8 @@ class Library:
         report.seconds = round(time.perf_counter() - started, 2)
         return report
 
-    def _plan(self, paths: list[Path], report: IndexReport, frame_every: float
-              ) -> tuple[list[tuple[str, str, int, int, float]], dict[str, list[tuple[str, int, int]]]]:
+    def _plan(self, paths: list[Path], report: IndexReport, frame_every: float, keep_thumbnails: bool
+              ) -> tuple[list[tuple[str, str, int, int, float, bool]], dict[str, list[tuple[str, int, int]]]]:
         """The files to analyse (one per new content; a video's with its sampling interval) and, per new content,
         its other paths to record."""
         with Session(self.gallery.engine) as session:
@@ -134,7 +136,8 @@ class Library:
                 else:
                     waiting[digest] = []
                     is_video = path.suffix.lower() in VIDEO_SUFFIXES
-                    jobs.append((str(path), digest, size, mtime_ns, frame_every if is_video else 0.0))
+                    jobs.append((str(path), digest, size, mtime_ns, frame_every if is_video else 0.0,
+                                 keep_thumbnails))
             self._saved(session, lambda: [self._record_path(session, *row) for row in moved])
         return jobs, waiting
 
@@ -190,7 +193,8 @@ class Library:
                                         box=[round(float(v), 2) for v in found.boxes[i]],
                                         detection_score=float(found.scores[i]),
                                         quality=float(found.quality[i]) if found.quality is not None else None,
-                                        embedding=np.asarray(found.embeddings[i], np.float32).tobytes()))
+                                        embedding=np.asarray(found.embeddings[i], np.float32).tobytes(),
+                                        thumbnail=found.thumbnails[i] if found.thumbnails else None))
         for path, size, mtime_ns in [(found.path, found.size, found.mtime_ns), *others]:
             self._record_path(session, path, file_id, size, mtime_ns)
         return known
@@ -239,6 +243,12 @@ class Library:
     def answer(self, item: ReviewItem, reply: str) -> dict:
         """"yes", "no", "skip" or the right name."""
         return self.labelling.answer(item, reply)
+
+    def thumbnail(self, face: int) -> bytes | None:
+        """The JPEG kept of library face `face` (see `index(keep_thumbnails=True)`), or None."""
+        with Session(self.gallery.engine) as session:
+            return session.scalar(select(LibraryFace.thumbnail).where(LibraryFace.id == face,
+                                                                      LibraryFace.collection_id == self._collection_id))
 
     def forget(self, cluster: int) -> dict:
         """Erase an unnamed cluster's faces from the database (see `Labelling.forget`)."""

@@ -86,5 +86,6 @@ class LibraryFace(Base):
     detection_score: Mapped[float] = mapped_column(Float)
     quality: Mapped[float | None] = mapped_column(Float, nullable=True)
     embedding: Mapped[bytes] = mapped_column(LargeBinary)  # float32, L2-normalised, the collection's model
+    thumbnail: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)  # JPEG, only when asked to keep them
     cluster_id: Mapped[int | None] = mapped_column(ForeignKey("library_clusters.id", ondelete="CASCADE"),
                                                    nullable=True, index=True)
