@@ -18,11 +18,13 @@ import numpy as np
 import pexpect
 import pytest
 from helpers import data_path
+from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
+from faceatlas.gallery.store import database_url
 from faceatlas.organize import LabellingError, Library, LibraryError
 from faceatlas.organize.labelling import NAME_SAMPLES_PER_FILE
-from faceatlas.organize.schema import LibraryFace, LibraryFile, LibraryPath
+from faceatlas.organize.schema import LibraryFace, LibraryFile, LibraryNumbering, LibraryPath
 
 
 def direction(angle_to_first: float, axis: int, ndim: int = 128) -> np.ndarray:
@@ -326,6 +328,10 @@ def test_commands_fail_clearly(scene, tmp_path):
     assert by_path.returncode == 0 and json.loads(by_path.stdout) == json.loads(listed.stdout)
     wrong = run("people", "--db", "nosuchdriver://host/db")
     assert wrong.returncode != 0 and "not a database URL" in wrong.stderr and "Traceback" not in wrong.stderr
+    folder = run("people", "--db", str(tmp_path))
+    assert folder.returncode != 0 and "is a folder" in folder.stderr and "Traceback" not in folder.stderr
+    odd = tmp_path / "100% sure?" / "gallery.db"  # a path is taken as it is, not parsed as a URL
+    assert database_url(str(odd)).database == str(odd)
     named = run("name", str(library.people()[0]["cluster"]), "Alice", "--db", url)
     assert named.returncode == 0 and "is Alice: 4 faces" in named.stderr
     found = run("photos", "--person", "Alice", "--db", url)
@@ -370,6 +376,9 @@ def test_forgetting_an_unnamed_cluster_erases_its_faces_to_the_bytes(scene, tmp_
 
 def test_a_forgotten_or_merged_cluster_number_is_never_given_to_a_new_cluster(scene, tmp_path):
     library, _ = scene
+    with Session(library.gallery.engine) as session:  # as a database made before numbers were kept
+        session.execute(delete(LibraryNumbering))
+        session.commit()
     numbers = sorted(p["cluster"] for p in library.people())
     library.forget(numbers[-1])  # the highest number: the next new cluster would have taken it
     add_faces(library, tmp_path, "newcomer", photos_of(direction(0.0, 4), 2, 3))

@@ -19,16 +19,17 @@ def default_url() -> str:
 
 def database_url(database: str | None) -> URL:
     """The database to use: a SQLAlchemy URL as given, a file path as a SQLite database there, None the default."""
-    if database is None:
-        database = default_url()
-    elif "://" not in database:
-        database = f"sqlite:///{Path(database).expanduser().resolve()}"
     try:
-        url = make_url(database)
+        if database is not None and "://" not in database:
+            url = URL.create("sqlite", database=str(Path(database).expanduser().resolve()))  # "?", "%" as they are
+        else:
+            url = make_url(database or default_url())
         url.get_dialect()
     except (ArgumentError, NoSuchModuleError) as error:
         raise ValueError(f"{database!r} is not a database URL SQLAlchemy can use (sqlite:///path/to/gallery.db, "
                          f"postgresql://..., or a file path): {error}") from None
+    if url.get_backend_name() == "sqlite" and url.database and Path(url.database).is_dir():
+        raise ValueError(f"{url.database} is a folder: give the database file in it (e.g. {url.database}/gallery.db)")
     return url
 
 
@@ -78,14 +79,21 @@ def data_dir(engine: Engine) -> Path:
     return path
 
 
+ERASED_TABLES = ("samples", "thumbnails", "subjects", "audit", "library_faces", "library_clusters",
+                 "library_not_person")
+"""Tables whose deleted rows may hold a person's data (embeddings, face JPEGs, names): rewritten by `compact`."""
+
+
 def compact(engine: Engine) -> None:
     """Give deleted bytes back: SQLite's write-ahead log checkpointed and truncated and the file vacuumed;
     PostgreSQL's gallery tables rewritten (VACUUM FULL). PostgreSQL's own write-ahead log keeps old pages until the
     server recycles it (and backups keep them for as long as they are kept): erasure there is as complete as the
     server's retention allows."""
     if engine.url.get_backend_name() == "postgresql":  # rewrite the tables so deleted tuples leave the files
+        present = set(inspect(engine).get_table_names())
+        tables = [table for table in ERASED_TABLES if table in present]  # a gallery alone has no library tables
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            connection.execute(text("VACUUM FULL samples, thumbnails, subjects, audit"))
+            connection.execute(text(f"VACUUM FULL {', '.join(tables)}"))
         return
     if engine.url.get_backend_name() != "sqlite":
         return

@@ -34,7 +34,7 @@ def _open(path: str | Path) -> cv2.VideoCapture:
     finally:
         cv2.utils.logging.setLogLevel(previous)
     if not capture.isOpened():
-        raise VideoDecodeError(f"{path}: not a video OpenCV can open (missing, unreadable or not a video)")
+        raise VideoDecodeError(f"{path}: not a video OpenCV can open (missing, unreadable, truncated or not a video)")
     return capture
 
 

@@ -249,6 +249,14 @@ class Labelling:
         return max(session.scalar(select(func.max(LibraryCluster.id))) or 0,
                    0 if numbering is None else numbering.last_cluster) + 1
 
+    def _keep_number(self, session: Session, number: int) -> None:
+        """Cluster `number` was handed out (or is going away): no new cluster is ever given it."""
+        numbering = session.get(LibraryNumbering, self._collection)
+        if numbering is None:
+            session.add(LibraryNumbering(collection_id=self._collection, last_cluster=number))
+        else:
+            numbering.last_cluster = max(numbering.last_cluster, number)
+
     def _cluster(self, state: _ClusteringState) -> Clustering:
         faces = state.faces
         return cluster(faces.embeddings, faces.clusters, faces.shots(), faces.quality, self.threshold, state.next_id,
@@ -260,7 +268,7 @@ class Labelling:
         new = sorted({int(c) for c in result.labels[waiting & (result.labels >= state.next_id)]})
         session.add_all([LibraryCluster(id=c, collection_id=self._collection) for c in new])
         if new:
-            session.merge(LibraryNumbering(collection_id=self._collection, last_cluster=new[-1]))
+            self._keep_number(session, new[-1])
         session.flush()
         for old, kept in result.merged.items():
             self._merge_rows(session, old, kept)
@@ -291,6 +299,7 @@ class Labelling:
                 session.add(LibraryNotPerson(cluster_id=kept, subject_id=subject_id))
         session.flush()
         session.delete(gone)
+        self._keep_number(session, old)
 
     # ---- people ----------------------------------------------------------------------------------------------
 
@@ -450,6 +459,7 @@ class Labelling:
                                      f"erase '{name}'` (their library faces go with them)")
             faces = session.execute(delete(LibraryFace).where(LibraryFace.cluster_id == cluster_id)).rowcount
             session.delete(forgotten)
+            self._keep_number(session, cluster_id)
             session.commit()
         self._cache = None
         compact(self.gallery.engine)
