@@ -300,6 +300,8 @@ def test_review_preview_draws_the_face_cut_from_its_photo(tmp_path):
     assert len(console.export_text(clear=False).splitlines()) == 16  # drawn from the thumbnail, photo or not
     html = console.export_html(inline_styles=True)
     assert "#fe0000" in html or "#ff0000" in html
+    console.print(face_preview(None, [0, 0, 1, 1], thumbnail=b"not a jpeg"))
+    assert "no preview" in console.export_text()
 
 
 def test_commands_fail_clearly(scene, tmp_path):

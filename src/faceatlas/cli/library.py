@@ -217,15 +217,12 @@ def face_preview(path: str | None, box: list[float], frame_ms: int | None = None
     from faceatlas.io.image import load_image
     from faceatlas.io.video import still
 
-    if thumbnail is not None:
-        crop = load_image(thumbnail).bgr
-    elif path is None:
+    if thumbnail is None and path is None:
         return Text("  (no preview: the photo is no longer in the library's folders)", style="dim")
-    else:
-        try:
-            crop = face_crop(still(path, frame_ms), box)
-        except FaceAtlasError as error:
-            return Text(f"  (no preview: {error})", style="dim")
+    try:
+        crop = load_image(thumbnail).bgr if thumbnail is not None else face_crop(still(path, frame_ms), box)
+    except FaceAtlasError as error:
+        return Text(f"  (no preview: {error})", style="dim")
     face = Image.fromarray(np.ascontiguousarray(crop[:, :, ::-1]))
     height = max(2, round(width * face.height / max(face.width, 1) / 2) * 2)
     return Pixels.from_image(face.convert("RGBA"), resize=(width, height), renderer=HalfcellRenderer())

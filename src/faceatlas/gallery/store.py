@@ -86,7 +86,7 @@ ERASED_TABLES = ("samples", "thumbnails", "subjects", "audit", "library_faces", 
 
 def compact(engine: Engine) -> None:
     """Give deleted bytes back: SQLite's write-ahead log checkpointed and truncated and the file vacuumed;
-    PostgreSQL's gallery tables rewritten (VACUUM FULL). PostgreSQL's own write-ahead log keeps old pages until the
+    PostgreSQL's `ERASED_TABLES` rewritten (VACUUM FULL). PostgreSQL's own write-ahead log keeps old pages until the
     server recycles it (and backups keep them for as long as they are kept): erasure there is as complete as the
     server's retention allows."""
     if engine.url.get_backend_name() == "postgresql":  # rewrite the tables so deleted tuples leave the files
