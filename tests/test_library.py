@@ -239,8 +239,16 @@ def test_kept_thumbnails_show_faces_and_migrate_people_after_their_photos_are_go
     stored = b"".join(path.read_bytes() for path in tmp_path.glob("lib.db*"))
     assert not any(jpeg[len(jpeg) // 2:len(jpeg) // 2 + 64] in stored for jpeg in jpegs)
     plain = Library(f"sqlite:///{tmp_path / 'plain.db'}", workers=1)  # not asked: none kept
-    plain.index([make_photos(tmp_path / "more", 1)[0].parent])
+    more = tmp_path / "more"
+    make_photos(more, 2)
+    photo_and_clip(more / "clips")  # the clip, and a copy of the first photo
+    plain.index([more], videos=True, frame_every=1.0)
     assert plain.thumbnail(plain.people()[0]["sample_face"]) is None
+    asked = plain.index([more], videos=True, keep_thumbnails=True)  # asked later: the faces indexed get theirs
+    assert (asked.analysed, asked.thumbnails_added) == (0, 5)  # 2 photos + 3 frames, cut from the files again
+    with Session(plain.gallery.engine) as session:
+        assert session.scalar(select(func.count()).where(LibraryFace.thumbnail.is_(None))) == 0
+    assert plain.index([more], videos=True, keep_thumbnails=True).thumbnails_added == 0
 
 
 def test_people_named_in_the_library_migrate_to_another_model_from_their_photos_and_frames(tmp_path):

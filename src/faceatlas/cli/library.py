@@ -43,8 +43,8 @@ def index(
     frame_every: Annotated[float | None, typer.Option(min=0.01, help="Seconds between the video frames analysed "
                                                                      "(default 2; for videos not indexed yet).")]
     = None,
-    keep_thumbnails: Annotated[bool, typer.Option(help="Keep a small JPEG of each face found (review and migration "
-                                                       "work without the photo; for files analysed from now on).")]
+    keep_thumbnails: Annotated[bool, typer.Option(help="Keep a small JPEG of each face (review and migration work "
+                                                       "without the photo; faces indexed before get theirs too).")]
     = False,
     db: DbOption = None, collection: CollectionOption = "default", profile: ProfileOption = "default",
     as_json: JsonFlag = False,
@@ -77,6 +77,8 @@ def index(
                   f"{clusters.new_clusters} new clusters, {clusters.unclustered} too poor to cluster")
     for failed in report.failed:
         console.print(f"  [yellow]skipped[/yellow] {failed['path']}: {failed['error']}")
+    if report.thumbnails_added:
+        console.print(f"{report.thumbnails_added} faces indexed earlier given their thumbnails")
     for incomplete in report.incomplete:
         console.print(f"  [yellow]incomplete[/yellow] {incomplete['path']}: {incomplete['warning']}")
 

@@ -7,18 +7,20 @@ import os
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from itertools import groupby
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from faceatlas.errors import FaceAtlasError
 from faceatlas.gallery import Gallery
 from faceatlas.gallery.store import database_url
+from faceatlas.io.draw import face_thumbnail
 from faceatlas.io.image import IMAGE_SUFFIXES, ImageSource, iter_image_paths
-from faceatlas.io.video import VIDEO_SUFFIXES
+from faceatlas.io.video import VIDEO_SUFFIXES, still
 from faceatlas.organize.ingest import Found, analysed, sha256_of, stat_key
 from faceatlas.organize.labelling import ClusterReport, Labelling, ReviewItem
 from faceatlas.organize.schema import LibraryFace, LibraryFile, LibraryPath
@@ -49,6 +51,7 @@ class IndexReport:
     failed: list[dict] = field(default_factory=list)  # {"path", "error"}: unreadable or not images
     incomplete: list[dict] = field(default_factory=list)  # {"path", "warning"}: analysed up to damage (videos)
     removed_paths: int = 0  # paths indexed before, gone from the folders now
+    thumbnails_added: int = 0  # with keep_thumbnails: faces indexed before without one, given theirs now
     clusters: ClusterReport | None = None  # the new faces clustered (and labelled, where they joined a person)
     seconds: float = 0.0
 
@@ -82,7 +85,8 @@ class Library:
               videos: bool = False, frame_every: float = FRAME_EVERY, keep_thumbnails: bool = False) -> IndexReport:
         """Find every image (and with `videos`, every video) under `folders` and analyse the ones whose content is
         new; a video's frames are sampled every `frame_every` seconds; with `keep_thumbnails`, a small JPEG of each
-        face found is stored with it (for review and migration when the photo is out of reach). `progress(done,
+        face is stored with it (for review and migration when the photo is out of reach), also for the faces
+        indexed before. `progress(done,
         total)` is called as files are analysed. Each file is committed with its faces, so an interrupted run
         resumes."""
         if frame_every <= 0:
@@ -103,6 +107,8 @@ class Library:
                 if progress:
                     progress(done, len(jobs))
         report.removed_paths = self._forget_missing(roots, set(map(str, paths)), suffixes)
+        if keep_thumbnails:
+            report.thumbnails_added = self._add_thumbnails(set(map(str, paths)))
         report.clusters = self.labelling.update()
         report.seconds = round(time.perf_counter() - started, 2)
         return report
@@ -211,6 +217,32 @@ class Library:
                 session.execute(delete(LibraryPath).where(LibraryPath.id.in_(gone)))
                 session.commit()
         return len(gone)
+
+    def _add_thumbnails(self, present: set[str]) -> int:
+        """Thumbnails for the faces an earlier run indexed without them, cut again at their boxes from their photos
+        (or video frames) among `present`; a file that cannot be read now keeps its faces as they are."""
+        with Session(self.gallery.engine) as session:
+            wanting = session.execute(select(LibraryFace.file_id, LibraryFace.frame_ms, LibraryFace.id, LibraryFace.box)
+                                      .where(LibraryFace.collection_id == self._collection_id,
+                                             LibraryFace.thumbnail.is_(None))
+                                      .order_by(LibraryFace.file_id, LibraryFace.frame_ms)).all()
+            where = {file_id: path for file_id, path in session.execute(
+                select(LibraryPath.file_id, LibraryPath.path).where(LibraryPath.collection_id == self._collection_id))
+                if path in present}
+            added = 0
+            for (file_id, frame_ms), faces in groupby(wanting, key=lambda row: (row[0], row[1])):
+                if file_id not in where:
+                    continue
+                try:
+                    bgr = still(where[file_id], frame_ms)
+                except (FaceAtlasError, OSError):
+                    continue
+                for _, _, face_id, box in faces:
+                    added += session.execute(update(LibraryFace).where(LibraryFace.id == face_id,
+                                                                       LibraryFace.thumbnail.is_(None))
+                                             .values(thumbnail=face_thumbnail(bgr, box))).rowcount
+                session.commit()
+        return added
 
     def faces(self) -> int:
         """Faces indexed in this collection."""
