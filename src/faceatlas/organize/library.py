@@ -86,9 +86,8 @@ class Library:
         """Find every image (and with `videos`, every video) under `folders` and analyse the ones whose content is
         new; a video's frames are sampled every `frame_every` seconds; with `keep_thumbnails`, a small JPEG of each
         face is stored with it (for review and migration when the photo is out of reach), also for the faces
-        indexed before. `progress(done,
-        total)` is called as files are analysed. Each file is committed with its faces, so an interrupted run
-        resumes."""
+        indexed before. `progress(done, total)` is called as files are analysed. Each file is committed with its
+        faces, so an interrupted run resumes."""
         if frame_every <= 0:
             raise LibraryError("frame_every must be a positive number of seconds")
         started = time.perf_counter()
