@@ -18,6 +18,7 @@ import numpy as np
 import pexpect
 import pytest
 from helpers import data_path
+from pexpect import fdpexpect
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
@@ -260,17 +261,26 @@ def test_review_unnamed_then_asks_who_each_unnamed_cluster_is(scene):
 
 
 def review_session(url: str, *replies: str, unnamed: bool = False) -> str:
-    """`faceatlas library review` in a pseudo-terminal, answering each question in turn; what it printed."""
-    child = pexpect.spawn(faceatlas_command(), ["library", "review", "--db", url, *(["--unnamed"] * unnamed)],
-                          env={**os.environ, "COLUMNS": "120", "TERM": "xterm"}, timeout=120, encoding="utf-8")
-    seen = []
-    for reply in replies:
-        child.expect(r"(Is|Who is) this.*\?")
-        seen.append(child.before + child.after)
-        child.sendline(reply)
-    child.expect(pexpect.EOF)
-    child.close()
-    assert child.exitstatus == 0, child.before
+    """`faceatlas library review` in a pseudo-terminal, answering each question in turn; what it printed. Started by
+    `subprocess` (vfork + exec), not `pexpect.spawn` (fork): a fork of this test process, which holds gRPC's threads
+    once the Milvus tests ran, died in the child before exec once in CI ("Epoll1Poller ... Bad file descriptor")."""
+    terminal, child_end = os.openpty()
+    process = subprocess.Popen([faceatlas_command(), "library", "review", "--db", url,
+                                *(["--unnamed"] * unnamed)], stdin=child_end, stdout=child_end, stderr=child_end,
+                               env={**os.environ, "COLUMNS": "120", "TERM": "xterm"})
+    os.close(child_end)
+    child = fdpexpect.fdspawn(terminal, timeout=120, encoding="utf-8")
+    try:
+        seen = []
+        for reply in replies:
+            child.expect(r"(Is|Who is) this.*\?")
+            seen.append(child.before + child.after)
+            child.sendline(reply)
+        child.expect(pexpect.EOF)
+    finally:
+        child.close()
+        process.wait(timeout=60)
+    assert process.returncode == 0, child.before
     return re.sub(r"\x1b\[[0-9;]*m", "", "".join([*seen, child.before]))  # the terminal gets colours
 
 
