@@ -63,11 +63,10 @@ def bcubed(labels: np.ndarray, truth: np.ndarray) -> dict:
             "pairwise_f": 2 * pair_p * pair_r / max(pair_p + pair_r, 1e-12)}
 
 
-def every_face(paths: list[Path], cache_dir: Path | None) -> dict[str, np.ndarray]:
-    """Every face of every image, as the library's index finds them: embedding, quality, image number, and whether
-    it is the face nearest the image's centre (the one LFW labels). Cached in `cache_dir` per analyzer and image
-    list."""
-    analyzer = FaceAnalyzer(heads=["quality"])
+def every_face(analyzer: FaceAnalyzer, paths: list[Path], cache_dir: Path | None) -> dict[str, np.ndarray]:
+    """Every face of every image, as the library's index finds them (`analyzer` with the quality head): embedding,
+    quality, image number, and whether it is the face nearest the image's centre (the one LFW labels). Cached in
+    `cache_dir` per analyzer and image list."""
     listing = hashlib.sha256("\n".join(map(str, paths)).encode()).hexdigest()[:12]
     cache = cache_dir / f"every-face-{analyzer_signature(analyzer)}-{listing}.npz" if cache_dir else None
     if cache is not None and cache.exists():
@@ -120,6 +119,12 @@ def synthetic_library(real: np.ndarray, faces: int, genuine: float, rng: np.rand
     return (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32), who
 
 
+def average_linkage(embeddings: np.ndarray, threshold: float) -> np.ndarray:
+    """The batch baseline: scikit-learn's agglomerative clustering, average linkage, cut at `threshold`."""
+    return AgglomerativeClustering(n_clusters=None, metric="cosine", linkage="average",
+                                   distance_threshold=1 - threshold).fit_predict(embeddings)
+
+
 def clusters(labels: np.ndarray) -> int:
     """How many clusters the scored faces fall into (unclustered faces not counted)."""
     return len(np.unique(labels[labels >= 0]))
@@ -140,8 +145,8 @@ def main() -> None:
     args = parser.parse_args()
     train, test = pair_images(LFW / "pairsDevTrain.txt"), pair_images(LFW / "pairsDevTest.txt")
     paths = train + [p for p in test if p not in set(train)]
-    analyzer = FaceAnalyzer()
-    indexed = every_face(paths, args.cache)
+    analyzer = FaceAnalyzer(heads=["quality"])
+    indexed = every_face(analyzer, paths, args.cache)
     centre = indexed["centre"]
     embeddings, quality = indexed["embeddings"][centre], indexed["quality"][centre]
     found = indexed["photo"][centre]
@@ -155,15 +160,11 @@ def main() -> None:
         train_then_test = incremental(embeddings, [np.flatnonzero(in_train), np.flatnonzero(~in_train)], threshold,
                                       quality)
         ungated = incremental(embeddings, [np.arange(len(embeddings))], threshold)
-        batch, baseline_seconds = timed(AgglomerativeClustering(
-            n_clusters=None, metric="cosine", linkage="average", distance_threshold=1 - threshold).fit_predict,
-            embeddings)
+        batch, baseline_seconds = timed(average_linkage, embeddings, threshold)
         single = DBSCAN(eps=1 - threshold, min_samples=1, metric="cosine").fit_predict(embeddings)
         every = incremental(indexed["embeddings"], [np.arange(len(centre))], threshold, indexed["quality"],
                             indexed["photo"])[centre]
-        every_batch = AgglomerativeClustering(
-            n_clusters=None, metric="cosine", linkage="average", distance_threshold=1 - threshold).fit_predict(
-            indexed["embeddings"])[centre]
+        every_batch = average_linkage(indexed["embeddings"], threshold)[centre]
         rows.append({"fmr": fmr, "threshold": threshold,
                      "incremental": {"clusters": clusters(at_once), "seconds": seconds,
                                      **bcubed(at_once, truth)},
@@ -193,9 +194,7 @@ def main() -> None:
                "last_10_percent_seconds": added_seconds,
                "bcubed_f": bcubed(at_once, who)["bcubed_f"] if faces <= 20_000 else None}
         if faces <= 20_000:
-            batch, row["agglomerative_seconds"] = timed(AgglomerativeClustering(
-                n_clusters=None, metric="cosine", linkage="average", distance_threshold=1 - threshold).fit_predict,
-                vectors)
+            batch, row["agglomerative_seconds"] = timed(average_linkage, vectors, threshold)
             row["agglomerative_bcubed_f"] = bcubed(batch, who)["bcubed_f"]
         scale.append(row)
         print(json.dumps(row), flush=True)

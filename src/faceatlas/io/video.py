@@ -42,7 +42,8 @@ class SampledVideo:
     """(time in ms, BGR frame) for a video's first frame and one every `every_seconds` after it, when iterated.
     Times are the frames' own timestamps (phones record at variable frame rates). Every frame is decoded (seeking
     lands on key frames only), but only the sampled ones are converted. A video that stops decoding before the length
-    its container states (cut short by a copy, or damaged) gives what it can, and `damage` then says so."""
+    its container states (damaged, or cut short where the file keeps its index at the front; one cut short before an
+    index kept at its end cannot be opened) gives what it can, and `damage` then says so."""
 
     def __init__(self, path: str | Path, every_seconds: float) -> None:
         if every_seconds <= 0:

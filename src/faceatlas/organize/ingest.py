@@ -102,7 +102,8 @@ def analyse(path: str, sha256: str, size: int, mtime_ns: int, frame_every: float
     return found
 
 
-def analysed(jobs: list[tuple[str, str, int, int, float, bool]], profile: str, workers: int) -> Iterator[Found]:
+def analysed(jobs: list[tuple[str, str, int, int, float]], profile: str, workers: int, keep_thumbnails: bool = False
+             ) -> Iterator[Found]:
     """Results of `analyse` for each job, in order, from `workers` processes of one ONNX thread each; a few jobs
     ahead are in flight, so results are committed while the rest are analysed."""
     if not jobs:
@@ -113,10 +114,13 @@ def analysed(jobs: list[tuple[str, str, int, int, float, bool]], profile: str, w
     with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_start_worker,
                              initargs=(profile, 1)) as pool:
         queue = iter(jobs)
-        pending: deque[Future[Found]] = deque(pool.submit(analyse, *job) for job in islice(queue, 4 * workers))
+        def submit(job: tuple[str, str, int, int, float]) -> Future[Found]:
+            return pool.submit(analyse, *job, keep_thumbnails=keep_thumbnails)
+
+        pending: deque[Future[Found]] = deque(map(submit, islice(queue, 4 * workers)))
         while pending:
             found = pending.popleft().result()
-            pending.extend(pool.submit(analyse, *job) for job in islice(queue, 1))
+            pending.extend(map(submit, islice(queue, 1)))
             yield found
 
 

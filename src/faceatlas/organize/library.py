@@ -99,9 +99,9 @@ class Library:
         suffixes = IMAGE_SUFFIXES | VIDEO_SUFFIXES if videos else IMAGE_SUFFIXES
         paths = sorted(set(iter_image_paths(roots, suffixes)))
         report.seen = len(paths)
-        jobs, waiting = self._plan(paths, report, frame_every, keep_thumbnails)
+        jobs, waiting = self._plan(paths, report, frame_every)
         with Session(self.gallery.engine) as session:
-            for done, found in enumerate(analysed(jobs, self.profile, self.workers), 1):
+            for done, found in enumerate(analysed(jobs, self.profile, self.workers, keep_thumbnails), 1):
                 self._commit(session, found, waiting.pop(found.sha256, []), report)
                 if progress:
                     progress(done, len(jobs))
@@ -112,8 +112,8 @@ class Library:
         report.seconds = round(time.perf_counter() - started, 2)
         return report
 
-    def _plan(self, paths: list[Path], report: IndexReport, frame_every: float, keep_thumbnails: bool
-              ) -> tuple[list[tuple[str, str, int, int, float, bool]], dict[str, list[tuple[str, int, int]]]]:
+    def _plan(self, paths: list[Path], report: IndexReport, frame_every: float
+              ) -> tuple[list[tuple[str, str, int, int, float]], dict[str, list[tuple[str, int, int]]]]:
         """The files to analyse (one per new content; a video's with its sampling interval) and, per new content,
         its other paths to record."""
         with Session(self.gallery.engine) as session:
@@ -141,8 +141,7 @@ class Library:
                 else:
                     waiting[digest] = []
                     is_video = path.suffix.lower() in VIDEO_SUFFIXES
-                    jobs.append((str(path), digest, size, mtime_ns, frame_every if is_video else 0.0,
-                                 keep_thumbnails))
+                    jobs.append((str(path), digest, size, mtime_ns, frame_every if is_video else 0.0))
             self._saved(session, lambda: [self._record_path(session, *row) for row in moved])
         return jobs, waiting
 
