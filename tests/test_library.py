@@ -244,10 +244,17 @@ def test_kept_thumbnails_show_faces_and_migrate_people_after_their_photos_are_go
     photo_and_clip(more / "clips")  # the clip, and a copy of the first photo
     plain.index([more], videos=True, frame_every=1.0)
     assert plain.thumbnail(plain.people()[0]["sample_face"]) is None
-    asked = plain.index([more], videos=True, keep_thumbnails=True)  # asked later: the faces indexed get theirs
+    steps = []
+    asked = plain.index([more], videos=True, keep_thumbnails=True,  # asked later: the faces indexed get theirs
+                        progress=lambda done, total: steps.append((done, total)))
     assert (asked.analysed, asked.thumbnails_added) == (0, 5)  # 2 photos + 3 frames, cut from the files again
-    with Session(plain.gallery.engine) as session:
+    assert steps == [(1, 3), (2, 3), (3, 3)]  # a step a file: the two photos, the clip (its frames in one pass)
+    kept = Library(f"sqlite:///{tmp_path / 'kept.db'}", workers=1)  # kept from the start: the very same JPEGs
+    kept.index([more], videos=True, frame_every=1.0, keep_thumbnails=True)
+    with Session(plain.gallery.engine) as session, Session(kept.gallery.engine) as other:
         assert session.scalar(select(func.count()).where(LibraryFace.thumbnail.is_(None))) == 0
+        assert sorted(session.scalars(select(LibraryFace.thumbnail))) == sorted(other.scalars(
+            select(LibraryFace.thumbnail)))
     assert plain.index([more], videos=True, keep_thumbnails=True).thumbnails_added == 0
 
 

@@ -9,9 +9,12 @@ import numpy as np
 import pytest
 from helpers import write_video
 
+import faceatlas.io.video as video_module
 from faceatlas.errors import VideoDecodeError
 from faceatlas.io.image import iter_image_paths
-from faceatlas.io.video import VIDEO_SUFFIXES, SampledVideo, frame_at
+from faceatlas.io.video import VIDEO_SUFFIXES, SampledVideo, frame_at, frames_at
+
+open_video = video_module._open
 
 
 def level(frame: np.ndarray) -> int:
@@ -31,6 +34,18 @@ def test_frames_are_sampled_at_the_interval_and_found_again_by_time(tmp_path):
     assert [ms for ms, _ in SampledVideo(video, 0.25)][:5] == [0, 300, 600, 900, 1200]  # every 3rd frame at 10 fps
     with pytest.raises(VideoDecodeError, match="shorter"):
         frame_at(video, 9000)
+
+
+def test_many_frames_are_found_again_in_one_decoding_pass(tmp_path, monkeypatch):
+    video = write_video(tmp_path / "clip.mp4", frames=40)  # 4 s at 10 fps
+    opened = []
+    monkeypatch.setattr(video_module, "_open", lambda path: opened.append(path) or open_video(path))
+    found = list(frames_at(video, [3600, 3100, 3900, 9000]))  # from a seek to 0.1 s; 9 s: past the end, left out
+    assert [ms for ms, _ in found] == [3100, 3600, 3900]
+    assert len(opened) == 1
+    assert list(frames_at(video, [])) == [] and len(opened) == 1
+    for ms, frame in found:  # the frames sampling and seeking give, pixel for pixel
+        assert abs(level(frame) - ms // 100) <= 1 and np.array_equal(frame, frame_at(video, ms))
 
 
 def test_what_is_not_a_video_is_a_clear_error(tmp_path):

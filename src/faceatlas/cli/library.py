@@ -58,7 +58,7 @@ def index(
     try:
         library = Library(db, collection, profile, workers or None)
         with progress_bar() as bar:
-            task = bar.add_task("analysing", total=None)
+            task = bar.add_task("indexing", total=None)
             report = library.index(folders, progress=lambda done, total: bar.update(task, completed=done,
                                                                                   total=total),
                                    videos=videos, keep_thumbnails=keep_thumbnails,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import cv2
@@ -17,7 +17,7 @@ from faceatlas.io.image import load_image
 os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 
 SEEK_BACK_MS = 3000
-"""`frame_at` seeks this far before the frame it wants and decodes forward from there."""
+"""`frames_at` seeks this far before the first frame it wants and decodes forward from there."""
 
 DAMAGE_SLACK_MS = 1000.0
 """A video whose frames end this much before the length its container states is damaged (intact ones on the sample
@@ -83,23 +83,36 @@ def still(path: str | Path, frame_ms: int | None = None) -> np.ndarray:
 
 
 def frame_at(path: str | Path, ms: int) -> np.ndarray:
-    """The frame `SampledVideo` gives for time `ms`: decoded from a seek a little before it, or, when the seek
-    lands past it (variable frame rates fool it), from the start."""
-    for start in (max(ms - SEEK_BACK_MS, 0), 0):
-        capture = _open(path)
+    """The frame `SampledVideo` gives for time `ms` (see `frames_at`)."""
+    for _, frame in frames_at(path, [ms]):
+        return frame
+    raise VideoDecodeError(f"{path}: no frame at {ms} ms (the video is shorter, or damaged there)")
+
+
+def frames_at(path: str | Path, times: Iterable[int]) -> Iterator[tuple[int, np.ndarray]]:
+    """(time, frame) for the frames `SampledVideo` gives at the times `times` (ms), in one pass, one frame in memory at
+    a time: decoded from a seek a little before the first of them or, for those the seek lands past (variable frame
+    rates fool it), from the start. A time with no frame (past the end, or damaged) is left out."""
+    wanted = set(times)
+    start = max(min(wanted) - SEEK_BACK_MS, 0) if wanted else 0
+    while wanted:
+        capture, landed = _open(path), None
         try:
             if start:
                 capture.set(cv2.CAP_PROP_POS_MSEC, start)
-            while capture.grab():
+            last = max(wanted)
+            while wanted and capture.grab():
                 now = round(capture.get(cv2.CAP_PROP_POS_MSEC))
-                if now == ms:
+                landed = now if landed is None else landed
+                if now in wanted:
                     ok, frame = capture.retrieve()
                     if ok and frame is not None:
-                        return frame
-                if now >= ms:
+                        wanted.discard(now)
+                        yield now, frame
+                if now >= last:
                     break
         finally:
             capture.release()
         if not start:
-            break
-    raise VideoDecodeError(f"{path}: no frame at {ms} ms (the video is shorter, or damaged there)")
+            return
+        wanted, start = {ms for ms in wanted if landed is None or ms < landed}, 0

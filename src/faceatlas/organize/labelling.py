@@ -15,10 +15,12 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, fields, replace
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from scipy.sparse import csr_array
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
@@ -113,11 +115,13 @@ class FaceTable:
 
     def sums(self, members: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         """The sum of each group's embeddings (`groups`' members) and its size."""
-        counts = np.array([len(m) for m in members], np.float64)
+        counts = np.array([len(m) for m in members], np.int64)
         if not members:
-            return np.zeros((0, self.embeddings.shape[1])), counts
-        starts = np.r_[0, np.cumsum(counts[:-1])].astype(np.int64)
-        return np.add.reduceat(self.embeddings[np.concatenate(members)].astype(np.float64), starts, axis=0), counts
+            return np.zeros((0, self.embeddings.shape[1])), counts.astype(np.float64)
+        membership = csr_array((np.ones(counts.sum()), (np.repeat(np.arange(len(members)), counts),
+                                                        np.concatenate(members))),
+                               shape=(len(members), len(self.embeddings)))
+        return membership @ self.embeddings.astype(np.float64), counts.astype(np.float64)
 
     def frame_ms(self, row: int) -> int | None:
         return None if self.frames[row] < 0 else int(self.frames[row])
@@ -166,10 +170,11 @@ class Labelling:
         """The faces, their embeddings read once per process (a face's record never changes) and their clusters
         read afresh. A face erased by any process may leave its id to a new face (SQLite reuses the highest ids), so
         the cache is kept only while its (id, file) pairs are still the first ones."""
-        current = session.execute(select(LibraryFace.id, LibraryFace.file_id, LibraryFace.cluster_id)
-                                  .where(LibraryFace.collection_id == self._collection).order_by(LibraryFace.id)).all()
-        ids = np.array([r[0] for r in current], np.int64)
-        files = np.array([r[1] for r in current], np.int64)
+        rows = session.connection().execute(  # Core rows straight into NumPy: 100k faces in 0.15 s, not 0.4 s
+            select(LibraryFace.id, LibraryFace.file_id, func.coalesce(LibraryFace.cluster_id, -1))
+            .where(LibraryFace.collection_id == self._collection).order_by(LibraryFace.id)).all()
+        current = np.fromiter(chain.from_iterable(rows), np.int64).reshape(-1, 3)
+        ids, files = current[:, 0], current[:, 1]
         cache = self._cache
         if cache is None or not (np.array_equal(cache.ids, ids[:len(cache.ids)])
                                  and np.array_equal(cache.files, files[:len(cache.files)])):
@@ -181,21 +186,20 @@ class Labelling:
         if not np.array_equal(cache.ids, ids):  # removed meanwhile
             cache = self._read(session, 0)
         self._cache = cache
-        clusters = np.array([-1 if r[2] is None else r[2] for r in current], np.int64)
-        return replace(cache, clusters=clusters)
+        return replace(cache, clusters=current[:, 2].copy())
 
     def _read(self, session: Session, after: int) -> FaceTable:
-        rows = session.execute(select(LibraryFace.id, LibraryFace.file_id, LibraryFace.quality, LibraryFace.embedding,
-                                      LibraryFace.frame_ms)
-                               .where(LibraryFace.collection_id == self._collection, LibraryFace.id > after)
-                               .order_by(LibraryFace.id)).all()
+        rows = session.connection().execute(
+            select(LibraryFace.id, LibraryFace.file_id, func.coalesce(LibraryFace.frame_ms, -1), LibraryFace.quality,
+                   LibraryFace.embedding)
+            .where(LibraryFace.collection_id == self._collection, LibraryFace.id > after)
+            .order_by(LibraryFace.id)).all()
         ndim = int(self.gallery.analyzer.recogniser_card.embedding_dim or 128)
+        numbers = np.fromiter(chain.from_iterable(row[:3] for row in rows), np.int64).reshape(-1, 3)
         return FaceTable(
-            ids=np.array([r[0] for r in rows], np.int64), files=np.array([r[1] for r in rows], np.int64),
-            frames=np.array([-1 if r[4] is None else r[4] for r in rows], np.int64),
-            quality=np.array([np.nan if r[2] is None else r[2] for r in rows], np.float64),
-            embeddings=np.stack([np.frombuffer(r[3], np.float32) for r in rows]) if rows else np.zeros((0, ndim),
-                                                                                                      np.float32),
+            ids=numbers[:, 0], files=numbers[:, 1], frames=numbers[:, 2],
+            quality=np.array([row[3] for row in rows], np.float64),  # NULL becomes NaN
+            embeddings=np.frombuffer(b"".join(row[4] for row in rows), np.float32).reshape(-1, ndim),
             clusters=np.full(len(rows), -1, np.int64))
 
     def _column(self, session: Session, column: InstrumentedAttribute, face_ids: Iterable[int]) -> dict[int, Any]:

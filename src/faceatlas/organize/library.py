@@ -6,8 +6,8 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterable
+from contextlib import suppress
 from dataclasses import dataclass, field
-from itertools import groupby
 from pathlib import Path
 
 import numpy as np
@@ -19,8 +19,8 @@ from faceatlas.errors import FaceAtlasError
 from faceatlas.gallery import Gallery
 from faceatlas.gallery.store import database_url
 from faceatlas.io.draw import face_thumbnail
-from faceatlas.io.image import IMAGE_SUFFIXES, ImageSource, iter_image_paths
-from faceatlas.io.video import VIDEO_SUFFIXES, still
+from faceatlas.io.image import IMAGE_SUFFIXES, ImageSource, iter_image_paths, load_image
+from faceatlas.io.video import VIDEO_SUFFIXES, frames_at
 from faceatlas.organize.ingest import Found, analysed, sha256_of, stat_key
 from faceatlas.organize.labelling import ClusterReport, Labelling, ReviewItem
 from faceatlas.organize.schema import LibraryFace, LibraryFile, LibraryPath
@@ -86,8 +86,9 @@ class Library:
         """Find every image (and with `videos`, every video) under `folders` and analyse the ones whose content is
         new; a video's frames are sampled every `frame_every` seconds; with `keep_thumbnails`, a small JPEG of each
         face is stored with it (for review and migration when the photo is out of reach), also for the faces
-        indexed before. `progress(done, total)` is called as files are analysed. Each file is committed with its
-        faces, so an interrupted run resumes."""
+        indexed before. `progress(done, total)` is called as files are analysed (and as the files of faces
+        indexed before are given their thumbnails). Each file is committed with its faces, so an interrupted run
+        resumes."""
         if frame_every <= 0:
             raise LibraryError("frame_every must be a positive number of seconds")
         started = time.perf_counter()
@@ -100,14 +101,19 @@ class Library:
         paths = sorted(set(iter_image_paths(roots, suffixes)))
         report.seen = len(paths)
         jobs, waiting = self._plan(paths, report, frame_every)
+        wanting = self._wanting_thumbnails() if keep_thumbnails else {}
+        steps = iter(range(1, len(jobs) + len(wanting) + 1))
+
+        def step() -> None:
+            if progress:
+                progress(next(steps), len(jobs) + len(wanting))
+
         with Session(self.gallery.engine) as session:
-            for done, found in enumerate(analysed(jobs, self.profile, self.workers, keep_thumbnails), 1):
+            for found in analysed(jobs, self.profile, self.workers, keep_thumbnails):
                 self._commit(session, found, waiting.pop(found.sha256, []), report)
-                if progress:
-                    progress(done, len(jobs))
+                step()
         report.removed_paths = self._forget_missing(roots, set(map(str, paths)), suffixes)
-        if keep_thumbnails:
-            report.thumbnails_added = self._add_thumbnails(set(map(str, paths)))
+        report.thumbnails_added = self._add_thumbnails(wanting, set(map(str, paths)), step)
         report.clusters = self.labelling.update()
         report.seconds = round(time.perf_counter() - started, 2)
         return report
@@ -216,30 +222,47 @@ class Library:
                 session.commit()
         return len(gone)
 
-    def _add_thumbnails(self, present: set[str]) -> int:
-        """Thumbnails for the faces an earlier run indexed without them, cut again at their boxes from their photos
-        (or video frames) among `present`; a file that cannot be read now keeps its faces as they are."""
+    def _wanting_thumbnails(self) -> dict[int, list[tuple[int | None, int, list]]]:
+        """The faces indexed without a thumbnail, by file: (frame time or None, face id, box)."""
         with Session(self.gallery.engine) as session:
-            wanting = session.execute(select(LibraryFace.file_id, LibraryFace.frame_ms, LibraryFace.id, LibraryFace.box)
-                                      .where(LibraryFace.collection_id == self._collection_id,
-                                             LibraryFace.thumbnail.is_(None))
-                                      .order_by(LibraryFace.file_id, LibraryFace.frame_ms)).all()
+            rows = session.execute(select(LibraryFace.file_id, LibraryFace.frame_ms, LibraryFace.id, LibraryFace.box)
+                                   .where(LibraryFace.collection_id == self._collection_id,
+                                          LibraryFace.thumbnail.is_(None))).all()
+        wanting: dict[int, list[tuple[int | None, int, list]]] = {}
+        for file_id, frame_ms, face_id, box in rows:
+            wanting.setdefault(file_id, []).append((frame_ms, face_id, box))
+        return wanting
+
+    def _add_thumbnails(self, wanting: dict[int, list[tuple[int | None, int, list]]], present: set[str],
+                        step: Callable[[], None]) -> int:
+        """Thumbnails for the faces an earlier run indexed without them (`wanting`), cut again at their boxes from
+        their photos (or video frames, one decoding pass a video) among `present`, a file at a time (`step` after
+        each); a file that cannot be read now keeps its faces as they are."""
+        with Session(self.gallery.engine) as session:
             where = {file_id: path for file_id, path in session.execute(
                 select(LibraryPath.file_id, LibraryPath.path).where(LibraryPath.collection_id == self._collection_id))
                 if path in present}
             added = 0
-            for (file_id, frame_ms), faces in groupby(wanting, key=lambda row: (row[0], row[1])):
-                if file_id not in where:
-                    continue
-                try:
-                    bgr = still(where[file_id], frame_ms)
-                except (FaceAtlasError, OSError):
-                    continue
-                for _, _, face_id, box in faces:
+            for file_id, faces in wanting.items():
+                if file_id in where:
+                    added += self._cut_thumbnails(session, where[file_id], faces)
+                step()
+        return added
+
+    def _cut_thumbnails(self, session: Session, path: str, faces: list[tuple[int | None, int, list]]) -> int:
+        """Store the thumbnails of one file's faces, cut from it now; how many were stored."""
+        by_time: dict[int | None, list[tuple[int, list]]] = {}
+        for frame_ms, face_id, box in faces:
+            by_time.setdefault(frame_ms, []).append((face_id, box))
+        times = [frame_ms for frame_ms in by_time if frame_ms is not None]
+        added = 0
+        with suppress(FaceAtlasError, OSError):  # unreadable now: the thumbnails cut before that are kept
+            for frame_ms, bgr in frames_at(path, times) if times else [(None, load_image(path).bgr)]:
+                for face_id, box in by_time[frame_ms]:
                     added += session.execute(update(LibraryFace).where(LibraryFace.id == face_id,
                                                                        LibraryFace.thumbnail.is_(None))
                                              .values(thumbnail=face_thumbnail(bgr, box))).rowcount
-                session.commit()
+        session.commit()
         return added
 
     def faces(self) -> int:
