@@ -19,7 +19,8 @@ import pexpect
 import pytest
 from helpers import data_path
 from pexpect import fdpexpect
-from sqlalchemy import delete
+from postgres import postgres_server
+from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session
 
 from faceatlas.gallery.store import database_url
@@ -66,8 +67,11 @@ def add_faces(library: Library, folder: Path, name: str, embeddings: np.ndarray,
 
 @pytest.fixture
 def scene(tmp_path: Path) -> tuple[Library, dict[str, list[str]]]:
+    return make_scene(Library(f"sqlite:///{tmp_path / 'gallery.db'}"), tmp_path)
+
+
+def make_scene(library: Library, tmp_path: Path) -> tuple[Library, dict[str, list[str]]]:
     """Alice's cluster, a cluster that may be Alice (in the review band) and a stranger's."""
-    library = Library(f"sqlite:///{tmp_path / 'gallery.db'}")
     alice, maybe = direction(1.0, 1), direction(0.5, 2)
     paths = {"alice": add_faces(library, tmp_path, "alice", photos_of(alice, 4, 0)),
              "maybe": add_faces(library, tmp_path, "maybe", photos_of(maybe, 3, 1)),
@@ -384,6 +388,31 @@ def test_forgetting_an_unnamed_cluster_erases_its_faces_to_the_bytes(scene, tmp_
     assert [p["faces"] for p in library.people()] == [6, 3]
     with pytest.raises(LabellingError, match="no cluster"):
         library.forget(stranger)
+
+
+def test_on_postgresql_forgotten_and_erased_faces_leave_the_database_files(tmp_path):
+    """The two erasures above on a real PostgreSQL server: the bytes are searched in this database's table files."""
+    with postgres_server() as url:
+        library, _ = make_scene(Library(url), tmp_path)
+        alice, _, stranger = (p["cluster"] for p in library.people())
+        with Session(library.gallery.engine) as session:
+            erased = list(session.scalars(select(LibraryFace.embedding).where(
+                LibraryFace.cluster_id.in_([alice, stranger]))))
+            oid = session.scalar(text("SELECT oid FROM pg_database WHERE datname = current_database()"))
+        tables = Path(library.gallery.engine.url.query["host"]) / "data" / "base" / str(oid)
+
+        def stored() -> bytes:
+            with library.gallery.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+                connection.execute(text("CHECKPOINT"))  # the table pages written to their files
+            return b"".join(path.read_bytes() for path in tables.iterdir() if path.is_file())
+
+        assert len(erased) == 6 and all(embedding in stored() for embedding in erased)
+        library.name(alice, "Alice")
+        library.gallery.erase("Alice")
+        library.forget(stranger)
+        assert [p["faces"] for p in library.people()] == [3]
+        assert not any(embedding[:64] in stored() for embedding in erased)
+        library.gallery.engine.dispose()
 
 
 def test_a_forgotten_or_merged_cluster_number_is_never_given_to_a_new_cluster(scene, tmp_path):
