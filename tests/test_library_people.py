@@ -20,7 +20,7 @@ import pytest
 from helpers import data_path
 from pexpect import fdpexpect
 from postgres import postgres_server
-from sqlalchemy import delete, select, text
+from sqlalchemy import delete, select, text, update
 from sqlalchemy.orm import Session
 
 from faceatlas.gallery.store import database_url
@@ -336,6 +336,17 @@ def test_commands_fail_clearly(scene, tmp_path):
     assert frames.returncode == 2 and "add --videos" in frames.stderr
     forget = run("forget", "999", "--db", url)
     assert forget.returncode == 8 and "no cluster 999" in forget.stderr
+    faint = add_faces(scene[0], tmp_path, "faint", photos_of(direction(0.0, 9), 2, 5))  # like each other only
+    with Session(scene[0].gallery.engine) as session:
+        session.execute(update(LibraryFace).where(LibraryFace.file_id.in_(select(LibraryPath.file_id).where(
+            LibraryPath.path.in_(faint)))).values(quality=0.01))
+        session.commit()
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    for _ in range(2):  # the faces that cannot start a cluster are said to wait, not counted as new each run
+        rerun = run("index", str(empty), "--db", url)
+        assert rerun.returncode == 0 and "faces to cluster" not in rerun.stderr
+        assert "2 faces too poor to start a cluster wait for one like them" in rerun.stderr
     unreadable = run("index", str(tmp_path / "no-such-folder"), "--db", url)
     assert unreadable.returncode == 8 and "not a readable folder" in unreadable.stderr
     listed = run("people", "--db", url, "--json")

@@ -73,8 +73,11 @@ def index(
                   f"unchanged, {report.known_content} already known (moved, copied or by another run), "
                   f"{len(report.failed)} unreadable, {report.removed_paths} gone; {report.seconds} s")
     clusters = report.clusters
-    console.print(f"{clusters.clustered} new faces: {clusters.joined_named} joined a named person, "
-                  f"{clusters.new_clusters} new clusters, {clusters.unclustered} too poor to cluster")
+    if clusters.clustered > clusters.unclustered:  # faces placed (new ones, or ones that waited for a cluster)
+        console.print(f"{clusters.clustered} faces to cluster: {clusters.joined_named} joined a named person, "
+                      f"{clusters.new_clusters} new clusters, {clusters.unclustered} too poor to start one")
+    elif clusters.unclustered:
+        console.print(f"{clusters.unclustered} faces too poor to start a cluster wait for one like them")
     for failed in report.failed:
         console.print(f"  [yellow]skipped[/yellow] {failed['path']}: {failed['error']}")
     if report.thumbnails_added:
