@@ -68,8 +68,9 @@ def test_index_is_incremental_content_addressed_and_reports_bad_files(tmp_path):
     assert all("ImageDecodeError" in f["error"] for f in first.failed)
     assert first.faces == library.faces() == 6  # one face a photo; the copy is not analysed again
 
-    again = library.index([tmp_path / "pictures"])
-    assert (again.analysed, again.unchanged, again.failed) == (0, 9, [])
+    again = library.index([tmp_path / "pictures"])  # the bad files are not read again, but still reported
+    assert (again.analysed, again.unchanged) == (0, 9)
+    assert sorted(again.failed, key=lambda f: f["path"]) == sorted(first.failed, key=lambda f: f["path"])
 
     photos[2].rename(photos[2].with_name("renamed.jpg"))
     moved = library.index([tmp_path / "pictures"])
@@ -160,6 +161,10 @@ def test_videos_are_indexed_frame_by_frame_when_asked(tmp_path):
     seen = sorted((Path(row["path"]).name, row["frame_ms"]) for row in library.photos(person="Eileen"))
     assert seen == [("clip.mp4", 0), ("clip.mp4", 1000), ("clip.mp4", 2000), (photo.name, None)]
     assert library.index([folder]).removed_paths == 0  # a run without --videos does not forget them
+    cut.rename(folder / "moved.avi")  # reported again when unchanged or moved, without being analysed again
+    again = library.index([folder], videos=True)
+    assert (again.analysed, again.known_content, again.failed) == (0, 1, report.failed)
+    assert again.incomplete == [{**report.incomplete[0], "path": str(folder / "moved.avi")}]
 
 
 def test_two_index_runs_over_one_folder_at_once_agree(tmp_path):

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Row, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -48,6 +48,7 @@ class IndexReport:
     known_content: int = 0  # moved, renamed, copied or touched, or analysed by another run meanwhile
     analysed: int = 0
     faces: int = 0  # faces found in the analysed files
+    # under the folders, whether analysed by this run or an earlier one:
     failed: list[dict] = field(default_factory=list)  # {"path", "error"}: unreadable or not images
     incomplete: list[dict] = field(default_factory=list)  # {"path", "warning"}: analysed up to damage (videos)
     removed_paths: int = 0  # paths indexed before, gone from the folders now
@@ -127,6 +128,10 @@ class Library:
                 select(LibraryPath).where(LibraryPath.collection_id == self._collection_id))}
             known_content = dict(session.execute(select(LibraryFile.sha256, LibraryFile.id).where(
                 LibraryFile.collection_id == self._collection_id)).all())
+            problems = {row.id: row for row in session.execute(
+                select(LibraryFile.id, LibraryFile.error, LibraryFile.warning).where(
+                    LibraryFile.collection_id == self._collection_id,
+                    LibraryFile.error.is_not(None) | LibraryFile.warning.is_not(None)))}
             jobs, waiting, moved = [], {}, []
             for path in paths:
                 try:
@@ -134,6 +139,7 @@ class Library:
                     seen = known_paths.get(str(path))
                     if seen is not None and (seen.size, seen.mtime_ns) == (size, mtime_ns):
                         report.unchanged += 1
+                        _report_problem(report, str(path), problems.get(seen.file_id))
                         continue
                     digest = sha256_of(path)
                 except OSError as error:
@@ -142,6 +148,7 @@ class Library:
                 if digest in known_content:
                     moved.append((str(path), known_content[digest], size, mtime_ns))
                     report.known_content += 1
+                    _report_problem(report, str(path), problems.get(known_content[digest]))
                 elif digest in waiting:
                     waiting[digest].append((str(path), size, mtime_ns))
                 else:
@@ -193,7 +200,7 @@ class Library:
         if not known:
             faces = 0 if found.error else len(found.boxes)
             record = LibraryFile(collection_id=self._collection_id, sha256=found.sha256, size=found.size,
-                                 error=found.error, faces=faces)
+                                 error=found.error, warning=found.warning, faces=faces)
             session.add(record)
             session.flush()
             file_id = record.id
@@ -312,6 +319,14 @@ class Library:
         """Where `person` appears, or whoever is in the photo `like`: one row per face and path."""
         self._require_indexed()
         return self.labelling.photos(person, like)
+
+
+def _report_problem(report: IndexReport, path: str, problem: Row | None) -> None:
+    """A file analysed by an earlier run that could not be read, or only in part, is reported again."""
+    if problem is not None and problem.error:
+        report.failed.append({"path": path, "error": problem.error})
+    elif problem is not None:
+        report.incomplete.append({"path": path, "warning": problem.warning})
 
 
 def _require_database(url: str | None) -> None:

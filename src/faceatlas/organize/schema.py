@@ -23,6 +23,7 @@ class LibraryFile(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     size: Mapped[int] = mapped_column(BigInteger)
     error: Mapped[str | None] = mapped_column(String(1000), nullable=True)  # why it could not be analysed
+    warning: Mapped[str | None] = mapped_column(String(1000), nullable=True)  # why only part of it was (a video)
     faces: Mapped[int] = mapped_column(Integer, default=0)
     indexed: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
 
