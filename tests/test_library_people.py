@@ -319,7 +319,7 @@ def test_review_preview_draws_the_face_cut_from_its_photo(tmp_path):
 
 
 def test_commands_fail_clearly(scene, tmp_path):
-    library, _ = scene
+    library, paths = scene
     url = library.gallery.engine.url.render_as_string(hide_password=False)
 
     def run(*args: str) -> subprocess.CompletedProcess:
@@ -363,6 +363,14 @@ def test_commands_fail_clearly(scene, tmp_path):
     assert named.returncode == 0 and "is Alice: 4 faces" in named.stderr
     found = run("photos", "--person", "Alice", "--db", url)
     assert found.returncode == 0 and len(found.stdout.split()) == 4 and "4 photos" in found.stderr
+    unlabelled = run("unlabel", paths["alice"][0], "Alice", "--db", url)  # she is not in that one after all
+    assert unlabelled.returncode == 0 and "1 face(s) no longer Alice" in unlabelled.stderr
+    assert paths["alice"][0] not in run("photos", "--person", "Alice", "--db", url).stdout.split()
+    for args, message in [((paths["alice"][0], "Alice"), "is not labelled in"), ((paths["alice"][1], "Zoe"),
+                                                                                  "no person named 'Zoe'"),
+                          ((str(tmp_path / "nowhere.jpg"), "Alice"), "is not in this library")]:
+        refused = run("unlabel", *args, "--db", url)
+        assert refused.returncode == 8 and message in refused.stderr
 
 
 def test_erasing_a_named_person_erases_their_library_faces_to_the_bytes(scene, tmp_path):
@@ -399,6 +407,37 @@ def test_forgetting_an_unnamed_cluster_erases_its_faces_to_the_bytes(scene, tmp_
     assert [p["faces"] for p in library.people()] == [6, 3]
     with pytest.raises(LabellingError, match="no cluster"):
         library.forget(stranger)
+
+
+def test_unlabelling_a_photo_takes_its_face_from_the_person_for_good(scene, tmp_path):
+    library, paths = scene
+    lookalike = direction(0.75, 5)  # close enough to join Alice's cluster (and become one of her samples)
+    [wrong] = add_faces(library, tmp_path, "lookalike", lookalike[None].astype(np.float32))
+    assert library.labelling.update().new_clusters == 0
+    alice = library.people()[0]
+    assert alice["faces"] == 5 and library.name(alice["cluster"], "Alice")["samples_added"] == 5
+    result = library.unlabel(wrong, "Alice")
+    assert (result["path"], result["faces"], result["samples_removed"]) == (wrong, 1, 1)
+    assert sorted({row["path"] for row in library.photos(person="Alice")}) == sorted(paths["alice"])
+    assert sorted(s["source"].split("#")[0] for s in library.gallery.show("Alice")["samples"]) == sorted(paths["alice"])
+    assert library.gallery.check()["ok"]  # the index was rebuilt without that sample
+    assert result["cluster"] not in {item.cluster for item in library.review()}  # never asked as Alice again
+    add_faces(library, tmp_path, "alice-more", photos_of(direction(1.0, 1), 3, 7))  # new photos of her: labelled,
+    add_faces(library, tmp_path, "lookalike-more", lookalike[None].astype(np.float32))  # and of the look-alike not
+    assert library.labelling.update().joined_named == 3
+    counts = {p["cluster"]: (p["name"], p["faces"]) for p in library.people()}
+    assert counts[alice["cluster"]] == ("Alice", 7) and counts[result["cluster"]] == (None, 2)
+    with pytest.raises(LabellingError, match="is not labelled in"):
+        library.unlabel(wrong, "Alice")
+    with pytest.raises(LabellingError, match="no person named 'Bob'"):
+        library.unlabel(paths["alice"][0], "Bob")
+    with pytest.raises(LabellingError, match="not in this library"):
+        library.unlabel(tmp_path / "nowhere.jpg", "Alice")
+    [stranger] = [p["cluster"] for p in library.people() if p["sample_path"] in paths["stranger"]]
+    library.name(stranger, "Sam")
+    assert library.unlabel(paths["stranger"][0], "Sam")["faces"] == 1
+    with pytest.raises(LabellingError, match="every face of 'Sam'"):
+        library.unlabel(paths["stranger"][1], "Sam")
 
 
 def test_on_postgresql_forgotten_and_erased_faces_leave_the_database_files(tmp_path):

@@ -130,6 +130,20 @@ def forget(
     console.print(f"cluster {result['cluster']}: {result['faces_erased']} faces erased")
 
 
+@library_app.command("unlabel")
+def unlabel(
+    photo: Annotated[Path, typer.Argument(help="A photo (or video) that `faceatlas library photos --person NAME` "
+                                               "lists.")],
+    person: Annotated[str, typer.Argument(help="The person who is not in it.")],
+    db: DbOption = None, collection: CollectionOption = "default", profile: ProfileOption = "default",
+) -> None:
+    """PERSON is not in PHOTO: the face labelled as them there leaves them for a cluster of its own, which never
+    joins them again, and stops being one of their gallery samples."""
+    result = _guard(lambda: _open(db, collection, profile).unlabel(photo, person))
+    console.print(f"{result['path']}: {result['faces']} face(s) no longer {result['name']}, now cluster "
+                  f"{result['cluster']} ({result['samples_removed']} gallery samples removed)", markup=False)
+
+
 @library_app.command("review")
 def review(
     limit: Annotated[int, typer.Option(min=0, help="Ask at most this many (0: all).")] = 0,

@@ -536,6 +536,20 @@ class Gallery:
                                                                      "samples": moved})
         return int(moved)
 
+    def remove_samples(self, name: str, sample_ids: Iterable[int]) -> int:
+        """Remove these samples of person `name` (faces that turned out not to be them); the index is rebuilt without
+        them. Returns how many were removed."""
+        with self.writing() as session:
+            subject = self._subject(session, name)
+            removed = session.execute(delete(Sample).where(Sample.subject_id == subject.id,
+                                                           Sample.id.in_([int(i) for i in sample_ids]))).rowcount
+            if removed:
+                session.execute(update(Collection).where(Collection.id == self._collection_id)
+                                .values(removed_at=Collection.generation + 1))  # the generation _commit makes
+                self._commit(session, "remove_samples", {"subject_id": subject.id, "samples": removed})
+                self._rebuild(session, self._kind(session))
+        return int(removed)
+
     def erase(self, name: str) -> dict:
         """Remove a person completely: samples, subject row, their names in the audit log, their index entries
         (the index is rebuilt without them, so no quantised copy survives) and the free pages of the database."""

@@ -21,6 +21,13 @@ def face_source(path: str, face_id: int, frame_ms: int | None = None) -> str:
     return f"{path}#{time}face{face_id}"
 
 
+def fragment_face(source: str) -> int | None:
+    """The library face a fragment source names (`face_source`), or None."""
+    _, hash_sign, fragment = source.rpartition("#")
+    faces = [part[4:] for part in fragment.split("&") if part.startswith("face")] if hash_sign else []
+    return int(faces[0]) if faces and faces[0].isdigit() else None
+
+
 def fragment_image(source: str) -> np.ndarray | None:
     """The photo or video frame (BGR) a fragment source names; None for a plain source, or when the file is gone or
     cannot be read."""

@@ -28,7 +28,7 @@ from faceatlas.errors import FaceAtlasError
 from faceatlas.gallery import Gallery
 from faceatlas.gallery.decisions import per_comparison_fmr
 from faceatlas.gallery.schema import Subject
-from faceatlas.gallery.sources import face_source
+from faceatlas.gallery.sources import face_source, fragment_face
 from faceatlas.gallery.store import compact
 from faceatlas.io.image import ImageSource
 from faceatlas.organize.clustering import Clustering, Constraints, cluster
@@ -448,6 +448,39 @@ class Labelling:
         if reply.lower() in ("skip", "s", ""):
             return {"cluster": item.cluster, "skipped": True}
         return self.name(item.cluster, reply)
+
+    def unlabel(self, path: str | Path, name: str) -> dict:
+        """`name` is not who is in the photo (or video) at `path`: that person's faces there leave their cluster for
+        a new one that may never join them (a cannot-link), and those that were their gallery samples are removed."""
+        where = str(Path(path).expanduser().resolve())
+        with self.gallery.writing() as session:
+            file_id = session.scalar(select(LibraryPath.file_id).where(LibraryPath.collection_id == self._collection,
+                                                                       LibraryPath.path == where))
+            if file_id is None:
+                raise LabellingError(f"{where} is not in this library (see `faceatlas library photos`)")
+            person = {person_name: (c, subject) for c, (subject, person_name) in self._names(session).items()}
+            if name not in person:
+                raise LabellingError(f"no person named '{name}' in this library")
+            cluster_id, subject_id = person[name]
+            faces = list(session.scalars(select(LibraryFace.id).where(LibraryFace.file_id == file_id,
+                                                                      LibraryFace.cluster_id == cluster_id)))
+            if not faces:
+                raise LabellingError(f"'{name}' is not labelled in {where}")
+            if session.scalar(select(func.count(LibraryFace.id)).where(LibraryFace.cluster_id == cluster_id)) \
+                    == len(faces):
+                raise LabellingError(f"{where} holds every face of '{name}' in this library: rename or erase the "
+                                     f"person instead (`faceatlas gallery rename` / `erase`)")
+            new = self._next_cluster_number(session)
+            session.add(LibraryCluster(id=new, collection_id=self._collection))
+            self._keep_number(session, new)
+            session.flush()
+            session.add(LibraryNotPerson(cluster_id=new, subject_id=subject_id))
+            session.execute(update(LibraryFace).where(LibraryFace.id.in_(faces)).values(cluster_id=new))
+            session.commit()
+        samples = [sample["id"] for sample in self.gallery.show(name)["samples"]
+                   if fragment_face(sample["source"]) in faces]
+        removed = self.gallery.remove_samples(name, samples) if samples else 0
+        return {"path": where, "name": name, "faces": len(faces), "cluster": new, "samples_removed": removed}
 
     def forget(self, cluster_id: int) -> dict:
         """Erase an unnamed cluster's faces (records and embeddings, down to the database's free pages). The photos

@@ -66,6 +66,7 @@ class Library:
     >>> lib.name(3, "Alice")                         # cluster 3 is Alice: a gallery person from now on
     >>> for item in lib.review(): lib.answer(item, "yes")   # "is cluster 7 Alice?" yes / no / skip / a name
     >>> lib.photos(person="Alice"); lib.photos(like="query.jpg")
+    >>> lib.unlabel("~/Pictures/party.jpg", "Alice")  # Alice is not in that photo: her face there leaves her
     >>> lib.forget(9)                                # erase a stranger's cluster (a named one: Gallery.erase)
     """
 
@@ -303,6 +304,11 @@ class Library:
     def answer(self, item: ReviewItem, reply: str) -> dict:
         """"yes", "no", "skip" or the right name."""
         return self.labelling.answer(item, reply)
+
+    def unlabel(self, path: str | Path, name: str) -> dict:
+        """`name` is not who is in the photo at `path` (see `Labelling.unlabel`)."""
+        self._require_indexed()
+        return self.labelling.unlabel(path, name)
 
     def thumbnail(self, face: int) -> bytes | None:
         """The JPEG kept of library face `face` (see `index(keep_thumbnails=True)`), or None."""
