@@ -23,10 +23,11 @@ from postgres import postgres_server
 from sqlalchemy import delete, select, text, update
 from sqlalchemy.orm import Session
 
+from faceatlas.gallery.schema import Subject
 from faceatlas.gallery.store import database_url
 from faceatlas.organize import LabellingError, Library, LibraryError
-from faceatlas.organize.labelling import NAME_SAMPLES_PER_FILE
-from faceatlas.organize.schema import LibraryFace, LibraryFile, LibraryNumbering, LibraryPath
+from faceatlas.organize.labelling import NAME_SAMPLES_PER_FILE, ReviewItem
+from faceatlas.organize.schema import LibraryFace, LibraryFile, LibraryNotPerson, LibraryNumbering, LibraryPath
 
 
 def direction(angle_to_first: float, axis: int, ndim: int = 128) -> np.ndarray:
@@ -438,6 +439,32 @@ def test_unlabelling_a_photo_takes_its_face_from_the_person_for_good(scene, tmp_
     assert library.unlabel(paths["stranger"][0], "Sam")["faces"] == 1
     with pytest.raises(LabellingError, match="every face of 'Sam'"):
         library.unlabel(paths["stranger"][1], "Sam")
+
+
+def test_merging_two_people_in_the_gallery_keeps_both_their_library_faces(scene, tmp_path):
+    """`gallery merge` of two people named in the library (one person named twice) used to delete the first one's
+    subject row and, through it, their cluster and library faces."""
+    library, _ = scene
+    alice, maybe, stranger = (p["cluster"] for p in library.people())
+    library.name(alice, "Alice")
+    library.name(maybe, "Al")
+    with Session(library.gallery.engine) as session:
+        ids = dict(session.execute(select(Subject.name, Subject.id)).all())
+    library.answer(ReviewItem(stranger, 2, "Al", ids["Al"], 0.5, None, []), "no")  # the stranger is not Al
+    assert library.gallery.merge("Al", "Alice") == 3
+    assert [(p["cluster"], p["name"], p["faces"]) for p in library.people()] == [(alice, "Alice", 7),
+                                                                                 (stranger, None, 2)]
+    assert library.faces() == 9 and len(library.photos(person="Alice")) == 7
+    with Session(library.gallery.engine) as session:  # so not Alice either
+        assert list(session.execute(select(LibraryNotPerson.cluster_id, LibraryNotPerson.subject_id))) == [
+            (stranger, ids["Alice"])]
+    add_faces(library, tmp_path, "al-again", photos_of(direction(0.5, 2), 2, 8))  # looking like Al: joins Alice
+    assert library.labelling.update().joined_named == 2
+    library.gallery.add_faces("Eileen", photos_of(direction(0.0, 7), 1, 3), [0.9], [[0, 0, 9, 9]], ["e.jpg"])
+    library.name(stranger, "Sam")  # a library person merged into one enrolled in the gallery only
+    library.gallery.merge("Sam", "Eileen")
+    assert [(p["cluster"], p["name"], p["faces"]) for p in library.people()] == [(alice, "Alice", 9),
+                                                                                 (stranger, "Eileen", 2)]
 
 
 def test_on_postgresql_forgotten_and_erased_faces_leave_the_database_files(tmp_path):

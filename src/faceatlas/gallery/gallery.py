@@ -531,6 +531,9 @@ class Gallery:
             moving, keeping = self._subject(session, source), self._subject(session, target)
             moved = session.execute(update(Sample).where(Sample.subject_id == moving.id)
                                     .values(subject_id=keeping.id)).rowcount
+            from faceatlas.organize.labelling import merge_person_clusters  # the library builds on the gallery
+
+            merge_person_clusters(session, self._collection_id, moving.id, keeping.id)
             session.delete(moving)
             self._index_generation = self._commit(session, "merge", {"subject_id": moving.id, "into": keeping.id,
                                                                      "samples": moved})

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 from scipy.sparse import csr_array
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, inspect, select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from faceatlas.errors import FaceAtlasError
@@ -253,14 +253,6 @@ class Labelling:
         return max(session.scalar(select(func.max(LibraryCluster.id))) or 0,
                    0 if numbering is None else numbering.last_cluster) + 1
 
-    def _keep_number(self, session: Session, number: int) -> None:
-        """Cluster `number` was handed out (or is going away): no new cluster is ever given it."""
-        numbering = session.get(LibraryNumbering, self._collection)
-        if numbering is None:
-            session.add(LibraryNumbering(collection_id=self._collection, last_cluster=number))
-        else:
-            numbering.last_cluster = max(numbering.last_cluster, number)
-
     def _cluster(self, state: _ClusteringState) -> Clustering:
         faces = state.faces
         return cluster(faces.embeddings, faces.clusters, faces.shots(), faces.quality, self.threshold, state.next_id,
@@ -272,10 +264,10 @@ class Labelling:
         new = sorted({int(c) for c in result.labels[waiting & (result.labels >= state.next_id)]})
         session.add_all([LibraryCluster(id=c, collection_id=self._collection) for c in new])
         if new:
-            self._keep_number(session, new[-1])
+            keep_number(session, self._collection, new[-1])
         session.flush()
         for old, kept in result.merged.items():
-            self._merge_rows(session, old, kept)
+            merge_clusters(session, self._collection, old, kept)
         changed = np.flatnonzero(result.labels != faces.clusters)
         if len(changed):
             session.execute(update(LibraryFace), [
@@ -285,25 +277,6 @@ class Labelling:
         joined_named = int(np.isin(result.labels[waiting], list(state.person)).sum())
         return ClusterReport(clustered=int(waiting.sum()), new_clusters=len(new), joined_named=joined_named,
                              merged=len(result.merged), unclustered=int((result.labels < 0).sum()))
-
-    def _merge_rows(self, session: Session, old: int, kept: int) -> None:
-        """Cluster `old` joined `kept`: its faces, name and ruled-out people move over, its row goes."""
-        gone = session.get(LibraryCluster, old)
-        keep = session.get(LibraryCluster, kept)
-        if gone.subject_id is not None and keep.subject_id is None:
-            subject_id, gone.subject_id = gone.subject_id, None
-            session.flush()  # the name is unique to one cluster: free it first
-            keep.subject_id = subject_id
-            session.flush()
-        session.execute(update(LibraryFace).where(LibraryFace.cluster_id == old).values(cluster_id=kept))
-        have = set(session.scalars(select(LibraryNotPerson.subject_id).where(LibraryNotPerson.cluster_id == kept)))
-        moving = select(LibraryNotPerson.subject_id).where(LibraryNotPerson.cluster_id == old)
-        for subject_id in session.scalars(moving):
-            if subject_id not in have and subject_id != keep.subject_id:
-                session.add(LibraryNotPerson(cluster_id=kept, subject_id=subject_id))
-        session.flush()
-        session.delete(gone)
-        self._keep_number(session, old)
 
     # ---- people ----------------------------------------------------------------------------------------------
 
@@ -378,7 +351,7 @@ class Labelling:
                 session.get(LibraryCluster, cluster_id).subject_id = subject_id
             elif person_cluster != cluster_id:  # a second cluster of the same person: join them (must-link)
                 kept = min(person_cluster, cluster_id)
-                self._merge_rows(session, max(person_cluster, cluster_id), kept)
+                merge_clusters(session, self._collection, max(person_cluster, cluster_id), kept)
             session.commit()
             total = session.scalar(select(func.count(LibraryFace.id)).where(LibraryFace.cluster_id == kept))
         return {"cluster": kept, "name": name, "faces": int(total), "samples_added": len(chosen)}
@@ -472,7 +445,7 @@ class Labelling:
                                      f"person instead (`faceatlas gallery rename` / `erase`)")
             new = self._next_cluster_number(session)
             session.add(LibraryCluster(id=new, collection_id=self._collection))
-            self._keep_number(session, new)
+            keep_number(session, self._collection, new)
             session.flush()
             session.add(LibraryNotPerson(cluster_id=new, subject_id=subject_id))
             session.execute(update(LibraryFace).where(LibraryFace.id.in_(faces)).values(cluster_id=new))
@@ -496,7 +469,7 @@ class Labelling:
                                      f"erase '{name}'` (their library faces go with them)")
             faces = session.execute(delete(LibraryFace).where(LibraryFace.cluster_id == cluster_id)).rowcount
             session.delete(forgotten)
-            self._keep_number(session, cluster_id)
+            keep_number(session, self._collection, cluster_id)
             session.commit()
         self._cache = None
         compact(self.gallery.engine)
@@ -554,3 +527,58 @@ class Labelling:
         similarity = query @ sums.T / counts
         best = similarity.argmax(1)
         return {int(ids[b]) for row, b in enumerate(best) if similarity[row, b] >= self.threshold}
+
+
+def keep_number(session: Session, collection_id: int, number: int) -> None:
+    """Cluster `number` was handed out (or is going away): no new cluster of the collection is ever given it."""
+    numbering = session.get(LibraryNumbering, collection_id)
+    if numbering is None:
+        session.add(LibraryNumbering(collection_id=collection_id, last_cluster=number))
+    else:
+        numbering.last_cluster = max(numbering.last_cluster, number)
+
+
+def merge_clusters(session: Session, collection_id: int, old: int, kept: int) -> None:
+    """Cluster `old` joined `kept`: its faces, name and ruled-out people move over, its row goes."""
+    gone = session.get(LibraryCluster, old)
+    keep = session.get(LibraryCluster, kept)
+    if gone.subject_id is not None and keep.subject_id is None:
+        subject_id, gone.subject_id = gone.subject_id, None
+        session.flush()  # the name is unique to one cluster: free it first
+        keep.subject_id = subject_id
+        session.flush()
+    session.execute(update(LibraryFace).where(LibraryFace.cluster_id == old).values(cluster_id=kept))
+    have = set(session.scalars(select(LibraryNotPerson.subject_id).where(LibraryNotPerson.cluster_id == kept)))
+    moving = select(LibraryNotPerson.subject_id).where(LibraryNotPerson.cluster_id == old)
+    for subject_id in session.scalars(moving):
+        if subject_id not in have and subject_id != keep.subject_id:
+            session.add(LibraryNotPerson(cluster_id=kept, subject_id=subject_id))
+    session.flush()
+    session.delete(gone)
+    keep_number(session, collection_id, old)
+
+
+def merge_person_clusters(session: Session, collection_id: int, source: int, target: int) -> None:
+    """Gallery person `source` is being merged into `target` (`Gallery.merge`): their library clusters become one,
+    named `target`, and a cluster the user said is not `source` is not `target` either. Without this, deleting
+    `source` would take their library faces with it (as erasing a person does)."""
+    if not inspect(session.connection()).has_table(LibraryCluster.__tablename__):
+        return  # a gallery without a photo library
+    clusters = {subject: session.scalar(select(LibraryCluster).where(LibraryCluster.subject_id == subject))
+                for subject in (source, target)}
+    if clusters[source] is not None:
+        clusters[source].subject_id = None
+        session.flush()  # the name is unique to one cluster
+        if clusters[target] is None:
+            clusters[source].subject_id = target
+            clusters[target] = clusters[source]
+        else:
+            old, kept = sorted((clusters[source].id, clusters[target].id), reverse=True)
+            merge_clusters(session, collection_id, old, kept)
+            clusters[target] = session.get(LibraryCluster, kept)
+    for ruled in session.scalars(select(LibraryNotPerson).where(LibraryNotPerson.subject_id == source)).all():
+        if ruled.cluster_id != getattr(clusters[target], "id", None) and session.get(
+                LibraryNotPerson, (ruled.cluster_id, target)) is None:
+            session.add(LibraryNotPerson(cluster_id=ruled.cluster_id, subject_id=target))
+        session.delete(ruled)
+    session.flush()
