@@ -335,6 +335,8 @@ def test_commands_fail_clearly(scene, tmp_path):
     assert run("name", "999", "Zoe", "--db", url).returncode == 8
     frames = run("index", str(tmp_path), "--frame-every", "1", "--db", url)
     assert frames.returncode == 2 and "add --videos" in frames.stderr
+    merge = run("merge", "999", "1", "--db", url)
+    assert merge.returncode == 8 and "no cluster 999" in merge.stderr
     forget = run("forget", "999", "--db", url)
     assert forget.returncode == 8 and "no cluster 999" in forget.stderr
     faint = add_faces(scene[0], tmp_path, "faint", photos_of(direction(0.0, 9), 2, 5))  # like each other only
@@ -439,6 +441,36 @@ def test_unlabelling_a_photo_takes_its_face_from_the_person_for_good(scene, tmp_
     assert library.unlabel(paths["stranger"][0], "Sam")["faces"] == 1
     with pytest.raises(LabellingError, match="every face of 'Sam'"):
         library.unlabel(paths["stranger"][1], "Sam")
+
+
+def test_merging_clusters_joins_them_for_good_unless_they_were_seen_together(scene, tmp_path):
+    library, paths = scene
+    alice, maybe, stranger = (p["cluster"] for p in library.people())
+    with Session(library.gallery.engine) as session:  # a face like the stranger's beside Alice in her first photo
+        beside = session.scalar(select(LibraryFace).where(LibraryFace.cluster_id == alice).order_by(LibraryFace.id))
+        session.add(LibraryFace(collection_id=beside.collection_id, file_id=beside.file_id, box=[20, 0, 30, 10],
+                                detection_score=0.9, quality=0.8,
+                                embedding=photos_of(direction(0.0, 3), 1, 6)[0].tobytes()))
+        session.commit()
+    assert library.labelling.update().new_clusters == 0
+    with pytest.raises(LabellingError, match=f"both have a face in {re.escape(paths['alice'][0])}"):
+        library.merge(alice, stranger)
+    with pytest.raises(LabellingError, match="no cluster 999"):
+        library.merge(alice, 999)
+    assert library.merge(stranger, maybe) == {"cluster": maybe, "name": None, "faces": 6}
+    add_faces(library, tmp_path, "later", photos_of(direction(0.0, 8), 1, 7))  # a later run keeps them one
+    assert library.labelling.update().new_clusters == 1
+    assert [(p["cluster"], p["faces"]) for p in library.people()][:2] == [(maybe, 6), (alice, 4)]
+    library.name(alice, "Alice")
+    with pytest.raises(LabellingError, match="two faces seen together are two people"):
+        library.name(maybe, "Alice")  # refused before the gallery gets her samples
+    assert len(library.gallery.show("Alice")["samples"]) == 4
+    library.unlabel(paths["alice"][3], "Alice")
+    unlabelled = library.people()[-1]["cluster"]
+    library.name(maybe, "Bea")
+    with pytest.raises(LabellingError, match="gallery merge 'Bea' 'Alice'"):
+        library.merge(alice, maybe)
+    assert library.merge(alice, unlabelled)["name"] == "Alice"  # a named one names the other
 
 
 def test_merging_two_people_in_the_gallery_keeps_both_their_library_faces(scene, tmp_path):

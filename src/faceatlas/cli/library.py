@@ -130,6 +130,18 @@ def forget(
     console.print(f"cluster {result['cluster']}: {result['faces_erased']} faces erased")
 
 
+@library_app.command("merge")
+def merge(
+    first: Annotated[int, typer.Argument(help="A cluster number from `faceatlas library people`.")],
+    second: Annotated[int, typer.Argument(help="Another cluster of the same person.")],
+    db: DbOption = None, collection: CollectionOption = "default", profile: ProfileOption = "default",
+) -> None:
+    """The two clusters are one person: they join under the older number (a named one names the other)."""
+    result = _guard(lambda: _open(db, collection, profile).merge(first, second))
+    who = f" ({result['name']})" if result["name"] else ""
+    console.print(f"cluster {result['cluster']}{who}: {result['faces']} faces", markup=False)
+
+
 @library_app.command("unlabel")
 def unlabel(
     photo: Annotated[Path, typer.Argument(help="A photo (or video) that `faceatlas library photos --person NAME` "

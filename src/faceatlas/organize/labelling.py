@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 from scipy.sparse import csr_array
-from sqlalchemy import delete, func, inspect, select, update
+from sqlalchemy import Select, delete, func, inspect, select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from faceatlas.errors import FaceAtlasError
@@ -320,7 +320,11 @@ class Labelling:
             named = session.get(LibraryCluster, cluster_id)
             if named is None or named.collection_id != self._collection:
                 raise LabellingError(f"no cluster {cluster_id} in this library (see `faceatlas library people`)")
-            current = self._names(session).get(cluster_id)
+            names = self._names(session)
+            current = names.get(cluster_id)
+            person_cluster = next((c for c, (_, person) in names.items() if person == name), None)
+            if person_cluster is not None and person_cluster != cluster_id:  # checked before the gallery changes
+                self._refuse_shared_shot(session, person_cluster, cluster_id)
             if current and current[1] != name:
                 raise LabellingError(f"cluster {cluster_id} is already '{current[1]}' (rename the person with "
                                      f"`faceatlas gallery rename`)")
@@ -421,6 +425,44 @@ class Labelling:
         if reply.lower() in ("skip", "s", ""):
             return {"cluster": item.cluster, "skipped": True}
         return self.name(item.cluster, reply)
+
+    def merge(self, first: int, second: int) -> dict:
+        """Clusters `first` and `second` are one person (a must-link): they join under the older number. A named one
+        names the other (as `name` does); two people are merged in the gallery (`Gallery.merge`), not here."""
+        with Session(self.gallery.engine) as session:
+            for cluster_id in (first, second):
+                found = session.get(LibraryCluster, cluster_id)
+                if found is None or found.collection_id != self._collection:
+                    raise LabellingError(f"no cluster {cluster_id} in this library (see `faceatlas library people`)")
+            names = self._names(session)
+        if first == second:
+            raise LabellingError(f"cluster {first} is already one cluster")
+        named = [names[c][1] for c in (first, second) if c in names]
+        if len(named) == 2:
+            raise LabellingError(f"clusters {first} and {second} are '{named[0]}' and '{named[1]}': merge the people "
+                                 f"with `faceatlas gallery merge '{named[1]}' '{named[0]}'`")
+        if named:
+            return self.name(second if first in names else first, named[0])
+        with self.gallery.writing() as session:
+            self._refuse_shared_shot(session, first, second)
+            kept = min(first, second)
+            merge_clusters(session, self._collection, max(first, second), kept)
+            session.commit()
+            faces = session.scalar(select(func.count(LibraryFace.id)).where(LibraryFace.cluster_id == kept))
+        return {"cluster": kept, "name": None, "faces": int(faces)}
+
+    def _refuse_shared_shot(self, session: Session, first: int, second: int) -> None:
+        """Two clusters with a face in one photo (or video frame) are two people: joining them is refused."""
+        def shots(cluster_id: int) -> Select:
+            return select(LibraryFace.file_id, func.coalesce(LibraryFace.frame_ms, -1)).where(
+                LibraryFace.cluster_id == cluster_id)
+
+        shared = session.execute(shots(first).intersect(shots(second)).limit(1)).first()
+        if shared is not None:
+            path = self._paths(session, [shared[0]]).get(shared[0], ["a photo"])[0]
+            frame = "" if shared[1] < 0 else f" at {shared[1] / 1000:.1f} s"
+            raise LabellingError(f"clusters {first} and {second} both have a face in {path}{frame}: two faces seen "
+                                 f"together are two people")
 
     def unlabel(self, path: str | Path, name: str) -> dict:
         """`name` is not who is in the photo (or video) at `path`: that person's faces there leave their cluster for

@@ -64,6 +64,7 @@ class Library:
     >>> lib.index(["~/Pictures"])                    # recursive, incremental, resumable, parallel; clusters faces
     >>> lib.people()                                 # named people, then unnamed clusters, biggest first
     >>> lib.name(3, "Alice")                         # cluster 3 is Alice: a gallery person from now on
+    >>> lib.merge(4, 9)                              # clusters 4 and 9 are one person (named or not)
     >>> for item in lib.review(): lib.answer(item, "yes")   # "is cluster 7 Alice?" yes / no / skip / a name
     >>> lib.photos(person="Alice"); lib.photos(like="query.jpg")
     >>> lib.unlabel("~/Pictures/party.jpg", "Alice")  # Alice is not in that photo: her face there leaves her
@@ -304,6 +305,11 @@ class Library:
     def answer(self, item: ReviewItem, reply: str) -> dict:
         """"yes", "no", "skip" or the right name."""
         return self.labelling.answer(item, reply)
+
+    def merge(self, first: int, second: int) -> dict:
+        """Clusters `first` and `second` are one person (see `Labelling.merge`)."""
+        self._require_indexed()
+        return self.labelling.merge(first, second)
 
     def unlabel(self, path: str | Path, name: str) -> dict:
         """`name` is not who is in the photo at `path` (see `Labelling.unlabel`)."""
