@@ -28,11 +28,10 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
-from library_clustering import LFW, centre_face_quality, pair_images  # this script's folder is on sys.path
+from library_clustering import LFW, every_face, pair_images  # this script's folder is on sys.path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from faceatlas.eval.embedding import EmbeddedSet
 from faceatlas.gallery.schema import Subject
 from faceatlas.organize import Library
 from faceatlas.organize.schema import LibraryCluster, LibraryFace, LibraryFile, LibraryPath
@@ -41,26 +40,26 @@ DEEPFACE = Path(__file__).resolve().parents[2] / "shared" / "data" / "deepface_t
 
 
 @functools.cache
-def lfw_centre_faces(cache: Path | None) -> tuple[list[Path], EmbeddedSet, np.ndarray]:
-    """LFW View 1's images, their centre faces embedded and those faces' quality scores (worked out once per run,
-    however many subsets are simulated)."""
+def lfw_centre_faces(cache: Path | None) -> tuple[list[Path], dict[str, np.ndarray]]:
+    """LFW View 1's images and the face nearest each one's centre (the one LFW labels), as the library's index finds
+    it: embedding, quality and image number (worked out once per run, however many subsets are simulated)."""
     from faceatlas import FaceAnalyzer
-    from faceatlas.eval.embedding import embed_centre_faces
 
     train, test = pair_images(LFW / "pairsDevTrain.txt"), pair_images(LFW / "pairsDevTest.txt")
     paths = train + [p for p in test if p not in set(train)]
-    return paths, embed_centre_faces(FaceAnalyzer(), paths, cache_dir=cache), centre_face_quality(paths)
+    indexed = every_face(FaceAnalyzer(heads=["quality"]), paths, cache)
+    return paths, {key: indexed[key][indexed["centre"]] for key in ("embeddings", "quality", "photo")}
 
 
 def lfw_library(folder: Path, cache: Path | None, min_photos: int = 1) -> tuple[Library, dict[int, str]]:
     """A library holding the centre faces of LFW View 1's people with at least `min_photos` photos there (written
     straight to its database) and each face's person."""
-    paths, embedded, quality = lfw_centre_faces(cache)
-    photos_of = Counter(path.parent.name for path in paths)
+    paths, centre = lfw_centre_faces(cache)
+    photos_of = Counter(paths[i].parent.name for i in centre["photo"])
     library = Library(f"sqlite:///{folder / 'gallery.db'}")
     truth = {}
     with Session(library.gallery.engine) as session:
-        for i in np.flatnonzero(embedded.found):
+        for i, embedding, quality in zip(centre["photo"], centre["embeddings"], centre["quality"], strict=True):
             if photos_of[paths[i].parent.name] < min_photos:
                 continue
             record = LibraryFile(collection_id=library.gallery.collection_id, sha256=f"{i:064d}", size=1, faces=1)
@@ -69,8 +68,8 @@ def lfw_library(folder: Path, cache: Path | None, min_photos: int = 1) -> tuple[
             session.add(LibraryPath(collection_id=library.gallery.collection_id, path=str(paths[i]),
                                     file_id=record.id, size=1, mtime_ns=1))
             face = LibraryFace(collection_id=library.gallery.collection_id, file_id=record.id, box=[0, 0, 1, 1],
-                               detection_score=1.0, quality=float(quality[i]),
-                               embedding=np.asarray(embedded.embeddings[i], np.float32).tobytes())
+                               detection_score=1.0, quality=float(quality),
+                               embedding=np.asarray(embedding, np.float32).tobytes())
             session.add(face)
             session.flush()
             truth[face.id] = paths[i].parent.name

@@ -48,6 +48,30 @@ def test_many_frames_are_found_again_in_one_decoding_pass(tmp_path, monkeypatch)
         assert abs(level(frame) - ms // 100) <= 1 and np.array_equal(frame, frame_at(video, ms))
 
 
+class LateSeek:
+    """A capture whose seeks land 3.5 s past where they were asked (variable frame rates fool seeking so)."""
+
+    def __init__(self, capture: object) -> None:
+        self.capture = capture
+
+    def set(self, prop: int, value: float) -> bool:
+        return self.capture.set(prop, value + 3500)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.capture, name)
+
+
+def test_frames_a_seek_lands_past_are_decoded_again_from_the_start(tmp_path, monkeypatch):
+    video = write_video(tmp_path / "clip.mp4", frames=40)  # 4 s at 10 fps
+    expected = {ms: frame_at(video, ms) for ms in (3200, 3900)}
+    opened = []
+    monkeypatch.setattr(video_module, "_open", lambda path: opened.append(path) or LateSeek(open_video(path)))
+    found = dict(frames_at(video, [3200, 3900, 9000]))  # the seek to 0.2 s lands at 3.7 s: past 3.2 s
+    assert found.keys() == expected.keys()
+    assert all(np.array_equal(found[ms], expected[ms]) for ms in expected)
+    assert len(opened) == 2  # the second pass, from the start, for 3.2 s only (not for 9 s, past the end)
+
+
 def test_what_is_not_a_video_is_a_clear_error(tmp_path):
     video = write_video(tmp_path / "clip.mp4", frames=20)
     truncated = tmp_path / "truncated.mp4"

@@ -194,13 +194,14 @@ class Labelling:
                    LibraryFace.embedding)
             .where(LibraryFace.collection_id == self._collection, LibraryFace.id > after)
             .order_by(LibraryFace.id)).all()
-        ndim = int(self.gallery.analyzer.recogniser_card.embedding_dim or 128)
+        ndim = len(rows[0][4]) // 4 if rows else int(self.gallery.analyzer.recogniser_card.embedding_dim or 128)
         numbers = np.fromiter(chain.from_iterable(row[:3] for row in rows), np.int64).reshape(-1, 3)
-        return FaceTable(
-            ids=numbers[:, 0], files=numbers[:, 1], frames=numbers[:, 2],
-            quality=np.array([row[3] for row in rows], np.float64),  # NULL becomes NaN
-            embeddings=np.frombuffer(b"".join(row[4] for row in rows), np.float32).reshape(-1, ndim),
-            clusters=np.full(len(rows), -1, np.int64))
+        if any(len(row[4]) != 4 * ndim for row in rows):
+            raise LabellingError("the library's faces hold embeddings of different sizes (more than one model?)")
+        embeddings = np.frombuffer(bytearray().join(row[4] for row in rows), np.float32).reshape(-1, ndim)
+        return FaceTable(ids=numbers[:, 0], files=numbers[:, 1], frames=numbers[:, 2],
+                         quality=np.array([row[3] for row in rows], np.float64),  # NULL becomes NaN
+                         embeddings=embeddings, clusters=np.full(len(rows), -1, np.int64))
 
     def _column(self, session: Session, column: InstrumentedAttribute, face_ids: Iterable[int]) -> dict[int, Any]:
         """One column of the faces `face_ids`, by face id."""

@@ -102,9 +102,10 @@ class Library:
         report = IndexReport()
         suffixes = IMAGE_SUFFIXES | VIDEO_SUFFIXES if videos else IMAGE_SUFFIXES
         paths = sorted(set(iter_image_paths(roots, suffixes)))
+        present = set(map(str, paths))
         report.seen = len(paths)
         jobs, waiting = self._plan(paths, report, frame_every)
-        wanting = self._wanting_thumbnails() if keep_thumbnails else {}
+        wanting = self._wanting_thumbnails(present) if keep_thumbnails else {}
         steps = iter(range(1, len(jobs) + len(wanting) + 1))
 
         def step() -> None:
@@ -115,8 +116,10 @@ class Library:
             for found in analysed(jobs, self.profile, self.workers, keep_thumbnails):
                 self._commit(session, found, waiting.pop(found.sha256, []), report)
                 step()
-        report.removed_paths = self._forget_missing(roots, set(map(str, paths)), suffixes)
-        report.thumbnails_added = self._add_thumbnails(wanting, set(map(str, paths)), step)
+        report.removed_paths = self._forget_missing(roots, present, suffixes)
+        for path, faces in wanting.items():
+            report.thumbnails_added += self._cut_thumbnails(path, faces)
+            step()
         report.clusters = self.labelling.update()
         report.seconds = round(time.perf_counter() - started, 2)
         return report
@@ -231,47 +234,39 @@ class Library:
                 session.commit()
         return len(gone)
 
-    def _wanting_thumbnails(self) -> dict[int, list[tuple[int | None, int, list]]]:
-        """The faces indexed without a thumbnail, by file: (frame time or None, face id, box)."""
-        with Session(self.gallery.engine) as session:
-            rows = session.execute(select(LibraryFace.file_id, LibraryFace.frame_ms, LibraryFace.id, LibraryFace.box)
-                                   .where(LibraryFace.collection_id == self._collection_id,
-                                          LibraryFace.thumbnail.is_(None))).all()
-        wanting: dict[int, list[tuple[int | None, int, list]]] = {}
-        for file_id, frame_ms, face_id, box in rows:
-            wanting.setdefault(file_id, []).append((frame_ms, face_id, box))
-        return wanting
-
-    def _add_thumbnails(self, wanting: dict[int, list[tuple[int | None, int, list]]], present: set[str],
-                        step: Callable[[], None]) -> int:
-        """Thumbnails for the faces an earlier run indexed without them (`wanting`), cut again at their boxes from
-        their photos (or video frames, one decoding pass a video) among `present`, a file at a time (`step` after
-        each); a file that cannot be read now keeps its faces as they are."""
+    def _wanting_thumbnails(self, present: set[str]) -> dict[str, list[tuple[int | None, int, list]]]:
+        """The faces indexed without a thumbnail whose file is among `present`, by path: (frame time or None, face
+        id, box)."""
         with Session(self.gallery.engine) as session:
             where = {file_id: path for file_id, path in session.execute(
                 select(LibraryPath.file_id, LibraryPath.path).where(LibraryPath.collection_id == self._collection_id))
                 if path in present}
-            added = 0
-            for file_id, faces in wanting.items():
-                if file_id in where:
-                    added += self._cut_thumbnails(session, where[file_id], faces)
-                step()
-        return added
+            rows = session.execute(select(LibraryFace.file_id, LibraryFace.frame_ms, LibraryFace.id, LibraryFace.box)
+                                   .where(LibraryFace.collection_id == self._collection_id,
+                                          LibraryFace.thumbnail.is_(None))).all()
+        wanting: dict[str, list[tuple[int | None, int, list]]] = {}
+        for file_id, frame_ms, face_id, box in rows:
+            if file_id in where:
+                wanting.setdefault(where[file_id], []).append((frame_ms, face_id, box))
+        return wanting
 
-    def _cut_thumbnails(self, session: Session, path: str, faces: list[tuple[int | None, int, list]]) -> int:
-        """Store the thumbnails of one file's faces, cut from it now; how many were stored."""
+    def _cut_thumbnails(self, path: str, faces: list[tuple[int | None, int, list]]) -> int:
+        """Thumbnails for faces an earlier run indexed without them, cut again at their boxes from their photo (or
+        its video frames, decoded in one pass) and stored in one short transaction after decoding (other writers do
+        not wait for it); a frame or photo that cannot be read now leaves its faces without. How many were stored."""
         by_time: dict[int | None, list[tuple[int, list]]] = {}
         for frame_ms, face_id, box in faces:
             by_time.setdefault(frame_ms, []).append((face_id, box))
         times = [frame_ms for frame_ms in by_time if frame_ms is not None]
-        added = 0
-        with suppress(FaceAtlasError, OSError):  # unreadable now: the thumbnails cut before that are kept
+        cut = []
+        with suppress(FaceAtlasError, OSError):  # unreadable now, or from some frame on
             for frame_ms, bgr in frames_at(path, times) if times else [(None, load_image(path).bgr)]:
-                for face_id, box in by_time[frame_ms]:
-                    added += session.execute(update(LibraryFace).where(LibraryFace.id == face_id,
-                                                                       LibraryFace.thumbnail.is_(None))
-                                             .values(thumbnail=face_thumbnail(bgr, box))).rowcount
-        session.commit()
+                cut += [(face_id, face_thumbnail(bgr, box)) for face_id, box in by_time[frame_ms]]
+        with Session(self.gallery.engine) as session:
+            added = sum(session.execute(update(LibraryFace).where(LibraryFace.id == face_id,
+                                                                  LibraryFace.thumbnail.is_(None))
+                                        .values(thumbnail=jpeg)).rowcount for face_id, jpeg in cut)
+            session.commit()
         return added
 
     def faces(self) -> int:
