@@ -471,6 +471,10 @@ def test_merging_clusters_joins_them_for_good_unless_they_were_seen_together(sce
     with pytest.raises(LabellingError, match="gallery merge 'Bea' 'Alice'"):
         library.merge(alice, maybe)
     assert library.merge(alice, unlabelled)["name"] == "Alice"  # a named one names the other
+    samples = {name: len(library.gallery.show(name)["samples"]) for name in ("Alice", "Bea")}
+    with pytest.raises(LabellingError, match="two faces seen together are two people"):
+        library.gallery.merge("Bea", "Alice")  # the gallery refuses it too, and nothing moves
+    assert {name: len(library.gallery.show(name)["samples"]) for name in ("Alice", "Bea")} == samples
 
 
 def test_merging_two_people_in_the_gallery_keeps_both_their_library_faces(scene, tmp_path):

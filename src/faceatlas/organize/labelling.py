@@ -325,7 +325,7 @@ class Labelling:
             current = names.get(cluster_id)
             person_cluster = next((c for c, (_, person) in names.items() if person == name), None)
             if person_cluster is not None and person_cluster != cluster_id:  # checked before the gallery changes
-                self._refuse_shared_shot(session, person_cluster, cluster_id)
+                refuse_shared_shot(session, person_cluster, cluster_id)
             if current and current[1] != name:
                 raise LabellingError(f"cluster {cluster_id} is already '{current[1]}' (rename the person with "
                                      f"`faceatlas gallery rename`)")
@@ -445,25 +445,12 @@ class Labelling:
         if named:
             return self.name(second if first in names else first, named[0])
         with self.gallery.writing() as session:
-            self._refuse_shared_shot(session, first, second)
+            refuse_shared_shot(session, first, second)
             kept = min(first, second)
             merge_clusters(session, self._collection, max(first, second), kept)
             session.commit()
             faces = session.scalar(select(func.count(LibraryFace.id)).where(LibraryFace.cluster_id == kept))
         return {"cluster": kept, "name": None, "faces": int(faces)}
-
-    def _refuse_shared_shot(self, session: Session, first: int, second: int) -> None:
-        """Two clusters with a face in one photo (or video frame) are two people: joining them is refused."""
-        def shots(cluster_id: int) -> Select:
-            return select(LibraryFace.file_id, func.coalesce(LibraryFace.frame_ms, -1)).where(
-                LibraryFace.cluster_id == cluster_id)
-
-        shared = session.execute(shots(first).intersect(shots(second)).limit(1)).first()
-        if shared is not None:
-            path = self._paths(session, [shared[0]]).get(shared[0], ["a photo"])[0]
-            frame = "" if shared[1] < 0 else f" at {shared[1] / 1000:.1f} s"
-            raise LabellingError(f"clusters {first} and {second} both have a face in {path}{frame}: two faces seen "
-                                 f"together are two people")
 
     def unlabel(self, path: str | Path, name: str) -> dict:
         """`name` is not who is in the photo (or video) at `path`: that person's faces there leave their cluster for
@@ -601,6 +588,20 @@ def merge_clusters(session: Session, collection_id: int, old: int, kept: int) ->
     keep_number(session, collection_id, old)
 
 
+def refuse_shared_shot(session: Session, first: int, second: int) -> None:
+    """Two clusters with a face in one photo (or video frame) are two people: joining them is refused."""
+    def shots(cluster_id: int) -> Select:
+        return select(LibraryFace.file_id, func.coalesce(LibraryFace.frame_ms, -1)).where(
+            LibraryFace.cluster_id == cluster_id)
+
+    shared = session.execute(shots(first).intersect(shots(second)).limit(1)).first()
+    if shared is not None:
+        path = session.scalar(select(LibraryPath.path).where(LibraryPath.file_id == shared[0])) or "a photo"
+        frame = "" if shared[1] < 0 else f" at {shared[1] / 1000:.1f} s"
+        raise LabellingError(f"clusters {first} and {second} both have a face in {path}{frame}: two faces seen "
+                             f"together are two people")
+
+
 def merge_person_clusters(session: Session, collection_id: int, source: int, target: int) -> None:
     """Gallery person `source` is being merged into `target` (`Gallery.merge`): their library clusters become one,
     named `target`, and a cluster the user said is not `source` is not `target` either. Without this, deleting
@@ -609,6 +610,8 @@ def merge_person_clusters(session: Session, collection_id: int, source: int, tar
         return  # a gallery without a photo library
     clusters = {subject: session.scalar(select(LibraryCluster).where(LibraryCluster.subject_id == subject))
                 for subject in (source, target)}
+    if clusters[source] is not None and clusters[target] is not None:
+        refuse_shared_shot(session, clusters[source].id, clusters[target].id)
     if clusters[source] is not None:
         clusters[source].subject_id = None
         session.flush()  # the name is unique to one cluster
