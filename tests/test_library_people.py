@@ -339,8 +339,8 @@ def test_commands_fail_clearly(scene, tmp_path):
     assert merge.returncode == 8 and "no cluster 999" in merge.stderr
     forget = run("forget", "999", "--db", url)
     assert forget.returncode == 8 and "no cluster 999" in forget.stderr
-    faint = add_faces(scene[0], tmp_path, "faint", photos_of(direction(0.0, 9), 2, 5))  # like each other only
-    with Session(scene[0].gallery.engine) as session:
+    faint = add_faces(library, tmp_path, "faint", photos_of(direction(0.0, 9), 2, 5))  # like each other only
+    with Session(library.gallery.engine) as session:
         session.execute(update(LibraryFace).where(LibraryFace.file_id.in_(select(LibraryPath.file_id).where(
             LibraryPath.path.in_(faint)))).values(quality=0.01))
         session.commit()
@@ -519,12 +519,14 @@ def test_on_postgresql_forgotten_and_erased_faces_leave_the_database_files(tmp_p
                 connection.execute(text("CHECKPOINT"))  # the table pages written to their files
             return b"".join(path.read_bytes() for path in tables.iterdir() if path.is_file())
 
-        assert len(erased) == 6 and all(embedding in stored() for embedding in erased)
+        before = stored()
+        assert len(erased) == 6 and all(embedding in before for embedding in erased)
         library.name(alice, "Alice")
         library.gallery.erase("Alice")
         library.forget(stranger)
         assert [p["faces"] for p in library.people()] == [3]
-        assert not any(embedding[:64] in stored() for embedding in erased)
+        after = stored()
+        assert not any(embedding[:64] in after for embedding in erased)
         library.gallery.engine.dispose()
 
 
