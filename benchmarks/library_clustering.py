@@ -102,18 +102,18 @@ def incremental(embeddings: np.ndarray, batches: list[np.ndarray], threshold: fl
     return labels
 
 
-def synthetic_library(real: np.ndarray, faces: int, genuine: float, rng: np.random.Generator
-                      ) -> tuple[np.ndarray, np.ndarray]:
-    """`faces` embeddings of synthetic people (see the module docstring) and who is who."""
+def synthetic_library(mean: np.ndarray, covariance: np.ndarray, faces: int, genuine: float,
+                      rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """`faces` embeddings of synthetic people (see the module docstring; their centres drawn from a Gaussian of this
+    `mean` and `covariance`, normalised) and who is who, person by person."""
     counts = np.minimum(rng.zipf(1.6, size=faces), 2_000)
     counts = counts[np.cumsum(counts) <= faces]
     counts = np.append(counts, faces - counts.sum())
     counts = counts[counts > 0]
-    mean, covariance = real.mean(0), np.cov(real, rowvar=False)
     centres = rng.multivariate_normal(mean, covariance, size=len(counts))
     centres /= np.linalg.norm(centres, axis=1, keepdims=True)
     who = np.repeat(np.arange(len(counts)), counts)
-    noise = rng.standard_normal((faces, real.shape[1])) / np.sqrt(real.shape[1])
+    noise = rng.standard_normal((faces, len(mean))) / np.sqrt(len(mean))
     spread = np.sqrt(1 / genuine - 1)  # two photos of a person: similarity ~ 1 / (1 + spread^2)
     vectors = centres[who] + spread * noise
     return (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32), who
@@ -183,7 +183,8 @@ def main() -> None:
     threshold = calibrated_threshold(analyzer.recogniser_card, args.fmr[0])
     scale = []
     for faces in args.scale:
-        vectors, who = synthetic_library(embeddings, faces, genuine, np.random.default_rng(faces))
+        vectors, who = synthetic_library(embeddings.mean(0), np.cov(embeddings, rowvar=False), faces, genuine,
+                                         np.random.default_rng(faces))
         at_once, seconds = timed(incremental, vectors, [np.arange(faces)], threshold)
         cut = int(faces * 0.9)
         earlier = incremental(vectors[:cut], [np.arange(cut)], threshold)

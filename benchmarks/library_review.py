@@ -20,10 +20,10 @@ import platform
 import sqlite3
 import statistics
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
+from library_clustering import synthetic_library, timed  # this script's folder is on sys.path
 from sqlalchemy import insert
 
 from faceatlas.organize.library import Library
@@ -33,23 +33,12 @@ FACES_PER_FILE = 3
 GENUINE = 0.6  # mean similarity of two photos of one person (LFW's genuine pairs: 0.6 with SFace)
 
 
-def synthetic_faces(faces: int, ndim: int, rng: np.random.Generator) -> np.ndarray:
-    """L2-normalised embeddings of Zipf-distributed people (at most 2,000 photos each), shuffled."""
-    counts = np.minimum(rng.zipf(1.6, size=faces), 2_000)
-    counts = counts[np.cumsum(counts) <= faces]
-    counts = np.append(counts, faces - counts.sum())
-    centres = rng.standard_normal((len(counts), ndim))
-    centres /= np.linalg.norm(centres, axis=1, keepdims=True)
-    who = rng.permutation(np.repeat(np.arange(len(counts)), counts))
-    vectors = centres[who] + np.sqrt(1 / GENUINE - 1) * rng.standard_normal((faces, ndim)) / np.sqrt(ndim)
-    return (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
-
-
 def build(library: Library, faces: int, rng: np.random.Generator) -> None:
     """Write `faces` synthetic faces into the library's tables, `FACES_PER_FILE` to a file."""
     collection = library.gallery.collection_id
     ndim = int(library.gallery.analyzer.recogniser_card.embedding_dim or 128)
-    vectors = synthetic_faces(faces, ndim, rng)
+    vectors, _ = synthetic_library(np.zeros(ndim), np.eye(ndim), faces, GENUINE, rng)  # people in any direction
+    vectors = vectors[rng.permutation(faces)]  # their photos in no order
     files = (faces + FACES_PER_FILE - 1) // FACES_PER_FILE
     with library.gallery.engine.begin() as connection:
         connection.execute(insert(LibraryFile), [
@@ -77,12 +66,6 @@ def next_question(library: Library) -> int:
     biggest unnamed cluster. Returns an unnamed cluster to answer with a name."""
     queue = library.review(1)
     return queue[0].cluster if queue else library.people(1, named=False)[0]["cluster"]
-
-
-def timed(function: object, *args: object) -> tuple[object, float]:
-    start = time.perf_counter()
-    result = function(*args)
-    return result, time.perf_counter() - start
 
 
 def main() -> None:

@@ -374,6 +374,8 @@ def test_commands_fail_clearly(scene, tmp_path):
                           ((str(tmp_path / "nowhere.jpg"), "Alice"), "is not in this library")]:
         refused = run("unlabel", *args, "--db", url)
         assert refused.returncode == 8 and message in refused.stderr
+    odd = run("name", str(library.people(named=False)[0]["cluster"]), "Zed [/x]", "--db", url)
+    assert odd.returncode == 0 and "is Zed [/x]:" in odd.stderr  # printed as it is, not read as markup
 
 
 def test_erasing_a_named_person_erases_their_library_faces_to_the_bytes(scene, tmp_path):

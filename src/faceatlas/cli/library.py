@@ -25,6 +25,7 @@ PREVIEW_COLUMNS = 32
 
 library_app = typer.Typer(help="A photo library: index the faces in folders of photos, group them into people, name "
                                "them, find their photos.", no_args_is_help=True)
+ClusterArgument = Annotated[int, typer.Argument(help="A cluster number from `faceatlas library people`.")]
 
 
 def _open(db: str | None, collection: str, profile: str) -> Library:
@@ -109,14 +110,14 @@ def people(
 
 @library_app.command("name")
 def name(
-    cluster: Annotated[int, typer.Argument(help="A cluster number from `faceatlas library people`.")],
+    cluster: ClusterArgument,
     person: Annotated[str, typer.Argument(help="Who it is (an existing name joins the two).")],
     db: DbOption = None, collection: CollectionOption = "default", profile: ProfileOption = "default",
 ) -> None:
     """Name a cluster: it becomes a gallery person, and new photos of them are labelled automatically."""
     result = _guard(lambda: _open(db, collection, profile).name(cluster, person))
     console.print(f"cluster {result['cluster']} is {result['name']}: {result['faces']} faces "
-                  f"({result['samples_added']} added to the gallery)")
+                  f"({result['samples_added']} added to the gallery)", markup=False)  # a name is not markup
 
 
 @library_app.command("forget")
@@ -132,7 +133,7 @@ def forget(
 
 @library_app.command("merge")
 def merge(
-    first: Annotated[int, typer.Argument(help="A cluster number from `faceatlas library people`.")],
+    first: ClusterArgument,
     second: Annotated[int, typer.Argument(help="Another cluster of the same person.")],
     db: DbOption = None, collection: CollectionOption = "default", profile: ProfileOption = "default",
 ) -> None:

@@ -547,10 +547,7 @@ class Gallery:
             removed = session.execute(delete(Sample).where(Sample.subject_id == subject.id,
                                                            Sample.id.in_([int(i) for i in sample_ids]))).rowcount
             if removed:
-                session.execute(update(Collection).where(Collection.id == self._collection_id)
-                                .values(removed_at=Collection.generation + 1))  # the generation _commit makes
-                self._commit(session, "remove_samples", {"subject_id": subject.id, "samples": removed})
-                self._rebuild(session, self._kind(session))
+                self._commit_removal(session, "remove_samples", {"subject_id": subject.id, "samples": removed})
         return int(removed)
 
     def erase(self, name: str) -> dict:
@@ -562,12 +559,17 @@ class Gallery:
             sample_ids = list(session.scalars(select(Sample.id).where(Sample.subject_id == subject_id)))
             session.execute(delete(Sample).where(Sample.subject_id == subject_id))
             session.execute(delete(Subject).where(Subject.id == subject_id))
-            session.execute(update(Collection).where(Collection.id == self._collection_id)
-                            .values(removed_at=Collection.generation + 1))  # the generation _commit makes
-            self._commit(session, "erase", {"subject_id": subject_id, "samples": len(sample_ids)})
-            self._rebuild(session, self._kind(session))
+            self._commit_removal(session, "erase", {"subject_id": subject_id, "samples": len(sample_ids)})
         compact(self.engine)
         return {"name": name, "samples": len(sample_ids), "index_entries": len(sample_ids)}
+
+    def _commit_removal(self, session: Session, action: str, detail: dict) -> None:
+        """Commit a removal of samples: marked as the generation it makes (every process's index built before it is
+        stale), and this process's index rebuilt without them."""
+        session.execute(update(Collection).where(Collection.id == self._collection_id)
+                        .values(removed_at=Collection.generation + 1))  # the generation _commit makes
+        self._commit(session, action, detail)
+        self._rebuild(session, self._kind(session))
 
     # ---- maintenance -------------------------------------------------------------------------------------------
 

@@ -170,7 +170,7 @@ class Labelling:
         """The faces, their embeddings read once per process (a face's record never changes) and their clusters
         read afresh. A face erased by any process may leave its id to a new face (SQLite reuses the highest ids), so
         the cache is kept only while its (id, file) pairs are still the first ones."""
-        rows = session.connection().execute(  # Core rows straight into NumPy: 100k faces in 0.15 s, not 0.4 s
+        rows = session.connection().execute(  # Core rows straight into NumPy: ORM rows cost more than the read
             select(LibraryFace.id, LibraryFace.file_id, func.coalesce(LibraryFace.cluster_id, -1))
             .where(LibraryFace.collection_id == self._collection).order_by(LibraryFace.id)).all()
         current = np.fromiter(chain.from_iterable(rows), np.int64).reshape(-1, 3)
@@ -202,6 +202,13 @@ class Labelling:
         return FaceTable(ids=numbers[:, 0], files=numbers[:, 1], frames=numbers[:, 2],
                          quality=np.array([row[3] for row in rows], np.float64),  # NULL becomes NaN
                          embeddings=embeddings, clusters=np.full(len(rows), -1, np.int64))
+
+    def _existing_cluster(self, session: Session, cluster_id: int) -> LibraryCluster:
+        """Cluster `cluster_id` of this library, or a clear error."""
+        found = session.get(LibraryCluster, cluster_id)
+        if found is None or found.collection_id != self._collection:
+            raise LabellingError(f"no cluster {cluster_id} in this library (see `faceatlas library people`)")
+        return found
 
     def _column(self, session: Session, column: InstrumentedAttribute, face_ids: Iterable[int]) -> dict[int, Any]:
         """One column of the faces `face_ids`, by face id."""
@@ -318,14 +325,12 @@ class Labelling:
         if not name:
             raise LabellingError("a name cannot be empty")
         with Session(self.gallery.engine) as session:
-            named = session.get(LibraryCluster, cluster_id)
-            if named is None or named.collection_id != self._collection:
-                raise LabellingError(f"no cluster {cluster_id} in this library (see `faceatlas library people`)")
+            self._existing_cluster(session, cluster_id)
             names = self._names(session)
             current = names.get(cluster_id)
-            person_cluster = next((c for c, (_, person) in names.items() if person == name), None)
-            if person_cluster is not None and person_cluster != cluster_id:  # checked before the gallery changes
-                refuse_shared_shot(session, person_cluster, cluster_id)
+            person = _cluster_of(names, name)
+            if person is not None and person[0] != cluster_id:  # checked before the gallery changes
+                refuse_shared_shot(session, person[0], cluster_id)
             if current and current[1] != name:
                 raise LabellingError(f"cluster {cluster_id} is already '{current[1]}' (rename the person with "
                                      f"`faceatlas gallery rename`)")
@@ -432,9 +437,7 @@ class Labelling:
         names the other (as `name` does); two people are merged in the gallery (`Gallery.merge`), not here."""
         with Session(self.gallery.engine) as session:
             for cluster_id in (first, second):
-                found = session.get(LibraryCluster, cluster_id)
-                if found is None or found.collection_id != self._collection:
-                    raise LabellingError(f"no cluster {cluster_id} in this library (see `faceatlas library people`)")
+                self._existing_cluster(session, cluster_id)
             names = self._names(session)
         if first == second:
             raise LabellingError(f"cluster {first} is already one cluster")
@@ -461,10 +464,10 @@ class Labelling:
                                                                        LibraryPath.path == where))
             if file_id is None:
                 raise LabellingError(f"{where} is not in this library (see `faceatlas library photos`)")
-            person = {person_name: (c, subject) for c, (subject, person_name) in self._names(session).items()}
-            if name not in person:
+            person = _cluster_of(self._names(session), name)
+            if person is None:
                 raise LabellingError(f"no person named '{name}' in this library")
-            cluster_id, subject_id = person[name]
+            cluster_id, subject_id = person
             faces = list(session.scalars(select(LibraryFace.id).where(LibraryFace.file_id == file_id,
                                                                       LibraryFace.cluster_id == cluster_id)))
             if not faces:
@@ -490,9 +493,7 @@ class Labelling:
         stay where they are and, unchanged, are not analysed again, so the faces do not come back; a named cluster
         is erased with its person (`Gallery.erase`)."""
         with self.gallery.writing() as session:
-            forgotten = session.get(LibraryCluster, cluster_id)
-            if forgotten is None or forgotten.collection_id != self._collection:
-                raise LabellingError(f"no cluster {cluster_id} in this library (see `faceatlas library people`)")
+            forgotten = self._existing_cluster(session, cluster_id)
             if forgotten.subject_id is not None:
                 name = self._names(session)[cluster_id][1]
                 raise LabellingError(f"cluster {cluster_id} is '{name}': erase the person with `faceatlas gallery "
@@ -520,12 +521,13 @@ class Labelling:
             ids, members = faces.groups()
             sums, counts = faces.sums(members)
             if person is not None:
-                wanted = {c for c, (_, n) in names.items() if n == person}
-                if not wanted:
+                found = _cluster_of(names, person)
+                if found is None:
                     known = session.scalar(select(Subject.id).where(Subject.collection_id == self._collection,
                                                                     Subject.name == person))
                     raise LabellingError(f"'{person}' is in the gallery but names no cluster of the library yet"
                                          if known else f"no person named '{person}' in this library")
+                wanted = {found[0]}
             else:
                 wanted = self._like(query, ids, sums, counts)
             rows = np.flatnonzero(np.isin(faces.clusters, list(wanted)))
@@ -557,6 +559,11 @@ class Labelling:
         similarity = query @ sums.T / counts
         best = similarity.argmax(1)
         return {int(ids[b]) for row, b in enumerate(best) if similarity[row, b] >= self.threshold}
+
+
+def _cluster_of(names: dict[int, tuple[int, str]], person: str) -> tuple[int, int] | None:
+    """The cluster named `person` and their subject id, from `Labelling._names`; None if no cluster is."""
+    return next(((cluster_id, subject) for cluster_id, (subject, name) in names.items() if name == person), None)
 
 
 def keep_number(session: Session, collection_id: int, number: int) -> None:
