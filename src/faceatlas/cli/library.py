@@ -16,6 +16,7 @@ from rich.text import Text
 from faceatlas.cli.common import ProfileOption, console, fail, output, progress_bar
 from faceatlas.cli.gallery import CollectionOption, DbOption, JsonFlag, _guard, _print
 from faceatlas.errors import FaceAtlasError
+from faceatlas.io.video import FRAME_EVERY
 
 if TYPE_CHECKING:
     from faceatlas.organize import Library, ReviewItem
@@ -42,7 +43,8 @@ def index(
     videos: Annotated[bool, typer.Option("--videos", help="Also index videos, a frame every --frame-every "
                                                           "seconds.")] = False,
     frame_every: Annotated[float | None, typer.Option(min=0.01, help="Seconds between the video frames analysed "
-                                                                     "(default 2; for videos not indexed yet).")]
+                                                                     f"(default {FRAME_EVERY:g}; for videos not "
+                                                                     "indexed yet).")]
     = None,
     keep_thumbnails: Annotated[bool, typer.Option(help="Keep a small JPEG of each face (review and migration work "
                                                        "without the photo; faces indexed before get theirs too).")]

@@ -20,7 +20,7 @@ from faceatlas.gallery import Gallery
 from faceatlas.gallery.store import database_url
 from faceatlas.io.draw import face_thumbnail
 from faceatlas.io.image import IMAGE_SUFFIXES, ImageSource, iter_image_paths, load_image
-from faceatlas.io.video import VIDEO_SUFFIXES, frames_at
+from faceatlas.io.video import FRAME_EVERY, VIDEO_SUFFIXES, frames_at
 from faceatlas.organize.ingest import Found, analysed, sha256_of, stat_key
 from faceatlas.organize.labelling import ClusterReport, Labelling, ReviewItem
 from faceatlas.organize.schema import LibraryFace, LibraryFile, LibraryPath
@@ -28,9 +28,6 @@ from faceatlas.pipeline import FaceAnalyzer
 
 SAVE_TRIES = 3
 """Attempts to commit a file or a batch of paths that another indexer may be committing at the same moment."""
-
-FRAME_EVERY = 2.0
-"""Seconds between the frames of a video that are analysed."""
 
 
 class LibraryError(FaceAtlasError):
