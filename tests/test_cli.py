@@ -163,7 +163,7 @@ def test_gallery_commands_end_to_end(tmp_path: Path):
 
 
 def test_library_index_command(tmp_path: Path):
-    photos = tmp_path / "pictures" / "trip"
+    photos = tmp_path / "pictures" / "trip [paris]" / "x[" / "b]"  # ".../x[/b]/...": a path, not Rich markup
     photos.mkdir(parents=True)
     (photos / "astronaut.png").write_bytes(ASTRONAUT.read_bytes())
     (photos / "broken.jpg").write_bytes(b"\xff\xd8 not really")
@@ -173,7 +173,8 @@ def test_library_index_command(tmp_path: Path):
     report = json.loads(first.stdout)
     assert (report["seen"], report["analysed"], report["faces"]) == (2, 1, 1)
     assert [Path(f["path"]).name for f in report["failed"]] == ["broken.jpg"]
-    again = run("library", "index", str(tmp_path / "pictures"), "--workers", "1", *db)
+    again = run("library", "index", str(tmp_path / "pictures"), "--workers", "1", *db, env={"COLUMNS": "300"})
     assert again.returncode == 0 and "2 unchanged" in again.stderr, again.stderr
+    assert f"skipped {photos / 'broken.jpg'}: ImageDecodeError" in again.stderr
     missing = run("library", "index", str(tmp_path / "nowhere"), *db, env={"COLUMNS": "300"})
     assert missing.returncode == 8 and "not a readable folder" in missing.stderr

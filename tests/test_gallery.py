@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -391,3 +392,22 @@ def test_auto_index_turns_compressed_past_the_exact_limit(tmp_path, analyzer, ph
     gallery.enroll("carl", [photos["carl1"]])
     assert gallery.identify(photos["carl2"])[0].decision == "carl"
     assert gallery.index_path("pq").exists() and gallery.check()["ok"]
+
+
+OPENER = textwrap.dedent("""
+    import sys, time
+    from faceatlas.gallery.store import open_engine
+    time.sleep(max(0.0, float(sys.argv[2]) - time.time()))  # every process opens at one moment
+    open_engine(sys.argv[1]).dispose()
+""")
+
+
+def test_first_runs_at_once_on_a_new_database_all_create_it(tmp_path):
+    for round_ in range(3):
+        url = f"sqlite:///{tmp_path / f'new{round_}.db'}"
+        start = str(time.time() + 3)  # after every process has imported
+        openers = [subprocess.Popen([sys.executable, "-c", OPENER, url, start], stderr=subprocess.PIPE, text=True)
+                   for _ in range(6)]
+        failures = [error for error in (p.communicate(timeout=120)[1] for p in openers) if "Error" in error]
+        assert not failures, failures[0]
+        assert all(p.returncode == 0 for p in openers)

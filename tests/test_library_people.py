@@ -17,12 +17,14 @@ from pathlib import Path
 import numpy as np
 import pexpect
 import pytest
+import typer
 from helpers import data_path
 from pexpect import fdpexpect
 from postgres import postgres_server
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import delete, event, select, text, update
 from sqlalchemy.orm import Session
 
+from faceatlas.cli.gallery import _guard
 from faceatlas.gallery.schema import Subject
 from faceatlas.gallery.store import database_url
 from faceatlas.organize import LabellingError, Library, LibraryError
@@ -332,6 +334,16 @@ def test_commands_fail_clearly(scene, tmp_path):
     assert not (tmp_path / "nowhere").exists()
     unknown = run("photos", "--person", "Zoe", "--db", url)
     assert unknown.returncode == 8 and "no person named 'Zoe'" in unknown.stderr
+    odd = run("photos", "--person", "[bold]Zoe [/x]", "--db", url)
+    assert odd.returncode == 8 and "no person named '[bold]Zoe [/x]'" in odd.stderr  # as typed, not as markup
+    (tmp_path / "garbage.db").write_text("hello")
+    garbage = run("people", "--db", str(tmp_path / "garbage.db"))
+    assert garbage.returncode == 9 and "garbage.db: file is not a database" in garbage.stderr
+    assert "Traceback" not in garbage.stderr
+    (tmp_path / "empty.db").touch()  # an empty file (SQLite would take it as an empty database) is not a gallery
+    empty = run("people", "--db", str(tmp_path / "empty.db"))
+    assert empty.returncode == 8 and "is not a FaceAtlas gallery" in empty.stderr
+    assert (tmp_path / "empty.db").stat().st_size == 0
     assert run("name", "999", "Zoe", "--db", url).returncode == 8
     frames = run("index", str(tmp_path), "--frame-every", "1", "--db", url)
     assert frames.returncode == 2 and "add --videos" in frames.stderr
@@ -390,6 +402,18 @@ def test_erasing_a_named_person_erases_their_library_faces_to_the_bytes(scene, t
     stored = b"".join(path.read_bytes() for path in tmp_path.iterdir() if path.name.startswith("gallery.db"))
     assert not any(embedding[:64] in stored for embedding in alice)
     assert library.labelling.update().clustered == 0  # and they do not come back
+
+
+def test_a_database_that_refuses_writes_is_a_clear_cli_error_and_nothing_changes(scene, capsys):
+    library, _ = scene
+    cluster = library.people()[0]["cluster"]
+    event.listen(library.gallery.engine, "connect", lambda connection, _: connection.execute("PRAGMA query_only=1"))
+    library.gallery.engine.dispose()  # new connections are read-only, as on a read-only file
+    with pytest.raises(typer.Exit) as refused:
+        _guard(lambda: library.name(cluster, "Alice"))
+    assert refused.value.exit_code == 9
+    assert "attempt to write a readonly database" in capsys.readouterr().err
+    assert library.people(named=True) == [] and len(library.gallery) == 0
 
 
 def test_forgetting_an_unnamed_cluster_erases_its_faces_to_the_bytes(scene, tmp_path):

@@ -45,3 +45,9 @@ class CalibrationError(FaceAtlasError):
     """A decision was asked for at an operating point the model's calibration cannot support."""
 
     exit_code = 6
+
+
+class StoreError(FaceAtlasError):
+    """The gallery database cannot be opened or written (not a database, damaged, read-only, unreachable)."""
+
+    exit_code = 9

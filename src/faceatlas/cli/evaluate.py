@@ -23,6 +23,7 @@ from faceatlas.cli.common import (
     output,
     progress_bar,
     progress_callback,
+    styled,
 )
 from faceatlas.config import get_settings
 from faceatlas.errors import FaceAtlasError
@@ -76,8 +77,8 @@ def _run(job: Callable[[Progress], T]) -> T:
 
 def _failures_line(data: dict) -> None:
     if data.get("images_without_face"):
-        console.print(f"[yellow]{data['images_without_face']} of {data['images']} images without a face[/yellow] "
-                      "(listed under data.failures in the JSON)")
+        console.print(styled(f"{data['images_without_face']} of {data['images']} images without a face", "yellow",
+                             " (listed under data.failures in the JSON)"))
 
 
 @eval_app.command("verify")
@@ -174,7 +175,7 @@ def eval_detect(
                   *["-" if r["recall"] is None else f"{r['recall']:.3f} ({r['faces']})" for r in m["recall_by_size"]])
     output.print(table)
     if result["data"]["unreadable"]:
-        console.print(f"[yellow]{len(result['data']['unreadable'])} unreadable images left out[/yellow]")
+        console.print(styled(f"{len(result['data']['unreadable'])} unreadable images left out", "yellow"))
     _finish(result, out, plot)
 
 
@@ -348,8 +349,8 @@ def eval_attributes(
         output.print(bands)
     _failures_line({"images": m["images"], "images_without_face": result["data"]["images_without_face"]})
     if result["data"]["images_unreadable"]:
-        console.print(f"[yellow]{result['data']['images_unreadable']} images missing or unreadable[/yellow] "
-                      "(listed under data.failures in the JSON)")
+        console.print(styled(f"{result['data']['images_unreadable']} images missing or unreadable", "yellow",
+                             " (listed under data.failures in the JSON)"))
     _finish(result, out, None)
 
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, TypeVar
 import typer
 from rich.table import Table
 
-from faceatlas.cli.common import ProfileOption, ThreadsOption, console, fail, output
+from faceatlas.cli.common import ProfileOption, ThreadsOption, console, fail, output, styled
 from faceatlas.errors import FaceAtlasError
 from faceatlas.io.image import iter_image_paths
 
@@ -39,10 +39,17 @@ def _open(db: str | None, collection: str, profile: str = "default", threads: in
 
 
 def _guard(job: Callable[[], T]) -> T:
+    """`job()`, or a clear error and its exit code (a database that refuses: the driver's words, not a traceback)."""
+    from sqlalchemy.exc import SQLAlchemyError  # loaded by the gallery anyway
+
+    from faceatlas.gallery.store import refused
+
     try:
         return job()
     except (FaceAtlasError, ValueError, OSError) as error:
         raise fail(error) from None
+    except SQLAlchemyError as error:
+        raise fail(refused(error)) from None
 
 
 def _print(data: object, as_json: bool) -> bool:
@@ -83,7 +90,7 @@ def enroll(
     if not _print({"subject": report.subject, "added": report.added, "rejected": report.rejected}, as_json):
         console.print(f"{name}: {len(report.added)} face(s) enrolled, {len(report.rejected)} refused")
         for rejected in report.rejected:
-            console.print(f"  [yellow]refused[/yellow] {rejected['source']}: {rejected['reason']}")
+            console.print(styled("  refused", "yellow", f" {rejected['source']}: {rejected['reason']}"))
     if not report.added:
         raise typer.Exit(1)
 

@@ -9,17 +9,16 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import RenderableType
-from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from faceatlas.cli.common import ProfileOption, console, fail, output, progress_bar
+from faceatlas.cli.common import ProfileOption, console, fail, output, progress_bar, styled
 from faceatlas.cli.gallery import CollectionOption, DbOption, JsonFlag, _guard, _print
 from faceatlas.errors import FaceAtlasError
 from faceatlas.io.video import FRAME_EVERY
 
 if TYPE_CHECKING:
-    from faceatlas.organize import Library, ReviewItem
+    from faceatlas.organize import IndexReport, Library, ReviewItem
 
 PREVIEW_COLUMNS = 32
 """Width of a face preview in character cells (and pixels)."""
@@ -58,16 +57,16 @@ def index(
 
     if frame_every and not videos:
         raise fail(ValueError("--frame-every applies to videos: add --videos"))
-    try:
+
+    def run() -> IndexReport:
         library = Library(db, collection, profile, workers or None)
         with progress_bar() as bar:
             task = bar.add_task("indexing", total=None)
-            report = library.index(folders, progress=lambda done, total: bar.update(task, completed=done,
-                                                                                  total=total),
-                                   videos=videos, keep_thumbnails=keep_thumbnails,
-                                   **({"frame_every": frame_every} if frame_every else {}))
-    except (FaceAtlasError, ValueError, OSError) as error:
-        raise fail(error) from None
+            return library.index(folders, progress=lambda done, total: bar.update(task, completed=done, total=total),
+                                 videos=videos, keep_thumbnails=keep_thumbnails,
+                                 **({"frame_every": frame_every} if frame_every else {}))
+
+    report = _guard(run)
     if as_json:
         output.print_json(json.dumps({**report.__dict__, "clusters": report.clusters.__dict__}))
         return
@@ -82,11 +81,11 @@ def index(
     elif clusters.unclustered:
         console.print(f"{clusters.unclustered} faces too poor to start a cluster wait for one like them")
     for failed in report.failed:
-        console.print(f"  [yellow]skipped[/yellow] {failed['path']}: {failed['error']}")
+        console.print(styled("  skipped", "yellow", f" {failed['path']}: {failed['error']}"))
     if report.thumbnails_added:
         console.print(f"{report.thumbnails_added} faces indexed earlier given their thumbnails")
     for incomplete in report.incomplete:
-        console.print(f"  [yellow]incomplete[/yellow] {incomplete['path']}: {incomplete['warning']}")
+        console.print(styled("  incomplete", "yellow", f" {incomplete['path']}: {incomplete['warning']}"))
 
 
 @library_app.command("people")
@@ -102,9 +101,9 @@ def people(
         return
     table = Table("cluster", "name", "faces", "photos", "sample face")
     for person in shown:
-        table.add_row(str(person["cluster"]), escape(person["name"]) if person["name"] else "[dim]unnamed[/dim]",
+        table.add_row(str(person["cluster"]), person["name"] or Text("unnamed", "dim"),
                       str(person["faces"]), str(person["photos"]),
-                      escape(_where(person["sample_path"], person["sample_box"], person["sample_frame_ms"])))
+                      _where(person["sample_path"], person["sample_box"], person["sample_frame_ms"]))
     output.print(table)
     if limit and len(shown) == limit:
         console.print("there may be more: --limit 0 shows all")
@@ -119,7 +118,7 @@ def name(
     """Name a cluster: it becomes a gallery person, and new photos of them are labelled automatically."""
     result = _guard(lambda: _open(db, collection, profile).name(cluster, person))
     console.print(f"cluster {result['cluster']} is {result['name']}: {result['faces']} faces "
-                  f"({result['samples_added']} added to the gallery)", markup=False)  # a name is not markup
+                  f"({result['samples_added']} added to the gallery)")
 
 
 @library_app.command("forget")
@@ -142,7 +141,7 @@ def merge(
     """The two clusters are one person: they join under the older number (a named one names the other)."""
     result = _guard(lambda: _open(db, collection, profile).merge(first, second))
     who = f" ({result['name']})" if result["name"] else ""
-    console.print(f"cluster {result['cluster']}{who}: {result['faces']} faces", markup=False)
+    console.print(f"cluster {result['cluster']}{who}: {result['faces']} faces")
 
 
 @library_app.command("unlabel")
@@ -156,7 +155,7 @@ def unlabel(
     joins them again, and stops being one of their gallery samples."""
     result = _guard(lambda: _open(db, collection, profile).unlabel(photo, person))
     console.print(f"{result['path']}: {result['faces']} face(s) no longer {result['name']}, now cluster "
-                  f"{result['cluster']} ({result['samples_removed']} gallery samples removed)", markup=False)
+                  f"{result['cluster']} ({result['samples_removed']} gallery samples removed)")
 
 
 @library_app.command("review")
@@ -184,11 +183,11 @@ def review(
             break
         asked += 1
         cluster, faces, where, face, item = step
-        output.print(f"\\[{asked}] cluster {cluster} ({faces} faces), e.g. {escape(_where(*where))}")
+        output.print(f"[{asked}] cluster {cluster} ({faces} faces), e.g. {_where(*where)}")
         if preview:
             output.print(face_preview(*where, thumbnail=_guard(lambda face=face: library.thumbnail(face))))
-        question = ("Who is this? \\[name/s/q] " if item is None else
-                    f"Is this [bold]{escape(item.name)}[/bold]? (similarity {item.score:.2f}) \\[y/n/s/q/name] ")
+        question = (Text("Who is this? [name/s/q] ") if item is None else
+                    Text.assemble("Is this ", (item.name, "bold"), f"? (similarity {item.score:.2f}) [y/n/s/q/name] "))
         try:
             reply = output.input(question).strip()
         except EOFError:
@@ -196,7 +195,7 @@ def review(
         if reply.lower() in ("q", "quit"):
             break
         if item is None and reply.lower() in ("y", "yes", "n", "no"):  # not a name: ask again
-            output.print("  -> type who it is (or s to skip, q to quit)", markup=False)
+            output.print("  -> type who it is (or s to skip, q to quit)")
             asked -= 1
             continue
         if reply.lower() in ("s", "skip", ""):
@@ -207,7 +206,7 @@ def review(
         else:
             result = _guard(lambda reply=reply, item=item: library.answer(item, reply))
         answered += not result.get("skipped")
-        output.print(f"  -> {_said(result)}", markup=False)
+        output.print(f"  -> {_said(result)}")
     if not asked:
         hint = "" if unnamed else " (`faceatlas library review --unnamed` asks who the unnamed clusters are)"
         console.print(f"nothing to review{hint}")
@@ -283,5 +282,5 @@ def photos(
         return
     paths = list(dict.fromkeys(row["path"] for row in found))
     for path in paths:
-        output.print(path, highlight=False, soft_wrap=True, markup=False)
+        output.print(path, highlight=False, soft_wrap=True)
     console.print(f"{len(paths)} photos")

@@ -14,7 +14,7 @@ import typer
 from rich.table import Table
 
 from faceatlas.attributes import HEADS
-from faceatlas.cli.common import ProfileOption, ThreadsOption, console, fail, output, progress_bar
+from faceatlas.cli.common import ProfileOption, ThreadsOption, console, fail, output, progress_bar, styled
 from faceatlas.cli.evaluate import eval_app
 from faceatlas.cli.gallery import gallery_app
 from faceatlas.cli.library import library_app
@@ -53,12 +53,12 @@ def analyze(
         get_settings().max_pixels = max_pixels
     files = iter_image_paths(paths)
     if not files:
-        console.print("[red]error:[/red] no image files found in the given paths")
+        console.print(styled("error:", "red", " no image files found in the given paths"))
         raise typer.Exit(2)
     try:
         analyzer = FaceAnalyzer(profile=profile, threads=threads, heads=HEADS if attributes else ())
     except (FaceAtlasError, ValueError) as error:
-        console.print(f"[red]error:[/red] {error}")
+        console.print(styled("error:", "red", f" {error}"))
         raise typer.Exit(2) from None
     sink = sys.stdout if str(json_out) == "-" else (open(json_out, "w") if json_out else None)  # noqa: SIM115
     if draw:
@@ -138,10 +138,10 @@ def verify(
     if as_json:
         print(json.dumps(result.to_dict()))
         return
-    verdict = {"same": "[green]same person[/green]", "different": "[yellow]different people[/yellow]",
-               "insufficient_quality": "[red]insufficient quality[/red]"}[result.decision]
+    verdict = {"same": styled("same person", "green"), "different": styled("different people", "yellow"),
+               "insufficient_quality": styled("insufficient quality", "red")}[result.decision]
     quality = f", quality {result.quality[0]:.2f} / {result.quality[1]:.2f}" if result.quality else ""
-    output.print(f"{verdict}: score {result.score:.4f}, threshold {result.threshold:.4f} at FMR {fmr:g} "
+    output.print(verdict, f": score {result.score:.4f}, threshold {result.threshold:.4f} at FMR {fmr:g} "
                  f"({result.model}){quality}")
 
 
@@ -171,10 +171,10 @@ def models_fetch(
         try:
             for card in registry.with_dependencies(registry.get_card(model_id)):
                 if card.id not in done:
-                    console.print(f"[green]ok[/green] {card.id}: {store.fetch(card)}")
+                    console.print(styled("ok", "green", f" {card.id}: {store.fetch(card)}"))
                     done.add(card.id)
         except FaceAtlasError as error:
-            console.print(f"[red]failed[/red] {model_id}: {error}")
+            console.print(styled("failed", "red", f" {model_id}: {error}"))
             failed += 1
     raise typer.Exit(1 if failed else 0)
 
@@ -187,13 +187,14 @@ def models_verify(ids: Annotated[list[str] | None, typer.Argument(help="Model id
     for card in cards:
         path = store.cached_path(card)
         if not path.exists():
-            console.print(f"[yellow]missing[/yellow] {card.id}")
+            console.print(styled("missing", "yellow", f" {card.id}"))
             continue
         actual = store.sha256_file(path)
         if card.sha256 is None or actual == card.sha256:
-            console.print(f"[green]ok[/green] {card.id} {actual}" + ("" if card.sha256 else " (card pins no sha256)"))
+            pinned = "" if card.sha256 else " (card pins no sha256)"
+            console.print(styled("ok", "green", f" {card.id} {actual}{pinned}"))
         else:
-            console.print(f"[red]MISMATCH[/red] {card.id}: {actual} != {card.sha256}")
+            console.print(styled("MISMATCH", "red", f" {card.id}: {actual} != {card.sha256}"))
             bad += 1
     raise typer.Exit(1 if bad else 0)
 
@@ -206,9 +207,9 @@ def models_register(card_file: Annotated[Path, typer.Argument(help="A model card
         card = registry.register_card(card_file)
         store.resolve(card)
     except (FaceAtlasError, ValueError) as error:
-        console.print(f"[red]error:[/red] {error}")
+        console.print(styled("error:", "red", f" {error}"))
         raise typer.Exit(2) from None
-    console.print(f"[green]registered[/green] {card.id} ({card.task}, {card.architecture})")
+    console.print(styled("registered", "green", f" {card.id} ({card.task}, {card.architecture})"))
 
 
 @models_app.command("remove")

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
 from faceatlas.config import get_settings
+from faceatlas.errors import StoreError
 from faceatlas.gallery.schema import Base
+
+SCHEMA_LOCK = 0x46414345
+"""The PostgreSQL advisory lock ("FACE") held while tables are created."""
 
 
 def default_url() -> str:
@@ -36,28 +41,54 @@ def database_url(database: str | None) -> URL:
 def open_engine(url: str | None) -> Engine:
     """An engine with the tables created; SQLite files get their folder, WAL journaling, `synchronous=FULL` (an
     acknowledged enrolment survives a crash), a 30 s busy timeout for concurrent writers, foreign keys and
-    `secure_delete` (deleted rows are overwritten with zeros, not left in free pages)."""
+    `secure_delete` (deleted rows are overwritten with zeros, not left in free pages). A file that is not a
+    database, or a database that cannot be reached or written, is a `StoreError`."""
     parsed = database_url(url)
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(parsed)
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
-    Base.metadata.create_all(engine)
-    _add_new_columns(engine)
+    try:
+        _create_tables(engine)
+    except SQLAlchemyError as error:
+        engine.dispose()
+        raise refused(error, parsed.database if parsed.get_backend_name() == "sqlite" else None) from None
     return engine
 
 
-def _add_new_columns(engine: Engine) -> None:
+def refused(error: SQLAlchemyError, where: str | None = None) -> StoreError:
+    """A database driver's error as a `StoreError`: the driver's own words, without the SQL it was running."""
+    reason = getattr(error, "orig", None) or error
+    return StoreError(f"{where or 'the gallery database'}: {reason}")
+
+
+def _create_tables(engine: Engine) -> None:
+    """The tables and any new columns, by one process at a time: two first runs at once would both find a table
+    missing and both create it (PostgreSQL: an advisory lock held by the transaction; else a lock file beside the
+    database)."""
+    if engine.url.get_backend_name() == "postgresql":
+        with engine.begin() as connection:
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})
+            Base.metadata.create_all(connection)
+            _add_new_columns(connection)
+        return
+    with open(data_dir(engine) / "schema.lock", "a") as lock:
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)  # released when the file closes
+        Base.metadata.create_all(engine)
+        with engine.begin() as connection:
+            _add_new_columns(connection)
+
+
+def _add_new_columns(connection: Connection) -> None:
     """Bring a database made by an earlier FaceAtlas up to the tables' columns (new columns are all nullable)."""
-    present = inspect(engine)
-    with engine.begin() as connection:
-        for table in Base.metadata.sorted_tables:
-            have = {column["name"] for column in present.get_columns(table.name)}
-            for column in table.columns:
-                if column.name not in have:
-                    kind = column.type.compile(dialect=engine.dialect)
-                    connection.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}"))
+    present = inspect(connection)
+    for table in Base.metadata.sorted_tables:
+        have = {column["name"] for column in present.get_columns(table.name)}
+        for column in table.columns:
+            if column.name not in have:
+                kind = column.type.compile(dialect=connection.dialect)
+                connection.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}"))
 
 
 def _sqlite_pragmas(connection: object, _record: object) -> None:

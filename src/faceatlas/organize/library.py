@@ -4,9 +4,10 @@ and named progressively (see `labelling`)."""
 from __future__ import annotations
 
 import os
+import sqlite3
 import time
 from collections.abc import Callable, Iterable
-from contextlib import suppress
+from contextlib import closing, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from sqlalchemy import Row, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from faceatlas.errors import FaceAtlasError
+from faceatlas.errors import FaceAtlasError, StoreError
 from faceatlas.gallery import Gallery
 from faceatlas.gallery.store import database_url
 from faceatlas.io.draw import face_thumbnail
@@ -334,9 +335,19 @@ def _report_problem(report: IndexReport, path: str, problem: Row | None) -> None
 
 
 def _require_database(url: str | None) -> None:
-    """A SQLite gallery that does not exist is an error here, not a new empty database."""
+    """A SQLite gallery that does not exist is an error here, not a new empty database (nor gallery tables added to
+    an empty file or to another program's database)."""
     parsed = database_url(url)
-    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:") \
-            and not Path(parsed.database).exists():
-        raise LibraryError(f"no gallery database at {parsed.database}: run `faceatlas library index FOLDER` first "
-                           f"(or pass the right --db)")
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return
+    path = Path(parsed.database)
+    if not path.exists():
+        raise LibraryError(f"no gallery database at {path}: run `faceatlas library index FOLDER` first (or pass the "
+                           f"right --db)")
+    try:
+        with closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)) as database:
+            tables = {row[0] for row in database.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    except sqlite3.DatabaseError as error:
+        raise StoreError(f"{path}: {error}") from None
+    if "collections" not in tables:
+        raise LibraryError(f"{path} is not a FaceAtlas gallery (none of its tables): check --db")
