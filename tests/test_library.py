@@ -85,6 +85,17 @@ def test_index_is_incremental_content_addressed_and_reports_bad_files(tmp_path):
         library.index([tmp_path / "missing"])
 
 
+def test_a_photo_refused_for_the_run_s_setting_is_analysed_on_a_later_run(tmp_path):
+    photos = make_photos(tmp_path / "pictures", 2)
+    (tmp_path / "pictures" / "copy.jpg").write_bytes(photos[0].read_bytes())
+    library = Library(f"sqlite:///{tmp_path / 'lib.db'}", workers=1)
+    limited = library.index([tmp_path / "pictures"], max_pixels=1000)  # the pixel limit, not the photos, refuses
+    assert limited.analysed == 0 and len(limited.failed) == 3  # the copy too: the same content
+    assert all("ImageTooLargeError" in f["error"] for f in limited.failed)
+    later = library.index([tmp_path / "pictures"])
+    assert (later.analysed, later.seen, later.failed, library.faces()) == (2, 3, [], 2)
+
+
 INDEXER = textwrap.dedent("""
     import sys
     from faceatlas.organize import Library

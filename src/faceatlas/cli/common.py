@@ -20,6 +20,8 @@ output = Console(width=None if sys.stdout.isatty() else 200, markup=False)  # wi
 
 ProfileOption = Annotated[str, typer.Option(help=f"Analysis profile: {', '.join(PROFILES)}.")]
 ThreadsOption = Annotated[int, typer.Option(help="ONNX Runtime threads (0: let it choose).", min=0)]
+MaxPixelsOption = Annotated[int | None, typer.Option(min=1, help="Refuse images with more pixels than this (default: "
+                                                              "FACEATLAS_MAX_PIXELS, else 100 million).")]
 
 
 def fail(error: Exception) -> typer.Exit:

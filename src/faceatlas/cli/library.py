@@ -12,7 +12,7 @@ from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from faceatlas.cli.common import ProfileOption, console, fail, output, progress_bar, styled
+from faceatlas.cli.common import MaxPixelsOption, ProfileOption, console, fail, output, progress_bar, styled
 from faceatlas.cli.gallery import CollectionOption, DbOption, JsonFlag, _guard, _print
 from faceatlas.errors import FaceAtlasError
 from faceatlas.io.video import FRAME_EVERY
@@ -48,6 +48,7 @@ def index(
     keep_thumbnails: Annotated[bool, typer.Option(help="Keep a small JPEG of each face (review and migration work "
                                                        "without the photo; faces indexed before get theirs too).")]
     = False,
+    max_pixels: MaxPixelsOption = None,
     db: DbOption = None, collection: CollectionOption = "default", profile: ProfileOption = "default",
     as_json: JsonFlag = False,
 ) -> None:
@@ -63,7 +64,7 @@ def index(
         with progress_bar() as bar:
             task = bar.add_task("indexing", total=None)
             return library.index(folders, progress=lambda done, total: bar.update(task, completed=done, total=total),
-                                 videos=videos, keep_thumbnails=keep_thumbnails,
+                                 videos=videos, keep_thumbnails=keep_thumbnails, max_pixels=max_pixels,
                                  **({"frame_every": frame_every} if frame_every else {}))
 
     report = _guard(run)

@@ -14,7 +14,16 @@ import typer
 from rich.table import Table
 
 from faceatlas.attributes import HEADS
-from faceatlas.cli.common import ProfileOption, ThreadsOption, console, fail, output, progress_bar, styled
+from faceatlas.cli.common import (
+    MaxPixelsOption,
+    ProfileOption,
+    ThreadsOption,
+    console,
+    fail,
+    output,
+    progress_bar,
+    styled,
+)
 from faceatlas.cli.evaluate import eval_app
 from faceatlas.cli.gallery import gallery_app
 from faceatlas.cli.library import library_app
@@ -46,7 +55,7 @@ def analyze(
     draw: Annotated[Path | None, typer.Option(help="Write annotated copies of the images into this folder.")] = None,
     profile: ProfileOption = "default",
     threads: ThreadsOption = 0,
-    max_pixels: Annotated[int | None, typer.Option(help="Refuse images with more pixels than this.")] = None,
+    max_pixels: MaxPixelsOption = None,
 ) -> None:
     """Detect every face (and optionally embed it) in images; bad files are reported and skipped."""
     if max_pixels is not None:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from faceatlas.errors import ImageDecodeError, ImageTooLargeError, VideoDecodeError
 from faceatlas.io.draw import face_thumbnail
 from faceatlas.io.image import load_image
 from faceatlas.io.video import SampledVideo
@@ -40,6 +41,7 @@ class Found:
     embeddings: np.ndarray | None = None
     frames: np.ndarray | None = None  # a video's faces: the time of each face's frame, in ms
     error: str | None = None
+    retry: bool = False  # the error was this run's (models missing, the pixel limit), not the file's: not recorded
     warning: str | None = None  # analysed, but not all of it (a video damaged part-way)
     thumbnails: list[bytes] | None = None  # one JPEG per face, when asked to keep them
 
@@ -70,9 +72,10 @@ def _start_worker(profile: str, threads: int) -> None:
 
 
 def analyse(path: str, sha256: str, size: int, mtime_ns: int, frame_every: float = 0.0,
-            keep_thumbnails: bool = False) -> Found:
-    """Detect, embed and score every face of one photo, or of a video's frames sampled every `frame_every`
-    seconds (in a worker process); with `keep_thumbnails`, a small JPEG of each face too."""
+            keep_thumbnails: bool = False, max_pixels: int | None = None) -> Found:
+    """Detect, embed and score every face of one photo (refused above `max_pixels`, default the setting), or of a
+    video's frames sampled every `frame_every` seconds (in a worker process); with `keep_thumbnails`, a small JPEG
+    of each face too."""
     found = Found(path, sha256, size, mtime_ns)
 
     def look(bgr: np.ndarray) -> tuple[Faces, list[bytes]]:
@@ -85,9 +88,10 @@ def analyse(path: str, sha256: str, size: int, mtime_ns: int, frame_every: float
             frames = [(ms, *look(bgr)) for ms, bgr in video]
             found.warning = video.damage
         else:
-            frames = [(None, *look(load_image(path).bgr))]
+            frames = [(None, *look(load_image(path, max_pixels=max_pixels).bgr))]
     except Exception as error:  # one bad file is reported, never the end of the run
         found.error = f"{type(error).__name__}: {error}"
+        found.retry = not _in_the_file(error)
         return found
     found.boxes = np.concatenate([faces.boxes for _, faces, _ in frames])
     found.scores = np.concatenate([faces.scores for _, faces, _ in frames])
@@ -102,8 +106,14 @@ def analyse(path: str, sha256: str, size: int, mtime_ns: int, frame_every: float
     return found
 
 
-def analysed(jobs: list[tuple[str, str, int, int, float]], profile: str, workers: int, keep_thumbnails: bool = False
-             ) -> Iterator[Found]:
+def _in_the_file(error: Exception) -> bool:
+    """Whether the file itself cannot be read (it would fail the same way on every run), not this run's setup
+    (models missing, the pixel limit) or something unforeseen."""
+    return isinstance(error, ImageDecodeError | VideoDecodeError) and not isinstance(error, ImageTooLargeError)
+
+
+def analysed(jobs: list[tuple[str, str, int, int, float]], profile: str, workers: int, keep_thumbnails: bool = False,
+             max_pixels: int | None = None) -> Iterator[Found]:
     """Results of `analyse` for each job, in order, from `workers` processes of one ONNX thread each; a few jobs
     ahead are in flight, so results are committed while the rest are analysed."""
     if not jobs:
@@ -115,7 +125,7 @@ def analysed(jobs: list[tuple[str, str, int, int, float]], profile: str, workers
                              initargs=(profile, 1)) as pool:
         queue = iter(jobs)
         def submit(job: tuple[str, str, int, int, float]) -> Future[Found]:
-            return pool.submit(analyse, *job, keep_thumbnails=keep_thumbnails)
+            return pool.submit(analyse, *job, keep_thumbnails=keep_thumbnails, max_pixels=max_pixels)
 
         pending: deque[Future[Found]] = deque(map(submit, islice(queue, 4 * workers)))
         while pending:

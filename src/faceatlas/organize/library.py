@@ -83,13 +83,16 @@ class Library:
         return self.gallery.collection_id
 
     def index(self, folders: Iterable[str | Path], progress: Callable[[int, int], None] | None = None,
-              videos: bool = False, frame_every: float = FRAME_EVERY, keep_thumbnails: bool = False) -> IndexReport:
+              videos: bool = False, frame_every: float = FRAME_EVERY, keep_thumbnails: bool = False,
+              max_pixels: int | None = None) -> IndexReport:
         """Find every image (and with `videos`, every video) under `folders` and analyse the ones whose content is
         new; a video's frames are sampled every `frame_every` seconds; with `keep_thumbnails`, a small JPEG of each
         face is stored with it (for review and migration when the photo is out of reach), also for the faces
-        indexed before. `progress(done, total)` is called as files are analysed (and as the files of faces
-        indexed before are given their thumbnails). Each file is committed with its faces, so an interrupted run
-        resumes."""
+        indexed before; photos above `max_pixels` (default: the `max_pixels` setting) are refused. `progress(done,
+        total)` is called as files are analysed (and as the files of faces indexed before are given their
+        thumbnails). Each file is committed with its faces, so an interrupted run resumes. A file that cannot be
+        read is remembered and reported on every run; one refused for this run's setup (models missing, the pixel
+        limit) is tried again on the next."""
         if frame_every <= 0:
             raise LibraryError("frame_every must be a positive number of seconds")
         started = time.perf_counter()
@@ -111,7 +114,7 @@ class Library:
                 progress(next(steps), len(jobs) + len(wanting))
 
         with Session(self.gallery.engine) as session:
-            for found in analysed(jobs, self.profile, self.workers, keep_thumbnails):
+            for found in analysed(jobs, self.profile, self.workers, keep_thumbnails, max_pixels):
                 self._commit(session, found, waiting.pop(found.sha256, []), report)
                 step()
         report.removed_paths = self._forget_missing(roots, present, suffixes)
@@ -184,7 +187,10 @@ class Library:
     def _commit(self, session: Session, found: Found, others: list[tuple[str, int, int]],
                 report: IndexReport) -> None:
         """One analysed file, its faces and its paths, in one transaction (only the paths if another indexer
-        committed the same content meanwhile)."""
+        committed the same content meanwhile); nothing for a file to try again next run."""
+        if found.retry:
+            report.failed += [{"path": path, "error": found.error} for path in [found.path, *(o[0] for o in others)]]
+            return
         if self._saved(session, lambda: self._write_file(session, found, others)):
             report.known_content += 1
         elif found.error:
