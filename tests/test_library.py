@@ -96,6 +96,25 @@ def test_a_photo_refused_for_the_run_s_setting_is_analysed_on_a_later_run(tmp_pa
     assert (later.analysed, later.seen, later.failed, library.faces()) == (2, 3, [], 2)
 
 
+def test_linked_photos_and_folders_are_indexed_and_named_by_the_path_they_were_found_at(tmp_path):
+    elsewhere = make_photos(tmp_path / "elsewhere", 3)  # the astronaut three times, in three albums
+    pictures = tmp_path / "pictures"
+    pictures.mkdir()
+    (pictures / "linked.jpg").symlink_to(elsewhere[0])
+    (pictures / "album").symlink_to(elsewhere[1].parent, target_is_directory=True)
+    (elsewhere[1].parent / "back").symlink_to(pictures, target_is_directory=True)  # a loop through the link
+    library = Library(f"sqlite:///{tmp_path / 'lib.db'}", workers=1)
+    report = library.index(str(pictures))  # one folder, as a string
+    assert (report.seen, report.analysed, report.failed) == (2, 2, [])
+    cluster = library.people()[0]["cluster"]
+    assert library.name(np.int64(cluster), "Astro")["faces"] == 2  # a NumPy integer is a cluster number too
+    assert sorted(row["path"] for row in library.photos(person="Astro")) == [str(pictures / "album" / "photo01.jpg"),
+                                                                              str(pictures / "linked.jpg")]
+    assert library.unlabel(pictures / "linked.jpg", "Astro")["faces"] == 1  # the path it was found at
+    with pytest.raises(LibraryError, match="whole number"):
+        library.merge("1", cluster)
+
+
 INDEXER = textwrap.dedent("""
     import sys
     from faceatlas.organize import Library

@@ -92,15 +92,29 @@ def load_image(source: ImageSource, color: ColorOrder = "bgr", max_pixels: int |
 
 def iter_image_paths(paths: list[Path] | list[str], suffixes: frozenset[str] = IMAGE_SUFFIXES) -> list[Path]:
     """Files named directly, plus every file under named folders whose suffix is one of `suffixes` (images by
-    default; recursive, sorted)."""
+    default; recursive, sorted; a linked folder is followed, each real folder once, so a link loop ends)."""
     found: list[Path] = []
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found.extend(sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in suffixes))
+            found.extend(sorted(_files_under(path, suffixes)))
         else:
             found.append(path)
     return found
+
+
+def _files_under(folder: Path, suffixes: frozenset[str]) -> Iterator[Path]:
+    visited: set[str] = set()
+    for top, folders, files in os.walk(folder, followlinks=True):
+        real = os.path.realpath(top)
+        if real in visited:  # reached again through a link: a loop, or two links to one folder
+            folders.clear()
+            continue
+        visited.add(real)
+        for name in files:
+            candidate = Path(top, name)
+            if candidate.suffix.lower() in suffixes and candidate.is_file():
+                yield candidate
 
 
 @contextmanager

@@ -12,6 +12,7 @@ cannot-link) for every later run.
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, fields, replace
@@ -458,10 +459,13 @@ class Labelling:
     def unlabel(self, path: str | Path, name: str) -> dict:
         """`name` is not who is in the photo (or video) at `path`: that person's faces there leave their cluster for
         a new one that may never join them (a cannot-link), and those that were their gallery samples are removed."""
-        where = str(Path(path).expanduser().resolve())
+        given = Path(os.path.abspath(Path(path).expanduser()))
+        where = str(given)
+        spellings = list(dict.fromkeys(map(str, [given, given.parent.resolve() / given.name, given.resolve()])))
         with self.gallery.writing() as session:
-            file_id = session.scalar(select(LibraryPath.file_id).where(LibraryPath.collection_id == self._collection,
-                                                                       LibraryPath.path == where))
+            known = dict(session.execute(select(LibraryPath.path, LibraryPath.file_id).where(
+                LibraryPath.collection_id == self._collection, LibraryPath.path.in_(spellings))).all())
+            file_id = next((known[spelling] for spelling in spellings if spelling in known), None)  # as typed first
             if file_id is None:
                 raise LabellingError(f"{where} is not in this library (see `faceatlas library photos`)")
             person = _cluster_of(self._names(session), name)

@@ -3,6 +3,7 @@ and named progressively (see `labelling`)."""
 
 from __future__ import annotations
 
+import operator
 import os
 import sqlite3
 import time
@@ -82,20 +83,21 @@ class Library:
     def _collection_id(self) -> int:
         return self.gallery.collection_id
 
-    def index(self, folders: Iterable[str | Path], progress: Callable[[int, int], None] | None = None,
+    def index(self, folders: str | Path | Iterable[str | Path], progress: Callable[[int, int], None] | None = None,
               videos: bool = False, frame_every: float = FRAME_EVERY, keep_thumbnails: bool = False,
               max_pixels: int | None = None) -> IndexReport:
-        """Find every image (and with `videos`, every video) under `folders` and analyse the ones whose content is
-        new; a video's frames are sampled every `frame_every` seconds; with `keep_thumbnails`, a small JPEG of each
-        face is stored with it (for review and migration when the photo is out of reach), also for the faces
-        indexed before; photos above `max_pixels` (default: the `max_pixels` setting) are refused. `progress(done,
-        total)` is called as files are analysed (and as the files of faces indexed before are given their
-        thumbnails). Each file is committed with its faces, so an interrupted run resumes. A file that cannot be
-        read is remembered and reported on every run; one refused for this run's setup (models missing, the pixel
-        limit) is tried again on the next."""
+        """Find every image (and with `videos`, every video) under `folders` (a folder or several; linked folders
+        are followed) and analyse the ones whose content is new; a video's frames are sampled every `frame_every`
+        seconds; with `keep_thumbnails`, a small JPEG of each face is stored with it (for review and migration when
+        the photo is out of reach), also for the faces indexed before; photos above `max_pixels` (default: the
+        `max_pixels` setting) are refused. `progress(done, total)` is called as files are analysed (and as the
+        files of faces indexed before are given their thumbnails). Each file is committed with its faces, so an
+        interrupted run resumes. A file that cannot be read is remembered and reported on every run; one refused
+        for this run's setup (models missing, the pixel limit) is tried again on the next."""
         if frame_every <= 0:
             raise LibraryError("frame_every must be a positive number of seconds")
         started = time.perf_counter()
+        folders = [folders] if isinstance(folders, str | Path) else folders
         roots = [Path(folder).expanduser().resolve() for folder in folders]
         for root in roots:
             if not root.is_dir() or not os.access(root, os.R_OK | os.X_OK):
@@ -294,7 +296,7 @@ class Library:
     def name(self, cluster: int, name: str) -> dict:
         """Cluster `cluster` is person `name` (joined to their cluster if they have one)."""
         self._require_indexed()
-        return self.labelling.name(cluster, name)
+        return self.labelling.name(_number(cluster), name)
 
     def review(self, limit: int | None = None) -> list[ReviewItem]:
         """Clusters that may be a named person, biggest first: answer each with `answer`."""
@@ -308,7 +310,7 @@ class Library:
     def merge(self, first: int, second: int) -> dict:
         """Clusters `first` and `second` are one person (see `Labelling.merge`)."""
         self._require_indexed()
-        return self.labelling.merge(first, second)
+        return self.labelling.merge(_number(first), _number(second))
 
     def unlabel(self, path: str | Path, name: str) -> dict:
         """`name` is not who is in the photo at `path` (see `Labelling.unlabel`)."""
@@ -324,12 +326,20 @@ class Library:
     def forget(self, cluster: int) -> dict:
         """Erase an unnamed cluster's faces from the database (see `Labelling.forget`)."""
         self._require_indexed()
-        return self.labelling.forget(cluster)
+        return self.labelling.forget(_number(cluster))
 
     def photos(self, person: str | None = None, like: ImageSource | None = None) -> list[dict]:
         """Where `person` appears, or whoever is in the photo `like`: one row per face and path."""
         self._require_indexed()
         return self.labelling.photos(person, like)
+
+
+def _number(cluster: object) -> int:
+    """A cluster number as an int (a NumPy integer too); anything else is a clear error."""
+    try:
+        return operator.index(cluster)
+    except TypeError:
+        raise LibraryError(f"a cluster is a whole number (see people()), not {cluster!r}") from None
 
 
 def _report_problem(report: IndexReport, path: str, problem: Row | None) -> None:
