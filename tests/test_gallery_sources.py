@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import cv2
 import numpy as np
 
@@ -20,6 +22,11 @@ def test_a_fragment_source_gives_its_photo_and_a_plain_one_nothing(tmp_path):
     assert fragment_image(f"{tmp_path / 'gone.png'}#face1") is None
     assert fragment_image(f"{photo}#t=soon&face1") is None
     assert fragment_image(f"{photo}#t=1.5&face1") is None  # a photo has no frames
+    content = hashlib.sha256(photo.read_bytes()).hexdigest()
+    assert face_source("v.mp4", 3, 12345, content) == f"v.mp4#t=12.345&face3&sha256={content}"
+    assert np.array_equal(fragment_image(face_source(str(photo), 12, sha256=content)), pixels)
+    cv2.imwrite(str(photo), pixels + 1)  # another picture at that path: the face is not there any more
+    assert fragment_image(face_source(str(photo), 12, sha256=content)) is None
 
 
 def test_migrate_re_embeds_the_face_at_the_box_not_the_largest(tmp_path):

@@ -332,3 +332,10 @@ def test_people_named_in_the_library_migrate_to_another_model_from_their_photos_
     again = library.gallery.migrate(Gallery(url, "fast-again", FaceAnalyzer(profile="fast")))
     assert [missing.split("#")[0] for missing in again["sources_missing"]] == [f"Eileen: {photo}"]
     assert again["samples_migrated"] + len(again["refused"]) == 3
+    cv2.imwrite(str(photo), cv2.cvtColor(data.camera(), cv2.COLOR_GRAY2BGR))  # another photo at her photo's path
+    replaced = library.gallery.migrate(Gallery(url, "fast-third", FaceAnalyzer(profile="fast")))
+    assert [missing.split("#")[0] for missing in replaced["sources_missing"]] == [f"Eileen: {photo}"]
+    library.index([folder], videos=True, frame_every=1.0)
+    [eileen] = library.people(named=True)
+    assert eileen["photos"] == len({row["path"] for row in library.photos(person="Eileen")}) == 1  # the clip
+    assert eileen["faces"] == 4 and eileen["sample_path"] == str(folder / "clip.mp4")  # her face there stays

@@ -236,7 +236,7 @@ def _next_question(library: Library, passed: set[int], unnamed: bool
 def _where(path: str | None, box: list[float], frame_ms: int | None) -> str:
     """Where a face is: its photo (or video and time) and box."""
     at = "" if frame_ms is None else f" at {frame_ms / 1000:.1f} s"
-    return f"{path}{at} [{','.join(str(round(v)) for v in box)}]"
+    return f"{path or '(photo no longer found)'}{at} [{','.join(str(round(v)) for v in box)}]"
 
 
 def face_preview(path: str | None, box: list[float], frame_ms: int | None = None, width: int = PREVIEW_COLUMNS,

@@ -1,12 +1,15 @@
 """Where a sample's face can be found again, to re-embed it with another model (`Gallery.migrate`).
 
 A sample's source is a plain path (a photo of that person alone: its largest face) or, for the faces a photo library
-names, a path with a fragment: `PATH#face12` is face 12 of a photo, `PATH#t=12.345&face12` of a video's frame at
-12.345 s (W3C media-fragment time). A fragment source's face is the one found again at the sample's stored box.
+names, a path with a fragment: `PATH#face12&sha256=HEX` is face 12 of a photo whose content has that SHA-256,
+`PATH#t=12.345&face12&sha256=HEX` of a video's frame at 12.345 s (W3C media-fragment time). A fragment source's face
+is the one found again at the sample's stored box, and only while the file there still has that content (a photo
+replaced by another at the same path is not where the face is any more).
 """
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -15,10 +18,12 @@ from faceatlas.errors import FaceAtlasError
 from faceatlas.io.video import still
 
 
-def face_source(path: str, face_id: int, frame_ms: int | None = None) -> str:
-    """The source of face `face_id` of the photo (or, with `frame_ms`, video frame) at `path`."""
+def face_source(path: str, face_id: int, frame_ms: int | None = None, sha256: str | None = None) -> str:
+    """The source of face `face_id` of the photo (or, with `frame_ms`, video frame) at `path`, whose content has
+    this `sha256`."""
     time = "" if frame_ms is None else f"t={frame_ms / 1000:.3f}&"
-    return f"{path}#{time}face{face_id}"
+    content = "" if sha256 is None else f"&sha256={sha256}"
+    return f"{path}#{time}face{face_id}{content}"
 
 
 def fragment_face(source: str) -> int | None:
@@ -29,13 +34,20 @@ def fragment_face(source: str) -> int | None:
 
 
 def fragment_image(source: str) -> np.ndarray | None:
-    """The photo or video frame (BGR) a fragment source names; None for a plain source, or when the file is gone or
-    cannot be read."""
+    """The photo or video frame (BGR) a fragment source names; None for a plain source, or when the file is gone,
+    holds other content now, or cannot be read."""
     path, hash_sign, fragment = source.rpartition("#")  # a path may hold a "#" too; the fragment never does
     if not hash_sign or not Path(path).is_file():
         return None
     parts = dict(part.partition("=")[::2] for part in fragment.split("&"))
     try:
+        if "sha256" in parts and _sha256(path) != parts["sha256"]:
+            return None
         return still(path, round(float(parts["t"]) * 1000) if "t" in parts else None)
-    except (FaceAtlasError, ValueError):
+    except (FaceAtlasError, ValueError, OSError):
         return None
+
+
+def _sha256(path: str) -> str:
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()

@@ -33,7 +33,14 @@ from faceatlas.gallery.sources import face_source, fragment_face
 from faceatlas.gallery.store import compact
 from faceatlas.io.image import ImageSource
 from faceatlas.organize.clustering import Clustering, Constraints, cluster
-from faceatlas.organize.schema import LibraryCluster, LibraryFace, LibraryNotPerson, LibraryNumbering, LibraryPath
+from faceatlas.organize.schema import (
+    LibraryCluster,
+    LibraryFace,
+    LibraryFile,
+    LibraryNotPerson,
+    LibraryNumbering,
+    LibraryPath,
+)
 from faceatlas.pipeline import calibrated_threshold
 
 CLUSTER_FMR = 1e-5
@@ -291,19 +298,23 @@ class Labelling:
 
     def people(self, limit: int | None = None, named: bool | None = None) -> list[dict]:
         """Named people, then unnamed clusters, biggest first (only one kind with `named`; the first `limit`):
-        cluster, name (None), faces, photos, a sample face (the best-quality one: a path where its photo is and its
-        box)."""
+        cluster, name (None), faces, photos (those still found at a path: a deleted or replaced photo's faces stay
+        in their cluster, for a later move), a sample face (the best-quality one of a photo still found, if any: a
+        path where its photo is and its box)."""
         with Session(self.gallery.engine) as session:
             faces = self._faces(session)
             names = self._names(session)
+            found = np.isin(faces.files, session.scalars(select(LibraryPath.file_id).distinct().where(
+                LibraryPath.collection_id == self._collection)).all())
             ids, members = faces.groups()
             order = sorted((k for k in range(len(ids)) if named is None or (int(ids[k]) in names) == named),
                            key=lambda k: (int(ids[k]) not in names, -len(members[k]), int(ids[k])))[:limit]
-            samples = [faces.best(members[k]) for k in order]
+            samples = [faces.best(members[k][found[members[k]]] if found[members[k]].any() else members[k])
+                       for k in order]
             paths = self._paths(session, faces.files[samples])
             boxes = self._column(session, LibraryFace.box, faces.ids[samples])
         return [{"cluster": int(ids[k]), "name": names.get(int(ids[k]), (None, None))[1], "faces": len(members[k]),
-                 "photos": len(np.unique(faces.files[members[k]])),
+                 "photos": len(np.unique(faces.files[members[k]][found[members[k]]])),
                  "sample_path": paths.get(int(faces.files[best]), [None])[0],
                  "sample_box": boxes[int(faces.ids[best])], "sample_frame_ms": faces.frame_ms(best),
                  "sample_face": int(faces.ids[best])}
@@ -343,10 +354,12 @@ class Labelling:
             members = np.flatnonzero(faces.clusters == cluster_id)
             chosen = self._samples(faces, members)
             paths = self._paths(session, faces.files[chosen])
+            contents = dict(session.execute(select(LibraryFile.id, LibraryFile.sha256).where(
+                LibraryFile.id.in_([int(f) for f in faces.files[chosen]]))).all())
             boxes = self._column(session, LibraryFace.box, faces.ids[chosen])
             thumbnails = self._column(session, LibraryFace.thumbnail, faces.ids[chosen])
-        sources = [face_source(paths.get(int(faces.files[i]), [""])[0], int(faces.ids[i]), faces.frame_ms(i))
-                   for i in chosen]
+        sources = [face_source(paths.get(int(faces.files[i]), [""])[0], int(faces.ids[i]), faces.frame_ms(i),
+                               contents[int(faces.files[i])]) for i in chosen]
         self.gallery.add_faces(name, faces.embeddings[chosen], [None if np.isnan(q) else float(q)
                                                                 for q in faces.quality[chosen]],
                                [boxes[int(faces.ids[i])] for i in chosen], sources,
