@@ -74,6 +74,8 @@ def test_verify_prints_a_calibrated_decision(tmp_path: Path):
     decision = json.loads(result.stdout)
     assert result.returncode == 0 and decision["same"] is True and decision["fmr"] == 1e-3
     assert decision["threshold"] < decision["score"]
+    text = run("verify", str(ASTRONAUT), str(ASTRONAUT), "--fmr", "1e-3")
+    assert text.returncode == 0 and text.stdout.startswith(f"same person: score {decision['score']:.4f}, threshold")
 
 
 def test_verify_without_a_face_exits_with_its_code(tmp_path: Path):

@@ -33,6 +33,7 @@ from faceatlas.gallery import Gallery, GalleryError
 from faceatlas.gallery.decisions import comparisons, per_comparison_fmr, person_scores
 from faceatlas.gallery.index import ExactIndex, HnswIndex, PqIndex
 from faceatlas.gallery.schema import Sample, Subject
+from faceatlas.gallery.store import open_engine
 from faceatlas.gallery.transfer import export_collection, import_collection
 
 
@@ -411,3 +412,13 @@ def test_first_runs_at_once_on_a_new_database_all_create_it(tmp_path):
         failures = [error for error in (p.communicate(timeout=120)[1] for p in openers) if "Error" in error]
         assert not failures, failures[0]
         assert all(p.returncode == 0 for p in openers)
+
+
+def test_opening_a_current_database_takes_no_schema_lock(tmp_path):
+    """Only a run that creates tables takes the lock file: reading a gallery needs no write access beside it."""
+    url = f"sqlite:///{tmp_path / 'g.db'}"
+    open_engine(url).dispose()
+    (tmp_path / "schema.lock").unlink()
+    open_engine(url).dispose()
+    assert not (tmp_path / "schema.lock").exists()
+    open_engine("sqlite://").dispose()  # in memory: no lock, no folder

@@ -28,7 +28,7 @@ from faceatlas.gallery import Gallery
 from faceatlas.io.draw import THUMBNAIL_SIDE
 from faceatlas.io.video import frames_at
 from faceatlas.organize import Library, LibraryError
-from faceatlas.organize.schema import LibraryFace, LibraryFile
+from faceatlas.organize.schema import LibraryFace, LibraryFile, LibraryPath
 
 
 def make_photos(folder: Path, count: int) -> list[Path]:
@@ -94,6 +94,25 @@ def test_a_photo_refused_for_the_run_s_setting_is_analysed_on_a_later_run(tmp_pa
     assert all("ImageTooLargeError" in f["error"] for f in limited.failed)
     later = library.index([tmp_path / "pictures"])
     assert (later.analysed, later.seen, later.failed, library.faces()) == (2, 3, [], 2)
+    with pytest.raises(LibraryError, match="max_pixels must be a positive"):
+        library.index([tmp_path / "pictures"], max_pixels=0)
+
+
+def test_setup_errors_recorded_by_an_earlier_version_are_tried_again(tmp_path):
+    [photo] = make_photos(tmp_path / "pictures", 1)
+    url = f"sqlite:///{tmp_path / 'lib.db'}"
+    library = Library(url, workers=1)
+    stamp = os.stat(photo)
+    with Session(library.gallery.engine) as session:  # as a version that recorded every error left it
+        record = LibraryFile(collection_id=library.gallery.collection_id, sha256="0" * 64, size=stamp.st_size,
+                             error="ModelUnavailableError: no weights", faces=0)
+        session.add(record)
+        session.flush()
+        session.add(LibraryPath(collection_id=library.gallery.collection_id, path=str(photo), file_id=record.id,
+                                size=stamp.st_size, mtime_ns=stamp.st_mtime_ns))
+        session.commit()
+    report = library.index([tmp_path / "pictures"])
+    assert (report.analysed, report.unchanged, report.failed, library.faces()) == (1, 0, [], 1)
 
 
 def test_linked_photos_and_folders_are_indexed_and_named_by_the_path_they_were_found_at(tmp_path):
@@ -103,14 +122,20 @@ def test_linked_photos_and_folders_are_indexed_and_named_by_the_path_they_were_f
     (pictures / "linked.jpg").symlink_to(elsewhere[0])
     (pictures / "album").symlink_to(elsewhere[1].parent, target_is_directory=True)
     (elsewhere[1].parent / "back").symlink_to(pictures, target_is_directory=True)  # a loop through the link
+    (pictures / "own").mkdir()
+    (pictures / "own" / "photo.jpg").write_bytes(elsewhere[2].read_bytes())
+    for name in "abcdef":  # links to a folder that is in the library anyway: it is found at its own path
+        (pictures / name).symlink_to(pictures / "own", target_is_directory=True)
     library = Library(f"sqlite:///{tmp_path / 'lib.db'}", workers=1)
     report = library.index(str(pictures))  # one folder, as a string
-    assert (report.seen, report.analysed, report.failed) == (2, 2, [])
+    assert (report.seen, report.analysed, report.failed) == (3, 3, [])
     cluster = library.people()[0]["cluster"]
-    assert library.name(np.int64(cluster), "Astro")["faces"] == 2  # a NumPy integer is a cluster number too
+    assert library.name(np.int64(cluster), "Astro")["faces"] == 3  # a NumPy integer is a cluster number too
     assert sorted(row["path"] for row in library.photos(person="Astro")) == [str(pictures / "album" / "photo01.jpg"),
-                                                                              str(pictures / "linked.jpg")]
+                                                                              str(pictures / "linked.jpg"),
+                                                                              str(pictures / "own" / "photo.jpg")]
     assert library.unlabel(pictures / "linked.jpg", "Astro")["faces"] == 1  # the path it was found at
+    assert library.unlabel(elsewhere[1], "Astro")["faces"] == 1  # a path it was not found at: by its content
     with pytest.raises(LibraryError, match="whole number"):
         library.merge("1", cluster)
 

@@ -10,8 +10,10 @@ import io
 import json
 import os
 import re
+import sqlite3
 import subprocess
 import sys
+from contextlib import closing
 from pathlib import Path
 
 import numpy as np
@@ -341,9 +343,15 @@ def test_commands_fail_clearly(scene, tmp_path):
     assert garbage.returncode == 9 and "garbage.db: file is not a database" in garbage.stderr
     assert "Traceback" not in garbage.stderr
     (tmp_path / "empty.db").touch()  # an empty file (SQLite would take it as an empty database) is not a gallery
-    empty = run("people", "--db", str(tmp_path / "empty.db"))
-    assert empty.returncode == 8 and "is not a FaceAtlas gallery" in empty.stderr
+    blank = run("people", "--db", str(tmp_path / "empty.db"))
+    assert blank.returncode == 8 and "is not a FaceAtlas gallery" in blank.stderr
     assert (tmp_path / "empty.db").stat().st_size == 0
+    with closing(sqlite3.connect(tmp_path / "notes.db")) as notes:  # another program's database
+        notes.execute("CREATE TABLE notes (text TEXT)")
+    foreign = run("index", str(tmp_path), "--db", str(tmp_path / "notes.db"))
+    assert foreign.returncode == 9 and "holds another program's tables" in foreign.stderr
+    with closing(sqlite3.connect(tmp_path / "notes.db")) as notes:
+        assert notes.execute("SELECT name FROM sqlite_master").fetchall() == [("notes",)]
     assert run("name", "999", "Zoe", "--db", url).returncode == 8
     frames = run("index", str(tmp_path), "--frame-every", "1", "--db", url)
     assert frames.returncode == 2 and "add --videos" in frames.stderr

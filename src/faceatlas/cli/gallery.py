@@ -42,14 +42,14 @@ def _guard(job: Callable[[], T]) -> T:
     """`job()`, or a clear error and its exit code (a database that refuses: the driver's words, not a traceback)."""
     from sqlalchemy.exc import SQLAlchemyError  # loaded by the gallery anyway
 
-    from faceatlas.gallery.store import refused
+    from faceatlas.gallery.store import store_error
 
     try:
         return job()
     except (FaceAtlasError, ValueError, OSError) as error:
         raise fail(error) from None
     except SQLAlchemyError as error:
-        raise fail(refused(error)) from None
+        raise fail(store_error(error)) from None
 
 
 def _print(data: object, as_json: bool) -> bool:

@@ -12,6 +12,7 @@ from typing import Annotated
 import cv2
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from faceatlas.attributes import HEADS
 from faceatlas.cli.common import (
@@ -150,8 +151,8 @@ def verify(
     verdict = {"same": styled("same person", "green"), "different": styled("different people", "yellow"),
                "insufficient_quality": styled("insufficient quality", "red")}[result.decision]
     quality = f", quality {result.quality[0]:.2f} / {result.quality[1]:.2f}" if result.quality else ""
-    output.print(verdict, f": score {result.score:.4f}, threshold {result.threshold:.4f} at FMR {fmr:g} "
-                 f"({result.model}){quality}")
+    output.print(Text.assemble(verdict, f": score {result.score:.4f}, threshold {result.threshold:.4f} at FMR "
+                                        f"{fmr:g} ({result.model}){quality}"))
 
 
 @models_app.command("list")

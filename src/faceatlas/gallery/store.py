@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
@@ -42,42 +45,81 @@ def open_engine(url: str | None) -> Engine:
     """An engine with the tables created; SQLite files get their folder, WAL journaling, `synchronous=FULL` (an
     acknowledged enrolment survives a crash), a 30 s busy timeout for concurrent writers, foreign keys and
     `secure_delete` (deleted rows are overwritten with zeros, not left in free pages). A file that is not a
-    database, or a database that cannot be reached or written, is a `StoreError`."""
+    database, another program's database, or a database that cannot be reached or written, is a `StoreError`."""
     parsed = database_url(url)
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(parsed)
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+    where = parsed.database if parsed.get_backend_name() == "sqlite" else None
     try:
-        _create_tables(engine)
+        with engine.connect() as connection:
+            missing = _missing_schema(connection, where)
+        if missing:
+            _create_tables(engine)
     except SQLAlchemyError as error:
         engine.dispose()
-        raise refused(error, parsed.database if parsed.get_backend_name() == "sqlite" else None) from None
+        raise store_error(error, where) from None
+    except StoreError:
+        engine.dispose()
+        raise
     return engine
 
 
-def refused(error: SQLAlchemyError, where: str | None = None) -> StoreError:
+def _missing_schema(connection: Connection, where: str | None) -> bool:
+    """Whether tables or columns are missing (a new database, or one made by an earlier FaceAtlas); another
+    program's database is a `StoreError` (gallery tables are not added to it)."""
+    present = inspect(connection)
+    tables = set(present.get_table_names())
+    ours = set(Base.metadata.tables)
+    if tables and not tables & ours:
+        raise StoreError(f"{where or 'the database'} holds another program's tables, not a FaceAtlas gallery: check "
+                         f"--db")
+    return any(table.name not in tables or {column.name for column in table.columns}
+               - {column["name"] for column in present.get_columns(table.name)}
+               for table in Base.metadata.sorted_tables)
+
+
+def store_error(error: SQLAlchemyError, where: str | None = None) -> StoreError:
     """A database driver's error as a `StoreError`: the driver's own words, without the SQL it was running."""
     reason = getattr(error, "orig", None) or error
     return StoreError(f"{where or 'the gallery database'}: {reason}")
 
 
 def _create_tables(engine: Engine) -> None:
-    """The tables and any new columns, by one process at a time: two first runs at once would both find a table
-    missing and both create it (PostgreSQL: an advisory lock held by the transaction; else a lock file beside the
-    database)."""
+    """The missing tables and columns, by one process at a time: two first runs at once would both find a table
+    missing and both create it (PostgreSQL: an advisory lock held by the transaction; a SQLite file: a lock file
+    beside it, which only a run that creates tables needs to open)."""
     if engine.url.get_backend_name() == "postgresql":
         with engine.begin() as connection:
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})
             Base.metadata.create_all(connection)
             _add_new_columns(connection)
         return
-    with open(data_dir(engine) / "schema.lock", "a") as lock:
-        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)  # released when the file closes
-        Base.metadata.create_all(engine)
+    with _schema_lock(engine):
+        Base.metadata.create_all(engine)  # checks again, under the lock, which tables are missing
         with engine.begin() as connection:
             _add_new_columns(connection)
+
+
+@contextmanager
+def _schema_lock(engine: Engine) -> Iterator[None]:
+    """Held while tables are created in a SQLite file (an in-memory database is this process's alone)."""
+    if engine.url.database in (None, "", ":memory:"):
+        yield
+        return
+    path = Path(engine.url.database).resolve().parent / "schema.lock"
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_CREAT, 0o666)  # a lock needs no write access to the file
+    except OSError as error:
+        raise StoreError(f"{path}: cannot take the lock for creating the gallery's tables ({error.strerror})") \
+            from None
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)  # releases the lock
 
 
 def _add_new_columns(connection: Connection) -> None:

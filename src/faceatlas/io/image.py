@@ -92,7 +92,8 @@ def load_image(source: ImageSource, color: ColorOrder = "bgr", max_pixels: int |
 
 def iter_image_paths(paths: list[Path] | list[str], suffixes: frozenset[str] = IMAGE_SUFFIXES) -> list[Path]:
     """Files named directly, plus every file under named folders whose suffix is one of `suffixes` (images by
-    default; recursive, sorted; a linked folder is followed, each real folder once, so a link loop ends)."""
+    default; recursive, sorted; a linked folder is followed unless the folder it links to is under a named folder
+    itself, and each folder is walked once, so a link loop ends)."""
     found: list[Path] = []
     for raw in paths:
         path = Path(raw)
@@ -104,17 +105,23 @@ def iter_image_paths(paths: list[Path] | list[str], suffixes: frozenset[str] = I
 
 
 def _files_under(folder: Path, suffixes: frozenset[str]) -> Iterator[Path]:
+    """The real folders first, then the linked folders they hold (each folder by the first path found to it: a
+    folder is found at its own path, not through a link to it, whatever order the folders are listed in)."""
     visited: set[str] = set()
-    for top, folders, files in os.walk(folder, followlinks=True):
-        real = os.path.realpath(top)
-        if real in visited:  # reached again through a link: a loop, or two links to one folder
-            folders.clear()
-            continue
-        visited.add(real)
-        for name in files:
-            candidate = Path(top, name)
-            if candidate.suffix.lower() in suffixes and candidate.is_file():
-                yield candidate
+    links = [folder]
+    while links:
+        for top, folders, files in os.walk(links.pop(0)):  # links are not followed here, but queued
+            real = os.path.realpath(top)
+            if real in visited:
+                folders.clear()
+                continue
+            visited.add(real)
+            folders.sort()
+            links += [Path(top, name) for name in folders if os.path.islink(os.path.join(top, name))]
+            for name in files:
+                candidate = Path(top, name)
+                if candidate.suffix.lower() in suffixes and candidate.is_file():
+                    yield candidate
 
 
 @contextmanager

@@ -18,13 +18,16 @@ from pathlib import Path
 
 import numpy as np
 
-from faceatlas.errors import ImageDecodeError, ImageTooLargeError, VideoDecodeError
 from faceatlas.io.draw import face_thumbnail
 from faceatlas.io.image import load_image
 from faceatlas.io.video import SampledVideo
 from faceatlas.types import Faces
 
 _ANALYZER = None  # one per worker process, made by `_start_worker`
+
+LASTING_ERRORS = ("ImageDecodeError", "VideoDecodeError")
+"""The errors of a file's content (it fails the same way on every run), by class name, as an error is stored
+("Name: message"); any other (models missing, the pixel limit: `ImageTooLargeError`, the unforeseen) was the run's."""
 
 
 @dataclass
@@ -107,9 +110,8 @@ def analyse(path: str, sha256: str, size: int, mtime_ns: int, frame_every: float
 
 
 def _in_the_file(error: Exception) -> bool:
-    """Whether the file itself cannot be read (it would fail the same way on every run), not this run's setup
-    (models missing, the pixel limit) or something unforeseen."""
-    return isinstance(error, ImageDecodeError | VideoDecodeError) and not isinstance(error, ImageTooLargeError)
+    """Whether the file itself cannot be read (see `LASTING_ERRORS`)."""
+    return type(error).__name__ in LASTING_ERRORS
 
 
 def analysed(jobs: list[tuple[str, str, int, int, float]], profile: str, workers: int, keep_thumbnails: bool = False,

@@ -33,6 +33,7 @@ from faceatlas.gallery.sources import face_source, fragment_face
 from faceatlas.gallery.store import compact
 from faceatlas.io.image import ImageSource
 from faceatlas.organize.clustering import Clustering, Constraints, cluster
+from faceatlas.organize.ingest import sha256_of
 from faceatlas.organize.schema import (
     LibraryCluster,
     LibraryFace,
@@ -304,8 +305,8 @@ class Labelling:
         with Session(self.gallery.engine) as session:
             faces = self._faces(session)
             names = self._names(session)
-            found = np.isin(faces.files, session.scalars(select(LibraryPath.file_id).distinct().where(
-                LibraryPath.collection_id == self._collection)).all())
+            found = np.isin(faces.files, np.fromiter(session.connection().execute(select(LibraryPath.file_id).where(
+                LibraryPath.collection_id == self._collection)).scalars(), np.int64))
             ids, members = faces.groups()
             order = sorted((k for k in range(len(ids)) if named is None or (int(ids[k]) in names) == named),
                            key=lambda k: (int(ids[k]) not in names, -len(members[k]), int(ids[k])))[:limit]
@@ -471,16 +472,19 @@ class Labelling:
 
     def unlabel(self, path: str | Path, name: str) -> dict:
         """`name` is not who is in the photo (or video) at `path`: that person's faces there leave their cluster for
-        a new one that may never join them (a cannot-link), and those that were their gallery samples are removed."""
-        given = Path(os.path.abspath(Path(path).expanduser()))
-        where = str(given)
-        spellings = list(dict.fromkeys(map(str, [given, given.parent.resolve() / given.name, given.resolve()])))
+        a new one that may never join them (a cannot-link), and those that were their gallery samples are removed.
+        The photo is the one indexed at `path`, else (a path the index did not take to it: through a link) the one
+        with the content of the file there."""
+        where = os.path.abspath(Path(path).expanduser())
+        with Session(self.gallery.engine) as session:
+            file_id = session.scalar(select(LibraryPath.file_id).where(LibraryPath.collection_id == self._collection,
+                                                                       LibraryPath.path == where))
+            if file_id is None and os.path.isfile(where):
+                file_id = session.scalar(select(LibraryFile.id).where(LibraryFile.collection_id == self._collection,
+                                                                      LibraryFile.sha256 == sha256_of(where)))
+        if file_id is None:
+            raise LabellingError(f"{where} is not in this library (see `faceatlas library photos`)")
         with self.gallery.writing() as session:
-            known = dict(session.execute(select(LibraryPath.path, LibraryPath.file_id).where(
-                LibraryPath.collection_id == self._collection, LibraryPath.path.in_(spellings))).all())
-            file_id = next((known[spelling] for spelling in spellings if spelling in known), None)  # as typed first
-            if file_id is None:
-                raise LabellingError(f"{where} is not in this library (see `faceatlas library photos`)")
             person = _cluster_of(self._names(session), name)
             if person is None:
                 raise LabellingError(f"no person named '{name}' in this library")

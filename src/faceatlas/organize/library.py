@@ -19,11 +19,12 @@ from sqlalchemy.orm import Session
 
 from faceatlas.errors import FaceAtlasError, StoreError
 from faceatlas.gallery import Gallery
+from faceatlas.gallery.schema import Base
 from faceatlas.gallery.store import database_url
 from faceatlas.io.draw import face_thumbnail
 from faceatlas.io.image import IMAGE_SUFFIXES, ImageSource, iter_image_paths, load_image
 from faceatlas.io.video import FRAME_EVERY, VIDEO_SUFFIXES, frames_at
-from faceatlas.organize.ingest import Found, analysed, sha256_of, stat_key
+from faceatlas.organize.ingest import LASTING_ERRORS, Found, analysed, sha256_of, stat_key
 from faceatlas.organize.labelling import ClusterReport, Labelling, ReviewItem
 from faceatlas.organize.schema import LibraryFace, LibraryFile, LibraryPath
 from faceatlas.pipeline import FaceAnalyzer
@@ -96,6 +97,8 @@ class Library:
         for this run's setup (models missing, the pixel limit) is tried again on the next."""
         if frame_every <= 0:
             raise LibraryError("frame_every must be a positive number of seconds")
+        if max_pixels is not None and max_pixels <= 0:
+            raise LibraryError("max_pixels must be a positive number of pixels")
         started = time.perf_counter()
         folders = [folders] if isinstance(folders, str | Path) else folders
         roots = [Path(folder).expanduser().resolve() for folder in folders]
@@ -107,6 +110,7 @@ class Library:
         paths = sorted(set(iter_image_paths(roots, suffixes)))
         present = set(map(str, paths))
         report.seen = len(paths)
+        self._forget_setup_errors()
         jobs, waiting = self._plan(paths, report, frame_every)
         wanting = self._wanting_thumbnails(present) if keep_thumbnails else {}
         steps = iter(range(1, len(jobs) + len(wanting) + 1))
@@ -165,6 +169,15 @@ class Library:
                     jobs.append((str(path), digest, size, mtime_ns, frame_every if is_video else 0.0))
             self._saved(session, lambda: [self._record_path(session, *row) for row in moved])
         return jobs, waiting
+
+    def _forget_setup_errors(self) -> None:
+        """Files recorded as failed for a run's setup, not their content (by versions that did not tell the two
+        apart), are forgotten, to be analysed again."""
+        with Session(self.gallery.engine) as session:
+            session.execute(delete(LibraryFile).where(
+                LibraryFile.collection_id == self._collection_id, LibraryFile.error.is_not(None),
+                *[LibraryFile.error.not_like(f"{name}:%") for name in LASTING_ERRORS]))
+            session.commit()
 
     def _record_path(self, session: Session, path: str, file_id: int, size: int, mtime_ns: int) -> None:
         session.execute(delete(LibraryPath).where(LibraryPath.collection_id == self._collection_id,
@@ -365,5 +378,5 @@ def _require_database(url: str | None) -> None:
             tables = {row[0] for row in database.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     except sqlite3.DatabaseError as error:
         raise StoreError(f"{path}: {error}") from None
-    if "collections" not in tables:
+    if not tables & set(Base.metadata.tables):
         raise LibraryError(f"{path} is not a FaceAtlas gallery (none of its tables): check --db")
