@@ -305,14 +305,13 @@ class Labelling:
         with Session(self.gallery.engine) as session:
             faces = self._faces(session)
             names = self._names(session)
-            found = np.isin(faces.files, np.fromiter(session.connection().execute(select(LibraryPath.file_id).where(
-                LibraryPath.collection_id == self._collection)).scalars(), np.int64))
             ids, members = faces.groups()
             order = sorted((k for k in range(len(ids)) if named is None or (int(ids[k]) in names) == named),
                            key=lambda k: (int(ids[k]) not in names, -len(members[k]), int(ids[k])))[:limit]
+            paths = self._paths(session, np.concatenate([faces.files[members[k]] for k in order] or [[]]))
+            found = np.isin(faces.files, list(paths))  # a file with a path: its photo is still found
             samples = [faces.best(members[k][found[members[k]]] if found[members[k]].any() else members[k])
                        for k in order]
-            paths = self._paths(session, faces.files[samples])
             boxes = self._column(session, LibraryFace.box, faces.ids[samples])
         return [{"cluster": int(ids[k]), "name": names.get(int(ids[k]), (None, None))[1], "faces": len(members[k]),
                  "photos": len(np.unique(faces.files[members[k]][found[members[k]]])),
