@@ -85,7 +85,7 @@ def test_index_is_incremental_content_addressed_and_reports_bad_files(tmp_path):
         library.index([tmp_path / "missing"])
 
 
-def test_a_photo_refused_for_the_run_s_setting_is_analysed_on_a_later_run(tmp_path):
+def test_a_photo_refused_under_a_pixel_limit_is_analysed_on_a_later_run(tmp_path):
     photos = make_photos(tmp_path / "pictures", 2)
     (tmp_path / "pictures" / "copy.jpg").write_bytes(photos[0].read_bytes())
     library = Library(f"sqlite:///{tmp_path / 'lib.db'}", workers=1)
