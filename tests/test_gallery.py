@@ -25,10 +25,11 @@ from helpers import ASTRONAUT
 from milvus import milvus_server
 from postgres import postgres_server
 from skimage import data
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, inspect, select, text
 from sqlalchemy.orm import Session
 
 from faceatlas import FaceAnalyzer
+from faceatlas.errors import StoreError
 from faceatlas.gallery import Gallery, GalleryError
 from faceatlas.gallery.decisions import comparisons, per_comparison_fmr, person_scores
 from faceatlas.gallery.index import ExactIndex, HnswIndex, PqIndex
@@ -422,3 +423,22 @@ def test_opening_a_current_database_takes_no_schema_lock(tmp_path):
     open_engine(url).dispose()
     assert not (tmp_path / "schema.lock").exists()
     open_engine("sqlite://").dispose()  # in memory: no lock, no folder
+
+
+def test_a_server_database_may_hold_other_programs_tables_but_a_sqlite_file_may_not(tmp_path):
+    with postgres_server() as url:
+        engine = create_engine(url)
+        with engine.begin() as connection:
+            connection.execute(text("CREATE TABLE notes (body TEXT)"))
+        open_engine(url).dispose()
+        with engine.connect() as connection:
+            assert {"notes", "collections", "samples"} <= set(inspect(connection).get_table_names())
+        engine.dispose()
+    engine = create_engine(f"sqlite:///{tmp_path / 'notes.db'}")
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE notes (body TEXT)"))
+    with pytest.raises(StoreError, match="another program's tables"):
+        open_engine(f"sqlite:///{tmp_path / 'notes.db'}")
+    with engine.connect() as connection:
+        assert inspect(connection).get_table_names() == ["notes"]
+    engine.dispose()

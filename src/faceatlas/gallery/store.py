@@ -69,11 +69,11 @@ def open_engine(url: str | None) -> Engine:
 
 def _missing_schema(connection: Connection, where: str | None) -> bool:
     """Whether tables or columns are missing (a new database, or one made by an earlier FaceAtlas); another
-    program's database is a `StoreError` (gallery tables are not added to it)."""
+    program's SQLite file is a `StoreError` (gallery tables are not added to it; a server database may well hold
+    other programs' tables beside ours)."""
     present = inspect(connection)
     tables = set(present.get_table_names())
-    ours = set(Base.metadata.tables)
-    if tables and not tables & ours:
+    if connection.dialect.name == "sqlite" and tables and not tables & set(Base.metadata.tables):
         raise StoreError(f"{where or 'the database'} holds another program's tables, not a FaceAtlas gallery: check "
                          f"--db")
     return any(table.name not in tables or {column.name for column in table.columns}
