@@ -27,6 +27,7 @@ from sqlalchemy import delete, event, select, text, update
 from sqlalchemy.orm import Session
 
 from faceatlas.cli.gallery import _guard
+from faceatlas.errors import StoreError
 from faceatlas.gallery.schema import Subject
 from faceatlas.gallery.store import database_url
 from faceatlas.organize import LabellingError, Library, LibraryError
@@ -206,7 +207,7 @@ def test_clear_errors(scene, tmp_path):
     library.gallery.add_faces("Carol", photos_of(direction(0.0, 5), 1, 4), [0.9], [[0, 0, 1, 1]], ["x"])
     with pytest.raises(LabellingError, match="names no cluster"):
         library.photos(person="Carol")
-    with pytest.raises(LibraryError, match="no gallery database at"):
+    with pytest.raises(StoreError, match="no gallery database at"):
         Library(f"sqlite:///{tmp_path / 'absent' / 'gallery.db'}", create=False)
     assert not (tmp_path / "absent").exists()
     empty = Library(f"sqlite:///{tmp_path / 'empty.db'}")
@@ -332,7 +333,7 @@ def test_commands_fail_clearly(scene, tmp_path):
                               env={**os.environ, "COLUMNS": "200"}, timeout=300)
 
     missing = run("people", "--db", f"sqlite:///{tmp_path / 'nowhere' / 'g.db'}")
-    assert missing.returncode == 8 and "no gallery database at" in missing.stderr
+    assert missing.returncode == 9 and "no gallery database at" in missing.stderr
     assert not (tmp_path / "nowhere").exists()
     unknown = run("photos", "--person", "Zoe", "--db", url)
     assert unknown.returncode == 8 and "no person named 'Zoe'" in unknown.stderr
@@ -344,7 +345,7 @@ def test_commands_fail_clearly(scene, tmp_path):
     assert "Traceback" not in garbage.stderr
     (tmp_path / "empty.db").touch()  # an empty file (SQLite would take it as an empty database) is not a gallery
     blank = run("people", "--db", str(tmp_path / "empty.db"))
-    assert blank.returncode == 8 and "is not a FaceAtlas gallery" in blank.stderr
+    assert blank.returncode == 9 and "no gallery database at" in blank.stderr
     assert (tmp_path / "empty.db").stat().st_size == 0
     with closing(sqlite3.connect(tmp_path / "notes.db")) as notes:  # another program's database
         notes.execute("CREATE TABLE notes (text TEXT)")
@@ -352,6 +353,7 @@ def test_commands_fail_clearly(scene, tmp_path):
     assert foreign.returncode == 9 and "holds another program's tables" in foreign.stderr
     with closing(sqlite3.connect(tmp_path / "notes.db")) as notes:
         assert notes.execute("SELECT name FROM sqlite_master").fetchall() == [("notes",)]
+        assert notes.execute("PRAGMA journal_mode").fetchone() == ("delete",)  # read, not opened as a gallery
     assert run("name", "999", "Zoe", "--db", url).returncode == 8
     frames = run("index", str(tmp_path), "--frame-every", "1", "--db", url)
     assert frames.returncode == 2 and "add --videos" in frames.stderr

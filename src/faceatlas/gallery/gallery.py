@@ -107,12 +107,12 @@ class Gallery:
     def __init__(self, url: str | None = None, collection: str = "default", analyzer: FaceAnalyzer | None = None,
                  index: str | None = None, min_quality: float = 0.3, template: decisions.Template = "max",
                  index_dir: Path | None = None, milvus_uri: str | None = None,
-                 keep_thumbnails: bool = False) -> None:
+                 keep_thumbnails: bool = False, create: bool = True) -> None:
         index = index or get_settings().gallery_index
         if index not in INDEX_KINDS:
             raise ValueError(f"unknown index '{index}' ({', '.join(INDEX_KINDS)})")
         self.analyzer = analyzer or FaceAnalyzer()
-        self.engine = open_engine(url)
+        self.engine = open_engine(url, create)
         self.index_dir = Path(index_dir) if index_dir else data_dir(self.engine)
         self.index_dir.mkdir(parents=True, exist_ok=True)
         self.collection_name = collection

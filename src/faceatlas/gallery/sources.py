@@ -9,13 +9,13 @@ replaced by another at the same path is not where the face is any more).
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import numpy as np
 
 from faceatlas.errors import FaceAtlasError
 from faceatlas.io.video import still
+from faceatlas.models.store import sha256_file
 
 
 def face_source(path: str, face_id: int, frame_ms: int | None = None, sha256: str | None = None) -> str:
@@ -41,13 +41,9 @@ def fragment_image(source: str) -> np.ndarray | None:
         return None
     parts = dict(part.partition("=")[::2] for part in fragment.split("&"))
     try:
-        if "sha256" in parts and _sha256(path) != parts["sha256"]:
+        if "sha256" in parts and sha256_file(path) != parts["sha256"]:
             return None
         return still(path, round(float(parts["t"]) * 1000) if "t" in parts else None)
     except (FaceAtlasError, ValueError, OSError):
         return None
 
-
-def _sha256(path: str) -> str:
-    with open(path, "rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()

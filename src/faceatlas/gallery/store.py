@@ -5,8 +5,9 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
+import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
@@ -41,21 +42,29 @@ def database_url(database: str | None) -> URL:
     return url
 
 
-def open_engine(url: str | None) -> Engine:
-    """An engine with the tables created; SQLite files get their folder, WAL journaling, `synchronous=FULL` (an
-    acknowledged enrolment survives a crash), a 30 s busy timeout for concurrent writers, foreign keys and
-    `secure_delete` (deleted rows are overwritten with zeros, not left in free pages). A file that is not a
-    database, another program's database, or a database that cannot be reached or written, is a `StoreError`."""
+def open_engine(url: str | None, create: bool = True) -> Engine:
+    """An engine with the tables created (with `create` False, a database without them is a `StoreError`: nothing
+    is made); SQLite files get their folder, WAL journaling, `synchronous=FULL` (an acknowledged enrolment survives
+    a crash), a 30 s busy timeout for concurrent writers, foreign keys and `secure_delete` (deleted rows are
+    overwritten with zeros, not left in free pages). A file that is not a database, another program's SQLite file
+    (read, never changed), or a database that cannot be reached or written, is a `StoreError`."""
     parsed = database_url(url)
+    where = None
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        where = parsed.database
+        tables = _sqlite_tables(Path(where))
+        if not create and not tables:
+            raise StoreError(f"no gallery database at {where}: check --db, or make one first (`faceatlas library "
+                             f"index FOLDER`, `faceatlas gallery create`)")
+        if tables and not tables & set(Base.metadata.tables):
+            raise StoreError(f"{where} holds another program's tables, not a FaceAtlas gallery: check --db")
+        Path(where).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(parsed)
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
-    where = parsed.database if parsed.get_backend_name() == "sqlite" else None
     try:
         with engine.connect() as connection:
-            missing = _missing_schema(connection, where)
+            missing = _missing_schema(connection)
         if missing:
             _create_tables(engine)
     except SQLAlchemyError as error:
@@ -67,15 +76,22 @@ def open_engine(url: str | None) -> Engine:
     return engine
 
 
-def _missing_schema(connection: Connection, where: str | None) -> bool:
-    """Whether tables or columns are missing (a new database, or one made by an earlier FaceAtlas); another
-    program's SQLite file is a `StoreError` (gallery tables are not added to it; a server database may well hold
-    other programs' tables beside ours)."""
+def _sqlite_tables(path: Path) -> set[str] | None:
+    """The tables of the SQLite file at `path`, read without changing it (opening it as the gallery does would turn
+    on WAL journaling); None if there is no file, or an empty one."""
+    if not path.is_file() or path.stat().st_size == 0:
+        return None
+    try:
+        with closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)) as database:
+            return {row[0] for row in database.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    except sqlite3.DatabaseError as error:
+        raise StoreError(f"{path}: {error}") from None
+
+
+def _missing_schema(connection: Connection) -> bool:
+    """Whether tables or columns are missing (a new database, or one made by an earlier FaceAtlas)."""
     present = inspect(connection)
     tables = set(present.get_table_names())
-    if connection.dialect.name == "sqlite" and tables and not tables & set(Base.metadata.tables):
-        raise StoreError(f"{where or 'the database'} holds another program's tables, not a FaceAtlas gallery: check "
-                         f"--db")
     return any(table.name not in tables or {column.name for column in table.columns}
                - {column["name"] for column in present.get_columns(table.name)}
                for table in Base.metadata.sorted_tables)
@@ -89,25 +105,25 @@ def store_error(error: SQLAlchemyError, where: str | None = None) -> StoreError:
 
 def _create_tables(engine: Engine) -> None:
     """The missing tables and columns, by one process at a time: two first runs at once would both find a table
-    missing and both create it (PostgreSQL: an advisory lock held by the transaction; a SQLite file: a lock file
-    beside it, which only a run that creates tables needs to open)."""
-    if engine.url.get_backend_name() == "postgresql":
-        with engine.begin() as connection:
-            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})
-            Base.metadata.create_all(connection)
-            _add_new_columns(connection)
-        return
-    with _schema_lock(engine):
-        Base.metadata.create_all(engine)  # checks again, under the lock, which tables are missing
-        with engine.begin() as connection:
-            _add_new_columns(connection)
+    missing and both create it."""
+    with _schema_lock(engine) as connection:
+        Base.metadata.create_all(connection)  # checks again, under the lock, which tables are missing
+        _add_new_columns(connection)
 
 
 @contextmanager
-def _schema_lock(engine: Engine) -> Iterator[None]:
-    """Held while tables are created in a SQLite file (an in-memory database is this process's alone)."""
+def _schema_lock(engine: Engine) -> Iterator[Connection]:
+    """A connection in a transaction that one process at a time holds: on PostgreSQL by an advisory lock the
+    transaction holds; for a SQLite file by a lock file beside it, which only a run that creates tables opens (an
+    in-memory database is this process's alone)."""
+    if engine.url.get_backend_name() == "postgresql":
+        with engine.begin() as connection:
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})
+            yield connection
+        return
     if engine.url.database in (None, "", ":memory:"):
-        yield
+        with engine.begin() as connection:
+            yield connection
         return
     path = Path(engine.url.database).resolve().parent / "schema.lock"
     try:
@@ -117,7 +133,8 @@ def _schema_lock(engine: Engine) -> Iterator[None]:
             from None
     try:
         fcntl.flock(descriptor, fcntl.LOCK_EX)
-        yield
+        with engine.begin() as connection:
+            yield connection
     finally:
         os.close(descriptor)  # releases the lock
 

@@ -4,7 +4,6 @@ at any point resumes where it stopped and finishes with exactly the faces a clea
 
 from __future__ import annotations
 
-import hashlib
 import multiprocessing
 import os
 import threading
@@ -47,14 +46,6 @@ class Found:
     retry: bool = False  # the error was this run's (models missing, the pixel limit), not the file's: not recorded
     warning: str | None = None  # analysed, but not all of it (a video damaged part-way)
     thumbnails: list[bytes] | None = None  # one JPEG per face, when asked to keep them
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _start_worker(profile: str, threads: int) -> None:

@@ -32,8 +32,8 @@ from faceatlas.gallery.schema import Subject
 from faceatlas.gallery.sources import face_source, fragment_face
 from faceatlas.gallery.store import compact
 from faceatlas.io.image import ImageSource
+from faceatlas.models.store import sha256_file
 from faceatlas.organize.clustering import Clustering, Constraints, cluster
-from faceatlas.organize.ingest import sha256_of
 from faceatlas.organize.schema import (
     LibraryCluster,
     LibraryFace,
@@ -480,7 +480,7 @@ class Labelling:
                                                                        LibraryPath.path == where))
             if file_id is None and os.path.isfile(where):
                 file_id = session.scalar(select(LibraryFile.id).where(LibraryFile.collection_id == self._collection,
-                                                                      LibraryFile.sha256 == sha256_of(where)))
+                                                                      LibraryFile.sha256 == sha256_file(where)))
         if file_id is None:
             raise LabellingError(f"{where} is not in this library (see `faceatlas library photos`)")
         with self.gallery.writing() as session:

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import operator
 import os
-import sqlite3
 import time
 from collections.abc import Callable, Iterable
-from contextlib import closing, suppress
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,14 +16,13 @@ from sqlalchemy import Row, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from faceatlas.errors import FaceAtlasError, StoreError
+from faceatlas.errors import FaceAtlasError
 from faceatlas.gallery import Gallery
-from faceatlas.gallery.schema import Base
-from faceatlas.gallery.store import database_url
 from faceatlas.io.draw import face_thumbnail
 from faceatlas.io.image import IMAGE_SUFFIXES, ImageSource, iter_image_paths, load_image
 from faceatlas.io.video import FRAME_EVERY, VIDEO_SUFFIXES, frames_at
-from faceatlas.organize.ingest import LASTING_ERRORS, Found, analysed, sha256_of, stat_key
+from faceatlas.models.store import sha256_file
+from faceatlas.organize.ingest import LASTING_ERRORS, Found, analysed, stat_key
 from faceatlas.organize.labelling import ClusterReport, Labelling, ReviewItem
 from faceatlas.organize.schema import LibraryFace, LibraryFile, LibraryPath
 from faceatlas.pipeline import FaceAnalyzer
@@ -73,9 +71,7 @@ class Library:
 
     def __init__(self, url: str | None = None, collection: str = "default", profile: str | None = None,
                  workers: int | None = None, create: bool = True) -> None:
-        if not create:
-            _require_database(url)
-        self.gallery = Gallery(url, collection, FaceAnalyzer(profile=profile))
+        self.gallery = Gallery(url, collection, FaceAnalyzer(profile=profile), create=create)
         self.profile = self.gallery.analyzer.profile
         self.workers = workers or max(1, os.cpu_count() or 1)
         self.labelling = Labelling(self.gallery)
@@ -153,7 +149,7 @@ class Library:
                         report.unchanged += 1
                         _report_problem(report, str(path), problems.get(seen.file_id))
                         continue
-                    digest = sha256_of(path)
+                    digest = sha256_file(path)
                 except OSError as error:
                     report.failed.append({"path": str(path), "error": f"{type(error).__name__}: {error}"})
                     continue
@@ -361,22 +357,3 @@ def _report_problem(report: IndexReport, path: str, problem: Row | None) -> None
         report.failed.append({"path": path, "error": problem.error})
     elif problem is not None:
         report.incomplete.append({"path": path, "warning": problem.warning})
-
-
-def _require_database(url: str | None) -> None:
-    """A SQLite gallery that does not exist is an error here, not a new empty database (nor gallery tables added to
-    an empty file or to another program's database)."""
-    parsed = database_url(url)
-    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
-        return
-    path = Path(parsed.database)
-    if not path.exists():
-        raise LibraryError(f"no gallery database at {path}: run `faceatlas library index FOLDER` first (or pass the "
-                           f"right --db)")
-    try:
-        with closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)) as database:
-            tables = {row[0] for row in database.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    except sqlite3.DatabaseError as error:
-        raise StoreError(f"{path}: {error}") from None
-    if not tables & set(Base.metadata.tables):
-        raise LibraryError(f"{path} is not a FaceAtlas gallery (none of its tables): check --db")
