@@ -12,7 +12,7 @@ import pytest
 from skimage.data import astronaut
 
 from faceatlas.detect import Detector, create_detector
-from faceatlas.detect.base import build_faces
+from faceatlas.detect.postprocess import build_faces
 from faceatlas.detect.retinaface import RetinaFaceDetector, _priors
 from faceatlas.detect.tiled import TiledDetector, tile_starts
 from faceatlas.detect.yunet import YuNetDetector

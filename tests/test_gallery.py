@@ -101,14 +101,14 @@ def test_enrol_identify_verify_with_gates_and_unknown(db, analyzer, photos):
     report = gallery.enroll("alice", [photos["alice1"], photos["alice4"], photos["alice2"], photos["blank"],
                                       photos["blurred"]], meta={"team": "nasa"})
     assert len(report.added) == 2
-    reasons = {Path(r["source"]).stem: r["reason"] for r in report.rejected}
+    reasons = {Path(r.source).stem: r.reason for r in report.rejected}
     assert "NoFaceError" in reasons["blank"] and "quality" in reasons["blurred"]
     assert "same face twice" in reasons["alice2"]
     again = gallery.enroll("alice", [photos["alice1"]])
-    assert not again.added and "already enrolled" in again.rejected[0]["reason"]
+    assert not again.added and "already enrolled" in again.rejected[0].reason
     clash = gallery.enroll("bob", [photos["alice3"]])
-    assert not clash.added and "matches enrolled person 'alice'" in clash.rejected[0]["reason"]
-    assert gallery.people() == [{"name": "alice", "samples": 2, "meta": {"team": "nasa"}}]
+    assert not clash.added and "matches enrolled person 'alice'" in clash.rejected[0].reason
+    assert [p.to_dict() for p in gallery.people()] == [{"name": "alice", "samples": 2, "meta": {"team": "nasa"}}]
 
     found = gallery.identify(photos["alice5"])
     assert len(found) == 1 and found[0].decision == "alice" and found[0].candidates[0].score > found[0].threshold
@@ -154,7 +154,7 @@ def erase_and_search_the_files(gallery: Gallery, folders: list[Path], analyzer: 
         folders.append(Path(gallery.engine.url.query["host"]) / "data" / "base" / str(oid))
     gallery.enroll("alice_erasable", [photos["alice1"], photos["alice4"]])
     assert gallery.enroll("carl", [photos["carl1"]]).added
-    embeddings = [analyzer.primary_face(photos[p]).embeddings[0] for p in ("alice1", "alice4")]
+    embeddings = [analyzer.analyze(photos[p], subject="largest").embeddings[0] for p in ("alice1", "alice4")]
     gallery.rebuild_index()  # saved now (enrolments save it only now and then), so it holds them too
     if gallery.engine.url.get_backend_name() == "postgresql":
         with gallery.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
@@ -165,7 +165,7 @@ def erase_and_search_the_files(gallery: Gallery, folders: list[Path], analyzer: 
     pieces = [t[i:i + 64] for t in thumbnails_of(gallery, "alice_erasable") for i in range(len(t) // 4, len(t), 512)]
     assert len(pieces) >= 4 and np.mean([piece in _bytes_under(folders) for piece in pieces]) > 0.8
     report = gallery.erase("alice_erasable")
-    assert report["samples"] == 2
+    assert report.samples == 2
     if gallery.engine.url.get_backend_name() == "postgresql":
         with gallery.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             connection.execute(text("CHECKPOINT"))
@@ -173,7 +173,7 @@ def erase_and_search_the_files(gallery: Gallery, folders: list[Path], analyzer: 
     assert not any(e.tobytes() in content for e in embeddings)
     assert not any(piece in content for piece in pieces)
     assert b"alice_erasable" not in content
-    assert [p["name"] for p in gallery.people()] == ["carl"] and gallery.check()["ok"]
+    assert [p.name for p in gallery.people()] == ["carl"] and gallery.check().ok
     assert gallery.identify(photos["alice3"])[0].decision is None
 
 
@@ -198,18 +198,19 @@ def test_thumbnails_are_off_by_default_and_let_migrate_work_without_the_photos(d
     copies["alice4"].unlink()  # the photo is gone: its thumbnail is re-detected and re-embedded instead
     target = Gallery(**db, collection="kept-dlib", analyzer=FaceAnalyzer(recogniser="dlib-resnet-v1"))
     report = kept.migrate(target)
-    assert report["samples_migrated"] == 2 and report["sources_missing"] == [] and report["refused"] == []
-    assert sorted(target.show("alice")["samples"], key=lambda s: s["source"])[1]["source"] == str(copies["alice4"])
+    assert report.samples_migrated == 2 and report.sources_missing == [] and report.refused == []
+    assert sorted(target.show("alice").samples, key=lambda s: s.source)[1].source == str(copies["alice4"])
     assert target.identify(photos["alice5"], fmr=1e-3)[0].decision == "alice"
 
 
 def test_export_import_round_trip_and_model_pinning(db, tmp_path, analyzer, photos):
     source = Gallery(**db, analyzer=analyzer)
     source.enroll("alice", [photos["alice1"], photos["alice4"]], meta={"k": 1})
-    assert export_collection(source, tmp_path / "backup")["samples"] == 2
+    assert export_collection(source, tmp_path / "backup").samples == 2
     target = Gallery(f"sqlite:///{tmp_path / 'b.db'}", analyzer=analyzer, index="exact")
-    assert import_collection(target, tmp_path / "backup") == {"people": 1, "samples": 2}
-    assert target.people() == [{"name": "alice", "samples": 2, "meta": {"k": 1}}]
+    assert import_collection(target, tmp_path / "backup").to_dict() == {"people": 1, "samples": 2, "json": None,
+                                                                       "npz": None}
+    assert [p.to_dict() for p in target.people()] == [{"name": "alice", "samples": 2, "meta": {"k": 1}}]
     assert target.identify(photos["alice5"])[0].decision == "alice"
     with pytest.raises(GalleryError, match="holds embeddings of model"):
         Gallery(**db, analyzer=FaceAnalyzer(recogniser="dlib-resnet-v1"))
@@ -223,8 +224,8 @@ def test_migrate_re_embeds_from_the_source_photos(db, analyzer, photos):
     source.enroll("alice", [photos["alice1"], photos["alice4"]])
     target = Gallery(**db, collection="fast-model", analyzer=FaceAnalyzer(recogniser="dlib-resnet-v1"))
     report = source.migrate(target)
-    assert report["samples_migrated"] == 2 and not report["sources_missing"]
-    assert target.people() == [{"name": "alice", "samples": 2, "meta": {}}]
+    assert report.samples_migrated == 2 and not report.sources_missing
+    assert [p.to_dict() for p in target.people()] == [{"name": "alice", "samples": 2, "meta": {}}]
     assert target.identify(photos["alice5"], fmr=1e-3)[0].decision == "alice"
     assert source.people() == target.people()  # the source collection is untouched
 
@@ -235,18 +236,18 @@ def test_rename_merge_and_a_stale_index_is_repaired(db, analyzer, photos):
     gallery.enroll("a2", [photos["alice2"]], allow_identity_clash=True)
     assert gallery.merge("a2", "a") == 1
     gallery.rename("a", "alice")
-    assert gallery.people() == [{"name": "alice", "samples": 2, "meta": {}}]
+    assert [p.to_dict() for p in gallery.people()] == [{"name": "alice", "samples": 2, "meta": {}}]
     if db["index"] == "milvus":  # the server lost the collection's rows (a crash between commit and index save)
-        gallery._milvus_index().reset()
+        gallery.vectors._milvus_index().reset()
     else:
-        gallery.index_path("pq").write_bytes(b"garbage")  # a bad disk: the sidecar still vouches for the file
+        gallery.vectors.path("pq").write_bytes(b"garbage")  # a bad disk: the sidecar still vouches for the file
     reopened = Gallery(**db, analyzer=analyzer)
-    assert reopened.identify(photos["alice4"])[0].decision == "alice" and reopened.check()["ok"]
+    assert reopened.identify(photos["alice4"])[0].decision == "alice" and reopened.check().ok
     if db["index"] != "milvus":
-        path = reopened.index_path("pq")
+        path = reopened.vectors.path("pq")
         (path.parent / (path.name + ".json")).unlink()  # a crash before the sidecar
     again = Gallery(**db, analyzer=analyzer)
-    assert again.identify(photos["alice4"])[0].decision == "alice" and again.check()["ok"]
+    assert again.identify(photos["alice4"])[0].decision == "alice" and again.check().ok
 
 
 WRITER = textwrap.dedent("""
@@ -277,9 +278,9 @@ def test_sigkill_mid_enrolment_loses_no_acknowledged_person(db, photos):
     process.wait()
     acknowledged += [line.split()[1] for line in process.stdout.read().splitlines() if line.startswith("ACK")]
     gallery = Gallery(**db)
-    names = {p["name"] for p in gallery.people()}
+    names = {p.name for p in gallery.people()}
     assert set(acknowledged) <= names and len(names) <= len(acknowledged) + 1
-    assert gallery.check()["ok"]
+    assert gallery.check().ok
 
 
 def test_concurrent_writers_and_a_reader(db, photos):
@@ -293,7 +294,7 @@ def test_concurrent_writers_and_a_reader(db, photos):
     assert all(w.returncode == 0 for w in writers) and all(o.count("ACK") == 4 for o in outputs)
     assert seen == [1, 1, 1]
     final = Gallery(**db)
-    assert len(final) == 8 and final.check()["ok"]
+    assert len(final) == 8 and final.check().ok
     assert final.identify(photos["carl2"], fmr=1e-4)[0].decision.startswith("y")
 
 
@@ -358,8 +359,8 @@ def test_a_database_from_before_collection_keys_is_upgraded(tmp_path, analyzer, 
         connection.execute(text("ALTER TABLE collections DROP COLUMN key"))
     engine.dispose()
     reopened = Gallery(url, analyzer=analyzer)
-    assert reopened.people() == [{"name": "alice", "samples": 1, "meta": {}}]
-    assert len(reopened._collection_key) == 32
+    assert [p.to_dict() for p in reopened.people()] == [{"name": "alice", "samples": 1, "meta": {}}]
+    assert len(reopened.collection_key) == 32
 
 
 def test_the_saved_index_is_caught_up_from_the_database_but_never_trusted_across_a_removal(tmp_path, analyzer,
@@ -368,32 +369,32 @@ def test_the_saved_index_is_caught_up_from_the_database_but_never_trusted_across
     gallery = Gallery(url, analyzer=analyzer, index="pq", min_quality=0.0)
     gallery.enroll("alice", [photos["alice1"]])
     gallery.rebuild_index()
-    path = gallery.index_path("pq")
+    path = gallery.vectors.path("pq")
     saved = {p: p.read_bytes() for p in (path, path.with_name(path.name + ".json"))}
     assert gallery.enroll("carl", [photos["carl1"]]).added
     assert path.read_bytes() == saved[path]  # an enrolment does not rewrite the index file
     reopened = Gallery(url, analyzer=analyzer, index="pq")
-    assert reopened.identify(photos["carl2"])[0].decision == "carl" and reopened.check()["ok"]  # added from the db
+    assert reopened.identify(photos["carl2"])[0].decision == "carl" and reopened.check().ok  # added from the db
 
     reopened.erase("alice")
     for file, content in saved.items():  # a crash after the erasure's commit, before its index was saved
         file.write_bytes(content)
     after = Gallery(url, analyzer=analyzer, index="pq")
-    assert after.check() == {"samples": 1, "index_entries": 1, "self_recall_at_10": 1.0, "ok": True}
+    assert after.check().to_dict() == {"samples": 1, "index_entries": 1, "self_recall_at_10": 1.0, "ok": True}
     assert after.identify(photos["alice4"])[0].candidates == [] or \
         all(c.name == "carl" for c in after.identify(photos["alice4"])[0].candidates)
 
 
 def test_auto_index_turns_compressed_past_the_exact_limit(tmp_path, analyzer, photos, monkeypatch):
-    import faceatlas.gallery.gallery as gallery_module
+    import faceatlas.gallery.indexing as indexing_module
 
-    monkeypatch.setattr(gallery_module, "EXACT_UP_TO", 2)  # 50,000 in use: the switch, not the size, is tested
+    monkeypatch.setattr(indexing_module, "EXACT_UP_TO", 2)  # 50,000 in use: the switch, not the size, is tested
     gallery = Gallery(f"sqlite:///{tmp_path / 'g.db'}", analyzer=analyzer, index="auto", min_quality=0.0)
     gallery.enroll("alice", [photos["alice1"], photos["alice4"]])
-    assert gallery.check()["ok"] and not gallery.index_path("pq").exists()
+    assert gallery.check().ok and not gallery.vectors.path("pq").exists()
     gallery.enroll("carl", [photos["carl1"]])
     assert gallery.identify(photos["carl2"])[0].decision == "carl"
-    assert gallery.index_path("pq").exists() and gallery.check()["ok"]
+    assert gallery.vectors.path("pq").exists() and gallery.check().ok
 
 
 OPENER = textwrap.dedent("""

@@ -7,7 +7,8 @@ import hashlib
 import cv2
 import numpy as np
 
-from faceatlas.gallery.sources import face_source, fragment_image
+from faceatlas.gallery.sources import fragment_image
+from faceatlas.organize.sources import face_source
 
 
 def test_a_fragment_source_gives_its_photo_and_a_plain_one_nothing(tmp_path):
@@ -37,9 +38,9 @@ def test_migrate_re_embeds_the_face_at_the_box_not_the_largest(tmp_path):
     from sqlalchemy.orm import Session
 
     from faceatlas import FaceAnalyzer
-    from faceatlas.detect.base import iou_matrix
     from faceatlas.gallery import Gallery
     from faceatlas.gallery.schema import Sample
+    from faceatlas.geometry import iou_matrix
 
     face = cv2.imread(str(ASTRONAUT))[0:300, 100:350]
     photo = np.full((600, 900, 3), 200, np.uint8)
@@ -55,7 +56,7 @@ def test_migrate_re_embeds_the_face_at_the_box_not_the_largest(tmp_path):
     source.add_faces("Eileen", faces.embeddings[[small]], [None], [faces.boxes[small].tolist()],
                      [face_source(str(path), 1)])
     target = Gallery(url, "fast", FaceAnalyzer(profile="fast"))
-    assert source.migrate(target)["samples_migrated"] == 1
+    assert source.migrate(target).samples_migrated == 1
     with Session(target.engine) as session:
         [box] = session.scalars(select(Sample.box).where(Sample.collection_id == target.collection_id))
     assert iou_matrix(np.array([box]), faces.boxes[[small]])[0, 0] > 0.5

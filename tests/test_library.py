@@ -129,13 +129,13 @@ def test_linked_photos_and_folders_are_indexed_and_named_by_the_path_they_were_f
     library = Library(f"sqlite:///{tmp_path / 'lib.db'}", workers=1)
     report = library.index(str(pictures))  # one folder, as a string
     assert (report.seen, report.analysed, report.failed) == (3, 3, [])
-    cluster = library.people()[0]["cluster"]
-    assert library.name(np.int64(cluster), "Astro")["faces"] == 3  # a NumPy integer is a cluster number too
-    assert sorted(row["path"] for row in library.photos(person="Astro")) == [str(pictures / "album" / "photo01.jpg"),
+    cluster = library.people()[0].cluster
+    assert library.name(np.int64(cluster), "Astro").faces == 3  # a NumPy integer is a cluster number too
+    assert sorted(row.path for row in library.photos(person="Astro")) == [str(pictures / "album" / "photo01.jpg"),
                                                                               str(pictures / "linked.jpg"),
                                                                               str(pictures / "own" / "photo.jpg")]
-    assert library.unlabel(pictures / "linked.jpg", "Astro")["faces"] == 1  # the path it was found at
-    assert library.unlabel(elsewhere[1], "Astro")["faces"] == 1  # a path it was not found at: by its content
+    assert library.unlabel(pictures / "linked.jpg", "Astro").faces == 1  # the path it was found at
+    assert library.unlabel(elsewhere[1], "Astro").faces == 1  # a path it was not found at: by its content
     with pytest.raises(LibraryError, match="whole number"):
         library.merge("1", cluster)
 
@@ -212,18 +212,19 @@ def test_videos_are_indexed_frame_by_frame_when_asked(tmp_path):
     assert (report.seen, report.unchanged, report.analysed, report.faces) == (4, 1, 2, 3)
     assert [Path(f["path"]).name for f in report.failed] == ["broken.mov"]
     assert "VideoDecodeError" in report.failed[0]["error"]
-    assert report.incomplete == [{"path": str(cut), "warning": "decoded 0.9 s of the 4.0 s it states (truncated "
-                                                               "or damaged after that)"}]
+    assert [i.to_dict() for i in report.incomplete] == [
+        {"path": str(cut), "warning": "decoded 0.9 s of the 4.0 s it states (truncated or damaged after that)"}]
     [astronaut_cluster] = library.people()
-    assert (astronaut_cluster["faces"], astronaut_cluster["photos"]) == (4, 2)
-    library.name(astronaut_cluster["cluster"], "Eileen")
-    seen = sorted((Path(row["path"]).name, row["frame_ms"]) for row in library.photos(person="Eileen"))
+    assert (astronaut_cluster.faces, astronaut_cluster.photos) == (4, 2)
+    library.name(astronaut_cluster.cluster, "Eileen")
+    seen = sorted((Path(row.path).name, row.frame_ms) for row in library.photos(person="Eileen"))
     assert seen == [("clip.mp4", 0), ("clip.mp4", 1000), ("clip.mp4", 2000), (photo.name, None)]
     assert library.index([folder]).removed_paths == 0  # a run without --videos does not forget them
     cut.rename(folder / "moved.avi")  # reported again when unchanged or moved, without being analysed again
     again = library.index([folder], videos=True)
     assert (again.analysed, again.known_content, again.failed) == (0, 1, report.failed)
-    assert again.incomplete == [{**report.incomplete[0], "path": str(folder / "moved.avi")}]
+    assert [i.to_dict() for i in again.incomplete] == [{**report.incomplete[0].to_dict(),
+                                                        "path": str(folder / "moved.avi")}]
 
 
 def test_two_index_runs_over_one_folder_at_once_agree(tmp_path):
@@ -289,16 +290,16 @@ def test_kept_thumbnails_show_faces_and_migrate_people_after_their_photos_are_go
     sides = [cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR).shape[:2] for jpeg in jpegs]
     assert len(sides) == 3 and all(64 < max(side) <= THUMBNAIL_SIDE for side in sides)
     [person] = library.people()
-    assert library.thumbnail(person["sample_face"]) in jpegs
-    assert library.name(person["cluster"], "Eileen")["samples_added"] == 3
-    assert [sample["thumbnail"] for sample in library.gallery.show("Eileen")["samples"]] == [True] * 3
+    assert library.thumbnail(person.sample_face) in jpegs
+    assert library.name(person.cluster, "Eileen").samples_added == 3
+    assert [sample.thumbnail for sample in library.gallery.show("Eileen").samples] == [True] * 3
     for photo in photos:
         photo.unlink()
     report = library.gallery.migrate(Gallery(url, "fast", FaceAnalyzer(profile="fast")))
     # from the thumbnails: all three found again (the photos are one picture shifted: the gallery keeps one)
-    assert report["sources_missing"] == [] and report["samples_migrated"] >= 1
-    assert report["samples_migrated"] + len(report["refused"]) == 3
-    assert all(reason.endswith("the same face twice in this enrolment") for reason in report["refused"])
+    assert report.sources_missing == [] and report.samples_migrated >= 1
+    assert report.samples_migrated + len(report.refused) == 3
+    assert all(reason.endswith("the same face twice in this enrolment") for reason in report.refused)
     library.gallery.erase("Eileen")  # her library faces and both copies of their thumbnails go, to the bytes
     stored = b"".join(path.read_bytes() for path in tmp_path.glob("lib.db*"))
     assert not any(jpeg[len(jpeg) // 2:len(jpeg) // 2 + 64] in stored for jpeg in jpegs)
@@ -307,7 +308,7 @@ def test_kept_thumbnails_show_faces_and_migrate_people_after_their_photos_are_go
     make_photos(more, 2)
     photo_and_clip(more / "clips")  # the clip, and a copy of the first photo
     plain.index([more], videos=True, frame_every=1.0)
-    assert plain.thumbnail(plain.people()[0]["sample_face"]) is None
+    assert plain.thumbnail(plain.people()[0].sample_face) is None
     elsewhere = tmp_path / "elsewhere"
     for photo in make_photos(elsewhere, 3)[:2]:
         photo.unlink()  # `more` has these two
@@ -346,21 +347,21 @@ def test_people_named_in_the_library_migrate_to_another_model_from_their_photos_
     url = f"sqlite:///{tmp_path / 'lib.db'}"
     library = Library(url, workers=1)
     library.index([folder], videos=True, frame_every=1.0)
-    library.name(library.people()[0]["cluster"], "Eileen")
+    library.name(library.people()[0].cluster, "Eileen")
     target = Gallery(url, "fast", FaceAnalyzer(profile="fast"))
     report = library.gallery.migrate(target)
     # the clip's frames are one picture shifted: the gallery refuses a face it already has from this enrolment
-    assert all(reason.endswith("the same face twice in this enrolment") for reason in report["refused"])
-    assert report["samples_migrated"] >= 3 and report["samples_migrated"] + len(report["refused"]) == 4
-    assert report["sources_missing"] == [] and target.people()[0]["samples"] == report["samples_migrated"]
+    assert all(reason.endswith("the same face twice in this enrolment") for reason in report.refused)
+    assert report.samples_migrated >= 3 and report.samples_migrated + len(report.refused) == 4
+    assert report.sources_missing == [] and target.people()[0].samples == report.samples_migrated
     photo.rename(tmp_path / "elsewhere.jpg")
     again = library.gallery.migrate(Gallery(url, "fast-again", FaceAnalyzer(profile="fast")))
-    assert [missing.split("#")[0] for missing in again["sources_missing"]] == [f"Eileen: {photo}"]
-    assert again["samples_migrated"] + len(again["refused"]) == 3
+    assert [missing.split("#")[0] for missing in again.sources_missing] == [f"Eileen: {photo}"]
+    assert again.samples_migrated + len(again.refused) == 3
     cv2.imwrite(str(photo), cv2.cvtColor(data.camera(), cv2.COLOR_GRAY2BGR))  # another photo at her photo's path
     replaced = library.gallery.migrate(Gallery(url, "fast-third", FaceAnalyzer(profile="fast")))
-    assert [missing.split("#")[0] for missing in replaced["sources_missing"]] == [f"Eileen: {photo}"]
+    assert [missing.split("#")[0] for missing in replaced.sources_missing] == [f"Eileen: {photo}"]
     library.index([folder], videos=True, frame_every=1.0)
     [eileen] = library.people(named=True)
-    assert eileen["photos"] == len({row["path"] for row in library.photos(person="Eileen")}) == 1  # the clip
-    assert eileen["faces"] == 4 and eileen["sample_path"] == str(folder / "clip.mp4")  # her face there stays
+    assert eileen.photos == len({row.path for row in library.photos(person="Eileen")}) == 1  # the clip
+    assert eileen.faces == 4 and eileen.sample_path == str(folder / "clip.mp4")  # her face there stays

@@ -30,8 +30,8 @@ from faceatlas.cli.gallery import _guard
 from faceatlas.errors import StoreError
 from faceatlas.gallery.schema import Subject
 from faceatlas.gallery.store import database_url
-from faceatlas.organize import LabellingError, Library, LibraryError
-from faceatlas.organize.labelling import NAME_SAMPLES_PER_FILE, ReviewItem
+from faceatlas.organize import LabellingError, Library, LibraryError, ReviewItem
+from faceatlas.organize.labelling import NAME_SAMPLES_PER_FILE
 from faceatlas.organize.schema import LibraryFace, LibraryFile, LibraryNotPerson, LibraryNumbering, LibraryPath
 
 
@@ -90,12 +90,12 @@ def make_scene(library: Library, tmp_path: Path) -> tuple[Library, dict[str, lis
 def test_naming_a_cluster_makes_a_gallery_person_and_finds_their_photos(scene):
     library, paths = scene
     people = library.people()
-    assert [p["faces"] for p in people] == [4, 3, 2] and all(p["name"] is None for p in people)
-    result = library.name(people[0]["cluster"], "Alice")
-    assert result == {"cluster": people[0]["cluster"], "name": "Alice", "faces": 4, "samples_added": 4}
-    assert library.gallery.people()[0]["name"] == "Alice" and library.gallery.people()[0]["samples"] == 4
-    assert sorted({row["path"] for row in library.photos(person="Alice")}) == sorted(paths["alice"])
-    assert library.people()[0]["name"] == "Alice"
+    assert [p.faces for p in people] == [4, 3, 2] and all(p.name is None for p in people)
+    result = library.name(people[0].cluster, "Alice")
+    assert result.to_dict() == {"cluster": people[0].cluster, "name": "Alice", "faces": 4, "samples_added": 4}
+    assert library.gallery.people()[0].name == "Alice" and library.gallery.people()[0].samples == 4
+    assert sorted({row.path for row in library.photos(person="Alice")}) == sorted(paths["alice"])
+    assert library.people()[0].name == "Alice"
 
 
 def test_naming_a_cluster_takes_a_few_samples_of_one_video_not_its_every_frame(tmp_path):
@@ -105,37 +105,38 @@ def test_naming_a_cluster_takes_a_few_samples_of_one_video_not_its_every_frame(t
     [video] = add_faces(library, tmp_path, "bob-talks", photos_of(bob, 30, 1), video=True)  # better quality
     library.labelling.update()
     [cluster] = library.people()
-    assert cluster["faces"] == 33 and cluster["photos"] == 4
-    assert library.name(cluster["cluster"], "Bob")["samples_added"] == 3 + NAME_SAMPLES_PER_FILE
-    sources = [sample["source"] for sample in library.gallery.show("Bob")["samples"]]
+    assert cluster.faces == 33 and cluster.photos == 4
+    assert library.name(cluster.cluster, "Bob").samples_added == 3 + NAME_SAMPLES_PER_FILE
+    sources = [sample.source for sample in library.gallery.show("Bob").samples]
     assert sorted(source.split("#")[0] for source in sources) == sorted(photos + [video] * NAME_SAMPLES_PER_FILE)
     assert sorted(source for source in sources if "#t=" in source)[0].startswith(f"{video}#t=0.000&")  # best first
 
 
 def test_review_asks_about_the_uncertain_cluster_only_and_a_no_holds_in_later_runs(scene, tmp_path):
     library, paths = scene
-    alice_cluster = library.people()[0]["cluster"]
+    alice_cluster = library.people()[0].cluster
     library.name(alice_cluster, "Alice")
     queue = library.review()
     assert len(queue) == 1 and queue[0].name == "Alice" and queue[0].faces == 3
-    assert library.labelling.review_floor(1) <= queue[0].score < library.labelling.threshold
-    assert library.answer(queue[0], "no") == {"cluster": queue[0].cluster, "not": "Alice"}
+    assert library.reviewing.floor(1) <= queue[0].score < library.labelling.threshold
+    assert library.answer(queue[0], "no").to_dict() == {"cluster": queue[0].cluster, "verdict": "not", "name": "Alice",
+                                                       "naming": None}
     assert library.review() == []
     # faces between the two would join them, but the "no" forbids it
     bridge = photos_of(direction(0.87, 2), 6, 3, spread=0.05)
     add_faces(library, tmp_path, "bridge", bridge)
     report = library.labelling.update()
     assert report.merged == 0
-    clusters = {p["cluster"]: p for p in library.people()}
-    assert clusters[alice_cluster]["faces"] >= 4 and clusters[queue[0].cluster]["name"] is None
-    assert not set(paths["maybe"]) & {row["path"] for row in library.photos(person="Alice")}
+    clusters = {p.cluster: p for p in library.people()}
+    assert clusters[alice_cluster].faces >= 4 and clusters[queue[0].cluster].name is None
+    assert not set(paths["maybe"]) & {row.path for row in library.photos(person="Alice")}
 
 
 def test_an_answer_given_while_new_faces_are_clustered_is_not_overwritten(scene, tmp_path, monkeypatch):
     """Clustering runs outside the writer lock: a "no" given meanwhile (by another process's library, here at the
     moment the first clustering runs) makes the run cluster again with it."""
     library, _ = scene
-    library.name(library.people()[0]["cluster"], "Alice")
+    library.name(library.people()[0].cluster, "Alice")
     [item] = library.review()
     add_faces(library, tmp_path, "bridge", photos_of(direction(0.87, 2), 6, 3, spread=0.05))
     other = Library(f"sqlite:///{tmp_path / 'gallery.db'}")
@@ -151,45 +152,45 @@ def test_an_answer_given_while_new_faces_are_clustered_is_not_overwritten(scene,
     monkeypatch.setattr(library.labelling, "_cluster", answered_meanwhile)
     report = library.labelling.update()
     assert len(clusterings) == 2 and clusterings[0].merged and not clusterings[1].merged
-    assert report.merged == 0 and [p["name"] for p in library.people()] == ["Alice", None, None]
+    assert report.merged == 0 and [p.name for p in library.people()] == ["Alice", None, None]
 
 
 def test_a_yes_joins_the_cluster_to_the_person_and_adds_samples(scene):
     library, paths = scene
-    library.name(library.people()[0]["cluster"], "Alice")
+    library.name(library.people()[0].cluster, "Alice")
     [item] = library.review()
-    assert library.answer(item, "y")["faces"] == 7
-    assert sorted({row["path"] for row in library.photos(person="Alice")}) == sorted(paths["alice"] + paths["maybe"])
-    assert library.gallery.people()[0]["samples"] == 7
-    assert [p["name"] for p in library.people()] == ["Alice", None]
+    assert library.answer(item, "y").naming.faces == 7
+    assert sorted({row.path for row in library.photos(person="Alice")}) == sorted(paths["alice"] + paths["maybe"])
+    assert library.gallery.people()[0].samples == 7
+    assert [p.name for p in library.people()] == ["Alice", None]
 
 
 def test_naming_two_clusters_alike_joins_them_under_the_older_id(scene):
     library, _ = scene
-    clusters = sorted(p["cluster"] for p in library.people())
+    clusters = sorted(p.cluster for p in library.people())
     library.name(clusters[-1], "Zed")
-    assert library.name(clusters[0], "Zed") == {"cluster": clusters[0], "name": "Zed", "faces": 6,
+    assert library.name(clusters[0], "Zed").to_dict() == {"cluster": clusters[0], "name": "Zed", "faces": 6,
                                                  "samples_added": 4}
-    assert [(p["cluster"], p["name"], p["faces"]) for p in library.people(named=True)] == [(clusters[0], "Zed", 6)]
+    assert [(p.cluster, p.name, p.faces) for p in library.people(named=True)] == [(clusters[0], "Zed", 6)]
 
 
 def test_another_name_as_the_answer_names_the_cluster(scene):
     library, _ = scene
-    library.name(library.people()[0]["cluster"], "Alice")
+    library.name(library.people()[0].cluster, "Alice")
     [item] = library.review()
-    assert library.answer(item, "Bob")["name"] == "Bob"
-    assert sorted(p["name"] for p in library.people() if p["name"]) == ["Alice", "Bob"]
+    assert library.answer(item, "Bob").name == "Bob"
+    assert sorted(p.name for p in library.people() if p.name) == ["Alice", "Bob"]
 
 
 def test_new_faces_of_a_named_person_are_labelled_automatically(scene, tmp_path):
     library, _ = scene
-    library.name(library.people()[0]["cluster"], "Alice")
+    library.name(library.people()[0].cluster, "Alice")
     new = add_faces(library, tmp_path, "alice-later", photos_of(direction(1.0, 1), 2, 9))
     report = library.labelling.update()
     assert (report.joined_named, report.new_clusters) == (2, 0)
     found = library.photos(person="Alice")
-    assert set(new) <= {row["path"] for row in found}
-    assert all(0.5 < row["similarity"] <= 1 for row in found)
+    assert set(new) <= {row.path for row in found}
+    assert all(0.5 < row.similarity <= 1 for row in found)
 
 
 def test_clear_errors(scene, tmp_path):
@@ -199,10 +200,10 @@ def test_clear_errors(scene, tmp_path):
     with pytest.raises(LabellingError, match="no cluster 999"):
         library.name(999, "Zoe")
     with pytest.raises(LabellingError, match="cannot be empty"):
-        library.name(library.people()[0]["cluster"], "  ")
-    library.name(library.people()[0]["cluster"], "Alice")
+        library.name(library.people()[0].cluster, "  ")
+    library.name(library.people()[0].cluster, "Alice")
     with pytest.raises(LabellingError, match="already 'Alice'"):
-        library.name(library.people()[0]["cluster"], "Bob")
+        library.name(library.people()[0].cluster, "Bob")
     # a gallery person with no library cluster is told apart from an unknown name
     library.gallery.add_faces("Carol", photos_of(direction(0.0, 5), 1, 4), [0.9], [[0, 0, 1, 1]], ["x"])
     with pytest.raises(LabellingError, match="names no cluster"):
@@ -230,18 +231,18 @@ def test_real_photos_cluster_by_person_and_new_photos_of_named_people_are_labell
                                                                           for p, who in truth.items()}
     named = set()
     for person in library.people():
-        members = {identity[row["path"]] for row in library.labelling.photos(like=person["sample_path"])}
-        who = identity[person["sample_path"]]
-        if person["faces"] >= 2 and who not in named:
-            assert members == {who}, f"cluster {person['cluster']} mixes {members}"
-            library.name(person["cluster"], who)
+        members = {identity[row.path] for row in library.photos(like=person.sample_path)}
+        who = identity[person.sample_path]
+        if person.faces >= 2 and who not in named:
+            assert members == {who}, f"cluster {person.cluster} mixes {members}"
+            library.name(person.cluster, who)
             named.add(who)
     assert len(named) >= 5
     report = library.index([first, second])
     assert report.clusters.joined_named >= 10
     for who in named:
         for row in library.photos(person=who):
-            assert identity[row["path"]] == who
+            assert identity[row.path] == who
 
 
 def faceatlas_command() -> str:
@@ -250,24 +251,24 @@ def faceatlas_command() -> str:
 
 def test_review_works_in_a_real_terminal(scene):
     library, _ = scene
-    library.name(library.people()[0]["cluster"], "Alice")
+    library.name(library.people()[0].cluster, "Alice")
     url = library.gallery.engine.url.render_as_string(hide_password=False)
     assert "no preview" in review_session(url, "q")  # the sample "photo" here is not an image
     assert "0 answered" in review_session(url, "s")
     said = review_session(url, "Bob")
     assert "Bob: 3 faces" in said and "1 answered" in said
-    assert sorted(p["name"] for p in library.people() if p["name"]) == ["Alice", "Bob"]
+    assert sorted(p.name for p in library.people() if p.name) == ["Alice", "Bob"]
     assert "nothing to review (`faceatlas library review --unnamed`" in review_session(url)
 
 
 def test_review_unnamed_then_asks_who_each_unnamed_cluster_is(scene):
     library, _ = scene
-    library.name(library.people()[0]["cluster"], "Alice")
+    library.name(library.people()[0].cluster, "Alice")
     url = library.gallery.engine.url.render_as_string(hide_password=False)
     said = review_session(url, "n", "y", "Mia", "s", unnamed=True)  # the middle cluster is not Alice but Mia
     assert re.search(r"Is this Alice\?.*not Alice.*Who is this\?.*type who it is.*Who is this\?.*Mia: 3 faces.*"
                      r"Who is this\?.*skipped.*2 answered", said, re.DOTALL)
-    assert [(p["name"], p["faces"]) for p in library.people()] == [("Alice", 4), ("Mia", 3), (None, 2)]
+    assert [(p.name, p.faces) for p in library.people()] == [("Alice", 4), ("Mia", 3), (None, 2)]
 
 
 def review_session(url: str, *replies: str, unnamed: bool = False) -> str:
@@ -336,9 +337,9 @@ def test_commands_fail_clearly(scene, tmp_path):
     assert missing.returncode == 9 and "no gallery database at" in missing.stderr
     assert not (tmp_path / "nowhere").exists()
     unknown = run("photos", "--person", "Zoe", "--db", url)
-    assert unknown.returncode == 8 and "no person named 'Zoe'" in unknown.stderr
+    assert unknown.returncode == 10 and "no person named 'Zoe'" in unknown.stderr
     odd = run("photos", "--person", "[bold]Zoe [/x]", "--db", url)
-    assert odd.returncode == 8 and "no person named '[bold]Zoe [/x]'" in odd.stderr  # as typed, not as markup
+    assert odd.returncode == 10 and "no person named '[bold]Zoe [/x]'" in odd.stderr  # as typed, not as markup
     (tmp_path / "garbage.db").write_text("hello")
     garbage = run("people", "--db", str(tmp_path / "garbage.db"))
     assert garbage.returncode == 9 and "garbage.db: file is not a database" in garbage.stderr
@@ -354,13 +355,13 @@ def test_commands_fail_clearly(scene, tmp_path):
     with closing(sqlite3.connect(tmp_path / "notes.db")) as notes:
         assert notes.execute("SELECT name FROM sqlite_master").fetchall() == [("notes",)]
         assert notes.execute("PRAGMA journal_mode").fetchone() == ("delete",)  # read, not opened as a gallery
-    assert run("name", "999", "Zoe", "--db", url).returncode == 8
+    assert run("name", "999", "Zoe", "--db", url).returncode == 10
     frames = run("index", str(tmp_path), "--frame-every", "1", "--db", url)
     assert frames.returncode == 2 and "add --videos" in frames.stderr
     merge = run("merge", "999", "1", "--db", url)
-    assert merge.returncode == 8 and "no cluster 999" in merge.stderr
+    assert merge.returncode == 10 and "no cluster 999" in merge.stderr
     forget = run("forget", "999", "--db", url)
-    assert forget.returncode == 8 and "no cluster 999" in forget.stderr
+    assert forget.returncode == 10 and "no cluster 999" in forget.stderr
     faint = add_faces(library, tmp_path, "faint", photos_of(direction(0.0, 9), 2, 5))  # like each other only
     with Session(library.gallery.engine) as session:
         session.execute(update(LibraryFace).where(LibraryFace.file_id.in_(select(LibraryPath.file_id).where(
@@ -384,7 +385,7 @@ def test_commands_fail_clearly(scene, tmp_path):
     assert folder.returncode != 0 and "is a folder" in folder.stderr and "Traceback" not in folder.stderr
     odd = tmp_path / "100% sure?" / "gallery.db"  # a path is taken as it is, not parsed as a URL
     assert database_url(str(odd)).database == str(odd)
-    named = run("name", str(library.people()[0]["cluster"]), "Alice", "--db", url)
+    named = run("name", str(library.people()[0].cluster), "Alice", "--db", url)
     assert named.returncode == 0 and "is Alice: 4 faces" in named.stderr
     found = run("photos", "--person", "Alice", "--db", url)
     assert found.returncode == 0 and len(found.stdout.split()) == 4 and "4 photos" in found.stderr
@@ -395,20 +396,20 @@ def test_commands_fail_clearly(scene, tmp_path):
                                                                                   "no person named 'Zoe'"),
                           ((str(tmp_path / "nowhere.jpg"), "Alice"), "is not in this library")]:
         refused = run("unlabel", *args, "--db", url)
-        assert refused.returncode == 8 and message in refused.stderr
-    odd = run("name", str(library.people(named=False)[0]["cluster"]), "Zed [/x]", "--db", url)
+        assert refused.returncode == 10 and message in refused.stderr
+    odd = run("name", str(library.people(named=False)[0].cluster), "Zed [/x]", "--db", url)
     assert odd.returncode == 0 and "is Zed [/x]:" in odd.stderr  # printed as it is, not read as markup
 
 
 def test_erasing_a_named_person_erases_their_library_faces_to_the_bytes(scene, tmp_path):
     library, _ = scene
-    library.name(library.people()[0]["cluster"], "Alice")
+    library.name(library.people()[0].cluster, "Alice")
     with Session(library.gallery.engine) as session:
         alice = [face.embedding for face in session.query(LibraryFace).all() if face.cluster_id is not None
-                 and face.cluster_id == library.people(named=True)[0]["cluster"]]
+                 and face.cluster_id == library.people(named=True)[0].cluster]
     assert len(alice) == 4
     library.gallery.erase("Alice")
-    assert [p["faces"] for p in library.people()] == [3, 2]
+    assert [p.faces for p in library.people()] == [3, 2]
     stored = b"".join(path.read_bytes() for path in tmp_path.iterdir() if path.name.startswith("gallery.db"))
     assert not any(embedding[:64] in stored for embedding in alice)
     assert library.labelling.update().clustered == 0  # and they do not come back
@@ -416,7 +417,7 @@ def test_erasing_a_named_person_erases_their_library_faces_to_the_bytes(scene, t
 
 def test_a_database_that_refuses_writes_is_a_clear_cli_error_and_nothing_changes(scene, capsys):
     library, _ = scene
-    cluster = library.people()[0]["cluster"]
+    cluster = library.people()[0].cluster
     event.listen(library.gallery.engine, "connect", lambda connection, _: connection.execute("PRAGMA query_only=1"))
     library.gallery.engine.dispose()  # new connections are read-only, as on a read-only file
     with pytest.raises(typer.Exit) as refused:
@@ -428,22 +429,22 @@ def test_a_database_that_refuses_writes_is_a_clear_cli_error_and_nothing_changes
 
 def test_forgetting_an_unnamed_cluster_erases_its_faces_to_the_bytes(scene, tmp_path):
     library, _ = scene
-    library.name(library.people()[0]["cluster"], "Alice")
-    stranger = library.people()[-1]["cluster"]
+    library.name(library.people()[0].cluster, "Alice")
+    stranger = library.people()[-1].cluster
     with Session(library.gallery.engine) as session:
         gone = [face.embedding for face in session.query(LibraryFace).filter(LibraryFace.cluster_id == stranger)]
     assert len(gone) == 2
     with pytest.raises(LabellingError, match="gallery erase 'Alice'"):
-        library.forget(library.people()[0]["cluster"])
+        library.forget(library.people()[0].cluster)
     library.people()  # this library's face cache is filled; another process forgets
     other = Library(library.gallery.engine.url.render_as_string(hide_password=False))
-    assert other.forget(stranger) == {"cluster": stranger, "faces_erased": 2}
+    assert other.forget(stranger).to_dict() == {"cluster": stranger, "faces_erased": 2}
     stored = b"".join(path.read_bytes() for path in tmp_path.iterdir() if path.name.startswith("gallery.db"))
     assert not any(embedding[:64] in stored for embedding in gone)
     # new faces take the erased faces' ids (SQLite reuses the highest): they are read, not taken for the old ones
     add_faces(library, tmp_path, "alice-again", photos_of(direction(1.0, 1), 2, 9))
     assert library.labelling.update().joined_named == 2
-    assert [p["faces"] for p in library.people()] == [6, 3]
+    assert [p.faces for p in library.people()] == [6, 3]
     with pytest.raises(LabellingError, match="no cluster"):
         library.forget(stranger)
 
@@ -454,34 +455,34 @@ def test_unlabelling_a_photo_takes_its_face_from_the_person_for_good(scene, tmp_
     [wrong] = add_faces(library, tmp_path, "lookalike", lookalike[None].astype(np.float32))
     assert library.labelling.update().new_clusters == 0
     alice = library.people()[0]
-    assert alice["faces"] == 5 and library.name(alice["cluster"], "Alice")["samples_added"] == 5
+    assert alice.faces == 5 and library.name(alice.cluster, "Alice").samples_added == 5
     result = library.unlabel(wrong, "Alice")
-    assert (result["path"], result["faces"], result["samples_removed"]) == (wrong, 1, 1)
-    assert sorted({row["path"] for row in library.photos(person="Alice")}) == sorted(paths["alice"])
-    assert sorted(s["source"].split("#")[0] for s in library.gallery.show("Alice")["samples"]) == sorted(paths["alice"])
-    assert library.gallery.check()["ok"]  # the index was rebuilt without that sample
-    assert result["cluster"] not in {item.cluster for item in library.review()}  # never asked as Alice again
+    assert (result.path, result.faces, result.samples_removed) == (wrong, 1, 1)
+    assert sorted({row.path for row in library.photos(person="Alice")}) == sorted(paths["alice"])
+    assert sorted(s.source.split("#")[0] for s in library.gallery.show("Alice").samples) == sorted(paths["alice"])
+    assert library.gallery.check().ok  # the index was rebuilt without that sample
+    assert result.cluster not in {item.cluster for item in library.review()}  # never asked as Alice again
     add_faces(library, tmp_path, "alice-more", photos_of(direction(1.0, 1), 3, 7))  # new photos of her: labelled,
     add_faces(library, tmp_path, "lookalike-more", lookalike[None].astype(np.float32))  # and of the look-alike not
     assert library.labelling.update().joined_named == 3
-    counts = {p["cluster"]: (p["name"], p["faces"]) for p in library.people()}
-    assert counts[alice["cluster"]] == ("Alice", 7) and counts[result["cluster"]] == (None, 2)
+    counts = {p.cluster: (p.name, p.faces) for p in library.people()}
+    assert counts[alice.cluster] == ("Alice", 7) and counts[result.cluster] == (None, 2)
     with pytest.raises(LabellingError, match="is not labelled in"):
         library.unlabel(wrong, "Alice")
     with pytest.raises(LabellingError, match="no person named 'Bob'"):
         library.unlabel(paths["alice"][0], "Bob")
     with pytest.raises(LabellingError, match="not in this library"):
         library.unlabel(tmp_path / "nowhere.jpg", "Alice")
-    [stranger] = [p["cluster"] for p in library.people() if p["sample_path"] in paths["stranger"]]
+    [stranger] = [p.cluster for p in library.people() if p.sample_path in paths["stranger"]]
     library.name(stranger, "Sam")
-    assert library.unlabel(paths["stranger"][0], "Sam")["faces"] == 1
+    assert library.unlabel(paths["stranger"][0], "Sam").faces == 1
     with pytest.raises(LabellingError, match="every face of 'Sam'"):
         library.unlabel(paths["stranger"][1], "Sam")
 
 
 def test_merging_clusters_joins_them_for_good_unless_they_were_seen_together(scene, tmp_path):
     library, paths = scene
-    alice, maybe, stranger = (p["cluster"] for p in library.people())
+    alice, maybe, stranger = (p.cluster for p in library.people())
     with Session(library.gallery.engine) as session:  # a face like the stranger's beside Alice in her first photo
         beside = session.scalar(select(LibraryFace).where(LibraryFace.cluster_id == alice).order_by(LibraryFace.id))
         session.add(LibraryFace(collection_id=beside.collection_id, file_id=beside.file_id, box=[20, 0, 30, 10],
@@ -493,38 +494,38 @@ def test_merging_clusters_joins_them_for_good_unless_they_were_seen_together(sce
         library.merge(alice, stranger)
     with pytest.raises(LabellingError, match="no cluster 999"):
         library.merge(alice, 999)
-    assert library.merge(stranger, maybe) == {"cluster": maybe, "name": None, "faces": 6}
+    assert library.merge(stranger, maybe).to_dict() == {"cluster": maybe, "name": None, "faces": 6, "samples_added": 0}
     add_faces(library, tmp_path, "later", photos_of(direction(0.0, 8), 1, 7))  # a later run keeps them one
     assert library.labelling.update().new_clusters == 1
-    assert [(p["cluster"], p["faces"]) for p in library.people()][:2] == [(maybe, 6), (alice, 4)]
+    assert [(p.cluster, p.faces) for p in library.people()][:2] == [(maybe, 6), (alice, 4)]
     library.name(alice, "Alice")
     with pytest.raises(LabellingError, match="two faces seen together are two people"):
         library.name(maybe, "Alice")  # refused before the gallery gets her samples
-    assert len(library.gallery.show("Alice")["samples"]) == 4
+    assert len(library.gallery.show("Alice").samples) == 4
     library.unlabel(paths["alice"][3], "Alice")
-    unlabelled = library.people()[-1]["cluster"]
+    unlabelled = library.people()[-1].cluster
     library.name(maybe, "Bea")
     with pytest.raises(LabellingError, match="gallery merge 'Bea' 'Alice'"):
         library.merge(alice, maybe)
-    assert library.merge(alice, unlabelled)["name"] == "Alice"  # a named one names the other
-    samples = {name: len(library.gallery.show(name)["samples"]) for name in ("Alice", "Bea")}
+    assert library.merge(alice, unlabelled).name == "Alice"  # a named one names the other
+    samples = {name: len(library.gallery.show(name).samples) for name in ("Alice", "Bea")}
     with pytest.raises(LabellingError, match="two faces seen together are two people"):
         library.gallery.merge("Bea", "Alice")  # the gallery refuses it too, and nothing moves
-    assert {name: len(library.gallery.show(name)["samples"]) for name in ("Alice", "Bea")} == samples
+    assert {name: len(library.gallery.show(name).samples) for name in ("Alice", "Bea")} == samples
 
 
 def test_merging_two_people_in_the_gallery_keeps_both_their_library_faces(scene, tmp_path):
     """`gallery merge` of two people named in the library (one person named twice) used to delete the first one's
     subject row and, through it, their cluster and library faces."""
     library, _ = scene
-    alice, maybe, stranger = (p["cluster"] for p in library.people())
+    alice, maybe, stranger = (p.cluster for p in library.people())
     library.name(alice, "Alice")
     library.name(maybe, "Al")
     with Session(library.gallery.engine) as session:
         ids = dict(session.execute(select(Subject.name, Subject.id)).all())
     library.answer(ReviewItem(stranger, 2, "Al", ids["Al"], 0.5, None, []), "no")  # the stranger is not Al
     assert library.gallery.merge("Al", "Alice") == 3
-    assert [(p["cluster"], p["name"], p["faces"]) for p in library.people()] == [(alice, "Alice", 7),
+    assert [(p.cluster, p.name, p.faces) for p in library.people()] == [(alice, "Alice", 7),
                                                                                  (stranger, None, 2)]
     assert library.faces() == 9 and len(library.photos(person="Alice")) == 7
     with Session(library.gallery.engine) as session:  # so not Alice either
@@ -535,7 +536,7 @@ def test_merging_two_people_in_the_gallery_keeps_both_their_library_faces(scene,
     library.gallery.add_faces("Eileen", photos_of(direction(0.0, 7), 1, 3), [0.9], [[0, 0, 9, 9]], ["e.jpg"])
     library.name(stranger, "Sam")  # a library person merged into one enrolled in the gallery only
     library.gallery.merge("Sam", "Eileen")
-    assert [(p["cluster"], p["name"], p["faces"]) for p in library.people()] == [(alice, "Alice", 9),
+    assert [(p.cluster, p.name, p.faces) for p in library.people()] == [(alice, "Alice", 9),
                                                                                  (stranger, "Eileen", 2)]
 
 
@@ -543,7 +544,7 @@ def test_on_postgresql_forgotten_and_erased_faces_leave_the_database_files(tmp_p
     """The two erasures above on a real PostgreSQL server: the bytes are searched in this database's table files."""
     with postgres_server() as url:
         library, _ = make_scene(Library(url), tmp_path)
-        alice, _, stranger = (p["cluster"] for p in library.people())
+        alice, _, stranger = (p.cluster for p in library.people())
         with Session(library.gallery.engine) as session:
             erased = list(session.scalars(select(LibraryFace.embedding).where(
                 LibraryFace.cluster_id.in_([alice, stranger]))))
@@ -560,7 +561,7 @@ def test_on_postgresql_forgotten_and_erased_faces_leave_the_database_files(tmp_p
         library.name(alice, "Alice")
         library.gallery.erase("Alice")
         library.forget(stranger)
-        assert [p["faces"] for p in library.people()] == [3]
+        assert [p.faces for p in library.people()] == [3]
         after = stored()
         assert not any(embedding[:64] in after for embedding in erased)
         library.gallery.engine.dispose()
@@ -571,22 +572,22 @@ def test_a_forgotten_or_merged_cluster_number_is_never_given_to_a_new_cluster(sc
     with Session(library.gallery.engine) as session:  # as a database made before numbers were kept
         session.execute(delete(LibraryNumbering))
         session.commit()
-    numbers = sorted(p["cluster"] for p in library.people())
+    numbers = sorted(p.cluster for p in library.people())
     library.forget(numbers[-1])  # the highest number: the next new cluster would have taken it
     add_faces(library, tmp_path, "newcomer", photos_of(direction(0.0, 4), 2, 3))
     library.labelling.update()
-    newcomer = max(p["cluster"] for p in library.people())
+    newcomer = max(p.cluster for p in library.people())
     assert newcomer > numbers[-1]
     library.name(numbers[0], "Alice")
     library.name(newcomer, "Alice")  # joins the older cluster; the newcomer's number goes
     other = Library(library.gallery.engine.url.render_as_string(hide_password=False))
     add_faces(other, tmp_path, "third", photos_of(direction(0.0, 5), 2, 4))
     other.labelling.update()
-    assert max(p["cluster"] for p in other.people()) == newcomer + 1
+    assert max(p.cluster for p in other.people()) == newcomer + 1
 
 
 def test_the_review_band_narrows_as_more_people_are_named(scene):
-    labelling = scene[0].labelling
-    floors = [labelling.review_floor(named) for named in (1, 200, 2_000, 10_000)]
+    labelling, reviewing = scene[0].labelling, scene[0].reviewing
+    floors = [reviewing.floor(named) for named in (1, 200, 2_000, 10_000)]
     assert floors[0] < floors[1] < floors[2] < labelling.threshold
     assert floors[3] == labelling.threshold  # 5 % over 10,000 people is stricter than clustering: nothing to ask

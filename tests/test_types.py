@@ -26,7 +26,7 @@ def test_indexing_keeps_columns_together():
 def test_empty_faces_have_correct_shapes():
     empty = Faces.empty((640, 480))
     assert len(empty) == 0 and empty.boxes.shape == (0, 4) and empty.landmarks5.shape == (0, 5, 2)
-    assert empty.nearest_to_centre() is empty
+    assert empty.nearest_centre() is empty
     assert empty.to_dict()["faces"] == []
 
 
@@ -35,11 +35,11 @@ def test_inconsistent_columns_are_refused():
         Faces(boxes=np.zeros((2, 4)), scores=np.zeros(3), landmarks5=np.zeros((2, 5, 2)), image_size=(1, 1))
 
 
-def test_nearest_to_centre_picks_the_central_box():
+def test_nearest_centre_picks_the_central_box():
     boxes = np.array([[0, 0, 10, 10], [45, 20, 55, 30], [90, 40, 100, 50]], np.float32)
     faces = Faces(boxes=boxes, scores=np.ones(3, np.float32), landmarks5=np.zeros((3, 5, 2), np.float32),
                   image_size=(100, 50))
-    assert faces.nearest_to_centre().boxes.tolist() == [[45, 20, 55, 30]]
+    assert faces.nearest_centre().boxes.tolist() == [[45, 20, 55, 30]]
 
 
 def test_to_dict_is_json_ready():

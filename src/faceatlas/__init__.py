@@ -1,6 +1,7 @@
 """FaceAtlas: offline face detection, alignment, recognition and calibrated verification on the CPU."""
 
 from faceatlas.errors import (
+    AmbiguousFaceError,
     CalibrationError,
     FaceAtlasError,
     ImageDecodeError,
@@ -10,9 +11,8 @@ from faceatlas.errors import (
     NoFaceError,
 )
 from faceatlas.pipeline import FaceAnalyzer
-from faceatlas.types import Faces, Verification
-
-__version__ = "0.1.0"
+from faceatlas.types import Faces, Shot, Verification
+from faceatlas.version import __version__
 
 
 def __getattr__(name: str) -> object:
@@ -29,6 +29,7 @@ def __getattr__(name: str) -> object:
 
 
 __all__ = [
+    "AmbiguousFaceError",
     "CalibrationError",
     "FaceAnalyzer",
     "FaceAtlasError",
@@ -40,5 +41,7 @@ __all__ = [
     "ModelIntegrityError",
     "ModelUnavailableError",
     "NoFaceError",
+    "Shot",
     "Verification",
+    "__version__",
 ]

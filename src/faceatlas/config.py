@@ -1,25 +1,40 @@
-"""One settings schema shared by the Python API, the CLI and environment variables (`FACEATLAS_*`)."""
+"""One settings schema shared by the Python API, the CLI, the service and environment variables (`FACEATLAS_*`).
+
+`get_settings()` reads the environment once per process; `faceatlas config` prints every setting, its value and
+where the value came from.
+"""
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+ENV_PREFIX = "FACEATLAS_"
+
 
 class Settings(BaseSettings):
     """Process-wide settings; every field can be set as `FACEATLAS_<NAME>` in the environment."""
 
-    model_config = SettingsConfigDict(env_prefix="FACEATLAS_")
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX)
 
     home: Path = Field(default_factory=lambda: Path.home() / ".faceatlas",
-                       description="Where converted model weights and downloaded wheels are cached.")
+                       description="Where converted model weights, downloaded wheels and the default gallery live.")
+    profile: str = Field(default="default", description="Analysis profile used when none is named.")
+    threads: int = Field(default=0, ge=0, description="ONNX Runtime threads per analyzer; 0 lets it choose.")
     max_pixels: int = Field(default=100_000_000, gt=0,
                             description="Images with more pixels are refused (decompression-bomb guard).")
-    threads: int = Field(default=0, ge=0, description="ONNX Runtime intra-op threads; 0 lets it choose.")
-    profile: str = Field(default="default", description="Analysis profile used when none is named.")
+    frame_every: float = Field(default=2.0, gt=0, description="Seconds between the frames of a video analysed when "
+                               "none is asked for (`library index --videos`).")
+    workers: int = Field(default=0, ge=0, description="Processes `library index` analyses with; 0: one per core.")
+    collection: str = Field(default="default", description="Gallery collection used when none is named.")
+    min_quality: float = Field(default=0.3, ge=0, le=1, description="Enrolment refuses faces whose quality score is "
+                               "lower.")
+    gallery_url: str | None = Field(default=None, description="Gallery database: a SQLAlchemy URL or a SQLite file "
+                                    "path; default: SQLite under FACEATLAS_HOME/gallery.")
     gallery_index: str = Field(default="auto", description="Gallery vector index: auto (exact up to 50k samples, "
                                "then pq), exact, pq, hnsw or milvus.")
     milvus_uri: str | None = Field(default=None, description="Milvus server (http://host:19530) or milvus-lite "
@@ -32,6 +47,16 @@ class Settings(BaseSettings):
     @property
     def wheels_dir(self) -> Path:
         return self.home / "wheels"
+
+    def origin(self, name: str) -> str:
+        """Where the value of setting `name` came from: its environment variable, or the default."""
+        variable = env_name(name)
+        return f"environment ({variable})" if variable in os.environ else "default"
+
+
+def env_name(name: str) -> str:
+    """The environment variable of setting `name`."""
+    return f"{ENV_PREFIX}{name.upper()}"
 
 
 @lru_cache(maxsize=1)

@@ -1,156 +1,324 @@
-"""`FaceAnalyzer`: decode -> detect -> align -> embed, composed from a profile, plus calibrated 1:1 verification."""
+"""`FaceAnalyzer`: the one way from pixels to faces. Decode -> detect (+ refine) -> pick the subject -> align once ->
+embed (batched across faces and pictures) -> attribute heads, composed from a profile; plus calibrated 1:1
+verification. Every door (gallery, library, CLI, eval) consumes its `shots`."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+import copy
+import time
+import warnings
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from faceatlas.attributes import HEADS, AttributeHead, create_head
+from faceatlas.attributes import ATTRIBUTE_HEADS, AttributeHead, create_head
 from faceatlas.config import get_settings
-from faceatlas.detect import Detector, create_detector
-from faceatlas.detect.refine import LandmarkRefiner
-from faceatlas.embed import Recogniser, create_recogniser
-from faceatlas.errors import CalibrationError, NoFaceError
-from faceatlas.io.image import ColorOrder, ImageSource, load_image
+from faceatlas.errors import FaceAtlasError
 from faceatlas.models.card import ModelCard
 from faceatlas.models.registry import get_card
 from faceatlas.profiles import get_profile
-from faceatlas.types import Faces, Verification
+from faceatlas.types import Faces, Shot, SubjectRule, Verification
+
+if TYPE_CHECKING:
+    from faceatlas.detect import Detector
+    from faceatlas.detect.refine import LandmarkRefiner
+    from faceatlas.embed import Recogniser
+    from faceatlas.io.image import ColorOrder
+    from faceatlas.io.sources import Picture, Sources
 
 FALLBACK_SCORE_THRESHOLD = 0.3
-"""When nothing is found at the normal threshold, `analyze` retries once at this one (and says so in `meta`)."""
+"""When nothing is found at the normal threshold, detection retries once at this one (and says so in `meta`)."""
+
+BATCH_PICTURES = 16
+BATCH_PIXELS = 40_000_000
+"""A batch of pictures is analysed together (one recogniser run for all their faces) up to this many pictures or
+pixels, whichever comes first: memory stays bounded however long the stream."""
+
+Subject = SubjectRule | Sequence[float] | None
+"""Which faces of each picture to keep: all (None), the one a `SubjectRule` picks, or the one at an xyxy box."""
+
+
+@dataclass(frozen=True)
+class AnalyzerSpec:
+    """Everything that decides what a `FaceAnalyzer` computes: picklable, so a worker process can build the same
+    analyzer (`spec.build()`)."""
+
+    profile: str
+    threads: int
+    detector: str
+    recogniser: str
+    refiner: str | None
+    flip: bool
+    heads: tuple[str, ...] = ()
+    detector_options: dict[str, float | int] = field(default_factory=dict)
+    max_pixels: int | None = None
+
+    def build(self) -> FaceAnalyzer:
+        return FaceAnalyzer(self.profile, self.threads, self.detector, self.recogniser, self.refiner or "",
+                            self.flip, self.heads, max_pixels=self.max_pixels, **self.detector_options)
 
 
 class FaceAnalyzer:
-    """One pipeline over the models of a profile. Models load lazily on first use and are cached per process.
+    """One pipeline over the models of a profile. Models load lazily on first use, once per analyzer (sessions are
+    cached per process).
 
     >>> fa = FaceAnalyzer()                    # "default": YuNet + RetinaFace refinement + SFace
     >>> faces = fa.analyze("group.jpg")        # boxes, scores, landmarks5, embeddings
+    >>> for shot in fa.shots(["a.jpg", "folder/"]): print(shot.source, len(shot.faces), shot.error)
     >>> fa.verify("a.jpg", "b.jpg", fmr=1e-4)  # score, same, threshold, fmr
     >>> FaceAnalyzer(heads=["age_gender", "expression", "quality"]).analyze("group.jpg").attributes
     """
 
     def __init__(self, profile: str | None = None, threads: int | None = None,
                  detector: str | None = None, recogniser: str | None = None, refiner: str | None = None,
-                 flip: bool | None = None, heads: list[str] | tuple[str, ...] = (),
+                 flip: bool | None = None, heads: Sequence[str] = (), max_pixels: int | None = None,
                  **detector_options: float | int) -> None:
-        chosen = get_profile(profile or get_settings().profile)
-        self.profile = chosen.name
-        self.threads = get_settings().threads if threads is None else threads
-        self.detector_card = get_card(detector or chosen.detector)
-        self.recogniser_card = get_card(recogniser or chosen.recogniser)
+        settings = get_settings()
+        chosen = get_profile(profile or settings.profile)
         refiner_id = chosen.refiner if refiner is None else refiner
-        self.refiner_card = get_card(refiner_id) if refiner_id else None
-        self.flip = chosen.flip if flip is None else flip
-        self.detector_options = {**chosen.detector_options, **detector_options}
-        self._detector: Detector | None = None
-        self._recogniser: Recogniser | None = None
-        self._refiner: LandmarkRefiner | None = None
-        unknown = [h for h in heads if h not in HEADS]
+        unknown = [h for h in heads if h not in ATTRIBUTE_HEADS]
         if unknown:
-            raise ValueError(f"unknown attribute head(s) {', '.join(unknown)} (known: {', '.join(HEADS)})")
-        self.head_names = tuple(heads)
-        self._heads: list[AttributeHead] | None = None
+            raise ValueError(f"unknown attribute head(s) {', '.join(unknown)} (known: "
+                             f"{', '.join(ATTRIBUTE_HEADS.names())})")
+        self.spec = AnalyzerSpec(
+            profile=chosen.name, threads=settings.threads if threads is None else threads,
+            detector=detector or chosen.detector, recogniser=recogniser or chosen.recogniser,
+            refiner=refiner_id or None, flip=chosen.flip if flip is None else flip, heads=tuple(heads),
+            detector_options={**chosen.detector_options, **detector_options}, max_pixels=max_pixels)
+        self.detector_card = get_card(self.spec.detector)
+        self.recogniser_card = get_card(self.spec.recogniser)
+        self.refiner_card = get_card(self.spec.refiner) if self.spec.refiner else None
+
+    # ---- what it is ------------------------------------------------------------------------------------------
 
     @property
+    def profile(self) -> str:
+        return self.spec.profile
+
+    @property
+    def threads(self) -> int:
+        return self.spec.threads
+
+    @property
+    def flip(self) -> bool:
+        return self.spec.flip
+
+    @property
+    def head_names(self) -> tuple[str, ...]:
+        return self.spec.heads
+
+    @property
+    def detector_options(self) -> dict[str, float | int]:
+        return dict(self.spec.detector_options)
+
+    def with_heads(self, *names: str) -> FaceAnalyzer:
+        """This analyzer with these attribute heads added, sharing the models already loaded."""
+        missing = tuple(n for n in names if n not in self.spec.heads)
+        if not missing:
+            return self
+        other = copy.copy(self)  # the models already built come along (cached properties live in __dict__)
+        other.spec = replace(self.spec, heads=self.spec.heads + missing)
+        if "heads" in self.__dict__:
+            other.__dict__["heads"] = [*self.heads, *(create_head(n, self.threads) for n in missing)]
+        return other
+
+    # ---- models, built once ----------------------------------------------------------------------------------
+
+    @cached_property
     def detector(self) -> Detector:
-        if self._detector is None:
-            self._detector = create_detector(self.detector_card, self.threads, **self.detector_options)
-        return self._detector
+        from faceatlas.detect import create_detector
 
-    @property
+        return create_detector(self.detector_card, self.threads, **self.spec.detector_options)
+
+    @cached_property
+    def _fallback_detector(self) -> Detector | None:
+        """The detector at `FALLBACK_SCORE_THRESHOLD` (whole image, no tiles), or None if it would be no looser."""
+        from faceatlas.detect import create_detector
+
+        threshold = getattr(self.detector, "score_threshold", None)
+        if threshold is None or threshold <= FALLBACK_SCORE_THRESHOLD:
+            return None
+        options = {**self.spec.detector_options, "score_threshold": FALLBACK_SCORE_THRESHOLD, "tile": 0}
+        return create_detector(self.detector_card, self.threads, **options)
+
+    @cached_property
     def refiner(self) -> LandmarkRefiner | None:
-        if self._refiner is None and self.refiner_card is not None:
-            # the detector sees the crop at its own size: enlarging it to 640 px cost 6x the time for no accuracy
-            self._refiner = LandmarkRefiner(create_detector(self.refiner_card, self.threads,
-                                                            input_size=LandmarkRefiner.size))
-        return self._refiner
+        if self.refiner_card is None:
+            return None
+        from faceatlas.detect import create_detector
+        from faceatlas.detect.refine import LandmarkRefiner
 
-    @property
+        # the detector sees the crop at its own size: enlarging it to 640 px cost 6x the time for no accuracy
+        return LandmarkRefiner(create_detector(self.refiner_card, self.threads, input_size=LandmarkRefiner.size))
+
+    @cached_property
     def recogniser(self) -> Recogniser:
-        if self._recogniser is None:
-            self._recogniser = create_recogniser(self.recogniser_card, self.threads, self.flip)
-        return self._recogniser
+        from faceatlas.embed import create_recogniser
 
-    @property
+        return create_recogniser(self.recogniser_card, self.threads, self.flip)
+
+    @cached_property
     def heads(self) -> list[AttributeHead]:
-        if self._heads is None:
-            self._heads = [create_head(name, self.threads) for name in self.head_names]
-        return self._heads
+        return [create_head(name, self.threads) for name in self.spec.heads]
 
-    def analyze(self, source: ImageSource, embed: bool = True, color: ColorOrder = "bgr") -> Faces:
-        """Every face in one image, with embeddings and the columns of the analyzer's attribute heads; `color`
-        declares the channel order of a numpy array input."""
-        image = load_image(source, color=color)
-        faces = self.detect(image.bgr)
-        faces = replace(faces, source=image.source)
-        if embed:
-            faces = self.embed(image.bgr, faces)
-        return self.describe(image.bgr, faces)
+    # ---- the stream ------------------------------------------------------------------------------------------
 
-    def describe(self, bgr: np.ndarray, faces: Faces) -> Faces:
-        """Add the attribute heads' columns (age, gender, expression, ...) to faces found in `bgr`."""
-        for head in self.heads:
-            faces = faces.with_attributes(head.predict(bgr, faces))
-        return faces
+    def shots(self, sources: Sources, embed: bool = True, color: ColorOrder = "bgr", subject: Subject = None,
+              videos: bool = False, every: float | None = None) -> Iterator[Shot]:
+        """One `Shot` per picture of `sources` (see `faceatlas.io.sources`: paths, folders, bytes, arrays, PIL
+        images, videos with `videos` or `every`), in order. Pictures are analysed in batches (`BATCH_PICTURES`,
+        `BATCH_PIXELS`); with `subject`, each keeps only the face the rule picks (a picture without one gets the
+        `NoFaceError` as its `error`). A source that cannot be read gives a shot with its error; the stream goes
+        on."""
+        from faceatlas.io.sources import pictures  # decoders (OpenCV, Pillow) load with the first picture
+
+        batch: list[Picture] = []
+        pixels = 0
+        for picture in pictures(sources, color, self.spec.max_pixels, videos, every):
+            batch.append(picture)
+            pixels += 0 if picture.bgr is None else picture.bgr.shape[0] * picture.bgr.shape[1]
+            if len(batch) >= BATCH_PICTURES or pixels >= BATCH_PIXELS:
+                yield from self._analyse(batch, embed, subject)
+                batch, pixels = [], 0
+        yield from self._analyse(batch, embed, subject)
+
+    def shot(self, source: Sources, embed: bool = True, color: ColorOrder = "bgr", subject: Subject = None) -> Shot:
+        """The one picture of an image source, analysed; its error raised if it has one."""
+        found = list(self.shots(source, embed, color, subject))
+        if len(found) != 1:
+            raise ValueError(f"expected one picture, the source gave {len(found)}")
+        if found[0].error is not None:
+            raise found[0].error
+        return found[0]
+
+    def analyze(self, source: Sources, embed: bool = True, color: ColorOrder = "bgr", subject: Subject = None
+                ) -> Faces:
+        """Every face in one image (or, with `subject`, the one it picks), with embeddings and the columns of the
+        analyzer's attribute heads; `color` declares the channel order of a numpy array input."""
+        return self.shot(source, embed, color, subject).faces
+
+    def _analyse(self, batch: list[Picture], embed: bool, subject: Subject) -> list[Shot]:
+        """Detect and pick faces picture by picture, align once, embed the whole batch in one recogniser run, then
+        run the heads."""
+        found: list[tuple[Picture, Faces, FaceAtlasError | None, dict[str, float]]] = []
+        for picture in batch:
+            ms = {"decode": picture.decode_ms}
+            if picture.bgr is None:
+                found.append((picture, Faces.empty((0, 0), source=picture.source), picture.error, ms))
+                continue
+            started = time.perf_counter()
+            faces, error = replace(self.detect(picture.bgr), source=picture.source), None
+            if subject is not None:
+                try:
+                    faces = faces.subject(subject)
+                except FaceAtlasError as refused:
+                    name = picture.source or "image"
+                    error = type(refused)(f"{name}: {refused}")
+                    faces = faces[[]]
+            ms["detect"] = (time.perf_counter() - started) * 1000
+            found.append((picture, faces, error, ms))
+        live = [(p.bgr, faces, ms) for p, faces, error, ms in found if p.bgr is not None and error is None]
+        aligned = self._align([(bgr, faces) for bgr, faces, _ in live], embed)
+        embedded = self._embed_batch([(bgr, faces) for bgr, faces, _ in live], aligned, [ms for *_, ms in live]) \
+            if embed else [faces for _, faces, _ in live]
+        described = iter(self._describe(bgr, faces, crops, ms) for (bgr, _, ms), faces, crops
+                         in zip(live, embedded, aligned, strict=True))
+        shots = []
+        for picture, faces, error, ms in found:
+            if picture.bgr is not None and error is None:
+                faces = next(described)
+            shots.append(Shot(faces=faces, image=picture.bgr, source=picture.source, index=picture.index,
+                              frame=picture.frame, time_ms=picture.time_ms, error=error, warning=picture.warning,
+                              ms={k: round(v, 3) for k, v in ms.items()}))
+        return shots
+
+    # ---- the steps -------------------------------------------------------------------------------------------
 
     def detect(self, bgr: np.ndarray) -> Faces:
-        """Detect on decoded BGR pixels (retrying once at a lower threshold when nothing is found), then refine the
-        landmarks if the profile has a refiner."""
+        """Detect-only mode on decoded BGR pixels: the detector (retrying once at a lower threshold when nothing is
+        found), then the profile's landmark refiner."""
         faces = self.detector.detect(bgr)
-        threshold = getattr(self.detector, "score_threshold", None)
-        if len(faces) == 0 and threshold is not None and threshold > FALLBACK_SCORE_THRESHOLD:
-            options = {**self.detector_options, "score_threshold": FALLBACK_SCORE_THRESHOLD, "tile": 0}
-            fallback = create_detector(self.detector_card, self.threads, **options)
-            faces = fallback.detect(bgr)
+        if len(faces) == 0 and self._fallback_detector is not None:
+            faces = self._fallback_detector.detect(bgr)
             if len(faces):
                 faces.meta["fallback"] = f"score_threshold {FALLBACK_SCORE_THRESHOLD}"
         return faces if self.refiner is None else self.refiner.refine(bgr, faces)
 
     def embed(self, bgr: np.ndarray, faces: Faces) -> Faces:
         """Add identity embeddings to faces found in `bgr`."""
-        vectors = self.recogniser.embed(bgr, faces.landmarks5, faces.boxes)
-        return faces.with_embeddings(vectors, self.recogniser.model_id)
+        return self._embed_batch([(bgr, faces)], self._align([(bgr, faces)], True), [{}])[0]
 
-    def primary_face(self, source: ImageSource, color: ColorOrder = "bgr") -> Faces:
-        """The largest face of an image, embedded; `NoFaceError` if there is none."""
-        return self._primary(source, color)[1]
+    def describe(self, bgr: np.ndarray, faces: Faces) -> Faces:
+        """Add the attribute heads' columns (age, gender, expression, ...) to faces found in `bgr`."""
+        return self._describe(bgr, faces, self._align([(bgr, faces)], False)[0], {})
 
-    def verify(self, a: ImageSource, b: ImageSource, fmr: float = 1e-4, min_quality: float | None = None
-               ) -> Verification:
+    def _align(self, items: list[tuple[np.ndarray, Faces]], embed: bool) -> list[np.ndarray | None]:
+        """Each picture's faces aligned to the ArcFace template, once: at the recogniser's crop size when it embeds
+        such crops, else at 112 px when the quality head needs them; None where nothing needs them."""
+        size = self.recogniser.crop_size if embed else None
+        if size is None and "quality" in self.spec.heads:
+            size = 112
+        if size is None:
+            return [None] * len(items)
+        from faceatlas.align import align_faces
+
+        return [align_faces(bgr, faces.landmarks5, size) for bgr, faces in items]
+
+    def _embed_batch(self, items: list[tuple[np.ndarray, Faces]], aligned: list[np.ndarray | None],
+                     ms: list[dict[str, float]]) -> list[Faces]:
+        """Embeddings for the faces of every picture: one recogniser run over all their aligned crops (and mirrors)
+        when the recogniser embeds crops, else picture by picture."""
+        started = time.perf_counter()
+        recogniser = self.recogniser
+        if recogniser.crop_size is not None and items:
+            counts = [len(faces) for _, faces in items]
+            crops = np.concatenate([c for c in aligned if c is not None]) if sum(counts) else None
+            vectors = recogniser.embed_crops(crops) if crops is not None else np.zeros((0, recogniser.dim),
+                                                                                        np.float32)
+            parts = np.split(vectors, np.cumsum(counts)[:-1])
+        else:
+            parts = [recogniser.embed(bgr, faces.landmarks5, faces.boxes) for bgr, faces in items]
+        share = (time.perf_counter() - started) * 1000 / max(sum(len(f) for _, f in items), 1)
+        for (_, faces), times in zip(items, ms, strict=True):
+            times["embed"] = share * len(faces)
+        return [faces.with_embeddings(part, recogniser.model_id) for (_, faces), part in zip(items, parts,
+                                                                                              strict=True)]
+
+    def _describe(self, bgr: np.ndarray, faces: Faces, aligned: np.ndarray | None, ms: dict[str, float]) -> Faces:
+        started = time.perf_counter()
+        for head in self.heads:
+            faces = faces.with_attributes(head.predict(bgr, faces, aligned))
+        if self.heads:
+            ms["heads"] = (time.perf_counter() - started) * 1000
+        return faces
+
+    # ---- decisions -------------------------------------------------------------------------------------------
+
+    def verify(self, a: Sources, b: Sources, fmr: float = 1e-4, min_quality: float | None = None) -> Verification:
         """Is the largest face of `a` the same person as the largest face of `b`, decided at false-match rate `fmr`.
 
         With `min_quality`, a pair where either face's quality score is below it gets the answer "insufficient
         quality" (`insufficient_quality=True`, `same=False`) instead of a decision likely to be wrong.
         """
         threshold = calibrated_threshold(self.recogniser_card, fmr)
-        first, second = self._primary(a), self._primary(b)
-        score = float(first[1].embeddings[0] @ second[1].embeddings[0])
-        quality = None
-        if min_quality is not None:
-            from faceatlas.quality.head import QualityHead
-
-            head = QualityHead()
-            quality = tuple(float(head.predict(bgr, faces)["quality"][0]) for bgr, faces in (first, second))
+        analyzer = self if min_quality is None else self.with_heads("quality")
+        first, second = (analyzer.analyze(x, subject="largest") for x in (a, b))
+        score = float(first.embeddings[0] @ second.embeddings[0])
+        quality = None if min_quality is None else (float(first.quality[0]), float(second.quality[0]))
         insufficient = quality is not None and min(quality) < min_quality
         return Verification(score=score, same=score >= threshold and not insufficient, threshold=threshold, fmr=fmr,
                             model=self.recogniser_card.id, quality=quality, insufficient_quality=insufficient)
 
-    def _primary(self, source: ImageSource, color: ColorOrder = "bgr") -> tuple[np.ndarray, Faces]:
-        """The decoded pixels and their largest face, embedded."""
-        image = load_image(source, color=color)
-        faces = self.detect(image.bgr)
-        if len(faces) == 0:
-            raise NoFaceError(f"{image.source or 'image'}: no face found")
-        return image.bgr, self.embed(image.bgr, faces[int(np.argmax(faces.areas))])
+    def primary_face(self, source: Sources, color: ColorOrder = "bgr") -> Faces:
+        """Deprecated: `analyze(source, subject="largest")`."""
+        warnings.warn("FaceAnalyzer.primary_face() is deprecated; use analyze(source, subject='largest')",
+                      DeprecationWarning, stacklevel=2)
+        return self.analyze(source, color=color, subject="largest")
 
 
 def calibrated_threshold(card: ModelCard, fmr: float) -> float:
-    """The score threshold at `fmr` from the card's calibration table."""
-    if card.calibration is None:
-        raise CalibrationError(
-            f"model '{card.id}' has no calibration table; run `faceatlas eval calibrate --model {card.id} "
-            "--identities DIR` on identity-labelled images"
-        )
-    return card.calibration.threshold_at(fmr)
+    """The score threshold at `fmr` from the card's calibration table (`CalibrationError` when it has none)."""
+    return card.threshold_at(fmr)

@@ -2,15 +2,33 @@
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields, replace
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
+
+from faceatlas.errors import AmbiguousFaceError, FaceAtlasError, NoFaceError
+from faceatlas.geometry import iou_matrix
+from faceatlas.results import Result
 
 LANDMARK_NAMES = ("left_eye", "right_eye", "nose", "mouth_left", "mouth_right")
 """Order of `Faces.landmarks5`: image-left eye, image-right eye, nose tip, image-left and image-right mouth corner."""
 
 _COLUMNS = ("boxes", "scores", "landmarks5", "embeddings")
+
+SubjectRule = Literal["largest", "centre", "alone"]
+"""How the one face a photo is about is chosen (`Faces.subject`): the largest; the nearest the image centre (the
+LFW protocol); or the largest only when no other face rivals it (enrolment: a photo of the person alone)."""
+
+ALONE_RIVAL_AREA = 0.5
+"""Under the "alone" rule, a second face with more than this fraction of the largest face's area makes the photo
+ambiguous (refused) rather than a portrait."""
+
+SAME_BOX_IOU = 0.5
+"""A face found again (another model's detector, a re-analysis) is the one at a stored box when their boxes overlap
+this much (intersection over union)."""
 
 
 @dataclass(frozen=True)
@@ -89,13 +107,52 @@ class Faces:
     def areas(self) -> np.ndarray:
         return (self.boxes[:, 2] - self.boxes[:, 0]) * (self.boxes[:, 3] - self.boxes[:, 1])
 
-    def nearest_to_centre(self) -> Faces:
+    def largest(self) -> Faces:
+        """The one face with the largest box (empty if there is none)."""
+        return self if len(self) == 0 else self[int(np.argmax(self.areas))]
+
+    def nearest_centre(self) -> Faces:
         """The one face whose box centre is nearest the image centre (empty if there is none)."""
         if len(self) == 0:
             return self
         centres = (self.boxes[:, :2] + self.boxes[:, 2:]) / 2
         target = np.array(self.image_size, np.float32) / 2
         return self[int(np.argmin(((centres - target) ** 2).sum(1)))]
+
+    def nearest_to_centre(self) -> Faces:
+        """Deprecated name of `nearest_centre`."""
+        _deprecated("Faces.nearest_to_centre()", "Faces.nearest_centre()")
+        return self.nearest_centre()
+
+    def alone(self, rival_area: float = ALONE_RIVAL_AREA) -> Faces:
+        """The largest face, when no other face has more than `rival_area` of its area (empty if there is none);
+        `AmbiguousFaceError` saying so otherwise."""
+        if len(self) < 2:
+            return self
+        order = np.argsort(-self.areas, kind="stable")
+        if self.areas[order[1]] > rival_area * self.areas[order[0]]:
+            raise AmbiguousFaceError(f"{len(self)} faces of similar size: use a photo of this person alone")
+        return self[int(order[0])]
+
+    def at_box(self, box: Sequence[float], min_iou: float = SAME_BOX_IOU) -> Faces:
+        """The face whose box overlaps `box` (xyxy) most; `NoFaceError` when none overlaps it by `min_iou`."""
+        if len(self) == 0:
+            raise NoFaceError("no face found")
+        overlap = iou_matrix(self.boxes, np.asarray([box], np.float32))[:, 0]
+        if overlap.max() < min_iou:
+            raise NoFaceError(f"no face at the given box (best overlap {overlap.max():.2f})")
+        return self[int(np.argmax(overlap))]
+
+    def subject(self, rule: SubjectRule | Sequence[float] = "largest") -> Faces:
+        """The one face a photo is about, by `rule` (`SubjectRule`, or an xyxy box: the face found there), as a
+        one-face `Faces`; `NoFaceError` when there is no face, `AmbiguousFaceError` when "alone" finds rivals."""
+        if not isinstance(rule, str):
+            return self.at_box(rule)
+        chosen = {"largest": self.largest, "centre": self.nearest_centre, "alone": self.alone}[rule]()
+        if len(chosen) == 0:
+            raise NoFaceError("no face found" + (" (also after the low-threshold retry)"
+                                                 if self.meta.get("fallback_tried") else ""))
+        return chosen
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: one record per face plus the image-level fields."""
@@ -125,6 +182,11 @@ class Faces:
         return f"Faces(n={len(self)}, image_size={self.image_size}, columns={names}, source={self.source!r})"
 
 
+def _deprecated(old: str, new: str) -> None:
+    """Warn once per call site that `old` is deprecated in favour of `new`."""
+    warnings.warn(f"{old} is deprecated; use {new}", DeprecationWarning, stacklevel=3)
+
+
 def _json_value(value: Any) -> Any:
     """One attribute cell as JSON: numbers rounded, arrays as lists, labels as strings."""
     if isinstance(value, np.ndarray):
@@ -137,8 +199,29 @@ def _json_value(value: Any) -> Any:
 
 
 @dataclass(frozen=True)
-class Verification:
-    """A 1:1 decision made at a calibrated false-match rate."""
+class Shot:
+    """One decoded picture from a source (a photo, or one frame of a video) and its faces, as the pipeline yields
+    them; a picture that could not be read has `error` set, `image` None and no faces."""
+
+    faces: Faces
+    image: np.ndarray | None  # BGR uint8 (H, W, 3)
+    source: str | None = None  # the path, or None for in-memory input
+    index: int = 0  # which of the sources given this picture came from
+    frame: int | None = None  # a video's picture: its number among the frames taken
+    time_ms: int | None = None  # a video's picture: its timestamp
+    error: FaceAtlasError | None = None  # why this source (or picture) gave no faces: unreadable, no face, ...
+    warning: str | None = None  # read only in part (a video damaged after this, its last picture)
+    ms: dict[str, float] = field(default_factory=dict)  # time spent on this picture by stage: decode, detect, ...
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass(frozen=True)
+class Verification(Result):
+    """A 1:1 decision made at a calibrated false-match rate: two photos (`FaceAnalyzer.verify`), or a photo against an
+    enrolled person (`Gallery.verify`, which also names them and counts their samples)."""
 
     score: float
     same: bool
@@ -147,6 +230,8 @@ class Verification:
     model: str
     quality: tuple[float, float] | None = None  # of the two faces, when a quality gate was asked for
     insufficient_quality: bool = False  # the gate refused to decide: `same` is False but says nothing
+    name: str | None = None  # the enrolled person compared with (gallery)
+    samples: int | None = None  # their samples the score combines (gallery)
 
     @property
     def decision(self) -> str:
@@ -154,5 +239,8 @@ class Verification:
         return "insufficient_quality" if self.insufficient_quality else ("same" if self.same else "different")
 
     def to_dict(self) -> dict[str, Any]:
-        return {"score": self.score, "same": self.same, "decision": self.decision, "threshold": self.threshold,
-                "fmr": self.fmr, "model": self.model, "quality": list(self.quality) if self.quality else None}
+        record = {"score": self.score, "same": self.same, "decision": self.decision, "threshold": self.threshold,
+                  "fmr": self.fmr, "model": self.model, "quality": list(self.quality) if self.quality else None}
+        if self.name is not None:
+            record.update(name=self.name, samples=self.samples)
+        return record

@@ -1,31 +1,26 @@
 """Attribute heads: each takes a batch of faces and adds named columns to `Faces.attributes` (age and gender,
-expression, the quality score from `faceatlas.quality`, and the face mesh with head pose and eyes)."""
+expression, the quality score from `faceatlas.quality`, and the face mesh with head pose and eyes). Heads are found
+through `ATTRIBUTE_HEADS` by name."""
 
 from __future__ import annotations
 
 from faceatlas.attributes.base import AttributeHead
+from faceatlas.registries import Registry
+
+ATTRIBUTE_HEADS: Registry = Registry("attribute head", "faceatlas.attribute_heads")
+"""Name -> head class, constructed as `cls(threads=...)`."""
+ATTRIBUTE_HEADS.declare("age_gender", "faceatlas.attributes.age_gender:AgeGenderHead")
+ATTRIBUTE_HEADS.declare("expression", "faceatlas.attributes.expression:ExpressionHead")
+ATTRIBUTE_HEADS.declare("quality", "faceatlas.quality.head:QualityHead")
+ATTRIBUTE_HEADS.declare("mesh", "faceatlas.attributes.mesh:MeshHead")
 
 HEADS = ("age_gender", "expression", "quality", "mesh")
+"""The built-in heads, in the order `analyze --attributes` runs them."""
 
 
 def create_head(name: str, threads: int = 0) -> AttributeHead:
-    if name == "age_gender":
-        from faceatlas.attributes.age_gender import AgeGenderHead
-
-        return AgeGenderHead(threads)
-    if name == "expression":
-        from faceatlas.attributes.expression import ExpressionHead
-
-        return ExpressionHead(threads)
-    if name == "quality":
-        from faceatlas.quality.head import QualityHead
-
-        return QualityHead(threads)
-    if name == "mesh":
-        from faceatlas.attributes.mesh import MeshHead
-
-        return MeshHead(threads)
-    raise ValueError(f"unknown attribute head '{name}' (known: {', '.join(HEADS)})")
+    """The head registered as `name`."""
+    return ATTRIBUTE_HEADS.get(name)(threads=threads)
 
 
-__all__ = ["HEADS", "AttributeHead", "create_head"]
+__all__ = ["ATTRIBUTE_HEADS", "HEADS", "AttributeHead", "create_head"]

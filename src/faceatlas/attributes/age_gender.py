@@ -35,7 +35,7 @@ class AgeGenderHead:
         self._ages = np.asarray(self._age.output_spec["ages"], np.float32)
         self._labels = np.asarray(self._gender.output_spec["labels"])
 
-    def predict(self, bgr: np.ndarray, faces: Faces) -> dict[str, np.ndarray]:
+    def predict(self, bgr: np.ndarray, faces: Faces, aligned: np.ndarray | None = None) -> dict[str, np.ndarray]:
         if len(faces) == 0:
             return {"age": np.zeros(0, np.float32), "age_std": np.zeros(0, np.float32),
                     "gender": np.zeros(0, self._labels.dtype), "gender_confidence": np.zeros(0, np.float32)}

@@ -14,6 +14,8 @@ class AttributeHead(Protocol):
     model_ids: tuple[str, ...]
     columns: tuple[str, ...]
 
-    def predict(self, bgr: np.ndarray, faces: Faces) -> dict[str, np.ndarray]:
-        """One array per column, each with len(faces) rows."""
+    def predict(self, bgr: np.ndarray, faces: Faces, aligned: np.ndarray | None = None) -> dict[str, np.ndarray]:
+        """One array per column, each with len(faces) rows. `aligned`: the faces' crops aligned to the ArcFace
+        112x112 template, when the pipeline has made them for the recogniser (a head may use them, or cut its own
+        chips from `bgr`)."""
         ...

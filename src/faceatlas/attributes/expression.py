@@ -30,7 +30,7 @@ class ExpressionHead:
         blob = (gray_crops.astype(np.float32)[:, None] / 255.0 - 0.5) * 2.0
         return session.run(None, {session.get_inputs()[0].name: blob})[0]
 
-    def predict(self, bgr: np.ndarray, faces: Faces) -> dict[str, np.ndarray]:
+    def predict(self, bgr: np.ndarray, faces: Faces, aligned: np.ndarray | None = None) -> dict[str, np.ndarray]:
         if len(faces) == 0:
             return {"expression": np.zeros(0, self.labels.dtype), "expression_confidence": np.zeros(0, np.float32),
                     "expression_probabilities": np.zeros((0, len(self.labels)), np.float32)}

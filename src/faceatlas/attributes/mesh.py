@@ -24,7 +24,7 @@ class MeshHead:
         self._threads = threads
         self._mesh: FaceMesh | None = None
 
-    def predict(self, bgr: np.ndarray, faces: Faces) -> dict[str, np.ndarray]:
+    def predict(self, bgr: np.ndarray, faces: Faces, aligned: np.ndarray | None = None) -> dict[str, np.ndarray]:
         if self._mesh is None:
             self._mesh = FaceMesh(self._threads)
         result = self._mesh.predict(bgr, faces.landmarks5)

@@ -1,4 +1,8 @@
-"""What every `faceatlas` command shares: the consoles, progress bars, option types and error exits."""
+"""What every `faceatlas` command shares: the consoles, progress bars, option types and error exits.
+
+Options that have a setting (`faceatlas.config`) default to None, meaning "the setting": `--help` shows the effective
+value and where it came from, and the commands pass None on so the library reads the same setting.
+"""
 
 from __future__ import annotations
 
@@ -11,23 +15,35 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.text import Text
 
-from faceatlas.errors import FaceAtlasError
+from faceatlas.config import env_name, get_settings
+from faceatlas.errors import USAGE_EXIT_CODE, FaceAtlasError
 from faceatlas.profiles import PROFILES
 
 # no Rich markup: names, paths and error messages print as they are ("Trip [paris]" is a folder, not a style)
 console = Console(stderr=True, markup=False)
 output = Console(width=None if sys.stdout.isatty() else 200, markup=False)  # wide tables when piped, not cut at 80
 
-ProfileOption = Annotated[str, typer.Option(help=f"Analysis profile: {', '.join(PROFILES)}.")]
-ThreadsOption = Annotated[int, typer.Option(help="ONNX Runtime threads (0: let it choose).", min=0)]
-MaxPixelsOption = Annotated[int | None, typer.Option(min=1, help="Refuse images with more pixels than this (default: "
-                                                              "FACEATLAS_MAX_PIXELS, else 100 million).")]
+
+def setting_default(name: str) -> str:
+    """How `--help` shows an option's default: the setting's effective value and where it came from."""
+    settings = get_settings()
+    value = getattr(settings, name)
+    origin = "from " + env_name(name) if settings.origin(name) != "default" else "setting " + env_name(name)
+    return f"{value if value is not None else '-'} ({origin})"
+
+
+ProfileOption = Annotated[str | None, typer.Option(help=f"Analysis profile: {', '.join(PROFILES)}.",
+                                                   show_default=setting_default("profile"))]
+ThreadsOption = Annotated[int | None, typer.Option(help="ONNX Runtime threads (0: let it choose).", min=0,
+                                                   show_default=setting_default("threads"))]
+MaxPixelsOption = Annotated[int | None, typer.Option(min=1, help="Refuse images with more pixels than this.",
+                                                     show_default=setting_default("max_pixels"))]
 
 
 def fail(error: Exception) -> typer.Exit:
     """Print the error and return the exit to raise: a FaceAtlasError's own exit code, 2 for any other error."""
     console.print(styled("error:", "red", f" {error}"))
-    return typer.Exit(error.exit_code if isinstance(error, FaceAtlasError) else 2)
+    return typer.Exit(error.exit_code if isinstance(error, FaceAtlasError) else USAGE_EXIT_CODE)
 
 
 def styled(label: str, style: str, rest: str = "") -> Text:
@@ -41,7 +57,7 @@ def progress_bar() -> Progress:
 
 
 def progress_callback(progress: Progress, description: str) -> Callable[[int], Callable[[], None]]:
-    """A callback for `faceatlas.eval.harness`: given a total, add a task and return its advance function."""
+    """A callback for `faceatlas.eval`'s runs: given a total, add a task and return its advance function."""
 
     def start(total: int) -> Callable[[], None]:
         task = progress.add_task(description, total=total)

@@ -10,9 +10,8 @@ from typing import TYPE_CHECKING, Annotated, TypeVar
 import typer
 from rich.table import Table
 
-from faceatlas.cli.common import ProfileOption, ThreadsOption, console, fail, output, styled
+from faceatlas.cli.common import ProfileOption, ThreadsOption, console, fail, output, setting_default, styled
 from faceatlas.errors import FaceAtlasError
-from faceatlas.io.image import iter_image_paths
 
 if TYPE_CHECKING:
     from faceatlas.gallery import Gallery
@@ -21,15 +20,16 @@ gallery_app = typer.Typer(help="People enrolled for 1:N identification: enrol, i
                           no_args_is_help=True)
 
 DbOption = Annotated[str | None, typer.Option(
-    "--db", envvar="FACEATLAS_GALLERY_URL",
-    help="SQLAlchemy URL or SQLite file path (default: SQLite under FACEATLAS_HOME/gallery).")]
-CollectionOption = Annotated[str, typer.Option(help="Collection (an isolated set of people).")]
+    "--db", help="SQLAlchemy URL or SQLite file path (unset: SQLite under FACEATLAS_HOME/gallery).",
+    show_default=setting_default("gallery_url"))]
+CollectionOption = Annotated[str | None, typer.Option(help="Collection (an isolated set of people).",
+                                                      show_default=setting_default("collection"))]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 T = TypeVar("T")
 
 
-def _open(db: str | None, collection: str, profile: str = "default", threads: int = 0, min_quality: float = 0.3,
-          keep_thumbnails: bool = False) -> Gallery:
+def _open(db: str | None, collection: str | None, profile: str | None = None, threads: int | None = None,
+          min_quality: float | None = None, keep_thumbnails: bool = False) -> Gallery:
     """The gallery; its vector index is chosen by FACEATLAS_GALLERY_INDEX and FACEATLAS_MILVUS_URI."""
     from faceatlas.gallery import Gallery
     from faceatlas.pipeline import FaceAnalyzer
@@ -59,10 +59,10 @@ def _print(data: object, as_json: bool) -> bool:
 
 
 @gallery_app.command("create")
-def create(db: DbOption = None, collection: CollectionOption = "default", profile: ProfileOption = "default") -> None:
+def create(db: DbOption = None, collection: CollectionOption = None, profile: ProfileOption = None) -> None:
     """Create a collection (pinned to the profile's embedding model); opening one that exists is harmless."""
     gallery = _open(db, collection, profile)
-    console.print(f"collection '{collection}' ({gallery.analyzer.recogniser_card.id}): {len(gallery)} people")
+    console.print(f"collection '{gallery.collection_name}' ({gallery.model_id}): {len(gallery)} people")
 
 
 @gallery_app.command("enroll")
@@ -70,14 +70,17 @@ def enroll(
     name: Annotated[str, typer.Argument(help="The person's name (created if new).")],
     images: Annotated[list[Path], typer.Argument(help="Photos of this person alone (files or folders).")],
     meta: Annotated[str | None, typer.Option(help="JSON object of metadata to store with the person.")] = None,
-    min_quality: Annotated[float, typer.Option(help="Refuse faces whose quality score (0-1) is lower.")] = 0.3,
+    min_quality: Annotated[float | None, typer.Option(help="Refuse faces whose quality score (0-1) is lower.",
+                                                      show_default=setting_default("min_quality"))] = None,
     allow_identity_clash: Annotated[bool, typer.Option(help="Enrol even if a face matches another person.")] = False,
     keep_thumbnails: Annotated[bool, typer.Option(help="Keep a small JPEG of each face (for review and for "
                                                        "migrating to another model without the photos).")] = False,
-    db: DbOption = None, collection: CollectionOption = "default", profile: ProfileOption = "default",
-    threads: ThreadsOption = 0, as_json: JsonFlag = False,
+    db: DbOption = None, collection: CollectionOption = None, profile: ProfileOption = None,
+    threads: ThreadsOption = None, as_json: JsonFlag = False,
 ) -> None:
     """Add faces of one person; each refused photo is listed with its reason."""
+    from faceatlas.io.image import iter_image_paths
+
     try:
         extra = json.loads(meta) if meta else None
     except json.JSONDecodeError as error:
@@ -87,10 +90,10 @@ def enroll(
         raise fail(ValueError("no image files found in the given paths"))
     gallery = _open(db, collection, profile, threads, min_quality=min_quality, keep_thumbnails=keep_thumbnails)
     report = _guard(lambda: gallery.enroll(name, files, meta=extra, allow_identity_clash=allow_identity_clash))
-    if not _print({"subject": report.subject, "added": report.added, "rejected": report.rejected}, as_json):
+    if not _print(report.to_dict(), as_json):
         console.print(f"{name}: {len(report.added)} face(s) enrolled, {len(report.rejected)} refused")
         for rejected in report.rejected:
-            console.print(styled("  refused", "yellow", f" {rejected['source']}: {rejected['reason']}"))
+            console.print(styled("  refused", "yellow", f" {rejected.source}: {rejected.reason}"))
     if not report.added:
         raise typer.Exit(1)
 
@@ -102,8 +105,8 @@ def identify(
     = None,
     fmr: Annotated[float | None, typer.Option(help="Decide per comparison at this false-match rate instead.")] = None,
     top_k: Annotated[int, typer.Option(min=1, help="Candidates listed per face.")] = 5,
-    db: DbOption = None, collection: CollectionOption = "default", profile: ProfileOption = "default",
-    threads: ThreadsOption = 0, as_json: JsonFlag = False,
+    db: DbOption = None, collection: CollectionOption = None, profile: ProfileOption = None,
+    threads: ThreadsOption = None, as_json: JsonFlag = False,
 ) -> None:
     """Who is in the photo: per face the best candidates and a decision, or "unknown"."""
     gallery = _open(db, collection, profile, threads)
@@ -123,43 +126,43 @@ def verify(
     image: Annotated[Path, typer.Argument(help="A photo; its largest face is compared.")],
     name: Annotated[str, typer.Argument(help="An enrolled person.")],
     fmr: Annotated[float, typer.Option(help="Target false-match rate of the decision.")] = 1e-4,
-    db: DbOption = None, collection: CollectionOption = "default", profile: ProfileOption = "default",
+    db: DbOption = None, collection: CollectionOption = None, profile: ProfileOption = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Is this photo that person, at a calibrated false-match rate. Exit code 1 when not."""
     gallery = _open(db, collection, profile)
     result = _guard(lambda: gallery.verify(image, name, fmr=fmr))
-    if not _print(result, as_json):
-        verdict = "same person" if result["same"] else "not the same person"
-        output.print(f"{verdict}: similarity {result['score']:.4f}, threshold {result['threshold']:.4f} at FMR "
-                     f"{fmr:g} ({result['samples']} enrolled sample(s))")
-    if not result["same"]:
+    if not _print(result.to_dict(), as_json):
+        verdict = "same person" if result.same else "not the same person"
+        output.print(f"{verdict}: similarity {result.score:.4f}, threshold {result.threshold:.4f} at FMR "
+                     f"{fmr:g} ({result.samples} enrolled sample(s))")
+    if not result.same:
         raise typer.Exit(1)
 
 
 @gallery_app.command("list")
-def list_people(db: DbOption = None, collection: CollectionOption = "default", profile: ProfileOption = "default",
+def list_people(db: DbOption = None, collection: CollectionOption = None, profile: ProfileOption = None,
                 as_json: JsonFlag = False) -> None:
     """Everyone enrolled, with their number of samples."""
     people = _open(db, collection, profile).people()
-    if not _print(people, as_json):
+    if not _print([person.to_dict() for person in people], as_json):
         table = Table("name", "samples", "metadata")
         for person in people:
-            table.add_row(person["name"], str(person["samples"]), json.dumps(person["meta"]) if person["meta"] else "")
+            table.add_row(person.name, str(person.samples), json.dumps(person.meta) if person.meta else "")
         output.print(table)
 
 
 @gallery_app.command("show")
-def show(name: str, db: DbOption = None, collection: CollectionOption = "default",
-         profile: ProfileOption = "default") -> None:
+def show(name: str, db: DbOption = None, collection: CollectionOption = None,
+         profile: ProfileOption = None) -> None:
     """One person's record and samples (never their embeddings), as JSON."""
     gallery = _open(db, collection, profile)
-    output.print_json(json.dumps(_guard(lambda: gallery.show(name))))
+    output.print_json(json.dumps(_guard(lambda: gallery.show(name)).to_dict()))
 
 
 @gallery_app.command("rename")
-def rename(old: str, new: str, db: DbOption = None, collection: CollectionOption = "default",
-           profile: ProfileOption = "default") -> None:
+def rename(old: str, new: str, db: DbOption = None, collection: CollectionOption = None,
+           profile: ProfileOption = None) -> None:
     """Rename a person."""
     gallery = _open(db, collection, profile)
     _guard(lambda: gallery.rename(old, new))
@@ -167,8 +170,8 @@ def rename(old: str, new: str, db: DbOption = None, collection: CollectionOption
 
 
 @gallery_app.command("merge")
-def merge(source: str, target: str, db: DbOption = None, collection: CollectionOption = "default",
-          profile: ProfileOption = "default") -> None:
+def merge(source: str, target: str, db: DbOption = None, collection: CollectionOption = None,
+          profile: ProfileOption = None) -> None:
     """Move every sample of SOURCE to TARGET and delete SOURCE (two records of one person)."""
     gallery = _open(db, collection, profile)
     moved = _guard(lambda: gallery.merge(source, target))
@@ -176,70 +179,70 @@ def merge(source: str, target: str, db: DbOption = None, collection: CollectionO
 
 
 @gallery_app.command("erase")
-def erase(name: str, db: DbOption = None, collection: CollectionOption = "default",
-          profile: ProfileOption = "default", as_json: JsonFlag = False) -> None:
+def erase(name: str, db: DbOption = None, collection: CollectionOption = None,
+          profile: ProfileOption = None, as_json: JsonFlag = False) -> None:
     """Remove a person completely: samples, index entries, their name in the audit log; files compacted."""
     gallery = _open(db, collection, profile)
     report = _guard(lambda: gallery.erase(name))
-    if not _print(report, as_json):
-        console.print(f"erased '{name}': {report['samples']} sample(s) and their index entries")
+    if not _print(report.to_dict(), as_json):
+        console.print(f"erased '{name}': {report.samples} sample(s) and their index entries")
 
 
 @gallery_app.command("export")
-def export(path: Path, db: DbOption = None, collection: CollectionOption = "default",
-           profile: ProfileOption = "default") -> None:
+def export(path: Path, db: DbOption = None, collection: CollectionOption = None,
+           profile: ProfileOption = None) -> None:
     """Write the collection to PATH.json and PATH.npz (people, metadata, samples, embeddings)."""
     from faceatlas.gallery.transfer import export_collection
 
     gallery = _open(db, collection, profile)
     report = _guard(lambda: export_collection(gallery, path))
-    console.print(f"exported {report['people']} people, {report['samples']} samples to {report['json']}")
+    console.print(f"exported {report.people} people, {report.samples} samples to {report.json}")
 
 
 @gallery_app.command("import")
-def import_(path: Path, db: DbOption = None, collection: CollectionOption = "default",
-            profile: ProfileOption = "default") -> None:
+def import_(path: Path, db: DbOption = None, collection: CollectionOption = None,
+            profile: ProfileOption = None) -> None:
     """Add the people and samples of an export (PATH.json + PATH.npz) to the collection."""
     from faceatlas.gallery.transfer import import_collection
 
     gallery = _open(db, collection, profile)
     report = _guard(lambda: import_collection(gallery, path))
-    console.print(f"imported {report['people']} people, {report['samples']} samples")
+    console.print(f"imported {report.people} people, {report.samples} samples")
 
 
 @gallery_app.command("migrate")
 def migrate(
     to_collection: Annotated[str, typer.Option(help="Collection to re-embed into.")],
     to_profile: Annotated[str, typer.Option(help="Profile whose recogniser the new collection uses.")],
-    db: DbOption = None, collection: CollectionOption = "default", profile: ProfileOption = "default",
-    threads: ThreadsOption = 0, as_json: JsonFlag = False,
+    db: DbOption = None, collection: CollectionOption = None, profile: ProfileOption = None,
+    threads: ThreadsOption = None, as_json: JsonFlag = False,
 ) -> None:
     """Re-embed a collection with another model, from the photos its samples came from."""
     source = _open(db, collection, profile, threads)
     target = _open(db, to_collection, to_profile, threads, min_quality=source.min_quality)
     report = _guard(lambda: source.migrate(target))
-    if not _print(report, as_json):
-        console.print(f"{report['samples_migrated']} sample(s) of {report['people']} people re-embedded into "
-                      f"'{to_collection}'; {len(report['sources_missing'])} source photo(s) missing, "
-                      f"{len(report['refused'])} refused")
+    if not _print(report.to_dict(), as_json):
+        console.print(f"{report.samples_migrated} sample(s) of {report.people} people re-embedded into "
+                      f"'{to_collection}'; {len(report.sources_missing)} source photo(s) missing, "
+                      f"{len(report.refused)} refused")
 
 
 @gallery_app.command("rebuild-index")
-def rebuild_index(db: DbOption = None, collection: CollectionOption = "default",
-                  profile: ProfileOption = "default") -> None:
+def rebuild_index(db: DbOption = None, collection: CollectionOption = None,
+                  profile: ProfileOption = None) -> None:
     """Recreate the vector index from the database."""
     size = _guard(lambda: _open(db, collection, profile).rebuild_index())
     console.print(f"index rebuilt: {size} entries")
 
 
 @gallery_app.command("check")
-def check(db: DbOption = None, collection: CollectionOption = "default", profile: ProfileOption = "default",
+def check(db: DbOption = None, collection: CollectionOption = None, profile: ProfileOption = None,
           as_json: JsonFlag = False) -> None:
     """Prove the index agrees with the database (exit code 1 if not)."""
     report = _guard(lambda: _open(db, collection, profile).check())
-    if not _print(report, as_json):
-        verdict = "ok" if report["ok"] else "MISMATCH"
-        console.print(f"{report['samples']} samples, {report['index_entries']} index entries, checked samples "
-                      f"finding themselves: {report['self_recall_at_10']:.3f} -> {verdict}")
-    if not report["ok"]:
+    if not _print(report.to_dict(), as_json):
+        verdict = "ok" if report.ok else "MISMATCH"
+        console.print(f"{report.samples} samples, {report.index_entries} index entries, checked samples "
+                      f"finding themselves: {report.self_recall_at_10:.3f} -> {verdict}")
+    if not report.ok:
         raise typer.Exit(1)

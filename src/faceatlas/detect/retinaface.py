@@ -13,7 +13,7 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
-from faceatlas.detect.base import build_faces, scale_to_fit
+from faceatlas.detect.postprocess import build_faces, scale_to_fit
 from faceatlas.models.card import ModelCard
 from faceatlas.models.runtime import onnx_session
 from faceatlas.models.store import resolve

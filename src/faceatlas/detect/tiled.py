@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from faceatlas.detect.base import Detector, build_faces
+from faceatlas.detect.base import Detector
+from faceatlas.detect.postprocess import build_faces
 from faceatlas.types import Faces
 
 EDGE_MARGIN = 2.0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from faceatlas.detect.base import build_faces, scale_to_fit
+from faceatlas.detect.postprocess import build_faces, scale_to_fit
 from faceatlas.models.card import ModelCard
 from faceatlas.models.runtime import onnx_session
 from faceatlas.models.store import resolve

@@ -30,7 +30,10 @@ def _import_dlib() -> Any:
 class DlibResNetRecogniser:
     """dlib ResNet v1 (128-d) on dlib's own chips; embeddings are L2-normalised and compared by cosine."""
 
-    def __init__(self, card: ModelCard) -> None:
+    crop_size = None  # dlib cuts its own 150x150 chips
+
+    def __init__(self, card: ModelCard, threads: int = 0, flip: bool = False) -> None:
+        del threads, flip  # dlib runs single-threaded here and has no mirrored pass
         self.model_id = card.id
         self.dim = int(card.embedding_dim or 128)
         self._card = card

@@ -8,20 +8,26 @@ from __future__ import annotations
 
 import numpy as np
 
-from faceatlas.embed.base import Recogniser, l2_normalise
+from faceatlas.embed import create_recogniser
+from faceatlas.embed.base import l2_normalise
+from faceatlas.models.card import ModelCard
+from faceatlas.models.registry import get_card
 
 
 class FusedRecogniser:
-    """Concatenates member recognisers' embeddings, weighted so the fused cosine is their weighted mean."""
+    """Concatenates the card's member recognisers' embeddings, weighted so the fused cosine is their weighted mean."""
 
-    def __init__(self, model_id: str, members: list[Recogniser], score_weights: list[float]) -> None:
-        if len(members) != len(score_weights) or not members:
-            raise ValueError("a fused recogniser needs one score weight per member")
-        total = float(sum(score_weights))
-        self.model_id = model_id
-        self.members = members
-        self._scales = [np.float32(np.sqrt(w / total)) for w in score_weights]
-        self.dim = sum(m.dim for m in members)
+    crop_size = None  # the members cut their own crops
+
+    def __init__(self, card: ModelCard, threads: int = 0, flip: bool = False) -> None:
+        weights = card.score_weights or [1.0] * len(card.members)
+        if len(card.members) != len(weights) or not card.members:
+            raise ValueError(f"fused model '{card.id}' needs one score weight per member")
+        total = float(sum(weights))
+        self.model_id = card.id
+        self.members = [create_recogniser(get_card(member), threads, flip) for member in card.members]
+        self._scales = [np.float32(np.sqrt(w / total)) for w in weights]
+        self.dim = sum(m.dim for m in self.members)
 
     def embed(self, bgr: np.ndarray, landmarks5: np.ndarray, boxes: np.ndarray) -> np.ndarray:
         parts = [m.embed(bgr, landmarks5, boxes) * s for m, s in zip(self.members, self._scales, strict=True)]

@@ -24,6 +24,8 @@ class OnnxArcFaceRecogniser:
         self.model_id = card.id
         self.flip = flip  # also embed the mirrored crop and add the two (test-time augmentation, 2x the compute)
         self.dim = int(card.embedding_dim or 0)
+        size = card.input_spec.get("size", 112)
+        self.crop_size = int(size[0] if isinstance(size, list | tuple) else size)  # type: ignore[arg-type]
         self._card = card
         self._threads = threads
         spec = card.input_spec
@@ -34,10 +36,10 @@ class OnnxArcFaceRecogniser:
     def embed(self, bgr: np.ndarray, landmarks5: np.ndarray, boxes: np.ndarray) -> np.ndarray:
         if len(landmarks5) == 0:
             return np.zeros((0, self.dim), np.float32)
-        return self.embed_crops(align_faces(bgr, landmarks5, 112))
+        return self.embed_crops(align_faces(bgr, landmarks5, self.crop_size))
 
     def embed_crops(self, crops_bgr: np.ndarray) -> np.ndarray:
-        """Embeddings of already aligned 112x112 BGR crops (N, 112, 112, 3)."""
+        """Embeddings of BGR crops (N, crop_size, crop_size, 3) aligned to the ArcFace template."""
         count = len(crops_bgr)
         if self.flip:
             crops_bgr = np.concatenate([crops_bgr, crops_bgr[:, :, ::-1]])

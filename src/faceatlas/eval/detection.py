@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from faceatlas.detect.base import iou_matrix
+from faceatlas.geometry import iou_matrix
 
 SIZE_BANDS = ((10, 20), (20, 40), (40, 80), (80, 160), (160, float("inf")))
 """Face size bands in pixels of the ground-truth box's shorter side."""

@@ -10,10 +10,9 @@ from pathlib import Path
 
 import numpy as np
 
-from faceatlas import __version__
-from faceatlas.errors import FaceAtlasError
-from faceatlas.io.image import load_image
+from faceatlas.errors import AmbiguousFaceError, FaceAtlasError, NoFaceError
 from faceatlas.pipeline import FaceAnalyzer
+from faceatlas.version import __version__
 
 
 @dataclass
@@ -37,7 +36,7 @@ def analyzer_signature(analyzer: FaceAnalyzer) -> str:
 
 def embed_centre_faces(analyzer: FaceAnalyzer, paths: list[Path],
                        on_progress: Callable[[], None] | None = None, cache_dir: Path | None = None) -> EmbeddedSet:
-    """The embedding of the face nearest each image's centre (the LFW protocol).
+    """The embedding of the face nearest each image's centre (the LFW protocol), through the pipeline.
 
     With `cache_dir`, results are stored per image (keyed by path, size and mtime) under the analyzer's signature,
     so a calibration and a benchmark over the same images embed them once.
@@ -45,46 +44,38 @@ def embed_centre_faces(analyzer: FaceAnalyzer, paths: list[Path],
     cache_file = cache_dir / f"embeddings-{analyzer_signature(analyzer)}.json" if cache_dir else None
     cache: dict[str, list[float] | str] = json.loads(cache_file.read_text()) if cache_file and \
         cache_file.exists() else {}
-    vectors: list[np.ndarray | None] = []
-    failures: dict[str, str] = {}
+    keys = [_cache_key(path) for path in paths]
+    missing = [path for path, key in zip(paths, keys, strict=True) if key not in cache]
     fallbacks = 0
-    for path in paths:
-        key = _cache_key(path)
-        if key in cache:
-            cached = cache[key]
-            if isinstance(cached, str):
-                failures[str(path)] = cached
-                vectors.append(None)
-            else:
-                vectors.append(np.asarray(cached, np.float32))
-            if on_progress is not None:
-                on_progress()
-            continue
-        try:
-            image = load_image(path)
-            faces = analyzer.detect(image.bgr).nearest_to_centre()
-            if len(faces) == 0:
-                failures[str(path)] = "no face found (also after the low-threshold retry)"
-                vectors.append(None)
-            else:
-                fallbacks += bool(faces.meta.get("fallback"))
-                embedded = analyzer.embed(image.bgr, faces)
-                assert embedded.embeddings is not None
-                vectors.append(embedded.embeddings[0])
-        except FaceAtlasError as error:
-            failures[str(path)] = f"{type(error).__name__}: {error}"
-            vectors.append(None)
-        cache[key] = failures[str(path)] if vectors[-1] is None else vectors[-1].tolist()
+    for shot in analyzer.shots(missing, subject="centre"):
+        path = missing[shot.index]
+        if shot.error is None:
+            fallbacks += bool(shot.faces.meta.get("fallback"))
+            cache[_cache_key(path)] = shot.faces.embeddings[0].tolist()
+        else:
+            cache[_cache_key(path)] = _reason(shot.error)
         if on_progress is not None:
             on_progress()
-    if cache_file:
+    if on_progress is not None:
+        for _ in range(len(paths) - len(missing)):
+            on_progress()
+    if cache_file and missing:
         cache_file.parent.mkdir(parents=True, exist_ok=True)
         cache_file.write_text(json.dumps(cache))
+    failures = {str(path): cache[key] for path, key in zip(paths, keys, strict=True) if isinstance(cache[key], str)}
+    vectors = [None if isinstance(cache[key], str) else np.asarray(cache[key], np.float32) for key in keys]
     dim = next((len(v) for v in vectors if v is not None), 0)
     matrix = np.stack([v if v is not None else np.zeros(dim, np.float32) for v in vectors]) if paths else \
         np.zeros((0, dim), np.float32)
     found = np.array([v is not None for v in vectors], bool)
     return EmbeddedSet(paths=list(paths), embeddings=matrix, found=found, fallbacks=fallbacks, failures=failures)
+
+
+def _reason(error: FaceAtlasError) -> str:
+    """Why an image gave no embedding, as failures list it."""
+    if isinstance(error, NoFaceError) and not isinstance(error, AmbiguousFaceError):
+        return "no face found (also after the low-threshold retry)"
+    return f"{type(error).__name__}: {error}"
 
 
 def _cache_key(path: Path) -> str:

@@ -9,9 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from faceatlas.errors import FaceAtlasError
 from faceatlas.eval.calibration import all_pairs
-from faceatlas.io.image import load_image
 from faceatlas.pipeline import FaceAnalyzer
 from faceatlas.quality.features import quality_features
 
@@ -29,20 +27,12 @@ class QualitySamples:
 
 def collect(analyzer: FaceAnalyzer, paths: list[Path], on_progress: Callable[[], None] | None = None
             ) -> QualitySamples:
-    """One pass per image: detect, then the quality signals and the embedding of the face nearest the centre."""
+    """Per image, through the pipeline: the quality signals and the embedding of the face nearest the centre."""
     features, vectors = [], []
-    for path in paths:
-        try:
-            bgr = load_image(path).bgr
-            faces = analyzer.detect(bgr).nearest_to_centre()
-        except FaceAtlasError:
-            faces = None
-        if faces is not None and len(faces):
-            features.append(quality_features(bgr, faces)[0])
-            vectors.append(analyzer.embed(bgr, faces).embeddings[0])
-        else:
-            features.append(None)
-            vectors.append(None)
+    for shot in analyzer.shots(paths, subject="centre"):
+        found = shot.error is None
+        features.append(quality_features(shot.image, shot.faces)[0] if found else None)
+        vectors.append(shot.faces.embeddings[0] if found else None)
         if on_progress is not None:
             on_progress()
     found = np.array([v is not None for v in vectors], bool)

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from faceatlas import __version__
 from faceatlas.models.card import ModelCard
+from faceatlas.version import __version__
 
 SCHEMA = "faceatlas.eval"
 SCHEMA_VERSION = 1

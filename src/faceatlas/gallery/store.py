@@ -169,21 +169,27 @@ def data_dir(engine: Engine) -> Path:
     return path
 
 
-ERASED_TABLES = ("samples", "thumbnails", "subjects", "audit", "library_faces", "library_clusters",
-                 "library_not_person")
-"""Tables whose deleted rows may hold a person's data (embeddings, face JPEGs, names): rewritten by `compact`."""
+def person_tables(connection: Connection) -> list[str]:
+    """The tables whose deleted rows may hold a person's data: people, the audit log (names), and every table whose
+    rows hang on a person through foreign keys (samples, thumbnails, and whatever layers built on the gallery add:
+    a photo library's clusters and faces), found in the database itself."""
+    inspector = inspect(connection)
+    present = set(inspector.get_table_names())
+    refers = {table: {key["referred_table"] for key in inspector.get_foreign_keys(table)} for table in present}
+    found = {"subjects", "audit"} & present
+    while grown := {table for table, referred in refers.items() if referred & found} - found:
+        found |= grown
+    return sorted(found)
 
 
 def compact(engine: Engine) -> None:
     """Give deleted bytes back: SQLite's write-ahead log checkpointed and truncated and the file vacuumed;
-    PostgreSQL's `ERASED_TABLES` rewritten (VACUUM FULL). PostgreSQL's own write-ahead log keeps old pages until the
+    PostgreSQL's `person_tables` rewritten (VACUUM FULL). PostgreSQL's own write-ahead log keeps old pages until the
     server recycles it (and backups keep them for as long as they are kept): erasure there is as complete as the
     server's retention allows."""
     if engine.url.get_backend_name() == "postgresql":  # rewrite the tables so deleted tuples leave the files
-        present = set(inspect(engine).get_table_names())
-        tables = [table for table in ERASED_TABLES if table in present]  # a gallery alone has no library tables
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            connection.execute(text(f"VACUUM FULL {', '.join(tables)}"))
+            connection.execute(text(f"VACUUM FULL {', '.join(person_tables(connection))}"))
         return
     if engine.url.get_backend_name() != "sqlite":
         return

@@ -13,14 +13,16 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from faceatlas.gallery.gallery import Gallery, GalleryError
-from faceatlas.gallery.schema import Sample, Subject, Thumbnail
+from faceatlas.errors import GalleryError
+from faceatlas.gallery.gallery import Gallery, NewSample
+from faceatlas.gallery.results import TransferReport
+from faceatlas.gallery.schema import Subject
 
 FORMAT = "faceatlas.gallery.export"
 VERSION = 1
 
 
-def export_collection(gallery: Gallery, path: Path) -> dict:
+def export_collection(gallery: Gallery, path: Path) -> TransferReport:
     """Write `path` (.json) and `path` with suffix .npz; returns counts."""
     path = Path(path).with_suffix(".json")
     people, vectors = [], []
@@ -36,16 +38,16 @@ def export_collection(gallery: Gallery, path: Path) -> dict:
                 vectors.append(np.frombuffer(sample.embedding, np.float32))
             people.append({"name": subject.name, "meta": subject.meta, "samples": samples})
     document = {"format": FORMAT, "version": VERSION, "collection": gallery.collection_name,
-                "model_id": gallery.analyzer.recogniser_card.id, "people": people}
-    array = np.stack(vectors) if vectors else np.zeros((0, gallery._ndim()), np.float32)
+                "model_id": gallery.model_id, "people": people}
+    array = np.stack(vectors) if vectors else np.zeros((0, gallery.ndim), np.float32)
     _atomic_npz(path.with_suffix(".npz"), array)
     temporary = path.with_name(path.name + ".part")
     temporary.write_text(json.dumps(document, indent=1))
     os.replace(temporary, path)
-    return {"people": len(people), "samples": len(array), "json": str(path), "npz": str(path.with_suffix(".npz"))}
+    return TransferReport(people=len(people), samples=len(array), json=str(path), npz=str(path.with_suffix(".npz")))
 
 
-def import_collection(gallery: Gallery, path: Path) -> dict:
+def import_collection(gallery: Gallery, path: Path) -> TransferReport:
     """Add the people and samples of an export to this gallery's collection (same embedding model required);
     people who already exist get the samples appended. One transaction: all or nothing."""
     path = Path(path).with_suffix(".json")
@@ -56,31 +58,24 @@ def import_collection(gallery: Gallery, path: Path) -> dict:
         raise GalleryError(f"{path}: not a readable gallery export ({error})") from None
     if document.get("format") != FORMAT or document.get("version") != VERSION:
         raise GalleryError(f"{path}: not a version-{VERSION} FaceAtlas gallery export")
-    if document["model_id"] != gallery.analyzer.recogniser_card.id:
+    if document["model_id"] != gallery.model_id:
         raise GalleryError(f"{path} holds embeddings of '{document['model_id']}', this collection uses "
-                           f"'{gallery.analyzer.recogniser_card.id}'")
+                           f"'{gallery.model_id}'")
     expected = sum(len(p["samples"]) for p in document["people"])
-    if len(vectors) != expected or (expected and vectors.shape[1] != gallery._ndim()):
-        raise GalleryError(f"{path}: {expected} sample records but {len(vectors)} embeddings")
-    added: list[Sample] = []
-    row = 0
+    if len(vectors) != expected or (expected and vectors.shape[1:] != (gallery.ndim,)):
+        raise GalleryError(f"{path}: {expected} sample records but {len(vectors)} embeddings of "
+                           f"{gallery.ndim} dimensions")
+    rows = iter(vectors)
+    stored = []
     with gallery.writing() as session:
         for person in document["people"]:
             subject = gallery.subject_named(session, person["name"], person["meta"])
-            for record in person["samples"]:
-                sample = Sample(subject_id=subject.id, collection_id=gallery.collection_id,
-                                model_id=document["model_id"], embedding=vectors[row].astype(np.float32).tobytes(),
-                                quality=record["quality"], box=record["box"], source=record["source"],
-                                thumbnail=Thumbnail(jpeg=base64.b64decode(record["thumbnail"]))
-                                if record.get("thumbnail") else None)
-                session.add(sample)
-                added.append(sample)
-                row += 1
-        session.flush()
-        generation = gallery._commit(session, "import", {"people": len(document["people"]), "samples": len(added)})
-        if added:
-            gallery._added(generation, np.array([s.id for s in added]), vectors)
-    return {"people": len(document["people"]), "samples": len(added)}
+            stored += gallery._store(session, subject, [
+                NewSample(next(rows), record["quality"], record["box"], record["source"],
+                          base64.b64decode(record["thumbnail"]) if record.get("thumbnail") else None)
+                for record in person["samples"]])
+        gallery._committed(session, stored, "import", {"people": len(document["people"])})
+    return TransferReport(people=len(document["people"]), samples=len(stored))
 
 
 def _atomic_npz(path: Path, embeddings: np.ndarray) -> None:

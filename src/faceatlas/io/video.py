@@ -23,9 +23,6 @@ DAMAGE_SLACK_MS = 1000.0
 """A video whose frames end this much before the length its container states is damaged (intact ones on the sample
 videos end within 0.2 s of it: the stated frame count and rate are rounded)."""
 
-FRAME_EVERY = 2.0
-"""Seconds between the frames of a video that the library analyses unless told otherwise."""
-
 VIDEO_SUFFIXES = frozenset({".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".3gp", ".mpg", ".mpeg", ".wmv"})
 
 

@@ -5,12 +5,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
-
-if TYPE_CHECKING:
-    from faceatlas.mesh.model import MeshResult
 
 MESH_POINTS = 468
 
@@ -32,12 +27,13 @@ IBUG68 = np.array([127, 137, 177, 58, 172, 150, 149, 148, 152, 377, 378, 379, 39
 mouth 48-67), mirror-symmetric; fitted on dlib's 18 training faces by `scripts/fit_mesh_ibug68.py`."""
 
 
-def mesh_points(result: MeshResult, count: int) -> np.ndarray:
-    """(N, count, 2) points read off a mesh result: five (`landmarks5_from_mesh`) or the iBUG 68 (`IBUG68`)."""
+def mesh_points(mesh: np.ndarray, iris_centres: np.ndarray, count: int) -> np.ndarray:
+    """(N, count, 2) points read off a mesh (N, 468, >=2) and its iris centres (N, 2, >=2): five
+    (`landmarks5_from_mesh`) or the iBUG 68 (`IBUG68`)."""
     if count == 5:
-        return landmarks5_from_mesh(result.mesh, result.irises[:, :, 0])
+        return landmarks5_from_mesh(mesh, iris_centres)
     if count == 68:
-        return result.mesh[:, IBUG68, :2]
+        return mesh[:, IBUG68, :2]
     raise ValueError(f"no mapping from the mesh to {count} points (5 or 68)")
 
 

@@ -80,6 +80,15 @@ class ModelCard(BaseModel):
         """False for cards that only combine other models (fusion)."""
         return self.source.distribution is not None or self.source.path is not None
 
+    def threshold_at(self, fmr: float) -> float:
+        """The score threshold at false-match rate `fmr` from the calibration table (`CalibrationError` without
+        one)."""
+        if self.calibration is None:
+            raise CalibrationError(
+                f"model '{self.id}' has no calibration table; run `faceatlas eval calibrate --model {self.id} "
+                "--identities DIR` on identity-labelled images")
+        return self.calibration.threshold_at(fmr)
+
     @classmethod
     def from_file(cls, path: Path) -> ModelCard:
         card = cls.model_validate_json(Path(path).read_text())

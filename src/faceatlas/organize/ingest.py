@@ -18,11 +18,9 @@ from pathlib import Path
 import numpy as np
 
 from faceatlas.io.draw import face_thumbnail
-from faceatlas.io.image import load_image
-from faceatlas.io.video import SampledVideo
-from faceatlas.types import Faces
+from faceatlas.pipeline import AnalyzerSpec, FaceAnalyzer
 
-_ANALYZER = None  # one per worker process, made by `_start_worker`
+_ANALYZER: FaceAnalyzer | None = None  # one per worker process, made by `_start_worker`
 
 LASTING_ERRORS = ("ImageDecodeError", "VideoDecodeError")
 """The errors of a file's content (it fails the same way on every run), by class name, as an error is stored
@@ -48,13 +46,11 @@ class Found:
     thumbnails: list[bytes] | None = None  # one JPEG per face, when asked to keep them
 
 
-def _start_worker(profile: str, threads: int) -> None:
+def _start_worker(spec: AnalyzerSpec) -> None:
     """Make this process's analyzer, and end the process if the indexer that started it dies (killed, it cannot
     tell its workers; they would wait for work forever)."""
     global _ANALYZER
-    from faceatlas.pipeline import FaceAnalyzer
-
-    _ANALYZER = FaceAnalyzer(profile=profile, threads=threads, heads=["quality"])
+    _ANALYZER = spec.build()
     parent = os.getppid()
 
     def watch_parent() -> None:
@@ -66,37 +62,30 @@ def _start_worker(profile: str, threads: int) -> None:
 
 
 def analyse(path: str, sha256: str, size: int, mtime_ns: int, frame_every: float = 0.0,
-            keep_thumbnails: bool = False, max_pixels: int | None = None) -> Found:
-    """Detect, embed and score every face of one photo (refused above `max_pixels`, default the setting), or of a
-    video's frames sampled every `frame_every` seconds (in a worker process); with `keep_thumbnails`, a small JPEG
-    of each face too."""
+            keep_thumbnails: bool = False) -> Found:
+    """Every face of one photo, or of a video's frames sampled every `frame_every` seconds, through this worker's
+    pipeline (embedded, with quality); with `keep_thumbnails`, a small JPEG of each face too."""
     found = Found(path, sha256, size, mtime_ns)
-
-    def look(bgr: np.ndarray) -> tuple[Faces, list[bytes]]:
-        faces = _ANALYZER.analyze(bgr)
-        return faces, [face_thumbnail(bgr, box) for box in faces.boxes] if keep_thumbnails else []
-
     try:
-        if frame_every:
-            video = SampledVideo(path, frame_every)
-            frames = [(ms, *look(bgr)) for ms, bgr in video]
-            found.warning = video.damage
-        else:
-            frames = [(None, *look(load_image(path, max_pixels=max_pixels).bgr))]
+        shots = list(_ANALYZER.shots(path, every=frame_every or None))
+        failed = next((shot.error for shot in shots if shot.error is not None), None)
+        if failed is not None:
+            raise failed
     except Exception as error:  # one bad file is reported, never the end of the run
         found.error = f"{type(error).__name__}: {error}"
         found.retry = not _in_the_file(error)
         return found
-    found.boxes = np.concatenate([faces.boxes for _, faces, _ in frames])
-    found.scores = np.concatenate([faces.scores for _, faces, _ in frames])
-    with_faces = [faces for _, faces, _ in frames if len(faces)]
+    found.warning = shots[-1].warning
+    found.boxes = np.concatenate([shot.faces.boxes for shot in shots])
+    found.scores = np.concatenate([shot.faces.scores for shot in shots])
+    with_faces = [shot.faces for shot in shots if len(shot.faces)]
     if with_faces:
         found.quality = np.concatenate([faces.quality for faces in with_faces])
         found.embeddings = np.concatenate([faces.embeddings for faces in with_faces])
     if frame_every:
-        found.frames = np.concatenate([np.full(len(faces), ms, np.int64) for ms, faces, _ in frames])
+        found.frames = np.concatenate([np.full(len(shot.faces), shot.time_ms, np.int64) for shot in shots])
     if keep_thumbnails:
-        found.thumbnails = [jpeg for _, _, jpegs in frames for jpeg in jpegs]
+        found.thumbnails = [face_thumbnail(shot.image, box) for shot in shots for box in shot.faces.boxes]
     return found
 
 
@@ -105,20 +94,20 @@ def _in_the_file(error: Exception) -> bool:
     return type(error).__name__ in LASTING_ERRORS
 
 
-def analysed(jobs: list[tuple[str, str, int, int, float]], profile: str, workers: int, keep_thumbnails: bool = False,
-             max_pixels: int | None = None) -> Iterator[Found]:
-    """Results of `analyse` for each job, in order, from `workers` processes of one ONNX thread each; a few jobs
-    ahead are in flight, so results are committed while the rest are analysed."""
+def analysed(jobs: list[tuple[str, str, int, int, float]], spec: AnalyzerSpec, workers: int,
+             keep_thumbnails: bool = False) -> Iterator[Found]:
+    """Results of `analyse` for each job, in order, from `workers` processes each running the analyzer `spec`
+    describes; a few jobs ahead are in flight, so results are committed while the rest are analysed."""
     if not jobs:
         return
     # spawned, not forked: forked workers hung here at their first image (a fork copies the parent's thread-pool
     # state, e.g. OpenCV's, mid-use; which pool it was was not pinned down)
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_start_worker,
-                             initargs=(profile, 1)) as pool:
+                             initargs=(spec,)) as pool:
         queue = iter(jobs)
         def submit(job: tuple[str, str, int, int, float]) -> Future[Found]:
-            return pool.submit(analyse, *job, keep_thumbnails=keep_thumbnails, max_pixels=max_pixels)
+            return pool.submit(analyse, *job, keep_thumbnails=keep_thumbnails)
 
         pending: deque[Future[Found]] = deque(map(submit, islice(queue, 4 * workers)))
         while pending:

@@ -8,7 +8,7 @@ import os
 import time
 from collections.abc import Callable, Iterable
 from contextlib import suppress
-from dataclasses import dataclass, field
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -16,43 +16,35 @@ from sqlalchemy import Row, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from faceatlas.errors import FaceAtlasError
+from faceatlas.config import get_settings
+from faceatlas.errors import FaceAtlasError, LibraryError
 from faceatlas.gallery import Gallery
 from faceatlas.io.draw import face_thumbnail
 from faceatlas.io.image import IMAGE_SUFFIXES, ImageSource, iter_image_paths, load_image
-from faceatlas.io.video import FRAME_EVERY, VIDEO_SUFFIXES, frames_at
+from faceatlas.io.video import VIDEO_SUFFIXES, frames_at
 from faceatlas.models.store import sha256_file
+from faceatlas.organize import browse
+from faceatlas.organize.faces import LibraryView
 from faceatlas.organize.ingest import LASTING_ERRORS, Found, analysed, stat_key
-from faceatlas.organize.labelling import ClusterReport, Labelling, ReviewItem
+from faceatlas.organize.labelling import Labelling
+from faceatlas.organize.results import (
+    Answer,
+    ClusterSummary,
+    FailedFile,
+    Forgetting,
+    IncompleteFile,
+    IndexReport,
+    Naming,
+    PhotoMatch,
+    ReviewItem,
+    Unlabelling,
+)
+from faceatlas.organize.review import Review
 from faceatlas.organize.schema import LibraryFace, LibraryFile, LibraryPath
 from faceatlas.pipeline import FaceAnalyzer
 
 SAVE_TRIES = 3
 """Attempts to commit a file or a batch of paths that another indexer may be committing at the same moment."""
-
-
-class LibraryError(FaceAtlasError):
-    """A library operation that cannot be done as asked (a folder that cannot be read, ...)."""
-
-    exit_code = 8
-
-
-@dataclass
-class IndexReport:
-    """What one `index` run did."""
-
-    seen: int = 0  # image files (and video files, when asked) under the folders
-    unchanged: int = 0  # same path, size and modification time as last time: not even hashed
-    known_content: int = 0  # moved, renamed, copied or touched, or analysed by another run meanwhile
-    analysed: int = 0
-    faces: int = 0  # faces found in the analysed files
-    # under the folders, whether analysed by this run or an earlier one:
-    failed: list[dict] = field(default_factory=list)  # {"path", "error"}: unreadable or not images
-    incomplete: list[dict] = field(default_factory=list)  # {"path", "warning"}: analysed up to damage (videos)
-    removed_paths: int = 0  # paths indexed before, gone from the folders now
-    thumbnails_added: int = 0  # with keep_thumbnails: faces indexed before without one, given theirs now
-    clusters: ClusterReport | None = None  # the new faces clustered (and labelled, where they joined a person)
-    seconds: float = 0.0
 
 
 class Library:
@@ -69,28 +61,32 @@ class Library:
     >>> lib.forget(9)                                # erase a stranger's cluster (a named one: Gallery.erase)
     """
 
-    def __init__(self, url: str | None = None, collection: str = "default", profile: str | None = None,
+    def __init__(self, url: str | None = None, collection: str | None = None, profile: str | None = None,
                  workers: int | None = None, create: bool = True) -> None:
         self.gallery = Gallery(url, collection, FaceAnalyzer(profile=profile), create=create)
         self.profile = self.gallery.analyzer.profile
-        self.workers = workers or max(1, os.cpu_count() or 1)
-        self.labelling = Labelling(self.gallery)
+        self.workers = workers or get_settings().workers or max(1, os.cpu_count() or 1)
+        self.view = LibraryView(self.gallery)
+        self.labelling = Labelling(self.gallery, self.view)
+        self.reviewing = Review(self.labelling)
 
     @property
     def _collection_id(self) -> int:
         return self.gallery.collection_id
 
     def index(self, folders: str | Path | Iterable[str | Path], progress: Callable[[int, int], None] | None = None,
-              videos: bool = False, frame_every: float = FRAME_EVERY, keep_thumbnails: bool = False,
+              videos: bool = False, frame_every: float | None = None, keep_thumbnails: bool = False,
               max_pixels: int | None = None) -> IndexReport:
         """Find every image (and with `videos`, every video) under `folders` (a folder or several; linked folders
         are followed) and analyse the ones whose content is new; a video's frames are sampled every `frame_every`
-        seconds; with `keep_thumbnails`, a small JPEG of each face is stored with it (for review and migration when
-        the photo is out of reach), also for the faces indexed before; photos above `max_pixels` (default: the
+        seconds (default: the `frame_every` setting); with `keep_thumbnails`, a small JPEG of each face is stored
+        with it (for review and migration when the photo is out of reach), also for the faces indexed before;
+        photos above `max_pixels` (default: the
         `max_pixels` setting) are refused. `progress(done, total)` is called as files are analysed (and as the
         files of faces indexed before are given their thumbnails). Each file is committed with its faces, so an
         interrupted run resumes. A file that cannot be read is remembered and reported on every run; one refused
         for this run's setup (models missing, the pixel limit) is tried again on the next."""
+        frame_every = get_settings().frame_every if frame_every is None else frame_every
         if frame_every <= 0:
             raise LibraryError("frame_every must be a positive number of seconds")
         if max_pixels is not None and max_pixels <= 0:
@@ -115,8 +111,9 @@ class Library:
             if progress:
                 progress(next(steps), len(jobs) + len(wanting))
 
+        spec = replace(self.gallery.analyzer.spec, threads=1, max_pixels=max_pixels)  # one thread per worker
         with Session(self.gallery.engine) as session:
-            for found in analysed(jobs, self.profile, self.workers, keep_thumbnails, max_pixels):
+            for found in analysed(jobs, spec, self.workers, keep_thumbnails):
                 self._commit(session, found, waiting.pop(found.sha256, []), report)
                 step()
         report.removed_paths = self._forget_missing(roots, present, suffixes)
@@ -151,7 +148,7 @@ class Library:
                         continue
                     digest = sha256_file(path)
                 except OSError as error:
-                    report.failed.append({"path": str(path), "error": f"{type(error).__name__}: {error}"})
+                    report.failed.append(FailedFile(str(path), f"{type(error).__name__}: {error}"))
                     continue
                 if digest in known_content:
                     moved.append((str(path), known_content[digest], size, mtime_ns))
@@ -200,17 +197,17 @@ class Library:
         """One analysed file, its faces and its paths, in one transaction (only the paths if another indexer
         committed the same content meanwhile); nothing for a file to try again next run."""
         if found.retry:
-            report.failed += [{"path": path, "error": found.error} for path in [found.path, *(o[0] for o in others)]]
+            report.failed += [FailedFile(path, found.error) for path in [found.path, *(o[0] for o in others)]]
             return
         if self._saved(session, lambda: self._write_file(session, found, others)):
             report.known_content += 1
         elif found.error:
-            report.failed.append({"path": found.path, "error": found.error})
+            report.failed.append(FailedFile(found.path, found.error))
         else:
             report.analysed += 1
             report.faces += len(found.boxes)
             if found.warning:
-                report.incomplete.append({"path": found.path, "warning": found.warning})
+                report.incomplete.append(IncompleteFile(found.path, found.warning))
 
     def _write_file(self, session: Session, found: Found, others: list[tuple[str, int, int]]) -> bool:
         """Add the file, its faces and its paths; True if the content was there already (only paths added)."""
@@ -297,12 +294,12 @@ class Library:
                 raise LibraryError(f"no photos indexed in collection '{self.gallery.collection_name}' of this "
                                    f"gallery: run `faceatlas library index FOLDER` first")
 
-    def people(self, limit: int | None = None, named: bool | None = None) -> list[dict]:
-        """Named people, then unnamed clusters, biggest first (see `Labelling.people`)."""
+    def people(self, limit: int | None = None, named: bool | None = None) -> list[ClusterSummary]:
+        """Named people, then unnamed clusters, biggest first (see `browse.people`)."""
         self._require_indexed()
-        return self.labelling.people(limit, named)
+        return browse.people(self.view, limit, named)
 
-    def name(self, cluster: int, name: str) -> dict:
+    def name(self, cluster: int, name: str) -> Naming:
         """Cluster `cluster` is person `name` (joined to their cluster if they have one)."""
         self._require_indexed()
         return self.labelling.name(_number(cluster), name)
@@ -310,18 +307,18 @@ class Library:
     def review(self, limit: int | None = None) -> list[ReviewItem]:
         """Clusters that may be a named person, biggest first: answer each with `answer`."""
         self._require_indexed()
-        return self.labelling.queue(limit)
+        return self.reviewing.queue(limit)
 
-    def answer(self, item: ReviewItem, reply: str) -> dict:
+    def answer(self, item: ReviewItem, reply: str) -> Answer:
         """"yes", "no", "skip" or the right name."""
-        return self.labelling.answer(item, reply)
+        return self.reviewing.answer(item, reply)
 
-    def merge(self, first: int, second: int) -> dict:
+    def merge(self, first: int, second: int) -> Naming:
         """Clusters `first` and `second` are one person (see `Labelling.merge`)."""
         self._require_indexed()
         return self.labelling.merge(_number(first), _number(second))
 
-    def unlabel(self, path: str | Path, name: str) -> dict:
+    def unlabel(self, path: str | Path, name: str) -> Unlabelling:
         """`name` is not who is in the photo at `path` (see `Labelling.unlabel`)."""
         self._require_indexed()
         return self.labelling.unlabel(path, name)
@@ -332,15 +329,15 @@ class Library:
             return session.scalar(select(LibraryFace.thumbnail).where(LibraryFace.id == face,
                                                                       LibraryFace.collection_id == self._collection_id))
 
-    def forget(self, cluster: int) -> dict:
+    def forget(self, cluster: int) -> Forgetting:
         """Erase an unnamed cluster's faces from the database (see `Labelling.forget`)."""
         self._require_indexed()
         return self.labelling.forget(_number(cluster))
 
-    def photos(self, person: str | None = None, like: ImageSource | None = None) -> list[dict]:
+    def photos(self, person: str | None = None, like: ImageSource | None = None) -> list[PhotoMatch]:
         """Where `person` appears, or whoever is in the photo `like`: one row per face and path."""
         self._require_indexed()
-        return self.labelling.photos(person, like)
+        return browse.photos(self.view, self.labelling.threshold, person, like)
 
 
 def _number(cluster: object) -> int:
@@ -354,6 +351,6 @@ def _number(cluster: object) -> int:
 def _report_problem(report: IndexReport, path: str, problem: Row | None) -> None:
     """A file analysed by an earlier run that could not be read, or only in part, is reported again."""
     if problem is not None and problem.error:
-        report.failed.append({"path": path, "error": problem.error})
+        report.failed.append(FailedFile(path, problem.error))
     elif problem is not None:
-        report.incomplete.append({"path": path, "warning": problem.warning})
+        report.incomplete.append(IncompleteFile(path, problem.warning))

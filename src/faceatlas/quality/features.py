@@ -13,8 +13,9 @@ FEATURES = ("score", "log_eye_distance", "log_sharpness", "brightness", "contras
             "roll_degrees")
 
 
-def quality_features(bgr: np.ndarray, faces: Faces) -> np.ndarray:
-    """(N, len(FEATURES)) float32, one row per face."""
+def quality_features(bgr: np.ndarray, faces: Faces, aligned: np.ndarray | None = None) -> np.ndarray:
+    """(N, len(FEATURES)) float32, one row per face; `aligned`: the faces' 112x112 ArcFace-aligned crops when
+    already made (the recogniser's), else they are cut here."""
     if len(faces) == 0:
         return np.zeros((0, len(FEATURES)), np.float32)
     points = faces.landmarks5
@@ -24,7 +25,7 @@ def quality_features(bgr: np.ndarray, faces: Faces) -> np.ndarray:
     # nose offset from the eye centre along the eye line, in eye distances: 0 frontal, large in profile
     along = np.einsum("ni,ni->n", points[:, 2] - eye_centre, eyes) / np.maximum(eye_distance**2, 1e-6)
     roll = np.degrees(np.arctan2(eyes[:, 1], eyes[:, 0]))
-    crops = align_faces(bgr, points, 112)
+    crops = align_faces(bgr, points, 112) if aligned is None else aligned
     rows = []
     for crop in crops:
         grey = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY)

@@ -46,5 +46,5 @@ class QualityHead:
     def __init__(self, threads: int = 0) -> None:
         del threads  # NumPy only
 
-    def predict(self, bgr: np.ndarray, faces: Faces) -> dict[str, np.ndarray]:
-        return {"quality": quality_scores(quality_features(bgr, faces))}
+    def predict(self, bgr: np.ndarray, faces: Faces, aligned: np.ndarray | None = None) -> dict[str, np.ndarray]:
+        return {"quality": quality_scores(quality_features(bgr, faces, aligned))}

@@ -1,0 +1,3 @@
+"""The version of FaceAtlas (also `faceatlas.__version__`)."""
+
+__version__ = "0.1.0"
