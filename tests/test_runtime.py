@@ -1,5 +1,6 @@
 import numpy as np
 import onnx
+import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
 
 from faceatlas.models.runtime import expand_prelu, onnx_session
@@ -23,15 +24,30 @@ def test_prelu_rewrite_gives_identical_numbers(tmp_path):
     np.testing.assert_array_equal(onnx_session(path).run(None, {"x": x})[0], expected)
 
 
-def test_sface_runs_the_same_in_opencv_dnn_and_onnx_runtime():
+def test_sface_runs_the_same_in_openvino_opencv_dnn_and_onnx_runtime():
     from faceatlas.embed.onnx_arcface import OnnxArcFaceRecogniser
     from faceatlas.models import get_card
 
     card = get_card("sface-2021dec-int8bq")
-    assert card.runtime == "opencv-dnn"
+    assert card.runtime == "openvino"
     crops = np.random.default_rng(1).integers(0, 256, (3, 112, 112, 3), dtype=np.uint8)
-    with_opencv = OnnxArcFaceRecogniser(card, threads=1, flip=True).embed_crops(crops)
-    with_ort = OnnxArcFaceRecogniser(card.model_copy(update={"runtime": "onnxruntime"}), threads=1,
-                                     flip=True).embed_crops(crops)
-    assert with_opencv.shape == (3, 128)
-    np.testing.assert_allclose(np.sum(with_opencv * with_ort, axis=1), 1.0, atol=1e-5)
+    embedded = {runtime: OnnxArcFaceRecogniser(card.model_copy(update={"runtime": runtime}), threads=1,
+                                               flip=True).embed_crops(crops)
+                for runtime in ("openvino", "opencv-dnn", "onnxruntime")}
+    assert embedded["openvino"].shape == (3, 128)
+    for other in ("opencv-dnn", "onnxruntime"):
+        np.testing.assert_allclose(np.sum(embedded["openvino"] * embedded[other], axis=1), 1.0, atol=1e-5)
+
+
+def test_blockwise_quantised_weights_are_expanded_to_the_numbers_onnx_runtime_computes():
+    from faceatlas.models import get_card
+    from faceatlas.models.runtime import dequantized_constants, onnx_session
+    from faceatlas.models.store import resolve
+
+    path = resolve(get_card("sface-2021dec-int8bq"))
+    folded = dequantized_constants(onnx.load(str(path)))
+    assert not [node for node in folded.graph.node if node.op_type == "DequantizeLinear"]
+    x = np.random.default_rng(2).uniform(0, 255, (2, 3, 112, 112)).astype(np.float32)
+    reference = onnx_session(path).run(None, {"data": x})[0]
+    expanded = ort.InferenceSession(folded.SerializeToString(), providers=["CPUExecutionProvider"])
+    np.testing.assert_allclose(expanded.run(None, {"data": x})[0], reference, rtol=1e-4, atol=1e-4)

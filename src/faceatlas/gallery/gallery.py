@@ -83,8 +83,8 @@ class Gallery:
         self.template = template
         self._collection_id, self.collection_key = self._open_collection()  # the key names it in shared engines
         self.vectors = CollectionIndex(
-            self.engine, self._collection_id, self.collection_key, f"{self.collection_name}.{self.model_id}", self.index_dir,
-            index or settings.gallery_index, self.ndim,
+            self.engine, self._collection_id, self.collection_key, f"{self.collection_name}.{self.model_id}",
+            self.index_dir, index or settings.gallery_index, self.ndim,
             milvus_uri or settings.milvus_uri or str(self.index_dir / "milvus.db"))
 
     @property

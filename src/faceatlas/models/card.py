@@ -67,7 +67,8 @@ class ModelCard(BaseModel):
     input_spec: dict[str, object] = Field(default_factory=dict)
     output_spec: dict[str, object] = Field(default_factory=dict)
     embedding_dim: int | None = None
-    runtime: Literal["onnxruntime", "opencv-dnn", "litert"] = "onnxruntime"  # the engine that runs the file fastest
+    # the engine that runs the file fastest (a recogniser falls back to OpenCV DNN where OpenVINO is not installed)
+    runtime: Literal["onnxruntime", "opencv-dnn", "openvino", "litert"] = "onnxruntime"
     requires: list[str] = Field(default_factory=list)  # other cards whose files this model also needs
     members: list[str] = Field(default_factory=list)  # for architecture "fusion": member recogniser ids
     score_weights: list[float] = Field(default_factory=list)  # for "fusion": weight of each member's cosine

@@ -1,10 +1,11 @@
-"""ONNX Runtime sessions: created lazily on first use, cached per process, CPU only."""
+"""The engines that run model files on the CPU — ONNX Runtime sessions, OpenCV DNN networks, OpenVINO compiled
+models and LiteRT interpreters — created lazily on first use and cached per process."""
 
 from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
@@ -39,6 +40,62 @@ def onnx_session(path: Path, threads: int = 0) -> ort.InferenceSession:
 def opencv_net(path: Path) -> cv2.dnn.Net:
     """A cached OpenCV DNN network for an ONNX file (CPU). Its thread count is OpenCV's process-wide setting."""
     return cv2.dnn.readNetFromONNX(str(path))
+
+
+def openvino_available() -> bool:
+    try:
+        import openvino  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+@lru_cache(maxsize=16)
+def openvino_model(path: Path, threads: int = 0) -> Callable[[np.ndarray], np.ndarray]:
+    """A cached OpenVINO CPU model for an ONNX file, as a function from an input batch to the first output. Weights
+    stored quantised (DequantizeLinear of constants, blockwise too) are expanded to float32 first, and inference
+    runs in float32 (OpenVINO would choose bfloat16 on CPUs with AMX): the same numbers as ONNX Runtime and OpenCV
+    DNN to 1e-6, in about half OpenCV's time for SFace."""
+    import openvino
+
+    core = openvino.Core()
+    model = core.read_model(dequantized_constants(onnx.load(str(path))).SerializeToString())
+    model.reshape({model.inputs[0]: [-1, *model.inputs[0].get_partial_shape()[1:]]})  # any batch size
+    compiled = core.compile_model(model, "CPU", {"INFERENCE_NUM_THREADS": threads, "PERFORMANCE_HINT": "LATENCY",
+                                                 "INFERENCE_PRECISION_HINT": "f32"})
+    request = compiled.create_infer_request()
+    output = compiled.outputs[0]
+    return lambda batch: request.infer({0: batch})[output].copy()
+
+
+def dequantized_constants(model: onnx.ModelProto) -> onnx.ModelProto:
+    """`model` with every DequantizeLinear of constant inputs (weights stored as int8, per tensor, per axis or per
+    block) replaced by the float32 constant it computes."""
+    constants = {tensor.name: tensor for tensor in model.graph.initializer}
+    nodes, folded = [], []
+    for node in model.graph.node:
+        if node.op_type != "DequantizeLinear" or not all(name in constants for name in node.input if name):
+            nodes.append(node)
+            continue
+        x, scale, *rest = (numpy_helper.to_array(constants[name]).astype(np.float32) for name in node.input if name)
+        zero = rest[0] if rest else np.zeros_like(scale)
+        if scale.ndim:
+            attributes = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+            axis, block = attributes.get("axis", 1) % x.ndim, attributes.get("block_size", 0)
+            if block:  # one scale per `block` consecutive elements along the axis
+                whole = tuple(slice(0, n) for n in x.shape)
+                scale, zero = (np.repeat(v, block, axis=axis)[whole] for v in (scale, zero))
+            else:
+                shape = [-1 if i == axis else 1 for i in range(x.ndim)]
+                scale, zero = scale.reshape(shape), zero.reshape(shape)
+        folded.append(numpy_helper.from_array(((x - zero) * scale).astype(np.float32), node.output[0]))
+    used = {name for node in nodes for name in node.input} | {output.name for output in model.graph.output}
+    kept = [tensor for tensor in model.graph.initializer if tensor.name in used] + folded
+    del model.graph.node[:]
+    model.graph.node.extend(nodes)
+    del model.graph.initializer[:]
+    model.graph.initializer.extend(kept)
+    return model
 
 
 def expand_prelu(model: onnx.ModelProto) -> onnx.ModelProto:
