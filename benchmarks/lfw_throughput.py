@@ -46,14 +46,10 @@ Run = Callable[[list[Path]], int]
 
 def lfw_photos(count: int) -> list[Path]:
     """The first `count` distinct photos of the LFW View 1 DevTest pairs, by name."""
-    names: set[str] = set()
-    for line in (LFW / "pairsDevTest.txt").read_text().splitlines()[1:]:
-        parts = line.split("\t")
-        if len(parts) == 3:
-            names |= {f"{parts[0]}/{parts[0]}_{int(parts[1]):04d}.jpg", f"{parts[0]}/{parts[0]}_{int(parts[2]):04d}.jpg"}
-        elif len(parts) == 4:
-            names |= {f"{parts[0]}/{parts[0]}_{int(parts[1]):04d}.jpg", f"{parts[2]}/{parts[2]}_{int(parts[3]):04d}.jpg"}
-    return [LFW / "images" / name for name in sorted(names)[:count]]
+    from faceatlas.eval.pairs import read_pairs
+
+    names = sorted({name for pair in read_pairs(LFW / "pairsDevTest.txt") for name in (pair.a, pair.b)})
+    return [LFW / "images" / name for name in names[:count]]
 
 
 def faceatlas_stream(threads: int, profile: str, stages: list[dict[str, float]]) -> Run:

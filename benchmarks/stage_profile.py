@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from lfw_throughput import lfw_photos  # noqa: E402
+from lfw_throughput import lfw_photos
 
 STAGES = {
     "decode": ("io/image.py", "load_image"),

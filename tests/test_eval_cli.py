@@ -1,26 +1,19 @@
-"""`faceatlas eval ...` as a user runs it (real process, real models) on a tiny identity set built from the photos
-scikit-image ships: the astronaut and the cameraman, each with variants, plus a photo without a face."""
+"""`faceatlas eval ...` as a user runs it (real models; the app in this process, `helpers.cli`) on a tiny identity set
+built from the photos scikit-image ships: the astronaut and the cameraman, each with variants, plus a photo without a
+face."""
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
-from helpers import ASTRONAUT
+from helpers import ASTRONAUT, cli
 from skimage import data
 
 from faceatlas.eval.results import SCHEMA_VERSION, read_result
 
-FACEATLAS = [sys.executable, "-m", "faceatlas.cli"]
-
-
-def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([*FACEATLAS, *args], capture_output=True, text=True, timeout=600, cwd=cwd,
-                          env={**os.environ, "COLUMNS": "200"})
+run = cli
 
 
 @pytest.fixture(scope="module")

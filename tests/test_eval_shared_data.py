@@ -1,6 +1,7 @@
 """`faceatlas.eval` on the development data (skipped when ../shared/data is absent): LFW View 1 DevTest
-verification checked against an independent computation, 1:N on the same images, fairness by gender, and facemask
-detection. The `fast` profile keeps the run short; one embedding cache serves every test."""
+verification checked against an independent computation, 1:N on the same images, fairness by gender, quality, and
+facemask detection. The default profile's DevTest embeddings come from the run's one cache (`evaluation_cache`),
+shared with `test_shared_data.py`: DevTest is embedded once."""
 
 import csv
 from pathlib import Path
@@ -14,17 +15,17 @@ from faceatlas import FaceAnalyzer
 from faceatlas.eval import harness
 from faceatlas.eval.pairs import read_pairs
 
-pytestmark = pytest.mark.data
+pytestmark = [pytest.mark.data, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
-def cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("embeddings")
+def cache(evaluation_cache: Path) -> Path:
+    return evaluation_cache
 
 
 @pytest.fixture(scope="module")
 def analyzer() -> FaceAnalyzer:
-    return FaceAnalyzer(profile="fast")
+    return FaceAnalyzer()
 
 
 @pytest.fixture(scope="module")
@@ -143,21 +144,22 @@ def test_fer2013_model_accuracy_on_the_data_sets_own_crops():
     assert len(paths) == 3589 and accuracy == pytest.approx(0.652, abs=0.005)
 
 
-def test_quality_error_versus_reject_beats_face_size_and_random_on_unseen_devtest():
-    from faceatlas.eval.quality import collect, error_versus_reject
+def test_quality_error_versus_reject_beats_face_size_and_random_on_unseen_devtest(analyzer: FaceAnalyzer,
+                                                                                 cache: Path):
+    from faceatlas.eval.embedding import embed_centre_faces
+    from faceatlas.eval.quality import error_versus_reject
     from faceatlas.pipeline import calibrated_threshold
-    from faceatlas.quality.features import FEATURES
-    from faceatlas.quality.head import quality_scores
 
     lfw = data_path("lfw_view1")
     names = sorted({n for p in read_pairs(lfw / "pairsDevTest.txt") for n in (p.a, p.b)})
-    analyzer = FaceAnalyzer()
-    samples = collect(analyzer, [lfw / "images" / n for n in names])
-    labels = [n.split("/")[0] for n, ok in zip(names, samples.found, strict=True) if ok]
-    e, f = samples.embeddings[samples.found], samples.features[samples.found]
+    embedded = embed_centre_faces(analyzer, [lfw / "images" / n for n in names], cache_dir=cache)
+    found = embedded.found
+    labels = [n.split("/")[0] for n, ok in zip(names, found, strict=True) if ok]
+    e, boxes = embedded.embeddings[found], embedded.boxes[found]
     threshold = calibrated_threshold(analyzer.recogniser_card, 1e-3)
-    by_quality = error_versus_reject(e, labels, quality_scores(f), threshold, (0.0, 0.1, 0.2))
-    by_size = error_versus_reject(e, labels, f[:, FEATURES.index("log_eye_distance")], threshold, (0.0, 0.1, 0.2))
+    by_quality = error_versus_reject(e, labels, embedded.quality[found], threshold, (0.0, 0.1, 0.2))
+    size = np.minimum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
+    by_size = error_versus_reject(e, labels, size, threshold, (0.0, 0.1, 0.2))
     at_random = error_versus_reject(e, labels, np.random.default_rng(0).random(len(labels)), threshold,
                                     (0.0, 0.1, 0.2))
     for i in (1, 2):

@@ -116,8 +116,8 @@ def test_enrol_identify_verify_with_gates_and_unknown(db, analyzer, photos):
     assert stranger[0].decision is None and stranger[0].to_dict()["decision"] == "unknown"
     assert stranger[0].fmr == pytest.approx(1e-2 / 2)  # template "max": each of alice's 2 samples is a chance
     assert gallery.identify(photos["blank"]) == []
-    assert gallery.verify(photos["alice3"], "alice", fmr=1e-4)["same"]
-    assert not gallery.verify(photos["carl1"], "alice", fmr=1e-4)["same"]
+    assert gallery.verify(photos["alice3"], "alice", fmr=1e-4).same
+    assert not gallery.verify(photos["carl1"], "alice", fmr=1e-4).same
     with pytest.raises(GalleryError, match="no person named 'nobody'"):
         gallery.verify(photos["alice3"], "nobody")
 
@@ -405,6 +405,7 @@ OPENER = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_first_runs_at_once_on_a_new_database_all_create_it(tmp_path):
     for round_ in range(3):
         url = f"sqlite:///{tmp_path / f'new{round_}.db'}"

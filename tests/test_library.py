@@ -68,13 +68,13 @@ def test_index_is_incremental_content_addressed_and_reports_bad_files(tmp_path):
 
     first = library.index([tmp_path / "pictures"])
     assert (first.seen, first.analysed, first.unchanged, first.known_content) == (9, 6, 0, 0)
-    assert sorted(Path(f["path"]).name for f in first.failed) == ["notes.png", "truncated.jpg"]
-    assert all("ImageDecodeError" in f["error"] for f in first.failed)
+    assert sorted(Path(f.path).name for f in first.failed) == ["notes.png", "truncated.jpg"]
+    assert all("ImageDecodeError" in f.error for f in first.failed)
     assert first.faces == library.faces() == 6  # one face a photo; the copy is not analysed again
 
     again = library.index([tmp_path / "pictures"])  # the bad files are not read again, but still reported
     assert (again.analysed, again.unchanged) == (0, 9)
-    assert sorted(again.failed, key=lambda f: f["path"]) == sorted(first.failed, key=lambda f: f["path"])
+    assert sorted(again.failed, key=lambda f: f.path) == sorted(first.failed, key=lambda f: f.path)
 
     photos[2].rename(photos[2].with_name("renamed.jpg"))
     moved = library.index([tmp_path / "pictures"])
@@ -91,7 +91,7 @@ def test_a_photo_refused_under_a_pixel_limit_is_analysed_on_a_later_run(tmp_path
     library = Library(f"sqlite:///{tmp_path / 'lib.db'}", workers=1)
     limited = library.index([tmp_path / "pictures"], max_pixels=1000)  # the pixel limit, not the photos, refuses
     assert limited.analysed == 0 and len(limited.failed) == 3  # the copy too: the same content
-    assert all("ImageTooLargeError" in f["error"] for f in limited.failed)
+    assert all("ImageTooLargeError" in f.error for f in limited.failed)
     later = library.index([tmp_path / "pictures"])
     assert (later.analysed, later.seen, later.failed, library.faces()) == (2, 3, [], 2)
     with pytest.raises(LibraryError, match="max_pixels must be a positive"):
@@ -210,7 +210,7 @@ def test_videos_are_indexed_frame_by_frame_when_asked(tmp_path):
     assert library.index([folder]).seen == 1  # photos only unless asked
     report = library.index([folder], videos=True, frame_every=1.0)
     assert (report.seen, report.unchanged, report.analysed, report.faces) == (4, 1, 2, 3)
-    assert [Path(f["path"]).name for f in report.failed] == ["broken.mov"]
+    assert [Path(f.path).name for f in report.failed] == ["broken.mov"]
     assert "VideoDecodeError" in report.failed[0]["error"]
     assert [i.to_dict() for i in report.incomplete] == [
         {"path": str(cut), "warning": "decoded 0.9 s of the 4.0 s it states (truncated or damaged after that)"}]

@@ -20,7 +20,7 @@ import numpy as np
 import pexpect
 import pytest
 import typer
-from helpers import data_path
+from helpers import Completed, cli, data_path
 from pexpect import fdpexpect
 from postgres import postgres_server
 from sqlalchemy import delete, event, select, text, update
@@ -329,9 +329,8 @@ def test_commands_fail_clearly(scene, tmp_path):
     library, paths = scene
     url = library.gallery.engine.url.render_as_string(hide_password=False)
 
-    def run(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([faceatlas_command(), "library", *args], capture_output=True, text=True,
-                              env={**os.environ, "COLUMNS": "200"}, timeout=300)
+    def run(*args: str) -> Completed:
+        return cli("library", *args)
 
     missing = run("people", "--db", f"sqlite:///{tmp_path / 'nowhere' / 'g.db'}")
     assert missing.returncode == 9 and "no gallery database at" in missing.stderr

@@ -2,20 +2,18 @@
 
 import csv
 import json
-import subprocess
-import sys
 from collections import defaultdict
 from pathlib import Path
 
 import jsonschema
 import numpy as np
 import pytest
-from helpers import data_path
+from helpers import cli, data_path
 
 from faceatlas import FaceAnalyzer
 from faceatlas.io.records import record_schema
 
-pytestmark = pytest.mark.data
+pytestmark = [pytest.mark.data, pytest.mark.slow]
 
 
 def test_compreface_face_counts_and_huge_photos():
@@ -46,8 +44,7 @@ def test_analyze_cli_over_mixed_real_data(tmp_path: Path):
     """The CLI over real folders (a WebP named .jpg, 30+ MP photos, a no-face photo) validates line by line."""
     out = tmp_path / "records.jsonl"
     folders = [data_path("deepface_testset"), data_path("compreface_samples")]
-    result = subprocess.run([sys.executable, "-m", "faceatlas.cli", "analyze", *map(str, folders), "--json",
-                             str(out)], capture_output=True, text=True, timeout=900)
+    result = cli("analyze", *map(str, folders), "--json", str(out))
     assert result.returncode == 0, result.stderr
     records = [json.loads(line) for line in out.read_text().splitlines()]
     schema = record_schema()
@@ -60,7 +57,7 @@ def test_analyze_cli_over_mixed_real_data(tmp_path: Path):
     assert len(webp["faces"]) >= 1
 
 
-def test_lfw_devtest_end_to_end_accuracy():
+def test_lfw_devtest_end_to_end_accuracy(evaluation_cache: Path):
     """Raw LFW View 1 DevTest images through the default profile, face nearest the centre: 10-fold accuracy, and the
     accuracy of deciding at the card's calibrated FMR=1e-2 threshold."""
     from faceatlas.eval.harness import run_verify
@@ -69,7 +66,7 @@ def test_lfw_devtest_end_to_end_accuracy():
 
     root = data_path("lfw_view1")
     analyzer = FaceAnalyzer()
-    result = run_verify(analyzer, root / "pairsDevTest.txt", root / "images")
+    result = run_verify(analyzer, root / "pairsDevTest.txt", root / "images", cache=evaluation_cache)
     m = result["metrics"]
     assert result["data"]["images_without_face"] == 0 and m["pairs"] == 1000 and m["pairs_with_missing_face"] == 0
     assert m["accuracy_kfold"]["mean"] >= 0.993

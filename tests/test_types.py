@@ -47,3 +47,35 @@ def test_to_dict_is_json_ready():
     assert record["image_size"] == [100, 50]
     assert len(record["faces"]) == 3 and len(record["faces"][0]["landmarks5"]) == 5
     assert record["faces"][1]["embedding"] == [0.0, 1.0, 0.0, 0.0]
+
+
+def test_renamed_and_retyped_api_keeps_working_with_a_warning():
+    from faceatlas.gallery.results import IndexCheck
+    from faceatlas.types import Verification
+
+    faces = Faces(boxes=np.array([[0, 0, 10, 10], [45, 20, 55, 30]], np.float32), scores=np.ones(2, np.float32),
+                  landmarks5=np.zeros((2, 5, 2), np.float32), image_size=(100, 50))
+    with pytest.warns(DeprecationWarning, match="nearest_centre"):
+        assert faces.nearest_to_centre().boxes.tolist() == faces.nearest_centre().boxes.tolist()
+    check = IndexCheck(samples=3, index_entries=3, self_recall_at_10=1.0, ok=True)
+    with pytest.warns(DeprecationWarning, match=r"\.ok"):
+        assert check["ok"] is True
+    verdict = Verification(score=0.9, same=True, threshold=0.4, fmr=1e-4, model="m", name="alice", samples=2)
+    assert verdict.to_dict()["name"] == "alice" and verdict.decision == "same"
+
+
+def test_subject_rules_pick_one_face_or_say_why_not():
+    from faceatlas.errors import AmbiguousFaceError, NoFaceError
+
+    faces = Faces(boxes=np.array([[0, 0, 10, 10], [38, 13, 62, 37], [70, 0, 100, 30]], np.float32),
+                  scores=np.ones(3, np.float32), landmarks5=np.zeros((3, 5, 2), np.float32), image_size=(100, 50))
+    assert faces.subject("largest").boxes.tolist() == [[70, 0, 100, 30]]
+    assert faces.subject("centre").boxes.tolist() == [[38, 13, 62, 37]]
+    assert faces.subject([39, 14, 61, 36]).boxes.tolist() == [[38, 13, 62, 37]]
+    with pytest.raises(AmbiguousFaceError, match="3 faces of similar size"):
+        faces.subject("alone")  # 576 px² beside 900: a rival
+    assert faces[[0, 2]].subject("alone").boxes.tolist() == [[70, 0, 100, 30]]  # 100 px² beside 900: alone
+    with pytest.raises(NoFaceError, match="no face found"):
+        faces[[]].subject("largest")
+    with pytest.raises(NoFaceError, match="no face at the given box"):
+        faces.subject([0, 40, 5, 50])

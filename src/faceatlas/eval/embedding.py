@@ -1,4 +1,5 @@
-"""Embed a list of images with one face each (the face nearest the centre), recording every failure."""
+"""Embed a list of images with one face each (the face nearest the centre), recording every failure; each face's
+quality score and box come along (the quality head is cheap beside the recogniser, and shares its aligned crop)."""
 
 from __future__ import annotations
 
@@ -22,15 +23,20 @@ class EmbeddedSet:
     paths: list[Path]
     embeddings: np.ndarray  # (len(paths), D), rows of failed images are zero
     found: np.ndarray  # (len(paths),) bool
+    quality: np.ndarray  # (len(paths),) the quality head's score; NaN where no face was found
+    boxes: np.ndarray  # (len(paths), 4) xyxy; NaN where no face was found
     fallbacks: int = 0
     failures: dict[str, str] = field(default_factory=dict)
+
+CACHE_FORMAT = 2
+"""Bumped whenever what a cache entry holds changes (2: embedding, quality and box)."""
 
 
 def analyzer_signature(analyzer: FaceAnalyzer) -> str:
     """A digest of everything that decides an embedding: models (with their sha256), refiner, flip, options."""
     parts = [analyzer.detector_card, analyzer.recogniser_card, analyzer.refiner_card]
     text = json.dumps([[c.id, c.sha256, c.members, c.score_weights] if c else None for c in parts]
-                      + [analyzer.flip, sorted(analyzer.detector_options.items()), __version__])
+                      + [analyzer.flip, sorted(analyzer.detector_options.items()), __version__, CACHE_FORMAT])
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -42,16 +48,16 @@ def embed_centre_faces(analyzer: FaceAnalyzer, paths: list[Path],
     so a calibration and a benchmark over the same images embed them once.
     """
     cache_file = cache_dir / f"embeddings-{analyzer_signature(analyzer)}.json" if cache_dir else None
-    cache: dict[str, list[float] | str] = json.loads(cache_file.read_text()) if cache_file and \
-        cache_file.exists() else {}
+    cache: dict[str, dict | str] = json.loads(cache_file.read_text()) if cache_file and cache_file.exists() else {}
     keys = [_cache_key(path) for path in paths]
     missing = [path for path, key in zip(paths, keys, strict=True) if key not in cache]
     fallbacks = 0
-    for shot in analyzer.shots(missing, subject="centre"):
+    for shot in analyzer.with_heads("quality").shots(missing, subject="centre"):
         path = missing[shot.index]
         if shot.error is None:
             fallbacks += bool(shot.faces.meta.get("fallback"))
-            cache[_cache_key(path)] = shot.faces.embeddings[0].tolist()
+            cache[_cache_key(path)] = {"embedding": shot.faces.embeddings[0].tolist(),
+                                       "quality": float(shot.faces.quality[0]), "box": shot.faces.boxes[0].tolist()}
         else:
             cache[_cache_key(path)] = _reason(shot.error)
         if on_progress is not None:
@@ -62,13 +68,16 @@ def embed_centre_faces(analyzer: FaceAnalyzer, paths: list[Path],
     if cache_file and missing:
         cache_file.parent.mkdir(parents=True, exist_ok=True)
         cache_file.write_text(json.dumps(cache))
-    failures = {str(path): cache[key] for path, key in zip(paths, keys, strict=True) if isinstance(cache[key], str)}
-    vectors = [None if isinstance(cache[key], str) else np.asarray(cache[key], np.float32) for key in keys]
-    dim = next((len(v) for v in vectors if v is not None), 0)
-    matrix = np.stack([v if v is not None else np.zeros(dim, np.float32) for v in vectors]) if paths else \
-        np.zeros((0, dim), np.float32)
-    found = np.array([v is not None for v in vectors], bool)
-    return EmbeddedSet(paths=list(paths), embeddings=matrix, found=found, fallbacks=fallbacks, failures=failures)
+    entries = [cache[key] for key in keys]
+    failures = {str(path): entry for path, entry in zip(paths, entries, strict=True) if isinstance(entry, str)}
+    found = np.array([not isinstance(entry, str) for entry in entries], bool)
+    dim = next((len(entry["embedding"]) for entry in entries if not isinstance(entry, str)), 0)
+    matrix = np.zeros((len(paths), dim), np.float32)
+    quality, boxes = np.full(len(paths), np.nan), np.full((len(paths), 4), np.nan)
+    for row in np.flatnonzero(found):
+        matrix[row], quality[row], boxes[row] = (entries[row][name] for name in ("embedding", "quality", "box"))
+    return EmbeddedSet(paths=list(paths), embeddings=matrix, found=found, quality=quality, boxes=boxes,
+                       fallbacks=fallbacks, failures=failures)
 
 
 def _reason(error: FaceAtlasError) -> str:
