@@ -41,9 +41,8 @@ def main() -> None:
         if not ok:
             break
         start = time.perf_counter()
-        faces = analyzer.detect(frame)
-        if len(faces):
-            face = analyzer.describe(frame, faces[int(np.argmax(faces.areas))])
+        face = analyzer.analyze(frame, embed=False).largest()
+        if len(face):
             a = face.attributes
             value = float((a["left_eye_openness"][0] + a["right_eye_openness"][0]) / 2)
             elapsed.append((time.perf_counter() - start) * 1000)

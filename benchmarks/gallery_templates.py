@@ -28,18 +28,10 @@ from faceatlas.eval.embedding import embed_centre_faces
 from faceatlas.eval.identification import fnir_at_fpir
 from faceatlas.eval.identities import load_identities
 from faceatlas.gallery.decisions import TEMPLATES, comparisons, per_comparison_fmr, person_scores
-from faceatlas.io.image import load_image
 from faceatlas.pipeline import calibrated_threshold
-from faceatlas.quality.head import QualityHead
 
 LFW = Path(__file__).resolve().parents[2] / "shared" / "data" / "lfw_view1" / "images"
 FPIRS = (1e-2, 1e-3)
-
-
-def quality_of(analyzer: FaceAnalyzer, head: QualityHead, path: Path) -> float:
-    bgr = load_image(path).bgr
-    faces = analyzer.detect(bgr).nearest_to_centre()
-    return float(head.predict(bgr, faces)["quality"][0]) if len(faces) else 0.0
 
 
 def main() -> None:
@@ -58,8 +50,7 @@ def main() -> None:
     strangers = [rows[0] for p, rows in by_person.items() if len(rows) == 1]
     enrolled = [(code, i) for code, p in enumerate(people) for i in by_person[p][:2]]
     mated = [(code, i) for code, p in enumerate(people) for i in by_person[p][2:]]
-    head = QualityHead()
-    qualities = np.array([quality_of(analyzer, head, labelled[i][0]) for _, i in enrolled])
+    qualities = embedded.quality[[i for _, i in enrolled]]  # the quality head's score of each enrolled face
     subjects = np.array([code for code, _ in enrolled])
     gallery = embedded.embeddings[[i for _, i in enrolled]]
     vectors = embedded.embeddings

@@ -77,7 +77,7 @@ def every_face(analyzer: FaceAnalyzer, paths: list[Path], cache_dir: Path | None
     for index, path in enumerate(paths):
         faces = analyzer.analyze(path)
         if len(faces):
-            centre = faces.nearest_to_centre().boxes[0]
+            centre = faces.nearest_centre().boxes[0]
             rows["embeddings"] += list(faces.embeddings)
             rows["quality"] += list(faces.quality)
             rows["photo"] += [index] * len(faces)

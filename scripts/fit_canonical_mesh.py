@@ -21,7 +21,6 @@ from scipy.spatial.distance import cdist
 
 from faceatlas import FaceAnalyzer
 from faceatlas.eval.pairs import read_pairs
-from faceatlas.mesh.model import FaceMesh
 from faceatlas.mesh.pose import CANONICAL_MESH_FILE, rigid_fit
 
 LFW = Path(__file__).resolve().parents[2] / "shared" / "data" / "lfw_view1"
@@ -64,14 +63,11 @@ def symmetrised(mean: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def main() -> None:
-    analyzer, mesh = FaceAnalyzer(), FaceMesh()
+    analyzer = FaceAnalyzer(heads=["mesh"])
     names = sorted({n for p in read_pairs(LFW / "pairsDevTrain.txt") for n in (p.a, p.b)})
-    meshes = []
-    for name in names:
-        bgr = cv2.imread(str(LFW / "images" / name))
-        faces = analyzer.detect(bgr).nearest_to_centre()
-        if len(faces):
-            meshes.append(mesh.predict(bgr, faces.landmarks5).mesh[0])
+    meshes = [shot.faces.attributes["landmarks468"][0]
+              for shot in analyzer.shots([LFW / "images" / name for name in names], embed=False, subject="centre")
+              if shot.error is None]
     mean = procrustes_mean(np.asarray(meshes, np.float64))
     canonical, pairing = symmetrised(mean)
     residual = float(np.sqrt(((aligned_to(canonical, np.asarray(meshes, np.float64)) - canonical) ** 2).sum(-1)).mean())

@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import cv2
 import dlib
 import numpy as np
 
@@ -31,12 +30,10 @@ SIZE, PADDING = 64, 0.2
 
 
 def measurements(analyzer: FaceAnalyzer, predictor: dlib.shape_predictor, names: list[str]):
-    for name in names:
-        bgr = cv2.imread(str(LFW / "images" / name))
-        faces = analyzer.detect(bgr).nearest_to_centre()
-        if len(faces) == 0:
+    for shot in analyzer.shots([LFW / "images" / name for name in names], embed=False, subject="centre"):
+        if shot.error is not None:
             continue
-        rgb = np.ascontiguousarray(bgr[:, :, ::-1])
+        faces, rgb = shot.faces, np.ascontiguousarray(shot.image[:, :, ::-1])
         x1, y1, x2, y2 = faces.boxes[0]
         shape = predictor(rgb, dlib.rectangle(int(x1), int(y1), int(x2), int(y2)))
         yield rgb, shape, faces.landmarks5[0]

@@ -27,7 +27,7 @@ def main() -> None:
         gray = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
         big = cv2.resize(cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR), None, fx=SCALE, fy=SCALE,
                          interpolation=cv2.INTER_CUBIC)
-        faces = analyzer.detect(big).nearest_to_centre()
+        faces = analyzer.analyze(big, embed=False).nearest_centre()
         if len(faces):
             placed.append(faces.landmarks5[0] / np.array([big.shape[1], big.shape[0]]))
     template = np.median(placed, axis=0)

@@ -16,8 +16,6 @@ import numpy as np
 
 from faceatlas import FaceAnalyzer
 from faceatlas.eval.landmarks import load_landmarks
-from faceatlas.io.image import load_image
-from faceatlas.mesh.model import FaceMesh
 from faceatlas.mesh.pose import canonical_mirror
 
 IBUG_MIRROR = np.array([*range(16, -1, -1), *range(26, 16, -1), 27, 28, 29, 30, *range(35, 30, -1),
@@ -30,17 +28,15 @@ FACES = Path(__file__).resolve().parents[2] / "shared" / "data" / "dlib_faces" /
 
 def main() -> None:
     truth = load_landmarks(FACES / "training_with_face_landmarks.xml")
-    analyzer, mesh = FaceAnalyzer(), FaceMesh()
+    analyzer = FaceAnalyzer(heads=["mesh"])
     meshes, kept = [], []
-    for i, path in enumerate(truth.paths):
-        bgr = load_image(path).bgr
-        faces = analyzer.detect(bgr)
-        centre = truth.eye_centres[i].mean(axis=0)
-        box_centres = (faces.boxes[:, :2] + faces.boxes[:, 2:]) / 2
-        if len(faces) == 0:
+    for shot in analyzer.shots(truth.paths, embed=False):
+        faces, i = shot.faces, shot.index
+        if shot.error is not None or len(faces) == 0:
             continue
-        nearest = int(np.argmin(np.linalg.norm(box_centres - centre, axis=1)))
-        meshes.append(mesh.predict(bgr, faces.landmarks5[nearest : nearest + 1]).mesh[0, :, :2])
+        box_centres = (faces.boxes[:, :2] + faces.boxes[:, 2:]) / 2
+        nearest = int(np.argmin(np.linalg.norm(box_centres - truth.eye_centres[i].mean(axis=0), axis=1)))
+        meshes.append(faces.attributes["landmarks468"][nearest, :, :2])
         kept.append(i)
     points = truth.points[kept]
     interocular = np.linalg.norm(points[:, 45] - points[:, 36], axis=1)

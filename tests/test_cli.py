@@ -181,3 +181,22 @@ def test_library_index_command(tmp_path: Path):
     assert f"skipped {photos / 'broken.jpg'}: ImageDecodeError" in again.stderr
     missing = cli("library", "index", str(tmp_path / "nowhere"), *db, env={"COLUMNS": "300"})
     assert missing.returncode == 8 and "not a readable folder" in missing.stderr
+
+
+def test_config_shows_every_setting_and_where_it_came_from():
+    result = cli("config", "--json", env={"FACEATLAS_PROFILE": "fast", "FACEATLAS_WORKERS": "3"})
+    assert result.returncode == 0, result.stderr
+    settings = {row["variable"]: row for row in json.loads(result.stdout)}
+    assert {"FACEATLAS_HOME", "FACEATLAS_GALLERY_URL", "FACEATLAS_MAX_PIXELS", "FACEATLAS_THREADS"} <= set(settings)
+    assert settings["FACEATLAS_PROFILE"]["value"] == "fast"
+    assert settings["FACEATLAS_PROFILE"]["source"] == "environment (FACEATLAS_PROFILE)"
+    assert settings["FACEATLAS_WORKERS"]["value"] == 3 and settings["FACEATLAS_MAX_PIXELS"]["source"] == "default"
+    assert all(row["description"] for row in settings.values())
+
+
+def test_commands_read_the_settings_and_help_shows_them():
+    refused = cli("analyze", str(ASTRONAUT), env={"FACEATLAS_PROFILE": "no-such-profile"})
+    assert refused.returncode == 2 and "unknown profile 'no-such-profile'" in refused.stderr
+    helped = subprocess.run([*FACEATLAS, "analyze", "--help"], capture_output=True, text=True, timeout=60,
+                            env={**os.environ, "FACEATLAS_PROFILE": "fast", "COLUMNS": "200"})
+    assert helped.returncode == 0 and "fast (from FACEATLAS_PROFILE)" in helped.stdout

@@ -81,3 +81,53 @@ def test_flip_augmentation_makes_embeddings_mirror_invariant():
     plain_score = float(plain.analyze(bgr).embeddings[0] @ plain.analyze(mirrored).embeddings[0])
     flip_score = float(flipped.analyze(bgr).embeddings[0] @ flipped.analyze(mirrored).embeddings[0])
     assert flip_score > plain_score and flip_score > 0.97
+
+
+def test_shots_take_every_kind_of_source_in_order_and_a_bad_one_does_not_stop_them(analyzer, tmp_path):
+    import pickle
+
+    folder = tmp_path / "folder"
+    (folder / "deeper").mkdir(parents=True)
+    (folder / "deeper" / "copy.png").write_bytes(ASTRONAUT.read_bytes())
+    (folder / "broken.jpg").write_bytes(b"\xff\xd8 not a jpeg")
+    rgb = np.asarray(Image.open(ASTRONAUT).convert("RGB"))
+    sources = [ASTRONAUT, b"garbage", rgb[:, :, ::-1].copy(), Image.open(ASTRONAUT), folder]
+    shots = list(analyzer.shots(sources))
+    assert [shot.index for shot in shots] == [0, 1, 2, 3, 4, 5]  # the folder's two files follow, sorted
+    assert [shot.source for shot in shots] == [str(ASTRONAUT), None, None, None, str(folder / "broken.jpg"),
+                                               str(folder / "deeper" / "copy.png")]
+    assert [type(shot.error).__name__ if shot.error else None for shot in shots] == \
+        [None, "ImageDecodeError", None, None, "ImageDecodeError", None]
+    alone = analyzer.analyze(ASTRONAUT)
+    for shot in (shots[0], shots[2], shots[3], shots[5]):  # batched with the others: the same faces as alone
+        assert len(shot.faces) == 1 and float(shot.faces.embeddings[0] @ alone.embeddings[0]) > 0.9999
+        assert set(shot.ms) >= {"decode", "detect", "embed"}
+    rebuilt = pickle.loads(pickle.dumps(analyzer.spec)).build()  # a worker process's analyzer
+    assert rebuilt.spec == analyzer.spec
+    assert float(rebuilt.analyze(ASTRONAUT).embeddings[0] @ alone.embeddings[0]) > 0.9999
+
+
+def test_shots_pick_the_subject_and_say_why_a_picture_has_none(analyzer):
+    blank = np.full((200, 200, 3), 128, np.uint8)
+    pair = np.concatenate([load_image(ASTRONAUT).bgr] * 2, axis=1)  # the same face twice, side by side
+    found, empty, twins = analyzer.shots([ASTRONAUT, blank, pair], subject="alone")
+    assert len(found.faces) == 1 and found.error is None
+    assert type(empty.error).__name__ == "NoFaceError" and "no face found" in str(empty.error)
+    assert type(twins.error).__name__ == "AmbiguousFaceError" and len(twins.faces) == 0
+    assert len(analyzer.analyze(pair, subject="largest")) == 1
+
+
+def test_a_video_gives_a_shot_per_frame_taken(analyzer, tmp_path):
+    import cv2
+
+    bgr = cv2.resize(load_image(ASTRONAUT).bgr, (256, 256))
+    writer = cv2.VideoWriter(str(tmp_path / "clip.avi"), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, (256, 256))
+    for _ in range(20):  # two seconds at 10 frames a second
+        writer.write(bgr)
+    writer.release()
+    every = list(analyzer.shots(tmp_path / "clip.avi", every=0))
+    sampled = list(analyzer.shots(tmp_path / "clip.avi", every=0.5))
+    assert len(every) == 20 and [shot.frame for shot in every] == list(range(20))
+    assert [shot.time_ms for shot in sampled] == [0, 500, 1000, 1500]
+    assert all(len(shot.faces) == 1 and shot.source == str(tmp_path / "clip.avi") for shot in sampled)
+    assert list(analyzer.shots(tmp_path / "clip.avi"))[0].error is not None  # a video only when frames are asked

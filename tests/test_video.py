@@ -82,7 +82,8 @@ def test_what_is_not_a_video_is_a_clear_error(tmp_path):
         with pytest.raises(VideoDecodeError, match=path.name):
             list(SampledVideo(path, 1.0))
     with pytest.raises(ValueError):
-        list(SampledVideo(video, 0))
+        list(SampledVideo(video, -1))
+    assert len(list(SampledVideo(video, 0))) == 20  # 0: every frame
     assert iter_image_paths([tmp_path], VIDEO_SUFFIXES) == [video, text, truncated]
 
 

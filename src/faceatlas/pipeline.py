@@ -37,6 +37,9 @@ BATCH_PIXELS = 40_000_000
 """A batch of pictures is analysed together (one recogniser run for all their faces) up to this many pictures or
 pixels, whichever comes first: memory stays bounded however long the stream."""
 
+HEAD_CROP = 112
+"""The side of the ArcFace-aligned crop heads are given (`AttributeHead.predict`'s `aligned`)."""
+
 Subject = SubjectRule | Sequence[float] | None
 """Which faces of each picture to keep: all (None), the one a `SubjectRule` picks, or the one at an xyxy box."""
 
@@ -260,7 +263,7 @@ class FaceAnalyzer:
         such crops, else at 112 px when the quality head needs them; None where nothing needs them."""
         size = self.recogniser.crop_size if embed else None
         if size is None and "quality" in self.spec.heads:
-            size = 112
+            size = HEAD_CROP
         if size is None:
             return [None] * len(items)
         from faceatlas.align import align_faces
@@ -288,6 +291,8 @@ class FaceAnalyzer:
                                                                                               strict=True)]
 
     def _describe(self, bgr: np.ndarray, faces: Faces, aligned: np.ndarray | None, ms: dict[str, float]) -> Faces:
+        if aligned is not None and aligned.shape[1] != HEAD_CROP:
+            aligned = None  # a recogniser's crop of another size: heads cut their own
         started = time.perf_counter()
         for head in self.heads:
             faces = faces.with_attributes(head.predict(bgr, faces, aligned))

@@ -39,15 +39,16 @@ def _open(path: str | Path) -> cv2.VideoCapture:
 
 
 class SampledVideo:
-    """(time in ms, BGR frame) for a video's first frame and one every `every_seconds` after it, when iterated.
+    """(time in ms, BGR frame) for a video's first frame and one every `every_seconds` after it (0: every frame), when
+    iterated.
     Times are the frames' own timestamps (phones record at variable frame rates). Every frame is decoded (seeking
     lands on key frames only), but only the sampled ones are converted. A video that stops decoding before the length
     its container states (damaged, or cut short where the file keeps its index at the front; one cut short before an
     index kept at its end cannot be opened) gives what it can, and `damage` then says so."""
 
     def __init__(self, path: str | Path, every_seconds: float) -> None:
-        if every_seconds <= 0:
-            raise ValueError("every_seconds must be positive")
+        if every_seconds < 0:
+            raise ValueError("every_seconds must be 0 (every frame) or positive")
         self.path, self.every_seconds = path, every_seconds
         self.damage: str | None = None
 
