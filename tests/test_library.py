@@ -211,7 +211,7 @@ def test_videos_are_indexed_frame_by_frame_when_asked(tmp_path):
     report = library.index([folder], videos=True, frame_every=1.0)
     assert (report.seen, report.unchanged, report.analysed, report.faces) == (4, 1, 2, 3)
     assert [Path(f.path).name for f in report.failed] == ["broken.mov"]
-    assert "VideoDecodeError" in report.failed[0]["error"]
+    assert "VideoDecodeError" in report.failed[0].error
     assert [i.to_dict() for i in report.incomplete] == [
         {"path": str(cut), "warning": "decoded 0.9 s of the 4.0 s it states (truncated or damaged after that)"}]
     [astronaut_cluster] = library.people()
