@@ -79,3 +79,4 @@ def test_subject_rules_pick_one_face_or_say_why_not():
         faces[[]].subject("largest")
     with pytest.raises(NoFaceError, match="no face at the given box"):
         faces.subject([0, 40, 5, 50])
+    assert faces.holding((50, 25)).boxes.tolist() == [[38, 13, 62, 37]] and len(faces.holding((30, 45))) == 0

@@ -143,6 +143,16 @@ class Faces:
             raise NoFaceError(f"no face at the given box (best overlap {overlap.max():.2f})")
         return self[int(np.argmax(overlap))]
 
+    def holding(self, point: Sequence[float]) -> Faces:
+        """The face whose box holds `point` (x, y) with its centre nearest it (empty if no box holds it): the face
+        an annotation marks."""
+        x, y = point
+        inside = (self.boxes[:, 0] <= x) & (x <= self.boxes[:, 2]) & (self.boxes[:, 1] <= y) & (y <= self.boxes[:, 3])
+        if not inside.any():
+            return self[[]]
+        distance = np.linalg.norm((self.boxes[:, :2] + self.boxes[:, 2:]) / 2 - np.asarray(point, np.float32), axis=1)
+        return self[int(np.argmin(np.where(inside, distance, np.inf)))]
+
     def subject(self, rule: SubjectRule | Sequence[float] = "largest") -> Faces:
         """The one face a photo is about, by `rule` (`SubjectRule`, or an xyxy box: the face found there), as a
         one-face `Faces`; `NoFaceError` when there is no face, `AmbiguousFaceError` when "alone" finds rivals."""

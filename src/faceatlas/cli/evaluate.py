@@ -149,7 +149,7 @@ def eval_budget(
     out: OutputOption = None,
 ) -> None:
     """Latency (p50, p95) of each profile at 1 and 2 threads, and the most accurate profile within each budget."""
-    from faceatlas.eval.harness import run_budget
+    from faceatlas.eval.perception import run_budget
     from faceatlas.eval.results import read_result
 
     accuracy = {}

@@ -38,7 +38,7 @@ def eval_detect(
     plot: PlotOption = None,
 ) -> None:
     """Face detection: AP at IoU 0.5 (all-point), recall by face size, false positives per image."""
-    from faceatlas.eval.harness import run_detect
+    from faceatlas.eval.perception import run_detect
 
     analyzer = analyzer_for(profile, threads)
     result = run(lambda p: run_detect(analyzer, boxes, images, min_face=min_face, iou=iou, command=command_line(),
@@ -76,7 +76,7 @@ def eval_attributes(
     """Attribute heads against labels: age MAE by band, gender and expression accuracy, confusion, per group."""
     from faceatlas.attributes import HEADS
     from faceatlas.eval.attributes import load_attribute_labels
-    from faceatlas.eval.harness import run_attributes
+    from faceatlas.eval.perception import run_attributes
 
     try:
         loaded = load_attribute_labels(labels, gender_codes, group_column, group_codes, images)
@@ -117,7 +117,7 @@ def eval_landmarks(
     out: OutputOption = None,
 ) -> None:
     """Landmark error (NME by inter-ocular distance), per point and MTFL pose bin, and failure rate."""
-    from faceatlas.eval.harness import run_landmarks
+    from faceatlas.eval.perception import run_landmarks
     from faceatlas.eval.landmarks import load_landmarks
 
     try:
@@ -152,7 +152,7 @@ def eval_pose(
 ) -> None:
     """Head pose from the face mesh: MTFL pose-bin accuracy, mirror symmetry and agreement with a reference model."""
     from faceatlas.eval import pose
-    from faceatlas.eval.harness import fit_pose_edges, run_pose
+    from faceatlas.eval.perception import fit_pose_edges, run_pose
     from faceatlas.eval.landmarks import load_landmarks
     from faceatlas.eval.pose_reference import FsaNetReference
 

@@ -22,7 +22,6 @@ from faceatlas.eval.results import envelope
 from faceatlas.io.image import ImageSource, iter_image_paths, load_image
 from faceatlas.mesh.topology import mesh_points
 from faceatlas.pipeline import FaceAnalyzer
-from faceatlas.types import Faces
 
 
 def run_detect(analyzer: FaceAnalyzer, boxes: Path, images: Path, min_face: float = 10.0, iou: float = 0.5,
@@ -126,10 +125,10 @@ def run_landmarks(analyzer: FaceAnalyzer, truth: LandmarkTruth, source: str = "d
     kept, predicted, failures = [], [], {}
     for shot in used.shots(truth.paths, embed=False):
         i = shot.index
-        face = None if shot.error is not None else _face_at(shot.faces, truth.eye_centres[i].mean(axis=0))
+        face = None if shot.error is not None else shot.faces.holding(truth.eye_centres[i].mean(axis=0))
         if shot.error is not None:
             failures[f"{truth.paths[i]}#{i}"] = f"{type(shot.error).__name__}: {shot.error}"
-        elif face is None:
+        elif not face:
             failures[f"{truth.paths[i]}#{i}"] = "no detected face holds the annotated eyes"
         else:
             kept.append(i)
@@ -185,16 +184,16 @@ def _collect_poses(analyzer: FaceAnalyzer, truth: LandmarkTruth, mirror: bool, r
             advance()
             continue
         centre = truth.eye_centres[i].mean(axis=0)
-        face = _face_at(shot.faces, centre)
+        face = shot.faces.holding(centre)
         twin = None
         if mirror and face is not None:
             flipped = meshed.analyze(np.ascontiguousarray(shot.image[:, ::-1]), embed=False)
-            twin = _face_at(flipped, np.array([shot.image.shape[1] - 1 - centre[0], centre[1]]))
-        if face is None or (mirror and twin is None):
+            twin = flipped.holding((shot.image.shape[1] - 1 - centre[0], centre[1]))
+        if not face or (mirror and not twin):
             failures[f"{truth.paths[i]}#{i}"] = "no detected face holds the annotated eyes (image or its mirror)"
         else:
             poses.append(face.pose[0])
-            if twin is not None:
+            if twin:
                 mirrored.append(twin.pose[0])
             if reference is not None:
                 references.append(reference.predict(shot.image, face.boxes[0]))
@@ -202,16 +201,6 @@ def _collect_poses(analyzer: FaceAnalyzer, truth: LandmarkTruth, mirror: bool, r
         advance()
     return (np.asarray(poses).reshape(-1, 3), np.asarray(mirrored).reshape(-1, 3),
             np.asarray(references).reshape(-1, 3), np.asarray(bins, int), failures)
-
-
-def _face_at(faces: Faces, point: np.ndarray) -> Faces | None:
-    """The face whose box holds `point` with its centre nearest it, or None."""
-    inside = (faces.boxes[:, 0] <= point[0]) & (point[0] <= faces.boxes[:, 2]) \
-        & (faces.boxes[:, 1] <= point[1]) & (point[1] <= faces.boxes[:, 3])
-    if not inside.any():
-        return None
-    centres = (faces.boxes[:, :2] + faces.boxes[:, 2:]) / 2
-    return faces[int(np.argmin(np.where(inside, np.linalg.norm(centres - point, axis=1), np.inf)))]
 
 
 def run_budget(profiles: list[str], images: Path, budgets_ms: list[float], threads: list[int], limit: int = 30,
