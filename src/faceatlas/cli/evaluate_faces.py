@@ -117,8 +117,8 @@ def eval_landmarks(
     out: OutputOption = None,
 ) -> None:
     """Landmark error (NME by inter-ocular distance), per point and MTFL pose bin, and failure rate."""
-    from faceatlas.eval.perception import run_landmarks
     from faceatlas.eval.landmarks import load_landmarks
+    from faceatlas.eval.perception import run_landmarks
 
     try:
         truth = load_landmarks(points, images)
@@ -152,8 +152,8 @@ def eval_pose(
 ) -> None:
     """Head pose from the face mesh: MTFL pose-bin accuracy, mirror symmetry and agreement with a reference model."""
     from faceatlas.eval import pose
-    from faceatlas.eval.perception import fit_pose_edges, run_pose
     from faceatlas.eval.landmarks import load_landmarks
+    from faceatlas.eval.perception import fit_pose_edges, run_pose
     from faceatlas.eval.pose_reference import FsaNetReference
 
     try:
