@@ -93,7 +93,6 @@ def test_unrelated_errors_never_share_an_exit_code():
         other = by_code.setdefault(error.exit_code, error)
         assert issubclass(error, other) or issubclass(other, error), (error, other)
     assert errors.USAGE_EXIT_CODE not in by_code
-    assert errors.NoFaceError.problem_type() == "/problems/no-face"
 
 
 def test_the_readme_lists_every_error_with_its_exit_code():

@@ -194,6 +194,13 @@ def test_config_shows_every_setting_and_where_it_came_from():
     assert all(row["description"] for row in settings.values())
 
 
+def test_an_invalid_setting_is_a_clear_usage_error():
+    bad = subprocess.run([*FACEATLAS, "config"], capture_output=True, text=True, timeout=60,
+                         env={**os.environ, "FACEATLAS_THREADS": "many"})
+    assert bad.returncode == 2 and "invalid setting" in bad.stderr and "threads" in bad.stderr
+    assert "Traceback" not in bad.stderr
+
+
 def test_commands_read_the_settings_and_help_shows_them():
     refused = cli("analyze", str(ASTRONAUT), env={"FACEATLAS_PROFILE": "no-such-profile"})
     assert refused.returncode == 2 and "unknown profile 'no-such-profile'" in refused.stderr

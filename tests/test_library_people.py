@@ -119,8 +119,10 @@ def test_review_asks_about_the_uncertain_cluster_only_and_a_no_holds_in_later_ru
     queue = library.review()
     assert len(queue) == 1 and queue[0].name == "Alice" and queue[0].faces == 3
     assert library.reviewing.floor(1) <= queue[0].score < library.labelling.threshold
-    assert library.answer(queue[0], "no").to_dict() == {"cluster": queue[0].cluster, "verdict": "not", "name": "Alice",
-                                                       "naming": None}
+    refused = library.answer(queue[0], "no")
+    assert (refused.cluster, refused.verdict, refused.name) == (queue[0].cluster, "not", "Alice")
+    with pytest.warns(DeprecationWarning):  # the dict it used to be, still readable
+        assert refused["not"] == "Alice" and "skipped" not in refused
     assert library.review() == []
     # faces between the two would join them, but the "no" forbids it
     bridge = photos_of(direction(0.87, 2), 6, 3, spread=0.05)
@@ -159,7 +161,7 @@ def test_a_yes_joins_the_cluster_to_the_person_and_adds_samples(scene):
     library, paths = scene
     library.name(library.people()[0].cluster, "Alice")
     [item] = library.review()
-    assert library.answer(item, "y").naming.faces == 7
+    assert library.answer(item, "y").faces == 7
     assert sorted({row.path for row in library.photos(person="Alice")}) == sorted(paths["alice"] + paths["maybe"])
     assert library.gallery.people()[0].samples == 7
     assert [p.name for p in library.people()] == ["Alice", None]
@@ -590,3 +592,10 @@ def test_the_review_band_narrows_as_more_people_are_named(scene):
     floors = [reviewing.floor(named) for named in (1, 200, 2_000, 10_000)]
     assert floors[0] < floors[1] < floors[2] < labelling.threshold
     assert floors[3] == labelling.threshold  # 5 % over 10,000 people is stricter than clustering: nothing to ask
+
+
+def test_the_gallery_finds_the_librarys_merge_hook_without_importing_the_library():
+    code = ("import sys; from faceatlas.gallery.hooks import MERGE_HOOKS; "
+            "print(MERGE_HOOKS.names(), 'faceatlas.organize' in sys.modules)")
+    found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert found.strip() == "['library'] False"  # declared by name: a merge from any door keeps the clusters

@@ -1,11 +1,13 @@
 """FaceAnalyzer end to end on real photos with the real default models."""
 
+import io
+
 import numpy as np
 import pytest
 from helpers import ASTRONAUT
 from PIL import Image
 
-from faceatlas import FaceAnalyzer, NoFaceError
+from faceatlas import FaceAnalyzer, ImageDecodeError, NoFaceError
 from faceatlas.io.image import load_image
 
 
@@ -102,6 +104,14 @@ def test_shots_take_every_kind_of_source_in_order_and_a_bad_one_does_not_stop_th
     for shot in (shots[0], shots[2], shots[3], shots[5]):  # batched with the others: the same faces as alone
         assert len(shot.faces) == 1 and float(shot.faces.embeddings[0] @ alone.embeddings[0]) > 0.9999
         assert set(shot.ms) >= {"decode", "detect", "embed"}
+    kept_apart = list(analyzer.shots([folder, ASTRONAUT], folders=False))  # positions kept: a folder is one item
+    assert [type(shot.error).__name__ if shot.error else None for shot in kept_apart] == ["ImageDecodeError", None]
+    [odd] = analyzer.shots([io.BytesIO(ASTRONAUT.read_bytes())])  # not a kind of picture: an error, not a crash
+    assert type(odd.error).__name__ == "ImageDecodeError"
+    with pytest.raises(ImageDecodeError):
+        analyzer.analyze(folder)  # one image at a time
+    with pytest.raises(TypeError, match="one image is analysed at a time"):
+        analyzer.analyze([ASTRONAUT, ASTRONAUT])
     rebuilt = pickle.loads(pickle.dumps(analyzer.spec)).build()  # a worker process's analyzer
     assert rebuilt.spec == analyzer.spec
     assert float(rebuilt.analyze(ASTRONAUT).embeddings[0] @ alone.embeddings[0]) > 0.9999

@@ -60,6 +60,8 @@ def test_renamed_and_retyped_api_keeps_working_with_a_warning():
     check = IndexCheck(samples=3, index_entries=3, self_recall_at_10=1.0, ok=True)
     with pytest.warns(DeprecationWarning, match=r"\.ok"):
         assert check["ok"] is True
+    with pytest.warns(DeprecationWarning):
+        assert "ok" in check and check.get("missing", 3) == 3 and set(check.keys()) >= {"ok", "samples"}
     verdict = Verification(score=0.9, same=True, threshold=0.4, fmr=1e-4, model="m", name="alice", samples=2)
     assert verdict.to_dict()["name"] == "alice" and verdict.decision == "same"
 

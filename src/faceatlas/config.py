@@ -1,4 +1,4 @@
-"""One settings schema shared by the Python API, the CLI, the service and environment variables (`FACEATLAS_*`).
+"""One settings schema shared by the Python API, the CLI and environment variables (`FACEATLAS_*`).
 
 `get_settings()` reads the environment once per process; `faceatlas config` prints every setting, its value and
 where the value came from.

@@ -1,39 +1,27 @@
 """Typed errors: every failure a user can meet has a class, a message that says what to do, and one exit code.
 
-The CLI exits with `exit_code`; the HTTP service answers with `http_status` and an RFC 9457 problem whose type is
-`problem_type`. A subclass shares its parent's exit code (catching the parent catches it); unrelated errors never
-share one. `ERRORS` is the table the README's exit-code table is written from (`tests/test_errors.py` checks both).
+The CLI exits with `exit_code`. A subclass shares its parent's exit code (catching the parent catches it); unrelated
+errors never share one. `ERRORS` lists them in the order of the README's exit-code table
+(`tests/test_architecture.py` checks both).
 """
 
 from __future__ import annotations
-
-import re
 
 
 class FaceAtlasError(Exception):
     """Base class of all FaceAtlas errors."""
 
     exit_code = 1
-    http_status = 500
-
-    @classmethod
-    def problem_type(cls) -> str:
-        """A stable URI reference naming the error for HTTP clients, e.g. `/problems/no-face`."""
-        words = re.sub(r"(?<!^)(?=[A-Z])", "-", cls.__name__.removesuffix("Error")).lower()
-        return f"/problems/{words or 'error'}"
 
 
 class ImageDecodeError(FaceAtlasError):
     """The input is not a readable image (empty, truncated, corrupt, or not an image at all)."""
 
     exit_code = 3
-    http_status = 422
 
 
 class ImageTooLargeError(ImageDecodeError):
     """The image has more pixels than the configured limit (a decompression-bomb guard)."""
-
-    http_status = 413
 
 
 class VideoDecodeError(ImageDecodeError):
@@ -44,7 +32,6 @@ class NoFaceError(FaceAtlasError):
     """An operation that needs a face found none."""
 
     exit_code = 4
-    http_status = 422
 
 
 class AmbiguousFaceError(NoFaceError):
@@ -55,7 +42,6 @@ class ModelUnavailableError(FaceAtlasError):
     """A model's weights are not in the store and cannot be resolved offline."""
 
     exit_code = 5
-    http_status = 503
 
 
 class ModelIntegrityError(ModelUnavailableError):
@@ -66,35 +52,30 @@ class CalibrationError(FaceAtlasError):
     """A decision was asked for at an operating point the model's calibration cannot support."""
 
     exit_code = 6
-    http_status = 422
 
 
 class GalleryError(FaceAtlasError):
     """A gallery operation that cannot be done as asked (unknown person, wrong model, a bad export, ...)."""
 
     exit_code = 7
-    http_status = 409
 
 
 class LibraryError(FaceAtlasError):
     """A photo-library operation that cannot be done as asked (a folder that cannot be read, nothing indexed, ...)."""
 
     exit_code = 8
-    http_status = 409
 
 
 class StoreError(FaceAtlasError):
     """The gallery database cannot be opened or written (not a database, damaged, read-only, unreachable)."""
 
     exit_code = 9
-    http_status = 503
 
 
 class LabellingError(FaceAtlasError):
     """A naming or review step that cannot be done as asked (unknown cluster or person, a refused merge, ...)."""
 
     exit_code = 10
-    http_status = 409
 
 
 ERRORS: tuple[type[FaceAtlasError], ...] = (

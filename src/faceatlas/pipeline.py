@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from faceatlas.detect import Detector
     from faceatlas.detect.refine import LandmarkRefiner
     from faceatlas.embed import Recogniser
-    from faceatlas.io.image import ColorOrder
+    from faceatlas.io.image import ColorOrder, ImageSource
     from faceatlas.io.sources import Picture, Sources
 
 FALLBACK_SCORE_THRESHOLD = 0.3
@@ -35,7 +35,8 @@ FALLBACK_SCORE_THRESHOLD = 0.3
 BATCH_PICTURES = 16
 BATCH_PIXELS = 40_000_000
 """A batch of pictures is analysed together (one recogniser run for all their faces) up to this many pictures or
-pixels, whichever comes first: memory stays bounded however long the stream."""
+pixels, whichever comes first (the picture that crosses the pixel bound is the batch's last): memory stays bounded
+however long the stream."""
 
 HEAD_CROP = 112
 """The side of the ArcFace-aligned crop heads are given (`AttributeHead.predict`'s `aligned`)."""
@@ -170,17 +171,18 @@ class FaceAnalyzer:
     # ---- the stream ------------------------------------------------------------------------------------------
 
     def shots(self, sources: Sources, embed: bool = True, color: ColorOrder = "bgr", subject: Subject = None,
-              videos: bool = False, every: float | None = None) -> Iterator[Shot]:
+              videos: bool = False, every: float | None = None, folders: bool = True) -> Iterator[Shot]:
         """One `Shot` per picture of `sources` (see `faceatlas.io.sources`: paths, folders, bytes, arrays, PIL
         images, videos with `videos` or `every`), in order. Pictures are analysed in batches (`BATCH_PICTURES`,
         `BATCH_PIXELS`); with `subject`, each keeps only the face the rule picks (a picture without one gets the
-        `NoFaceError` as its `error`). A source that cannot be read gives a shot with its error; the stream goes
-        on."""
+        `NoFaceError` as its `error`). A source that cannot be read gives a shot with its error and the stream goes
+        on; a model that cannot run (not installed, say) raises, as it would for every picture. With
+        `folders=False` a folder is not searched: callers that map shots back by position pass it."""
         from faceatlas.io.sources import pictures  # decoders (OpenCV, Pillow) load with the first picture
 
         batch: list[Picture] = []
         pixels = 0
-        for picture in pictures(sources, color, self.spec.max_pixels, videos, every):
+        for picture in pictures(sources, color, self.spec.max_pixels, videos, every, folders):
             batch.append(picture)
             pixels += 0 if picture.bgr is None else picture.bgr.shape[0] * picture.bgr.shape[1]
             if len(batch) >= BATCH_PICTURES or pixels >= BATCH_PIXELS:
@@ -188,16 +190,20 @@ class FaceAnalyzer:
                 batch, pixels = [], 0
         yield from self._analyse(batch, embed, subject)
 
-    def shot(self, source: Sources, embed: bool = True, color: ColorOrder = "bgr", subject: Subject = None) -> Shot:
-        """The one picture of an image source, analysed; its error raised if it has one."""
-        found = list(self.shots(source, embed, color, subject))
-        if len(found) != 1:
-            raise ValueError(f"expected one picture, the source gave {len(found)}")
-        if found[0].error is not None:
-            raise found[0].error
-        return found[0]
+    def shot(self, source: ImageSource, embed: bool = True, color: ColorOrder = "bgr", subject: Subject = None
+             ) -> Shot:
+        """The one picture of an image source (a path, bytes, an array or a PIL image; not a folder or a list),
+        analysed; its error raised if it has one."""
+        from faceatlas.io.sources import is_single
 
-    def analyze(self, source: Sources, embed: bool = True, color: ColorOrder = "bgr", subject: Subject = None
+        if not is_single(source):
+            raise TypeError(f"one image is analysed at a time, not a {type(source).__name__} (use shots)")
+        [found] = self.shots(source, embed, color, subject, folders=False)
+        if found.error is not None:
+            raise found.error
+        return found
+
+    def analyze(self, source: ImageSource, embed: bool = True, color: ColorOrder = "bgr", subject: Subject = None
                 ) -> Faces:
         """Every face in one image (or, with `subject`, the one it picks), with embeddings and the columns of the
         analyzer's attribute heads; `color` declares the channel order of a numpy array input."""
@@ -302,7 +308,8 @@ class FaceAnalyzer:
 
     # ---- decisions -------------------------------------------------------------------------------------------
 
-    def verify(self, a: Sources, b: Sources, fmr: float = 1e-4, min_quality: float | None = None) -> Verification:
+    def verify(self, a: ImageSource, b: ImageSource, fmr: float = 1e-4, min_quality: float | None = None
+               ) -> Verification:
         """Is the largest face of `a` the same person as the largest face of `b`, decided at false-match rate `fmr`.
 
         With `min_quality`, a pair where either face's quality score is below it gets the answer "insufficient
@@ -317,7 +324,7 @@ class FaceAnalyzer:
         return Verification(score=score, same=score >= threshold and not insufficient, threshold=threshold, fmr=fmr,
                             model=self.recogniser_card.id, quality=quality, insufficient_quality=insufficient)
 
-    def primary_face(self, source: Sources, color: ColorOrder = "bgr") -> Faces:
+    def primary_face(self, source: ImageSource, color: ColorOrder = "bgr") -> Faces:
         """Deprecated: `analyze(source, subject="largest")`."""
         warnings.warn("FaceAnalyzer.primary_face() is deprecated; use analyze(source, subject='largest')",
                       DeprecationWarning, stacklevel=2)

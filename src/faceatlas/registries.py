@@ -63,7 +63,7 @@ class Registry(Generic[T]):
         if self._entry_points_read:
             return
         self._entry_points_read = True
-        from importlib.metadata import entry_points  # read once, when a name is not declared here
+        from importlib.metadata import entry_points  # read once, on the first lookup that needs more than declared
 
         for point in entry_points(group=self.group):
             self._declared.setdefault(point.name, point.value)

@@ -13,18 +13,38 @@ import numpy as np
 class Result:
     """A dataclass result: read its attributes; `to_dict()` gives plain JSON-ready data.
 
-    Results used to be plain dicts: reading one by key (`report["samples"]`) still works and warns that it is
-    deprecated.
+    Results used to be plain dicts: reading one by key (`report["samples"]`, `"samples" in report`,
+    `report.get("samples")`) still works and warns that it is deprecated.
     """
 
     def to_dict(self) -> dict[str, Any]:
         assert is_dataclass(self)
         return plain(asdict(self))
 
+    def legacy(self) -> dict[str, Any]:
+        """The dict this result used to be (for the deprecated key access)."""
+        return self.to_dict()
+
     def __getitem__(self, key: str) -> Any:
-        warnings.warn(f"reading a {type(self).__name__} by key is deprecated; use its attribute .{key} (or "
-                      f".to_dict())", DeprecationWarning, stacklevel=2)
-        return self.to_dict()[key]
+        _warn(self, key)
+        return self.legacy()[key]
+
+    def __contains__(self, key: object) -> bool:
+        _warn(self, str(key))
+        return key in self.legacy()
+
+    def get(self, key: str, default: Any = None) -> Any:
+        _warn(self, key)
+        return self.legacy().get(key, default)
+
+    def keys(self) -> Any:
+        _warn(self, "keys()")
+        return self.legacy().keys()
+
+
+def _warn(result: Result, key: str) -> None:
+    warnings.warn(f"reading a {type(result).__name__} by key is deprecated; use its attributes (.{key}) or "
+                  f".to_dict()", DeprecationWarning, stacklevel=3)
 
 
 def plain(value: Any) -> Any:

@@ -160,8 +160,7 @@ class Faces:
             return self.at_box(rule)
         chosen = {"largest": self.largest, "centre": self.nearest_centre, "alone": self.alone}[rule]()
         if len(chosen) == 0:
-            raise NoFaceError("no face found" + (" (also after the low-threshold retry)"
-                                                 if self.meta.get("fallback_tried") else ""))
+            raise NoFaceError("no face found")
         return chosen
 
     def to_dict(self) -> dict[str, Any]:

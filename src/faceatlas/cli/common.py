@@ -25,8 +25,12 @@ output = Console(width=None if sys.stdout.isatty() else 200, markup=False)  # wi
 
 
 def setting_default(name: str) -> str:
-    """How `--help` shows an option's default: the setting's effective value and where it came from."""
-    settings = get_settings()
+    """How `--help` shows an option's default: the setting's effective value and where it came from (an invalid
+    environment variable is reported when a command runs, not here)."""
+    try:
+        settings = get_settings()
+    except ValueError:
+        return f"setting {env_name(name)}"
     value = getattr(settings, name)
     origin = "from " + env_name(name) if settings.origin(name) != "default" else "setting " + env_name(name)
     return f"{value if value is not None else '-'} ({origin})"

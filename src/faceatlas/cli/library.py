@@ -69,7 +69,7 @@ def index(
         raise fail(ValueError("--frame-every applies to videos: add --videos"))
 
     def run() -> IndexReport:
-        library = Library(db, collection, profile, workers or None)
+        library = Library(db, collection, profile, workers)
         with progress_bar() as bar:
             task = bar.add_task("indexing", total=None)
             return library.index(folders, progress=lambda done, total: bar.update(task, completed=done, total=total),
@@ -214,7 +214,7 @@ def review(
             passed.add(cluster)
         elif item is None:
             named = _guard(lambda reply=reply, cluster=cluster: library.name(cluster, reply))
-            result = Answer(named.cluster, "named", named.name, named)
+            result = Answer(named.cluster, "named", named.name, named.faces, named.samples_added)
         else:
             result = _guard(lambda reply=reply, item=item: library.answer(item, reply))
         answered += result.verdict != "skipped"
@@ -277,7 +277,7 @@ def _said(result: Answer) -> str:
         return "skipped"
     if result.verdict == "not":
         return f"not {result.name} (not asked again)"
-    return f"{result.name}: {result.naming.faces} faces"
+    return f"{result.name}: {result.faces} faces"
 
 
 @library_app.command("photos")

@@ -37,6 +37,16 @@ if TYPE_CHECKING:
 
 app = typer.Typer(help="FaceAtlas: offline face detection, recognition and calibrated verification.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
+
+
+@app.callback()
+def settings_first() -> None:
+    """Offline face detection, recognition and calibrated verification."""
+    try:
+        get_settings()
+    except ValueError as error:  # pydantic's ValidationError: a FACEATLAS_* variable that is not a valid value
+        console.print(styled("error:", "red", f" invalid setting in the environment: {error}"))
+        raise typer.Exit(USAGE_EXIT_CODE) from None
 models_app = typer.Typer(help="The model registry: list, fetch, verify and register models.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
 app.add_typer(eval_app, name="eval")
@@ -78,7 +88,7 @@ def analyze(
     try:
         with progress_bar() as progress:
             task = progress.add_task("analysing", total=len(files), visible=len(files) > 1)
-            for shot in analyzer.shots(files, embed=embed):
+            for shot in analyzer.shots(files, embed=embed, folders=False):
                 record = _record(shot, files[shot.index], draw)
                 counts["images"] += 1
                 counts["faces"] += len(record["faces"])

@@ -8,6 +8,7 @@ the CPU, with the same numbers to 1e-6 (float32); where OpenVINO is not installe
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 
 import cv2
@@ -31,13 +32,14 @@ def _onnxruntime(card: ModelCard, threads: int) -> Runner:
 
 
 def _opencv_dnn(card: ModelCard, threads: int) -> Runner:
-    net = opencv_net(resolve(card))
+    net, lock = opencv_net(resolve(card)), threading.Lock()
 
     def run(blob: np.ndarray) -> np.ndarray:
         if threads > 0:
             cv2.setNumThreads(threads)  # OpenCV's setting is process-wide: set it for each run
-        net.setInput(blob)
-        return net.forward()
+        with lock:  # one network holds one input at a time
+            net.setInput(blob)
+            return net.forward()
 
     return run
 

@@ -52,7 +52,7 @@ def embed_centre_faces(analyzer: FaceAnalyzer, paths: list[Path],
     keys = [_cache_key(path) for path in paths]
     missing = [path for path, key in zip(paths, keys, strict=True) if key not in cache]
     fallbacks = 0
-    for shot in analyzer.with_heads("quality").shots(missing, subject="centre"):
+    for shot in analyzer.with_heads("quality").shots(missing, subject="centre", folders=False):
         path = missing[shot.index]
         if shot.error is None:
             fallbacks += bool(shot.faces.meta.get("fallback"))

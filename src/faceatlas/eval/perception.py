@@ -37,7 +37,7 @@ def run_detect(analyzer: FaceAnalyzer, boxes: Path, images: Path, min_face: floa
                     detector_options={**analyzer.detector_options, "score_threshold": ap_threshold}).build()
     advance = progress(len(truths))
     results, kept, unreadable, times = [], [], {}, []
-    for shot in loose.shots([Path(images) / truth.image for truth in truths], embed=False):
+    for shot in loose.shots([Path(images) / truth.image for truth in truths], embed=False, folders=False):
         truth = truths[shot.index]
         if shot.error is not None:  # every unreadable file is reported, none stops the run
             unreadable[truth.image] = f"{type(shot.error).__name__}: {shot.error}"
@@ -74,7 +74,7 @@ def run_attributes(analyzer: FaceAnalyzer, labels: AttributeLabels, upscale_belo
     and is listed."""
     advance = progress(len(labels.paths))
     found, outputs, failures = [], [], {}
-    for shot in analyzer.shots(_enlarged(labels.paths, upscale_below), embed=False, subject="centre"):
+    for shot in analyzer.shots(_enlarged(labels.paths, upscale_below), embed=False, subject="centre", folders=False):
         path = labels.paths[shot.index]
         if shot.error is None:
             found.append(shot.index)
@@ -123,7 +123,7 @@ def run_landmarks(analyzer: FaceAnalyzer, truth: LandmarkTruth, source: str = "d
     used = analyzer.with_heads("mesh") if source == "mesh" else analyzer
     advance = progress(len(truth.paths))
     kept, predicted, failures = [], [], {}
-    for shot in used.shots(truth.paths, embed=False):
+    for shot in used.shots(truth.paths, embed=False, folders=False):
         i = shot.index
         face = None if shot.error is not None else shot.faces.holding(truth.eye_centres[i].mean(axis=0))
         if shot.error is not None:
@@ -177,7 +177,7 @@ def _collect_poses(analyzer: FaceAnalyzer, truth: LandmarkTruth, mirror: bool, r
     meshed = analyzer.with_heads("mesh")
     advance = progress(len(truth.paths))
     poses, mirrored, references, bins, failures = [], [], [], [], {}
-    for shot in meshed.shots(truth.paths, embed=False):
+    for shot in meshed.shots(truth.paths, embed=False, folders=False):
         i = shot.index
         if shot.error is not None:
             failures[f"{truth.paths[i]}#{i}"] = f"{type(shot.error).__name__}: {shot.error}"
@@ -186,7 +186,7 @@ def _collect_poses(analyzer: FaceAnalyzer, truth: LandmarkTruth, mirror: bool, r
         centre = truth.eye_centres[i].mean(axis=0)
         face = shot.faces.holding(centre)
         twin = None
-        if mirror and face is not None:
+        if mirror and face:
             flipped = meshed.analyze(np.ascontiguousarray(shot.image[:, ::-1]), embed=False)
             twin = flipped.holding((shot.image.shape[1] - 1 - centre[0], centre[1]))
         if not face or (mirror and not twin):

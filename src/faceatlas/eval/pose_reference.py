@@ -11,6 +11,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from faceatlas.config import get_settings
 from faceatlas.models.runtime import onnx_session
 
 MARGIN = 0.6
@@ -18,10 +19,11 @@ SIZE = 64
 
 
 class FsaNetReference:
-    def __init__(self, paths: list[Path], threads: int = 0) -> None:
+    def __init__(self, paths: list[Path], threads: int | None = None) -> None:
         missing = [str(p) for p in paths if not Path(p).is_file()]
         if missing:
             raise FileNotFoundError(f"reference pose model(s) not found: {', '.join(missing)}")
+        threads = get_settings().threads if threads is None else threads
         self._sessions = [onnx_session(Path(p), threads) for p in paths]
 
     def predict(self, bgr: np.ndarray, box: np.ndarray) -> np.ndarray:

@@ -29,7 +29,7 @@ def collect(analyzer: FaceAnalyzer, paths: list[Path], on_progress: Callable[[],
             ) -> QualitySamples:
     """Per image, through the pipeline: the quality signals and the embedding of the face nearest the centre."""
     features, vectors = [], []
-    for shot in analyzer.shots(paths, subject="centre"):
+    for shot in analyzer.shots(paths, subject="centre", folders=False):
         found = shot.error is None
         features.append(quality_features(shot.image, shot.faces)[0] if found else None)
         vectors.append(shot.faces.embeddings[0] if found else None)

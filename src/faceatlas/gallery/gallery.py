@@ -23,7 +23,7 @@ from faceatlas.errors import GalleryError
 from faceatlas.gallery import decisions
 from faceatlas.gallery.enrolment import EnrolmentChecks
 from faceatlas.gallery.hooks import before_merge
-from faceatlas.gallery.indexing import CollectionIndex
+from faceatlas.gallery.indexing import INDEX_KINDS, CollectionIndex
 from faceatlas.gallery.results import (
     Candidate,
     EnrollReport,
@@ -73,6 +73,9 @@ class Gallery:
                  index_dir: Path | None = None, milvus_uri: str | None = None,
                  keep_thumbnails: bool = False, create: bool = True) -> None:
         settings = get_settings()
+        index = index or settings.gallery_index
+        if index not in INDEX_KINDS:
+            raise ValueError(f"unknown index '{index}' ({', '.join(INDEX_KINDS)})")
         self.analyzer = (analyzer or FaceAnalyzer()).with_heads("quality")
         self.engine = open_engine(url or settings.gallery_url, create)
         self.index_dir = Path(index_dir) if index_dir else data_dir(self.engine)
@@ -84,7 +87,7 @@ class Gallery:
         self._collection_id, self.collection_key = self._open_collection()  # the key names it in shared engines
         self.vectors = CollectionIndex(
             self.engine, self._collection_id, self.collection_key, f"{self.collection_name}.{self.model_id}",
-            self.index_dir, index or settings.gallery_index, self.ndim,
+            self.index_dir, index, self.ndim,
             milvus_uri or settings.milvus_uri or str(self.index_dir / "milvus.db"))
 
     @property
@@ -215,10 +218,10 @@ class Gallery:
     def _subject_shots(self, images: list[ImageSource], boxes: Sequence[list | None] | None) -> Iterator[Shot]:
         """The pipeline's shot of each image, keeping the face alone in it (or, with a box, the face there)."""
         if not boxes:
-            yield from self.analyzer.shots(images, subject="alone")
+            yield from self.analyzer.shots(images, subject="alone", folders=False)
             return
         for number, (image, box) in enumerate(zip(images, boxes, strict=True)):
-            for shot in self.analyzer.shots(image, subject=box if box is not None else "alone"):
+            for shot in self.analyzer.shots(image, subject=box if box is not None else "alone", folders=False):
                 yield replace(shot, index=number)
 
     def subject_named(self, session: Session, name: str, meta: dict | None = None) -> Subject:

@@ -1,8 +1,9 @@
 """Everything a user hands the pipeline, as one stream of decoded pictures.
 
 A source is a path (an image; a video when frames are asked for), a folder (searched recursively), bytes, a NumPy
-array, a PIL image, or a list or other iterable of these. Each gives one `Picture` (a video one per frame taken); a
-source that cannot be read gives one `Picture` with its error instead, and the stream goes on.
+array, a PIL image, or a list, tuple or generator of these. Each gives one `Picture` (a video one per frame taken); a
+source that cannot be read, or is of a kind that is not a picture, gives one `Picture` with its error instead, and
+the stream goes on.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ Sources = ImageSource | Iterable[ImageSource]
 """One source, or several."""
 
 _SINGLE = (str, Path, bytes, bytearray, memoryview, np.ndarray, Image.Image)
+_MANY = (list, tuple, Iterator)
 
 
 @dataclass
@@ -40,24 +42,30 @@ class Picture:
     decode_ms: float = 0.0
 
 
-def expand(sources: Sources, videos: bool = False) -> Iterator[ImageSource]:
+def is_single(source: object) -> bool:
+    """Whether `source` is one item rather than a list, tuple or generator of them."""
+    return isinstance(source, _SINGLE) or not isinstance(source, _MANY)
+
+
+def expand(sources: Sources, videos: bool = False, folders: bool = True) -> Iterator[ImageSource]:
     """The items of `sources` (read lazily: a generator of arrays streams) with folders replaced by the images (and,
-    with `videos`, videos) under them."""
-    items = [sources] if isinstance(sources, _SINGLE) else sources
+    with `videos`, videos) under them; with `folders=False` a folder stays one item (it then fails to decode, and the
+    items keep their positions)."""
+    items = [sources] if is_single(sources) else sources
     suffixes = IMAGE_SUFFIXES | VIDEO_SUFFIXES if videos else IMAGE_SUFFIXES
     for item in items:
-        if isinstance(item, str | Path) and Path(item).is_dir():
+        if folders and isinstance(item, str | Path) and Path(item).is_dir():
             yield from iter_image_paths([Path(item)], suffixes)
         else:
             yield item
 
 
 def pictures(sources: Sources, color: ColorOrder = "bgr", max_pixels: int | None = None, videos: bool = False,
-             every: float | None = None) -> Iterator[Picture]:
+             every: float | None = None, folders: bool = True) -> Iterator[Picture]:
     """Decoded pictures of `sources`, one at a time (`load_image`'s rules and limits). A path with a video suffix
     gives its frames when `videos` is set or `every` is given: one every `every` seconds (default: the `frame_every`
-    setting), every frame with `every=0`."""
-    for index, item in enumerate(expand(sources, videos)):
+    setting), every frame with `every=0`. See `expand` for `folders`."""
+    for index, item in enumerate(expand(sources, videos, folders)):
         name = str(item) if isinstance(item, str | Path) else None
         if name is not None and (videos or every is not None) and Path(name).suffix.lower() in VIDEO_SUFFIXES:
             yield from _frames(index, name, get_settings().frame_every if every is None else every)
@@ -67,6 +75,9 @@ def pictures(sources: Sources, color: ColorOrder = "bgr", max_pixels: int | None
             loaded = load_image(item, color=color, max_pixels=max_pixels)
         except FaceAtlasError as error:
             yield Picture(index, name, None, error=error)
+            continue
+        except TypeError as error:  # not a kind of picture at all
+            yield Picture(index, name, None, error=ImageDecodeError(str(error)))
             continue
         yield Picture(index, loaded.source, loaded.bgr, decode_ms=(time.perf_counter() - started) * 1000)
 

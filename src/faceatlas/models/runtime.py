@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -63,9 +64,14 @@ def openvino_model(path: Path, threads: int = 0) -> Callable[[np.ndarray], np.nd
     model.reshape({model.inputs[0]: [-1, *model.inputs[0].get_partial_shape()[1:]]})  # any batch size
     compiled = core.compile_model(model, "CPU", {"INFERENCE_NUM_THREADS": threads, "PERFORMANCE_HINT": "LATENCY",
                                                  "INFERENCE_PRECISION_HINT": "f32"})
-    request = compiled.create_infer_request()
-    output = compiled.outputs[0]
-    return lambda batch: request.infer({0: batch})[output].copy()
+    output, local = compiled.outputs[0], threading.local()
+
+    def run(batch: np.ndarray) -> np.ndarray:
+        if not hasattr(local, "request"):  # an infer request serves one thread: each thread gets its own
+            local.request = compiled.create_infer_request()
+        return local.request.infer({0: batch})[output].copy()
+
+    return run
 
 
 def dequantized_constants(model: onnx.ModelProto) -> onnx.ModelProto:

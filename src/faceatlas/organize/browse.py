@@ -3,6 +3,8 @@ person or of whoever is in a query photo."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -80,7 +82,7 @@ def _query_embeddings(view: LibraryView, image: ImageSource) -> np.ndarray:
     """The embedding of every face in a query photo."""
     faces = view.gallery.analyzer.analyze(image)
     if len(faces) == 0:
-        raise NoFaceError(f"no face found in {image if isinstance(image, str) else 'the query photo'}")
+        raise NoFaceError(f"no face found in {image if isinstance(image, str | Path) else 'the query photo'}")
     return faces.embeddings
 
 

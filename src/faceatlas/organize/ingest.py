@@ -66,26 +66,29 @@ def analyse(path: str, sha256: str, size: int, mtime_ns: int, frame_every: float
     """Every face of one photo, or of a video's frames sampled every `frame_every` seconds, through this worker's
     pipeline (embedded, with quality); with `keep_thumbnails`, a small JPEG of each face too."""
     found = Found(path, sha256, size, mtime_ns)
+    faces, times, thumbnails = [], [], []  # per picture; a picture's pixels are dropped once its faces are out
     try:
-        shots = list(_ANALYZER.shots(path, every=frame_every or None))
-        failed = next((shot.error for shot in shots if shot.error is not None), None)
-        if failed is not None:
-            raise failed
+        for shot in _ANALYZER.shots(path, every=frame_every or None, folders=False):
+            if shot.error is not None:
+                raise shot.error
+            faces.append(shot.faces)
+            times.append(np.full(len(shot.faces), shot.time_ms or 0, np.int64))
+            thumbnails += [face_thumbnail(shot.image, box) for box in shot.faces.boxes] if keep_thumbnails else []
+            found.warning = shot.warning
     except Exception as error:  # one bad file is reported, never the end of the run
         found.error = f"{type(error).__name__}: {error}"
         found.retry = not _in_the_file(error)
         return found
-    found.warning = shots[-1].warning
-    found.boxes = np.concatenate([shot.faces.boxes for shot in shots])
-    found.scores = np.concatenate([shot.faces.scores for shot in shots])
-    with_faces = [shot.faces for shot in shots if len(shot.faces)]
+    found.boxes = np.concatenate([f.boxes for f in faces])
+    found.scores = np.concatenate([f.scores for f in faces])
+    with_faces = [f for f in faces if len(f)]
     if with_faces:
-        found.quality = np.concatenate([faces.quality for faces in with_faces])
-        found.embeddings = np.concatenate([faces.embeddings for faces in with_faces])
+        found.quality = np.concatenate([f.quality for f in with_faces])
+        found.embeddings = np.concatenate([f.embeddings for f in with_faces])
     if frame_every:
-        found.frames = np.concatenate([np.full(len(shot.faces), shot.time_ms, np.int64) for shot in shots])
+        found.frames = np.concatenate(times)
     if keep_thumbnails:
-        found.thumbnails = [face_thumbnail(shot.image, box) for shot in shots for box in shot.faces.boxes]
+        found.thumbnails = thumbnails
     return found
 
 

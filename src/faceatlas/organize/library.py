@@ -63,9 +63,11 @@ class Library:
 
     def __init__(self, url: str | None = None, collection: str | None = None, profile: str | None = None,
                  workers: int | None = None, create: bool = True) -> None:
+        """`workers`: analysing processes (default: the `workers` setting; 0: one per core)."""
         self.gallery = Gallery(url, collection, FaceAnalyzer(profile=profile), create=create)
         self.profile = self.gallery.analyzer.profile
-        self.workers = workers or get_settings().workers or max(1, os.cpu_count() or 1)
+        workers = get_settings().workers if workers is None else workers
+        self.workers = workers or max(1, os.cpu_count() or 1)  # 0: one per core
         self.view = LibraryView(self.gallery)
         self.labelling = Labelling(self.gallery, self.view)
         self.reviewing = Review(self.labelling)

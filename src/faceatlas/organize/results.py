@@ -88,12 +88,21 @@ class Naming(Result):
 
 @dataclass
 class Answer(Result):
-    """A review question answered: the cluster was named (`naming`), ruled out as `name`, or skipped."""
+    """A review question answered: the cluster was named `name` (and has `faces` faces, `samples_added` of them new
+    gallery samples), is not `name`, or was skipped."""
 
     cluster: int
     verdict: Literal["named", "not", "skipped"]
     name: str | None = None
-    naming: Naming | None = None
+    faces: int | None = None
+    samples_added: int = 0
+
+    def legacy(self) -> dict:
+        if self.verdict == "not":
+            return {"cluster": self.cluster, "not": self.name}
+        if self.verdict == "skipped":
+            return {"cluster": self.cluster, "skipped": True}
+        return {"cluster": self.cluster, "name": self.name, "faces": self.faces, "samples_added": self.samples_added}
 
 
 @dataclass

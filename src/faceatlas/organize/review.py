@@ -88,5 +88,5 @@ class Review:
             return Answer(item.cluster, "not", item.name)
         if reply.lower() in ("skip", "s", ""):
             return Answer(item.cluster, "skipped")
-        naming = self.labelling.name(item.cluster, item.name if reply.lower() in ("yes", "y") else reply)
-        return Answer(naming.cluster, "named", naming.name, naming)
+        named = self.labelling.name(item.cluster, item.name if reply.lower() in ("yes", "y") else reply)
+        return Answer(named.cluster, "named", named.name, named.faces, named.samples_added)
