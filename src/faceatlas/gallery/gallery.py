@@ -9,6 +9,7 @@ checked before they are written.
 from __future__ import annotations
 
 import fcntl
+import os
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -39,6 +40,7 @@ from faceatlas.gallery.results import (
 from faceatlas.gallery.schema import AuditEntry, Collection, Sample, Subject, Thumbnail, new_key
 from faceatlas.gallery.store import compact, data_dir, open_engine
 from faceatlas.io.draw import face_thumbnail
+from faceatlas.io.files import PRIVATE_FILE, private_folder, remove_leftovers
 from faceatlas.io.image import ImageSource
 from faceatlas.pipeline import FaceAnalyzer, calibrated_threshold
 from faceatlas.types import Shot, Verification
@@ -78,15 +80,18 @@ class Gallery:
             raise ValueError(f"unknown index '{index}' ({', '.join(INDEX_KINDS)})")
         self.analyzer = (analyzer or FaceAnalyzer()).with_heads("quality")
         self.engine = open_engine(url or settings.gallery_url, create)
-        self.index_dir = Path(index_dir) if index_dir else data_dir(self.engine)
-        self.index_dir.mkdir(parents=True, exist_ok=True)
+        self.index_dir = private_folder(Path(index_dir)) if index_dir else data_dir(self.engine)
         self.collection_name = collection or settings.collection
+        if not isinstance(self.collection_name, str) or not 0 < len(self.collection_name) <= 200:
+            raise GalleryError(f"a collection name is 1 to 200 characters, not {self.collection_name!r}")
         self.keep_thumbnails = keep_thumbnails
         self.min_quality = settings.min_quality if min_quality is None else min_quality
         self.template = template
         self._collection_id, self.collection_key = self._open_collection()  # the key names it in shared engines
         self.vectors = CollectionIndex(
-            self.engine, self._collection_id, self.collection_key, f"{self.collection_name}.{self.model_id}",
+            # files are named by the collection's key and the model id (a card's id, a checked name), never by the
+            # collection's name: no path is built from a user's string
+            self.engine, self._collection_id, self.collection_key, f"{self.collection_key}.{self.model_id}",
             self.index_dir, index, self.ndim,
             milvus_uri or settings.milvus_uri or str(self.index_dir / "milvus.db"))
 
@@ -120,16 +125,20 @@ class Gallery:
             return found.id, found.key
 
     @contextmanager
-    def writing(self) -> Iterator[Session]:
-        """One writer per collection at a time (a lock file beside the index); the session commits on success."""
-        with open(self.index_dir / f"{self.vectors.stem}.lock", "a") as lock:
-            fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
-            try:
-                with Session(self.engine) as session:
-                    self.vectors.current(session)  # catch up with other writers before changing anything
-                    yield session
-            finally:
-                fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
+    def writing(self, catch_up: bool = True) -> Iterator[Session]:
+        """One writer per collection at a time (a lock file beside the index); the session commits on success.
+        With `catch_up`, the index is first brought up to date with other writers' changes."""
+        lock = os.open(self.index_dir / f"{self.vectors.stem}.lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW,
+                       PRIVATE_FILE)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            remove_leftovers(self.index_dir, [self.vectors.path(kind).name for kind in ("pq", "hnsw")])
+            with Session(self.engine) as session:
+                if catch_up:
+                    self.vectors.current(session)
+                yield session
+        finally:
+            os.close(lock)  # releases the lock
 
     def _commit(self, session: Session, action: str, detail: dict) -> int:
         """Bump the generation, audit, commit; returns the new generation."""
@@ -397,8 +406,9 @@ class Gallery:
         return migrate(self, target)
 
     def rebuild_index(self) -> int:
-        """Recreate the vector index from the database; returns its size."""
-        with self.writing() as session:
+        """Recreate the vector index from the database (the saved one is not read: it may be what is broken);
+        returns its size."""
+        with self.writing(catch_up=False) as session:
             return len(self.vectors.rebuild(session))
 
     def check(self) -> IndexCheck:

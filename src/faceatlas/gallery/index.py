@@ -11,6 +11,8 @@ from typing import Protocol
 
 import numpy as np
 
+from faceatlas.io.files import sha256_file, write_atomically, written_by
+
 
 class VectorIndex(Protocol):
     """Sample ids (int64) and their L2-normalised vectors; scores are cosine similarities. There is no removal:
@@ -139,12 +141,9 @@ class PqIndex:
     def save(self, path: Path, state: dict) -> None:
         import faiss
 
-        temporary = path.with_name(path.name + ".part")
         shards = {f"shard{i}": faiss.serialize_index(shard) for i, shard in enumerate(self._shards)}
-        with open(temporary, "wb") as handle:
-            np.savez(handle, pending_ids=self._pending.ids, pending_vectors=self._pending.vectors, **shards)
-        _fsync(temporary)
-        os.replace(temporary, path)
+        write_atomically(path, lambda handle: np.savez(handle, pending_ids=self._pending.ids,
+                                                       pending_vectors=self._pending.vectors, **shards))
         write_sidecar(path, state)
 
     @classmethod
@@ -203,10 +202,7 @@ class HnswIndex:
         return len(self._index)
 
     def save(self, path: Path, state: dict) -> None:
-        temporary = path.with_name(path.name + ".part")
-        self._index.save(str(temporary))
-        _fsync(temporary)
-        os.replace(temporary, path)
+        written_by(path, lambda temporary: self._index.save(temporary))
         write_sidecar(path, state)
 
     @classmethod
@@ -221,20 +217,17 @@ def sidecar_path(path: Path) -> Path:
 
 
 def write_sidecar(path: Path, state: dict) -> None:
-    sidecar = sidecar_path(path)
-    temporary = sidecar.with_name(sidecar.name + ".part")
-    temporary.write_text(json.dumps(state))
-    _fsync(temporary)
-    os.replace(temporary, sidecar)
+    """Record the state an index file reflects, and the file's SHA-256: a file that no longer matches it (damaged,
+    replaced) is never loaded."""
+    write_atomically(sidecar_path(path), json.dumps({**state, "sha256": sha256_file(path)}).encode())
 
 
 def read_sidecar(path: Path) -> dict | None:
+    """The state recorded for the index file at `path` if the file is the one it was written for, else None."""
     try:
-        return json.loads(sidecar_path(path).read_text())
+        state = json.loads(sidecar_path(path).read_text())
+        if not isinstance(state, dict) or state.get("sha256") != sha256_file(path):
+            return None
+        return state
     except (OSError, ValueError):
         return None
-
-
-def _fsync(path: Path) -> None:
-    with open(path, "rb") as handle:
-        os.fsync(handle.fileno())

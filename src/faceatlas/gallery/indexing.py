@@ -8,6 +8,7 @@ are cached per generation (COUNT(*) is linear in SQLite).
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,6 +21,8 @@ from faceatlas.gallery.schema import Collection, Sample, Subject
 
 if TYPE_CHECKING:
     from faceatlas.gallery.milvus_index import MilvusIndex
+
+log = logging.getLogger("faceatlas.gallery")
 
 EXACT_UP_TO = 50_000
 """With `index="auto"`, collections up to this many samples are searched exactly (0.26 ms at 10k faces), larger ones
@@ -130,11 +133,16 @@ class CollectionIndex:
             index: VectorIndex | None = self._milvus_index()
             state = index.state
         elif kind in _FILE_INDEXES and self.path(kind).exists():
-            state = read_sidecar(self.path(kind))
+            state = read_sidecar(self.path(kind))  # None unless the file is the one its sidecar was written for
             try:
                 index = _FILE_INDEXES[kind].load(self.path(kind), self.ndim) if state else None
-            except (RuntimeError, ValueError, OSError):
-                index = None  # unreadable (a bad disk, a foreign file): rebuilt
+            except Exception as error:  # the index is derived: whatever it failed with, it is rebuilt
+                log.warning("the saved vector index %s could not be loaded (%s: %s): rebuilding it from the database",
+                            self.path(kind), type(error).__name__, error)
+                index = None
+            if state is None:
+                log.warning("the saved vector index %s does not match its record (damaged or replaced): rebuilding "
+                            "it from the database", self.path(kind))
         else:
             return None
         if index is None or not state or state["generation"] < removed_at or len(index) != state["count"]:

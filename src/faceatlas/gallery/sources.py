@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from faceatlas.errors import FaceAtlasError
+from faceatlas.io.files import sha256_file
 from faceatlas.io.video import still
-from faceatlas.models.store import sha256_file
 
 
 def fragment_parts(source: str) -> tuple[str, dict[str, str]] | None:

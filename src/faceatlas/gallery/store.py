@@ -17,6 +17,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 from faceatlas.config import get_settings
 from faceatlas.errors import StoreError
 from faceatlas.gallery.schema import Base
+from faceatlas.io.files import private_file, private_folder
 
 SCHEMA_LOCK = 0x46414345
 """The PostgreSQL advisory lock ("FACE") held while tables are created."""
@@ -58,7 +59,7 @@ def open_engine(url: str | None, create: bool = True) -> Engine:
                              f"index FOLDER`, `faceatlas gallery create`)")
         if tables and not tables & set(Base.metadata.tables):
             raise StoreError(f"{where} holds another program's tables, not a FaceAtlas gallery: check --db")
-        Path(where).parent.mkdir(parents=True, exist_ok=True)
+        private_file(private_folder(Path(where).parent) / Path(where).name)  # its journals take its mode: 0600
     engine = create_engine(parsed)
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
@@ -164,9 +165,7 @@ def data_dir(engine: Engine) -> Path:
     if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
         return Path(url.database).resolve().parent
     digest = hashlib.sha256(url.render_as_string(hide_password=True).encode()).hexdigest()[:12]
-    path = get_settings().home / "gallery" / digest
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return private_folder(get_settings().home / "gallery" / digest)
 
 
 def person_tables(connection: Connection) -> list[str]:

@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from faceatlas.errors import CalibrationError
+from faceatlas.io.files import safe_name
 
 Task = Literal["detect", "recognise", "landmarks", "attribute"]
 
@@ -75,6 +76,16 @@ class ModelCard(BaseModel):
     calibration: Calibration | None = None
     published: dict[str, str] = Field(default_factory=dict)
     notes: str = ""
+
+    @field_validator("id")
+    @classmethod
+    def _checked_id(cls, value: str) -> str:
+        return safe_name(value, "model id")  # ids name files: no path from a card's string
+
+    @field_validator("file_name")
+    @classmethod
+    def _checked_file_name(cls, value: str) -> str:
+        return safe_name(value, "model file name") if value else value
 
     @property
     def has_weights(self) -> bool:

@@ -6,7 +6,8 @@ from importlib import resources
 from pathlib import Path
 
 from faceatlas.config import get_settings
-from faceatlas.errors import ModelUnavailableError
+from faceatlas.errors import ModelIntegrityError, ModelUnavailableError
+from faceatlas.io.files import inside, safe_name
 from faceatlas.models.card import ModelCard
 
 BUNDLED_CARDS = resources.files("faceatlas.models") / "cards"
@@ -60,12 +61,14 @@ def with_dependencies(card: ModelCard) -> list[ModelCard]:
 
 
 def register_card(card_path: Path) -> ModelCard:
-    """Validate a user's card (its file must exist and load) and copy it into the user's card folder."""
+    """Validate a user's card (its id, and its file: an ONNX model whose inputs and outputs match what the card
+    declares) and copy it into the user's card folder."""
     card = ModelCard.from_file(card_path)
     if card.source.path is None:
         raise ModelUnavailableError("a user card must name its weight file in source.path")
     if any(c.id == card.id for c in list_cards() if c.source.path is None):
         raise ModelUnavailableError(f"'{card.id}' is a bundled model id; choose another id")
+    check_onnx_file(card)
     user_dir = _user_cards_dir()
     user_dir.mkdir(parents=True, exist_ok=True)
     destination = user_dir / f"{card.id}.json"
@@ -75,8 +78,38 @@ def register_card(card_path: Path) -> ModelCard:
 
 
 def remove_user_card(model_id: str) -> None:
-    path = _user_cards_dir() / f"{model_id}.json"
+    path = inside(_user_cards_dir(), _user_cards_dir() / f"{safe_name(model_id, 'model id')}.json")
     if not path.exists():
         raise ModelUnavailableError(f"no user card '{model_id}'")
     path.unlink()
 
+
+
+def check_onnx_file(card: ModelCard) -> None:
+    """A user's weight file must be an ONNX model (a text file is not) whose single image input is NCHW with three
+    channels and, where the graph fixes them, the card's input size and embedding size (`ModelIntegrityError`)."""
+    import onnx
+
+    path = card.source.path
+    if path is None or not Path(path).is_file():
+        raise ModelUnavailableError(f"model '{card.id}': file {path} does not exist")
+    try:
+        model = onnx.load(str(path))
+        onnx.checker.check_model(model)
+    except Exception as error:
+        raise ModelIntegrityError(f"model '{card.id}': {path} is not a valid ONNX model ({error})") from None
+    initialisers = {tensor.name for tensor in model.graph.initializer}
+    inputs = [value for value in model.graph.input if value.name not in initialisers]
+    shape = [d.dim_value or None for d in inputs[0].type.tensor_type.shape.dim] if len(inputs) == 1 else []
+    if len(shape) != 4 or shape[1] not in (3, None):
+        found = [(v.name, [d.dim_value or d.dim_param for d in v.type.tensor_type.shape.dim]) for v in inputs]
+        raise ModelIntegrityError(f"model '{card.id}': expected one NCHW image input with 3 channels, the graph has "
+                                  f"{found}")
+    size = card.input_spec.get("size")
+    if isinstance(size, list) and None not in shape[2:] and list(shape[2:]) != [int(s) for s in size]:
+        raise ModelIntegrityError(f"model '{card.id}': the card says input {size}, the graph takes {shape[2:]}")
+    if card.task == "recognise" and card.embedding_dim:
+        outputs = [[d.dim_value or None for d in v.type.tensor_type.shape.dim] for v in model.graph.output]
+        if outputs and outputs[0] and outputs[0][-1] not in (card.embedding_dim, None):
+            raise ModelIntegrityError(f"model '{card.id}': the card says {card.embedding_dim}-d embeddings, the "
+                                      f"graph gives {outputs[0][-1]}")

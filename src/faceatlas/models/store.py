@@ -20,6 +20,7 @@ from pathlib import Path
 
 from faceatlas.config import get_settings
 from faceatlas.errors import ModelIntegrityError, ModelUnavailableError
+from faceatlas.io.files import sha256_file
 from faceatlas.models.card import ModelCard
 
 _VERIFIED: dict[tuple[str, str | None, Path], tuple[int, int]] = {}
@@ -39,15 +40,6 @@ def _remember_verified(card: ModelCard, path: Path) -> Path:
 
 def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-def sha256_file(path: str | Path) -> str:
-    """The SHA-256 of a file's content, read a megabyte at a time."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def cached_path(card: ModelCard) -> Path:

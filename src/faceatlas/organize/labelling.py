@@ -23,7 +23,7 @@ from faceatlas.errors import LabellingError
 from faceatlas.gallery import Gallery
 from faceatlas.gallery.schema import Subject
 from faceatlas.gallery.store import compact
-from faceatlas.models.store import sha256_file
+from faceatlas.io.files import sha256_file
 from faceatlas.organize.clustering import Clustering, Constraints, cluster
 from faceatlas.organize.faces import FaceTable, LibraryView, cluster_of
 from faceatlas.organize.merging import keep_number, merge_clusters, refuse_shared_shot

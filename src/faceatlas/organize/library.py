@@ -20,9 +20,9 @@ from faceatlas.config import get_settings
 from faceatlas.errors import FaceAtlasError, LibraryError
 from faceatlas.gallery import Gallery
 from faceatlas.io.draw import face_thumbnail
+from faceatlas.io.files import sha256_file
 from faceatlas.io.image import IMAGE_SUFFIXES, ImageSource, iter_image_paths, load_image
 from faceatlas.io.video import VIDEO_SUFFIXES, frames_at
-from faceatlas.models.store import sha256_file
 from faceatlas.organize import browse
 from faceatlas.organize.faces import LibraryView
 from faceatlas.organize.ingest import LASTING_ERRORS, Found, analysed, stat_key
