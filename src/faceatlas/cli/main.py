@@ -248,9 +248,8 @@ def models_register(card_file: Annotated[Path, typer.Argument(help="A model card
     try:
         card = registry.register_card(card_file)
         store.resolve(card)
-    except (FaceAtlasError, ValueError) as error:
-        console.print(styled("error:", "red", f" {error}"))
-        raise typer.Exit(2) from None
+    except (FaceAtlasError, ValueError) as error:  # a model error exits with its code, a bad card with 2
+        raise fail(error) from None
     console.print(styled("registered", "green", f" {card.id} ({card.task}, {card.architecture})"))
 
 
@@ -259,6 +258,6 @@ def models_remove(model_id: str) -> None:
     """Forget a user-registered model card (the weight file itself is left alone)."""
     try:
         registry.remove_user_card(model_id)
-    except FaceAtlasError as error:
+    except (FaceAtlasError, ValueError) as error:
         raise fail(error) from None
     console.print(f"removed {model_id}")

@@ -12,7 +12,7 @@ import fcntl
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +37,7 @@ from faceatlas.gallery.results import (
     Refusal,
     SampleRecord,
 )
+from faceatlas.gallery.samples import NewSample, vector_problem
 from faceatlas.gallery.schema import AuditEntry, Collection, Sample, Subject, Thumbnail, new_key
 from faceatlas.gallery.store import compact, data_dir, open_engine
 from faceatlas.io.draw import face_thumbnail
@@ -44,20 +45,6 @@ from faceatlas.io.files import PRIVATE_FILE, private_folder, remove_leftovers
 from faceatlas.io.image import ImageSource
 from faceatlas.pipeline import FaceAnalyzer, calibrated_threshold
 from faceatlas.types import Shot, Verification
-
-UNIT_NORM_TOLERANCE = 1e-3
-"""A stored embedding's length may differ from 1 by at most this much."""
-
-
-@dataclass
-class NewSample:
-    """A face on its way into the database."""
-
-    vector: np.ndarray
-    quality: float | None
-    box: list[float]
-    source: str
-    thumbnail: bytes | None = None
 
 
 class Gallery:
@@ -156,19 +143,22 @@ class Gallery:
         self._commit(session, action, detail)
         self.vectors.rebuild(session)
 
+    def vector_problem(self, vector: object) -> str | None:
+        """Why `vector` may not be stored in this collection (None: it may; see `samples.vector_problem`)."""
+        return vector_problem(vector, self.ndim, self.model_id)
+
     def _store(self, session: Session, subject: Subject, samples: Sequence[NewSample]) -> list[Sample]:
         """Add samples of `subject` to the session: the one place embeddings are checked before they are written
-        (this collection's dimension, finite, unit length)."""
+        (`vector_problem`), whatever door they come through (enrolment, a photo library, an import)."""
         rows = []
         for new in samples:
-            vector = np.asarray(new.vector)
-            if vector.shape != (self.ndim,) or not np.isrealobj(vector) or not np.all(np.isfinite(vector)) \
-                    or abs(float(np.linalg.norm(vector)) - 1.0) > UNIT_NORM_TOLERANCE:
-                raise GalleryError(f"{new.source}: not a unit-length, finite {self.ndim}-d embedding of "
-                                   f"'{self.model_id}' (shape {vector.shape}, dtype {vector.dtype})")
+            problem = self.vector_problem(new.vector)
+            if problem:
+                raise GalleryError(f"{new.source}: {problem}; nothing stored")
             rows.append(Sample(subject_id=subject.id, collection_id=self._collection_id, model_id=self.model_id,
-                               embedding=vector.astype(np.float32).tobytes(), quality=new.quality, box=new.box,
-                               source=new.source, thumbnail=Thumbnail(jpeg=new.thumbnail) if new.thumbnail else None))
+                               embedding=np.asarray(new.vector, np.float32).tobytes(), quality=new.quality,
+                               box=new.box, source=new.source,
+                               thumbnail=Thumbnail(jpeg=new.thumbnail) if new.thumbnail else None))
         session.add_all(rows)
         return rows
 

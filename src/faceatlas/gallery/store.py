@@ -17,7 +17,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 from faceatlas.config import get_settings
 from faceatlas.errors import StoreError
 from faceatlas.gallery.schema import Base
-from faceatlas.io.files import private_file, private_folder
+from faceatlas.io.files import PRIVATE_FILE, private_file, private_folder
 
 SCHEMA_LOCK = 0x46414345
 """The PostgreSQL advisory lock ("FACE") held while tables are created."""
@@ -128,7 +128,7 @@ def _schema_lock(engine: Engine) -> Iterator[Connection]:
         return
     path = Path(engine.url.database).resolve().parent / "schema.lock"
     try:
-        descriptor = os.open(path, os.O_RDONLY | os.O_CREAT, 0o666)  # a lock needs no write access to the file
+        descriptor = os.open(path, os.O_RDONLY | os.O_CREAT | os.O_NOFOLLOW, PRIVATE_FILE)  # no write access needed
     except OSError as error:
         raise StoreError(f"{path}: cannot take the lock for creating the gallery's tables ({error.strerror})") \
             from None

@@ -1,0 +1,160 @@
+"""Attacks and accidents a gallery must survive (`attacks.py`): poisoned imports, paths from users' strings, links
+under temporary files, damaged indexes, file modes."""
+
+import os
+import stat
+from pathlib import Path
+
+import numpy as np
+import pytest
+from attacks import crafted_exports, files_outside, modes, poisoning
+from helpers import ASTRONAUT, cli, data_path
+
+from faceatlas import FaceAnalyzer
+from faceatlas.gallery import Gallery
+from faceatlas.gallery.transfer import export_collection, import_collection
+
+
+@pytest.fixture(scope="module")
+def analyzer() -> FaceAnalyzer:
+    return FaceAnalyzer()
+
+
+@pytest.fixture(scope="module")
+def people() -> tuple[dict[str, list[Path]], list[Path]]:
+    """Eight LFW people with two photos each to enrol, and a third photo of each as a probe."""
+    root = data_path("lfw_view1", "images")
+    chosen = [folder for folder in sorted(root.iterdir()) if len(list(folder.glob("*.jpg"))) >= 3][:8]
+    photos = {folder.name: sorted(folder.glob("*.jpg"))[:3] for folder in chosen}
+    return {name: paths[:2] for name, paths in photos.items()}, [paths[2] for paths in photos.values()]
+
+
+@pytest.fixture
+def gallery(tmp_path: Path, analyzer: FaceAnalyzer, people) -> Gallery:
+    enrolled, _ = people
+    gallery = Gallery(f"sqlite:///{tmp_path / 'gallery' / 'g.db'}", analyzer=analyzer, index="pq")
+    for name, photos in enrolled.items():
+        assert gallery.enroll(name, photos, allow_identity_clash=True).added
+    return gallery
+
+
+def test_every_poisoned_import_is_refused_and_changes_nothing(gallery: Gallery, people, tmp_path: Path):
+    _, probes = people
+    attempts = poisoning(gallery, probes, tmp_path)
+    assert len(attempts) == 12
+    for attempt in attempts:
+        assert attempt.refused and attempt.unchanged, attempt
+    reasons = {attempt.attack: attempt.error for attempt in attempts}
+    assert "unit length" in reasons["non-unit vector (50x the mean direction)"]
+    assert "finite" in reasons["NaN in a vector"] and "floating point" in reasons["int32 vector (unit length)"]
+    assert "floating point" in reasons["complex vector (unit length)"]
+    assert "128 dimensions" in reasons["wrong dimension (64)"]
+    assert "digest does not match" in reasons["altered name, stale digest"]
+    assert "truncated" in reasons["one embedding too few (truncated .npz)"]
+    assert "not a readable gallery export" in reasons["truncated .json"]
+
+
+def test_an_import_names_every_record_it_refuses_and_is_all_or_nothing(gallery: Gallery, analyzer, tmp_path: Path):
+    exports = crafted_exports(gallery, tmp_path)
+    target = Gallery(f"sqlite:///{tmp_path / 'other.db'}", analyzer=analyzer)
+    samples = sum(person.samples for person in gallery.people())
+    with pytest.raises(Exception, match=rf"1 of {samples} records refused, nothing imported: '.+' sample 0: an "
+                                        "embedding must have unit length"):
+        import_collection(target, exports["non-unit vector (50x the mean direction)"])
+    assert target.people() == []
+    assert import_collection(target, tmp_path / "genuine").samples == samples  # the genuine export goes in whole
+
+
+def test_paths_from_users_strings_stay_in_their_roots(isolated_home: Path, tmp_path: Path, analyzer):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    victim = outside / "victim.json"
+    victim.write_text("keep me")
+    card = tmp_path / "card.json"
+    card.write_text('{"id": "../outside/victim", "task": "detect", "architecture": "yunet", "licence": "x", '
+                    f'"source": {{"path": "{ASTRONAUT}"}}}}')
+    registered = cli("models", "register", str(card))
+    removed = cli("models", "remove", "../../outside/victim")
+    assert registered.returncode != 0 and "not allowed" in registered.stderr
+    assert removed.returncode != 0 and "not allowed" in removed.stderr
+    text = tmp_path / "notes.json"
+    text.write_text('{"id": "notes", "task": "detect", "architecture": "yunet", "licence": "x", '
+                    f'"source": {{"path": "{tmp_path / "notes.txt"}"}}}}')
+    (tmp_path / "notes.txt").write_text("not a model")
+    refused = cli("models", "register", str(text))
+    assert refused.returncode == 5 and "not a valid ONNX model" in refused.stderr
+    assert victim.read_text() == "keep me" and files_outside(outside, {victim}) == set()
+    assert not list((isolated_home / "cards").glob("*")) if (isolated_home / "cards").exists() else True
+    odd = Gallery(f"sqlite:///{tmp_path / 'g' / 'g.db'}", collection="../../outside/x", analyzer=analyzer,
+                  index="pq")
+    odd.add_faces("someone", np.eye(1, 128, dtype=np.float32), [0.9], [[0, 0, 1, 1]], ["x"])
+    odd.rebuild_index()
+    assert files_outside(outside, {victim}) == set()  # files are named by the collection's key, not its name
+
+
+def test_links_at_derived_file_names_are_replaced_never_followed(gallery: Gallery, tmp_path: Path):
+    victim = tmp_path / "victim"
+    victim.write_bytes(b"precious")
+    index = gallery.vectors.path("pq")
+    for name in (index.name + ".part", index.name + ".json.part", index.name):  # old fixed names, the file itself
+        target = index.with_name(name)
+        target.unlink(missing_ok=True)
+        target.symlink_to(victim)
+    gallery.rebuild_index()
+    assert victim.read_bytes() == b"precious" and not index.is_symlink() and gallery.check().ok
+    exported = export_collection(gallery, tmp_path / "out")
+    assert stat.S_IMODE(os.stat(exported.json).st_mode) == 0o600 == stat.S_IMODE(os.stat(exported.npz).st_mode)
+
+
+@pytest.mark.parametrize("damage", ["truncated", "zero-filled", "random bytes", "another format", "missing",
+                                    "sidecar lies"])
+def test_a_damaged_index_is_rebuilt_and_every_command_still_works(damage: str, gallery: Gallery, people,
+                                                                    analyzer, tmp_path: Path):
+    _, probes = people
+    expected = [r.decision for r in gallery.identify(probes[0])]
+    index = gallery.vectors.path("pq")
+    assert index.exists()
+    content = index.read_bytes()
+    rng = np.random.default_rng(0)
+    if damage == "truncated":
+        index.write_bytes(content[: len(content) // 2])
+    elif damage == "zero-filled":
+        index.write_bytes(bytes(len(content)))
+    elif damage == "random bytes":
+        index.write_bytes(rng.integers(0, 256, len(content), dtype=np.uint8).tobytes())
+    elif damage == "another format":
+        np.savez(index.with_suffix(".npz"), shard0=np.zeros(10))
+        index.with_suffix(".npz").rename(index)
+    elif damage == "missing":
+        index.unlink()
+    else:  # a genuine-looking sidecar over a damaged file
+        index.write_bytes(content[:-1] + bytes([content[-1] ^ 1]))
+    url = gallery.engine.url.render_as_string(hide_password=False)
+    reopened = Gallery(url, analyzer=analyzer, index="pq")
+    assert [r.decision for r in reopened.identify(probes[0])] == expected and reopened.check().ok
+    index.write_bytes(b"garbage again")
+    rebuilt = cli("gallery", "rebuild-index", "--db", url, env={"FACEATLAS_GALLERY_INDEX": "pq"})
+    assert rebuilt.returncode == 0 and f"{reopened.check().samples} entries" in rebuilt.stderr
+    assert cli("gallery", "check", "--db", url, env={"FACEATLAS_GALLERY_INDEX": "pq"}).returncode == 0
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o000])
+def test_every_file_holding_faces_is_private_whatever_the_umask(umask: int, tmp_path: Path, analyzer, people):
+    enrolled, _ = people
+    previous = os.umask(umask)
+    try:
+        gallery = Gallery(f"sqlite:///{tmp_path / 'home' / 'gallery' / 'g.db'}", analyzer=analyzer, index="pq",
+                          keep_thumbnails=True)
+        for name, photos in enrolled.items():
+            gallery.enroll(name, photos, allow_identity_clash=True)
+        gallery.rebuild_index()
+        export_collection(gallery, tmp_path / "home" / "backup")
+        found = modes(tmp_path / "home")
+    finally:
+        os.umask(previous)
+    folders = {name: mode for name, mode in found.items() if (tmp_path / "home" / name).is_dir()}
+    files = {name: mode for name, mode in found.items() if name not in folders}
+    assert {"gallery/g.db", "gallery/g.db-wal", "backup.json", "backup.npz"} <= set(files)
+    assert any(name.endswith(".faiss") for name in files) and any(name.endswith(".faiss.json") for name in files)
+    assert set(files.values()) == {"0o600"}, files
+    assert set(folders.values()) == {"0o700"}, folders
