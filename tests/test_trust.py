@@ -3,16 +3,27 @@ under temporary files, damaged indexes, file modes."""
 
 import os
 import stat
+import subprocess
+import sys
+import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
 from attacks import crafted_exports, files_outside, modes, poisoning
 from helpers import ASTRONAUT, cli, data_path
+from postgres import postgres_server
+from sqlalchemy import create_engine, select, text
 
 from faceatlas import FaceAnalyzer
+from faceatlas.config import get_settings
+from faceatlas.errors import ErasurePendingError
 from faceatlas.gallery import Gallery
+from faceatlas.gallery.erasure import traces
+from faceatlas.gallery.schema import Sample, Subject, Thumbnail
 from faceatlas.gallery.transfer import export_collection, import_collection
+from faceatlas.io.files import traces_in
 
 
 @pytest.fixture(scope="module")
@@ -158,3 +169,97 @@ def test_every_file_holding_faces_is_private_whatever_the_umask(umask: int, tmp_
     assert any(name.endswith(".faiss") for name in files) and any(name.endswith(".faiss.json") for name in files)
     assert set(files.values()) == {"0o600"}, files
     assert set(folders.values()) == {"0o700"}, folders
+
+
+READER = """
+import sys, time
+url, kind = sys.argv[1], sys.argv[2]
+if kind == "sqlite":
+    import sqlite3
+    connection = sqlite3.connect(url, isolation_level=None)
+    connection.execute("BEGIN")
+else:
+    import psycopg
+    connection = psycopg.connect(url)
+connection.execute("SELECT count(*), sum(length(embedding)) FROM samples").fetchone()
+print("ready", flush=True)
+sys.stdin.read()  # hold the snapshot until the test closes our input
+"""
+
+
+@pytest.fixture(scope="module")
+def postgres():
+    with postgres_server() as url:
+        yield url
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+@pytest.mark.parametrize("readers", [0, 1, 3])
+def test_erasure_is_proven_or_refused_and_finished_later(backend: str, readers: int, request, tmp_path: Path,
+                                                         analyzer, people, monkeypatch):
+    monkeypatch.setenv("FACEATLAS_ERASE_WAIT", "1")
+    get_settings.cache_clear()
+    enrolled, _ = people
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / 'g' / 'g.db'}"
+        reader_url = str(tmp_path / "g" / "g.db")
+    else:
+        server = request.getfixturevalue("postgres")
+        name = f"t{uuid.uuid4().hex[:12]}"
+        admin = create_engine(server.replace("/faceatlas?", "/postgres?"), isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.execute(text(f"CREATE DATABASE {name}"))
+        admin.dispose()
+        url = server.replace("/faceatlas?", f"/{name}?")
+        host = url.split("host=")[1]
+        reader_url = f"host={host} user=postgres dbname={name}"
+    gallery = Gallery(url, analyzer=analyzer, index="pq", index_dir=tmp_path / "index", keep_thumbnails=True)
+    names = list(enrolled)[:3]
+    for person in names:
+        gallery.enroll(person, enrolled[person], allow_identity_clash=True)
+    gallery.rebuild_index()
+    with gallery.engine.connect() as connection:
+        rows = connection.execute(select(Sample.embedding, Thumbnail.jpeg).outerjoin(Thumbnail)
+                                  .join(Subject, Sample.subject_id == Subject.id).where(Subject.name == names[0])).all()
+    erased = traces(rows)
+    files = data_files(gallery, tmp_path / "index")
+    assert len(erased) > 2 and traces_in(files(), erased) == len(erased)  # there to be found before
+    holders = [subprocess.Popen([sys.executable, "-c", READER, reader_url, backend], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, text=True) for _ in range(readers)]
+    try:
+        for holder in holders:
+            assert holder.stdout.readline().strip() == "ready"
+        if readers:
+            with pytest.raises(ErasurePendingError, match="another connection holds an open read snapshot"):
+                gallery.erase(names[0])
+            assert not gallery.check().ok and gallery.check().erasure_pending
+        else:
+            assert gallery.erase(names[0]).samples == len(enrolled[names[0]])
+    finally:
+        for holder in holders:
+            holder.stdin.close()
+            holder.wait(timeout=30)
+    checked = gallery.check()  # finishes a pending erasure once the readers are gone
+    assert checked.ok and not checked.erasure_pending
+    assert traces_in(files(), erased) == 0
+    assert [p.name for p in gallery.people()] == names[1:]
+    get_settings.cache_clear()
+
+
+def data_files(gallery: Gallery, index_dir: Path) -> Callable[[], list[Path]]:
+    """A function listing the files that may hold the person: the SQLite files, or the PostgreSQL database's table
+    files (after a checkpoint flushes them; the server's write-ahead log is out of scope, see the README), and the
+    index folder."""
+
+    def listed() -> list[Path]:
+        found = [path for path in index_dir.rglob("*") if path.is_file()]
+        if gallery.engine.url.get_backend_name() == "sqlite":
+            database = Path(gallery.engine.url.database)
+            return found + [path for path in database.parent.glob(database.name + "*") if path.is_file()]
+        with gallery.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(text("CHECKPOINT"))
+            oid = connection.execute(text("SELECT oid FROM pg_database WHERE datname = current_database()")).scalar()
+        return found + [p for p in (Path(gallery.engine.url.query["host"]) / "data" / "base" / str(oid)).rglob("*")
+                        if p.is_file()]
+
+    return listed

@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     collection: str = Field(default="default", description="Gallery collection used when none is named.")
     min_quality: float = Field(default=0.3, ge=0, le=1, description="Enrolment refuses faces whose quality score is "
                                "lower.")
+    erase_wait: float = Field(default=10.0, ge=0, description="Seconds an erasure waits for other connections "
+                              "reading the gallery before it reports the bytes still pending.")
     gallery_url: str | None = Field(default=None, description="Gallery database: a SQLAlchemy URL or a SQLite file "
                                     "path; default: SQLite under FACEATLAS_HOME/gallery.")
     gallery_index: str = Field(default="auto", description="Gallery vector index: auto (exact up to 50k samples, "

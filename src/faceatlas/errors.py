@@ -78,10 +78,17 @@ class LabellingError(FaceAtlasError):
     exit_code = 10
 
 
+class ErasurePendingError(FaceAtlasError):
+    """A person is erased from the records, but another connection's open snapshot keeps their bytes in the
+    database's files for now: run the erasure's check again (`gallery check`) once it has closed."""
+
+    exit_code = 11
+
+
 ERRORS: tuple[type[FaceAtlasError], ...] = (
     FaceAtlasError, ImageDecodeError, ImageTooLargeError, VideoDecodeError, NoFaceError, AmbiguousFaceError,
     ModelUnavailableError, ModelIntegrityError, CalibrationError, GalleryError, LibraryError, StoreError,
-    LabellingError,
+    LabellingError, ErasurePendingError,
 )
 """Every error class, in the order of the README's table."""
 

@@ -20,8 +20,8 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from faceatlas.config import get_settings
-from faceatlas.errors import GalleryError
-from faceatlas.gallery import decisions
+from faceatlas.errors import ErasurePendingError, GalleryError
+from faceatlas.gallery import decisions, erasure
 from faceatlas.gallery.enrolment import EnrolmentChecks
 from faceatlas.gallery.hooks import before_merge
 from faceatlas.gallery.indexing import INDEX_KINDS, CollectionIndex
@@ -39,7 +39,7 @@ from faceatlas.gallery.results import (
 )
 from faceatlas.gallery.samples import NewSample, vector_problem
 from faceatlas.gallery.schema import AuditEntry, Collection, Sample, Subject, Thumbnail, new_key
-from faceatlas.gallery.store import compact, data_dir, open_engine
+from faceatlas.gallery.store import data_dir, open_engine
 from faceatlas.io.draw import face_thumbnail
 from faceatlas.io.files import PRIVATE_FILE, private_folder, remove_leftovers
 from faceatlas.io.image import ImageSource
@@ -375,16 +375,13 @@ class Gallery:
         return int(removed)
 
     def erase(self, name: str) -> Erasure:
-        """Remove a person completely: samples, subject row, their names in the audit log, their index entries
-        (the index is rebuilt without them, so no quantised copy survives) and the free pages of the database."""
-        with self.writing() as session:
-            subject_id = self._subject(session, name).id
-            count = len(session.scalars(select(Sample.id).where(Sample.subject_id == subject_id)).all())
-            session.execute(delete(Sample).where(Sample.subject_id == subject_id))
-            session.execute(delete(Subject).where(Subject.id == subject_id))
-            self._commit_removal(session, "erase", {"subject_id": subject_id, "samples": count})
-        compact(self.engine)
-        return Erasure(name=name, samples=count, index_entries=count)
+        """Remove a person completely and prove it (see `gallery.erasure`): `ErasurePendingError` when another
+        connection's open snapshot keeps their bytes in the files for now."""
+        return erasure.erase(self, name)
+
+    def finish_erasure(self, traces: list[bytes] | None = None) -> None:
+        """Compact the database and clear a pending erasure (see `gallery.erasure.finish`)."""
+        erasure.finish(self, traces)
 
     # ---- maintenance -------------------------------------------------------------------------------------------
 
@@ -403,7 +400,14 @@ class Gallery:
 
     def check(self) -> IndexCheck:
         """Does the index agree with the database: same size, and each sample (up to 1,000) finds itself among its
-        10 nearest (not necessarily first: copies of one photo enrolled as different people tie)."""
+        10 nearest (not necessarily first: copies of one photo enrolled as different people tie); and is no
+        erasure's data left in the files (an erasure a reader held up is finished here)."""
+        pending = False
+        if erasure.pending(self):
+            try:
+                self.finish_erasure()
+            except ErasurePendingError:
+                pending = True
         with Session(self.engine) as session:
             index = self.vectors.current(session)
             rows = session.execute(select(Sample.id, Sample.embedding).where(Sample.collection_id ==
@@ -416,7 +420,8 @@ class Gallery:
             found = int(np.sum(ids == np.array([r[0] for r in rows])[:, None]))
         return IndexCheck(samples=stored, index_entries=len(index),
                           self_recall_at_10=found / len(rows) if rows else 1.0,
-                          ok=stored == len(index) and (not rows or found == len(rows)))
+                          ok=stored == len(index) and (not rows or found == len(rows)) and not pending,
+                          erasure_pending=pending)
 
     def close(self) -> None:
         """Release the database connections and, with a Milvus index, its connection (and milvus-lite's lock)."""

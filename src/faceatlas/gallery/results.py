@@ -86,6 +86,7 @@ class Erasure(Result):
     name: str
     samples: int
     index_entries: int
+    traces_left: int = 0  # of the person's embeddings and thumbnail pieces, still found in the gallery's files
 
 
 @dataclass
@@ -104,6 +105,7 @@ class IndexCheck(Result):
     index_entries: int
     self_recall_at_10: float
     ok: bool
+    erasure_pending: bool = False  # an earlier erasure's bytes are still in the database's files
 
 
 @dataclass

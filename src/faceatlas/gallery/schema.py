@@ -34,6 +34,8 @@ class Collection(Base):
     model_id: Mapped[str] = mapped_column(String(200))  # the embedding model every sample must come from
     generation: Mapped[int] = mapped_column(Integer, default=0)  # bumped by every change; indexes record theirs
     removed_at: Mapped[int | None] = mapped_column(Integer, nullable=True, default=0)  # last removal's generation
+    # 1 while an erasure's bytes may still be in the database's files (a reader held an old snapshot)
+    erasure_pending: Mapped[int | None] = mapped_column(Integer, nullable=True, default=0)
     # unique across databases: names the collection's index in a shared vector engine (Milvus)
     key: Mapped[str | None] = mapped_column(String(32), nullable=True, default=new_key)
     created: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)

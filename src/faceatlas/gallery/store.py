@@ -12,12 +12,15 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
 
 from faceatlas.config import get_settings
 from faceatlas.errors import StoreError
 from faceatlas.gallery.schema import Base
 from faceatlas.io.files import PRIVATE_FILE, private_file, private_folder
+
+BUSY_TIMEOUT_MS = 30_000
+"""How long a SQLite statement waits for another connection's lock before failing."""
 
 SCHEMA_LOCK = 0x46414345
 """The PostgreSQL advisory lock ("FACE") held while tables are created."""
@@ -153,7 +156,7 @@ def _add_new_columns(connection: Connection) -> None:
 
 def _sqlite_pragmas(connection: object, _record: object) -> None:
     cursor = connection.cursor()
-    for pragma in ("journal_mode=WAL", "synchronous=FULL", "busy_timeout=30000", "foreign_keys=ON",
+    for pragma in ("journal_mode=WAL", "synchronous=FULL", f"busy_timeout={BUSY_TIMEOUT_MS}", "foreign_keys=ON",
                    "secure_delete=ON"):
         cursor.execute(f"PRAGMA {pragma}")
     cursor.close()
@@ -181,18 +184,39 @@ def person_tables(connection: Connection) -> list[str]:
     return sorted(found)
 
 
-def compact(engine: Engine) -> None:
-    """Give deleted bytes back: SQLite's write-ahead log checkpointed and truncated and the file vacuumed;
-    PostgreSQL's `person_tables` rewritten (VACUUM FULL). PostgreSQL's own write-ahead log keeps old pages until the
-    server recycles it (and backups keep them for as long as they are kept): erasure there is as complete as the
-    server's retention allows."""
-    if engine.url.get_backend_name() == "postgresql":  # rewrite the tables so deleted tuples leave the files
+def compact(engine: Engine, wait_s: float = 10.0) -> bool:
+    """Give deleted bytes back, waiting up to `wait_s` for other connections: SQLite's file vacuumed (deleted rows are
+    zeroed: `secure_delete`) and its write-ahead log checkpointed into it and truncated; PostgreSQL's
+    `person_tables` rewritten (VACUUM FULL). True when done; False when another connection's open read snapshot
+    (SQLite) or transaction (PostgreSQL) kept old pages in place: calling again once it has closed finishes the job.
+    PostgreSQL's own write-ahead log keeps old pages until the server recycles it (and backups for as long as they
+    are kept): erasure there is as complete as the server's retention allows."""
+    milliseconds = max(1, round(wait_s * 1000))
+    if engine.url.get_backend_name() == "postgresql":
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            connection.execute(text(f"VACUUM FULL {', '.join(person_tables(connection))}"))
-        return
+            connection.execute(text(f"SET lock_timeout = {milliseconds}"))
+            try:
+                connection.execute(text(f"VACUUM FULL {', '.join(person_tables(connection))}"))
+            except OperationalError as error:
+                if "lock timeout" not in str(error):
+                    raise
+                return False
+        return True
     if engine.url.get_backend_name() != "sqlite":
-        return
+        return True
     with engine.connect() as connection:
+        connection.exec_driver_sql(f"PRAGMA busy_timeout = {milliseconds}")
         connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
         connection.exec_driver_sql("VACUUM")
-        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        busy = connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()[0]
+        connection.exec_driver_sql(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    return busy == 0
+
+
+def database_files(engine: Engine) -> list[Path]:
+    """The files a SQLite database keeps its content in (none for a server: its files are the server's)."""
+    if engine.url.get_backend_name() != "sqlite" or engine.url.database in (None, "", ":memory:"):
+        return []
+    main = Path(engine.url.database)
+    return [path for path in (main, *(main.with_name(main.name + end) for end in ("-wal", "-journal")))
+            if path.exists()]

@@ -129,5 +129,21 @@ def sha256_file(path: str | Path) -> str:
     return digest.hexdigest()
 
 
+def traces_in(paths: Iterable[Path], traces: Iterable[bytes], block: int = 1 << 24) -> int:
+    """How many of `traces` (byte strings) occur in any of the files at `paths`: the proof an erasure is complete
+    (files are read a block at a time, blocks overlapping by the longest trace)."""
+    wanted = {bytes(trace) for trace in traces if trace}
+    found: set[bytes] = set()
+    overlap = max((len(trace) for trace in wanted), default=0)
+    for path in paths:
+        with contextlib.suppress(FileNotFoundError), open(path, "rb") as handle:
+            tail = b""
+            while wanted - found and (chunk := handle.read(block)):
+                window = tail + chunk
+                found |= {trace for trace in wanted - found if trace in window}
+                tail = window[-overlap:]
+    return len(found)
+
+
 def glob_escape(text: str) -> str:
     return re.sub(r"([*?\[])", r"[\1]", text)

@@ -20,9 +20,8 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from faceatlas.errors import LabellingError
-from faceatlas.gallery import Gallery
+from faceatlas.gallery import Gallery, erasure
 from faceatlas.gallery.schema import Subject
-from faceatlas.gallery.store import compact
 from faceatlas.io.files import sha256_file
 from faceatlas.organize.clustering import Clustering, Constraints, cluster
 from faceatlas.organize.faces import FaceTable, LibraryView, cluster_of
@@ -257,10 +256,13 @@ class Labelling:
                 name = self.view.names(session)[cluster_id][1]
                 raise LabellingError(f"cluster {cluster_id} is '{name}': erase the person with `faceatlas gallery "
                                      f"erase '{name}'` (their library faces go with them)")
-            faces = session.execute(delete(LibraryFace).where(LibraryFace.cluster_id == cluster_id)).rowcount
+            rows = session.execute(select(LibraryFace.embedding, LibraryFace.thumbnail)
+                                   .where(LibraryFace.cluster_id == cluster_id)).all()
+            session.execute(delete(LibraryFace).where(LibraryFace.cluster_id == cluster_id))
             session.delete(forgotten)
             keep_number(session, self._collection, cluster_id)
+            erasure.mark(session, self.gallery, pending=True)
             session.commit()
         self.view.forget_cache()
-        compact(self.gallery.engine)
-        return Forgetting(cluster=cluster_id, faces_erased=faces)
+        self.gallery.finish_erasure(erasure.traces(rows))  # proven, or ErasurePendingError
+        return Forgetting(cluster=cluster_id, faces_erased=len(rows))
