@@ -27,7 +27,7 @@ from sqlalchemy import delete, event, select, text, update
 from sqlalchemy.orm import Session
 
 from faceatlas.cli.gallery import _guard
-from faceatlas.errors import StoreError
+from faceatlas.errors import GalleryNotFoundError, StoreError
 from faceatlas.gallery.schema import Subject
 from faceatlas.gallery.store import database_url
 from faceatlas.organize import LabellingError, Library, LibraryError, ReviewItem
@@ -210,7 +210,7 @@ def test_clear_errors(scene, tmp_path):
     library.gallery.add_faces("Carol", photos_of(direction(0.0, 5), 1, 4), [0.9], [[0, 0, 1, 1]], ["x"])
     with pytest.raises(LabellingError, match="names no cluster"):
         library.photos(person="Carol")
-    with pytest.raises(StoreError, match="no gallery database at"):
+    with pytest.raises(GalleryNotFoundError, match="no gallery database at"):
         Library(f"sqlite:///{tmp_path / 'absent' / 'gallery.db'}", create=False)
     assert not (tmp_path / "absent").exists()
     empty = Library(f"sqlite:///{tmp_path / 'empty.db'}")
@@ -335,7 +335,7 @@ def test_commands_fail_clearly(scene, tmp_path):
         return cli("library", *args)
 
     missing = run("people", "--db", f"sqlite:///{tmp_path / 'nowhere' / 'g.db'}")
-    assert missing.returncode == 9 and "no gallery database at" in missing.stderr
+    assert missing.returncode == 12 and "no gallery database at" in missing.stderr
     assert not (tmp_path / "nowhere").exists()
     unknown = run("photos", "--person", "Zoe", "--db", url)
     assert unknown.returncode == 10 and "no person named 'Zoe'" in unknown.stderr
@@ -347,7 +347,7 @@ def test_commands_fail_clearly(scene, tmp_path):
     assert "Traceback" not in garbage.stderr
     (tmp_path / "empty.db").touch()  # an empty file (SQLite would take it as an empty database) is not a gallery
     blank = run("people", "--db", str(tmp_path / "empty.db"))
-    assert blank.returncode == 9 and "no gallery database at" in blank.stderr
+    assert blank.returncode == 12 and "no gallery database at" in blank.stderr
     assert (tmp_path / "empty.db").stat().st_size == 0
     with closing(sqlite3.connect(tmp_path / "notes.db")) as notes:  # another program's database
         notes.execute("CREATE TABLE notes (text TEXT)")

@@ -85,10 +85,17 @@ class ErasurePendingError(FaceAtlasError):
     exit_code = 11
 
 
+class GalleryNotFoundError(FaceAtlasError):
+    """A command that reads a gallery was pointed at a database or collection that does not exist (a mistyped
+    `--db` or `--collection`): nothing is created."""
+
+    exit_code = 12
+
+
 ERRORS: tuple[type[FaceAtlasError], ...] = (
     FaceAtlasError, ImageDecodeError, ImageTooLargeError, VideoDecodeError, NoFaceError, AmbiguousFaceError,
     ModelUnavailableError, ModelIntegrityError, CalibrationError, GalleryError, LibraryError, StoreError,
-    LabellingError, ErasurePendingError,
+    LabellingError, ErasurePendingError, GalleryNotFoundError,
 )
 """Every error class, in the order of the README's table."""
 

@@ -29,13 +29,14 @@ T = TypeVar("T")
 
 
 def _open(db: str | None, collection: str | None, profile: str | None = None, threads: int | None = None,
-          min_quality: float | None = None, keep_thumbnails: bool = False) -> Gallery:
-    """The gallery; its vector index is chosen by FACEATLAS_GALLERY_INDEX and FACEATLAS_MILVUS_URI."""
+          min_quality: float | None = None, keep_thumbnails: bool = False, create: bool = False) -> Gallery:
+    """The gallery; its vector index is chosen by FACEATLAS_GALLERY_INDEX and FACEATLAS_MILVUS_URI. Only commands
+    that add people make a database or collection (`create`): the others refuse a missing one, which is a typo."""
     from faceatlas.gallery import Gallery
     from faceatlas.pipeline import FaceAnalyzer
 
     return _guard(lambda: Gallery(db, collection, FaceAnalyzer(profile=profile, threads=threads),
-                                  min_quality=min_quality, keep_thumbnails=keep_thumbnails))
+                                  min_quality=min_quality, keep_thumbnails=keep_thumbnails, create=create))
 
 
 def _guard(job: Callable[[], T]) -> T:
@@ -61,7 +62,7 @@ def _print(data: object, as_json: bool) -> bool:
 @gallery_app.command("create")
 def create(db: DbOption = None, collection: CollectionOption = None, profile: ProfileOption = None) -> None:
     """Create a collection (pinned to the profile's embedding model); opening one that exists is harmless."""
-    gallery = _open(db, collection, profile)
+    gallery = _open(db, collection, profile, create=True)
     console.print(f"collection '{gallery.collection_name}' ({gallery.model_id}): {len(gallery)} people")
 
 
@@ -88,7 +89,8 @@ def enroll(
     files = iter_image_paths(images)
     if not files:
         raise fail(ValueError("no image files found in the given paths"))
-    gallery = _open(db, collection, profile, threads, min_quality=min_quality, keep_thumbnails=keep_thumbnails)
+    gallery = _open(db, collection, profile, threads, min_quality=min_quality, keep_thumbnails=keep_thumbnails,
+                    create=True)
     report = _guard(lambda: gallery.enroll(name, files, meta=extra, allow_identity_clash=allow_identity_clash))
     if not _print(report.to_dict(), as_json):
         console.print(f"{name}: {len(report.added)} face(s) enrolled, {len(report.rejected)} refused")
@@ -205,7 +207,7 @@ def import_(path: Path, db: DbOption = None, collection: CollectionOption = None
     """Add the people and samples of an export (PATH.json + PATH.npz) to the collection."""
     from faceatlas.gallery.transfer import import_collection
 
-    gallery = _open(db, collection, profile)
+    gallery = _open(db, collection, profile, create=True)
     report = _guard(lambda: import_collection(gallery, path))
     console.print(f"imported {report.people} people, {report.samples} samples")
 
@@ -219,7 +221,7 @@ def migrate(
 ) -> None:
     """Re-embed a collection with another model, from the photos its samples came from."""
     source = _open(db, collection, profile, threads)
-    target = _open(db, to_collection, to_profile, threads, min_quality=source.min_quality)
+    target = _open(db, to_collection, to_profile, threads, min_quality=source.min_quality, create=True)
     report = _guard(lambda: source.migrate(target))
     if not _print(report.to_dict(), as_json):
         console.print(f"{report.samples_migrated} sample(s) of {report.people} people re-embedded into "

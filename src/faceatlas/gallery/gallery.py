@@ -20,7 +20,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from faceatlas.config import get_settings
-from faceatlas.errors import ErasurePendingError, GalleryError
+from faceatlas.errors import ErasurePendingError, GalleryError, GalleryNotFoundError
 from faceatlas.gallery import decisions, erasure
 from faceatlas.gallery.enrolment import EnrolmentChecks
 from faceatlas.gallery.hooks import before_merge
@@ -39,7 +39,7 @@ from faceatlas.gallery.results import (
 )
 from faceatlas.gallery.samples import NewSample, vector_problem
 from faceatlas.gallery.schema import AuditEntry, Collection, Sample, Subject, Thumbnail, new_key
-from faceatlas.gallery.store import data_dir, open_engine
+from faceatlas.gallery.store import data_dir, open_engine, read_snapshot, store_errors
 from faceatlas.io.draw import face_thumbnail
 from faceatlas.io.files import PRIVATE_FILE, private_folder, remove_leftovers
 from faceatlas.io.image import ImageSource
@@ -47,6 +47,7 @@ from faceatlas.pipeline import FaceAnalyzer, calibrated_threshold
 from faceatlas.types import Shot, Verification
 
 
+@store_errors
 class Gallery:
     """People and their face samples in one collection of a database.
 
@@ -74,7 +75,7 @@ class Gallery:
         self.keep_thumbnails = keep_thumbnails
         self.min_quality = settings.min_quality if min_quality is None else min_quality
         self.template = template
-        self._collection_id, self.collection_key = self._open_collection()  # the key names it in shared engines
+        self._collection_id, self.collection_key = self._open_collection(create)  # the key names it in shared engines
         self.vectors = CollectionIndex(
             # files are named by the collection's key and the model id (a card's id, a checked name), never by the
             # collection's name: no path is built from a user's string
@@ -95,9 +96,13 @@ class Gallery:
     def ndim(self) -> int:
         return int(self.analyzer.recogniser_card.embedding_dim or 128)
 
-    def _open_collection(self) -> tuple[int, str]:
+    def _open_collection(self, create: bool) -> tuple[int, str]:
         with Session(self.engine) as session:
             found = session.scalar(select(Collection).where(Collection.name == self.collection_name))
+            if found is None and not create:
+                names = ", ".join(session.scalars(select(Collection.name).order_by(Collection.name))) or "none"
+                raise GalleryNotFoundError(f"no collection '{self.collection_name}' in this gallery (its "
+                                           f"collections: {names}): check --collection")
             if found is None:
                 found = Collection(name=self.collection_name, model_id=self.model_id)
                 session.add(found)
@@ -408,7 +413,7 @@ class Gallery:
                 self.finish_erasure()
             except ErasurePendingError:
                 pending = True
-        with Session(self.engine) as session:
+        with read_snapshot(self.engine) as session:  # counts, index and rows as of one moment
             index = self.vectors.current(session)
             rows = session.execute(select(Sample.id, Sample.embedding).where(Sample.collection_id ==
                                                                             self._collection_id)

@@ -3,21 +3,27 @@
 from __future__ import annotations
 
 import fcntl
+import functools
 import hashlib
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from faceatlas.config import get_settings
-from faceatlas.errors import StoreError
+from faceatlas.errors import GalleryNotFoundError, StoreError
 from faceatlas.gallery.schema import Base
 from faceatlas.io.files import PRIVATE_FILE, private_file, private_folder
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 BUSY_TIMEOUT_MS = 30_000
 """How long a SQLite statement waits for another connection's lock before failing."""
@@ -47,19 +53,20 @@ def database_url(database: str | None) -> URL:
 
 
 def open_engine(url: str | None, create: bool = True) -> Engine:
-    """An engine with the tables created (with `create` False, a database without them is a `StoreError`: nothing
-    is made); SQLite files get their folder, WAL journaling, `synchronous=FULL` (an acknowledged enrolment survives
-    a crash), a 30 s busy timeout for concurrent writers, foreign keys and `secure_delete` (deleted rows are
-    overwritten with zeros, not left in free pages). A file that is not a database, another program's SQLite file
-    (read, never changed), or a database that cannot be reached or written, is a `StoreError`."""
+    """An engine with the tables created (with `create` False, a database without them is a
+    `GalleryNotFoundError`: nothing is made); SQLite files get their private folder and file, WAL journaling,
+    `synchronous=FULL` (an acknowledged enrolment survives a crash), a 30 s busy timeout for concurrent writers,
+    foreign keys and `secure_delete` (deleted rows are overwritten with zeros, not left in free pages). A file that
+    is not a database, another program's SQLite file (read, never changed), or a database that cannot be reached or
+    written, is a `StoreError`."""
     parsed = database_url(url)
     where = None
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
         where = parsed.database
         tables = _sqlite_tables(Path(where))
         if not create and not tables:
-            raise StoreError(f"no gallery database at {where}: check --db, or make one first (`faceatlas library "
-                             f"index FOLDER`, `faceatlas gallery create`)")
+            raise GalleryNotFoundError(f"no gallery database at {where}: check --db, or make one first "
+                                       "(`faceatlas gallery create`, `gallery enroll`, `library index FOLDER`)")
         if tables and not tables & set(Base.metadata.tables):
             raise StoreError(f"{where} holds another program's tables, not a FaceAtlas gallery: check --db")
         private_file(private_folder(Path(where).parent) / Path(where).name)  # its journals take its mode: 0600
@@ -69,12 +76,16 @@ def open_engine(url: str | None, create: bool = True) -> Engine:
     try:
         with engine.connect() as connection:
             missing = _missing_schema(connection)
+            absent = not set(inspect(connection).get_table_names()) & set(Base.metadata.tables)
+        if absent and not create:
+            raise GalleryNotFoundError(f"no FaceAtlas gallery in {parsed.render_as_string(hide_password=True)}: "
+                                       "check --db, or make one first (`faceatlas gallery create`)")
         if missing:
             _create_tables(engine)
     except SQLAlchemyError as error:
         engine.dispose()
-        raise store_error(error, where) from None
-    except StoreError:
+        raise store_error(error, where) from error
+    except (StoreError, GalleryNotFoundError):
         engine.dispose()
         raise
     return engine
@@ -99,6 +110,37 @@ def _missing_schema(connection: Connection) -> bool:
     return any(table.name not in tables or {column.name for column in table.columns}
                - {column["name"] for column in present.get_columns(table.name)}
                for table in Base.metadata.sorted_tables)
+
+
+def store_errors(cls: type[T]) -> type[T]:
+    """Class decorator: every public method of `cls` raises a database driver's failure (a full disk, a read-only
+    file, a lost server) as a `StoreError` naming the cause, chained to it, never as the driver's own class."""
+    for name, member in list(vars(cls).items()):
+        if callable(member) and not name.startswith("_") and not isinstance(member, type | staticmethod):
+            setattr(cls, name, _translated(member))
+    return cls
+
+
+def _translated(method: Callable[..., R]) -> Callable[..., R]:
+    @functools.wraps(method)
+    def call(*args: object, **kwargs: object) -> R:
+        try:
+            return method(*args, **kwargs)
+        except SQLAlchemyError as error:
+            raise store_error(error) from error
+
+    return call
+
+
+@contextmanager
+def read_snapshot(engine: Engine) -> Iterator[Session]:
+    """A session whose reads all see one state of the database, whatever other processes write meanwhile."""
+    with Session(engine) as session:
+        if engine.url.get_backend_name() == "sqlite":
+            session.connection().exec_driver_sql("BEGIN")  # the driver begins by itself only before a write
+        else:
+            session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+        yield session
 
 
 def store_error(error: SQLAlchemyError, where: str | None = None) -> StoreError:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from faceatlas.config import get_settings
 from faceatlas.errors import FaceAtlasError, LibraryError
 from faceatlas.gallery import Gallery
+from faceatlas.gallery.store import store_errors
 from faceatlas.io.draw import face_thumbnail
 from faceatlas.io.files import sha256_file
 from faceatlas.io.image import IMAGE_SUFFIXES, ImageSource, iter_image_paths, load_image
@@ -47,6 +48,7 @@ SAVE_TRIES = 3
 """Attempts to commit a file or a batch of paths that another indexer may be committing at the same moment."""
 
 
+@store_errors
 class Library:
     """Photos on disk, their faces in the gallery's database (no copies of the photos).
 
