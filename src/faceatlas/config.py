@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     threads: int = Field(default=0, ge=0, description="ONNX Runtime threads per analyzer; 0 lets it choose.")
     max_pixels: int = Field(default=100_000_000, gt=0,
                             description="Images with more pixels are refused (decompression-bomb guard).")
+    max_file_bytes: int = Field(default=256_000_000, gt=0, description="Image files larger than this are refused "
+                                "before they are read (a padded or runaway file).")
     frame_every: float = Field(default=2.0, gt=0, description="Seconds between the frames of a video analysed when "
                                "none is asked for (`library index --videos`).")
     workers: int = Field(default=0, ge=0, description="Processes `library index` analyses with; 0: one per core.")

@@ -68,7 +68,7 @@ def analyze(
     max_pixels: MaxPixelsOption = None,
 ) -> None:
     """Detect every face (and optionally embed it) in images; bad files are reported and skipped."""
-    from faceatlas.io.image import iter_image_paths
+    from faceatlas.io.image import iter_image_paths, shown
 
     files = iter_image_paths(paths)
     if not files:
@@ -98,7 +98,7 @@ def analyze(
                 if len(files) <= 50 or record["error"] is not None:
                     note = record["error"]["message"] if record["error"] else record.get("fallback", "")
                     described = [_describe(face) for face in record["faces"]] if attributes else None
-                    summary.add_row(str(files[shot.index]), str(len(record["faces"])),
+                    summary.add_row(shown(files[shot.index]), str(len(record["faces"])),
                                     str(record.get("elapsed_ms", "")),
                                     *(["; ".join(described)] if described is not None else []), note)
                 progress.advance(task)
@@ -114,17 +114,18 @@ def analyze(
 
 def _record(shot: Shot, path: Path, draw: Path | None) -> dict:
     """The JSON record of one analysed image (and its annotated copy, with `draw`)."""
+    from faceatlas.io.image import shown
     from faceatlas.io.records import error_record, success_record
 
     if shot.error is not None:
-        return error_record(str(path), shot.error)
+        return error_record(shown(path), shot.error)
     if draw:
         import cv2
 
         from faceatlas.io.draw import draw_faces
 
-        cv2.imwrite(str(draw / f"{shot.index:05d}_{path.stem}.jpg"), draw_faces(shot.image, shot.faces))
-    return success_record(str(path), shot.faces, sum(shot.ms.values()))
+        cv2.imwrite(str(draw / f"{shot.index:05d}_{shown(path.stem)}.jpg"), draw_faces(shot.image, shot.faces))
+    return success_record(shown(path), shot.faces, sum(shot.ms.values()))
 
 
 def _describe(face: dict) -> str:

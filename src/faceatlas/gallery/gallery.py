@@ -37,12 +37,13 @@ from faceatlas.gallery.results import (
     Refusal,
     SampleRecord,
 )
-from faceatlas.gallery.samples import NewSample, vector_problem
+from faceatlas.gallery.samples import NewSample, checked_name, vector_problem
 from faceatlas.gallery.schema import AuditEntry, Collection, Sample, Subject, Thumbnail, new_key
 from faceatlas.gallery.store import data_dir, open_engine, read_snapshot, store_errors
 from faceatlas.io.draw import face_thumbnail
 from faceatlas.io.files import PRIVATE_FILE, private_folder, remove_leftovers
-from faceatlas.io.image import ImageSource
+from faceatlas.io.image import ImageSource, shown
+from faceatlas.io.sources import is_single
 from faceatlas.pipeline import FaceAnalyzer, calibrated_threshold
 from faceatlas.types import Shot, Verification
 
@@ -66,6 +67,8 @@ class Gallery:
         index = index or settings.gallery_index
         if index not in INDEX_KINDS:
             raise ValueError(f"unknown index '{index}' ({', '.join(INDEX_KINDS)})")
+        if template not in decisions.TEMPLATES:
+            raise ValueError(f"unknown template '{template}' ({', '.join(decisions.TEMPLATES)})")
         self.analyzer = (analyzer or FaceAnalyzer()).with_heads("quality")
         self.engine = open_engine(url or settings.gallery_url, create)
         self.index_dir = private_folder(Path(index_dir)) if index_dir else data_dir(self.engine)
@@ -185,10 +188,10 @@ class Gallery:
         the face at that box) to person `name` (created if new). Faces below `min_quality`, exact duplicates and
         faces that match another enrolled person (at FMR 1e-5) are refused with a reason. Each sample records where
         it came from: `sources`, else the image's path (or "<array>")."""
-        report = EnrollReport(subject=name)
+        report = EnrollReport(subject=checked_name(name))
         accepted: list[NewSample] = []
-        for shot in self._subject_shots(list(images), boxes):
-            source = sources[shot.index] if sources else shot.source or "<array>"
+        for shot in self._subject_shots([images] if is_single(images) else list(images), boxes):
+            source = sources[shot.index] if sources else shown(shot.source) if shot.source else "<array>"
             if shot.error is not None:
                 report.rejected.append(Refusal(source, f"{type(shot.error).__name__}: {shot.error}"))
                 continue
@@ -230,6 +233,7 @@ class Gallery:
 
     def subject_named(self, session: Session, name: str, meta: dict | None = None) -> Subject:
         """The person `name` of this collection, created (with an id) if new; `meta` is merged into theirs."""
+        checked_name(name)
         subject = session.scalar(select(Subject).where(Subject.collection_id == self._collection_id,
                                                        Subject.name == name))
         if subject is None:
@@ -260,6 +264,8 @@ class Gallery:
         """Every face of `image` against the gallery. Decide at a per-comparison `fmr`, or at `fpir`, the rate at
         which a stranger is taken for *someone* (default 1e-2, spread over the comparisons a search makes: see
         `decisions`); below the threshold the answer is None, "unknown"."""
+        if top_k < 1:
+            raise ValueError(f"top_k is the number of candidates to list, at least 1, not {top_k}")
         faces = self.analyzer.analyze(image)
         if len(faces) == 0:
             return []

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from faceatlas.errors import GalleryError
+
 UNIT_NORM_TOLERANCE = 1e-4
 """A stored embedding's length may differ from 1 by at most this much (float32 normalisation leaves 1e-7)."""
 
@@ -36,3 +38,10 @@ def vector_problem(vector: object, ndim: int, model_id: str) -> str | None:
     if abs(norm - 1.0) > UNIT_NORM_TOLERANCE:
         return f"an embedding must have unit length, not {norm:.6g}"
     return None
+
+
+def checked_name(name: object) -> str:
+    """`name` if it can name a person (a non-empty string of at most 500 characters), else a `GalleryError`."""
+    if not isinstance(name, str) or not name.strip() or len(name) > 500:
+        raise GalleryError(f"a person's name is a non-empty string of at most 500 characters, not {name!r:.60}")
+    return name

@@ -34,8 +34,14 @@ from faceatlas.errors import ImageDecodeError, ImageTooLargeError
 ImageSource = str | Path | bytes | np.ndarray | Image.Image
 ColorOrder = Literal["bgr", "rgb"]
 
+UNSUPPORTED_SUFFIXES = {".heic": "HEIC", ".heif": "HEIF", ".avif": "AVIF", ".jxl": "JPEG XL", ".dng": "DNG raw",
+                        ".cr2": "Canon raw", ".cr3": "Canon raw", ".nef": "Nikon raw", ".arw": "Sony raw",
+                        ".raf": "Fujifilm raw", ".orf": "Olympus raw", ".rw2": "Panasonic raw"}
+"""Photo formats cameras and phones write that FaceAtlas does not decode: listed as files a folder holds (so they
+are reported, not silently skipped) and refused with their format's name."""
+
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".jfif", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif",
-                            ".ppm", ".pgm", ".pbm", ".pnm"})
+                            ".ppm", ".pgm", ".pbm", ".pnm", *UNSUPPORTED_SUFFIXES})
 
 _DECODERS = ("JPEG", "MPO", "PNG", "WEBP", "BMP", "TIFF", "GIF", "PPM")
 _MAGIC = {b"\xff\xd8\xff": "JPEG", b"\x89PNG": "PNG", b"GIF8": "GIF", b"II*\x00": "TIFF", b"MM\x00*": "TIFF",
@@ -85,9 +91,18 @@ def load_image(source: ImageSource, color: ColorOrder = "bgr", max_pixels: int |
         return LoadedImage(_decode(_open(io.BytesIO(source), limit, "<bytes>"), limit, "<bytes>"), None)
     if not isinstance(source, str | os.PathLike):
         raise TypeError(f"cannot load an image from a {type(source).__name__}")
-    name = str(Path(source))
-    with _open_file(Path(source)) as fp:
-        return LoadedImage(_decode(_open(fp, limit, name), limit, name), name)
+    label = shown(source)  # for messages: a name that is not UTF-8 cannot be printed as it is
+    unsupported = UNSUPPORTED_SUFFIXES.get(Path(source).suffix.lower())
+    if unsupported:
+        raise ImageDecodeError(f"{label}: {unsupported} photos are not supported: convert it to JPEG or PNG")
+    with _open_file(Path(source), get_settings().max_file_bytes) as fp:
+        return LoadedImage(_decode(_open(fp, limit, label), limit, label), str(Path(source)))
+
+
+def shown(path: str | os.PathLike) -> str:
+    """A path as text that prints and stores anywhere: bytes of a file name that are not UTF-8 escaped (`\\xff`);
+    the same text for every other name."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
 def iter_image_paths(paths: list[Path] | list[str], suffixes: frozenset[str] = IMAGE_SUFFIXES) -> list[Path]:
@@ -139,21 +154,27 @@ def _decoders() -> tuple[str, ...]:
     return tuple(name for name in _DECODERS if name in Image.OPEN)
 
 
-def _open_file(path: Path) -> BinaryIO:
-    """Open a regular, non-empty file; anything else (missing, folder, pipe, device) is an `ImageDecodeError`."""
+def _open_file(path: Path, max_bytes: int) -> BinaryIO:
+    """Open a regular, non-empty file of at most `max_bytes`; anything else (missing, folder, pipe, device, a
+    dangling link) is an `ImageDecodeError`, a larger file an `ImageTooLargeError` (checked before reading)."""
+    name = shown(path)
     try:
         info = path.stat()
         if stat.S_ISDIR(info.st_mode):
-            raise ImageDecodeError(f"{path}: is a directory, not an image")
+            raise ImageDecodeError(f"{name}: is a directory, not an image")
         if not stat.S_ISREG(info.st_mode):
-            raise ImageDecodeError(f"{path}: not a regular file")
+            raise ImageDecodeError(f"{name}: not a regular file")
         if info.st_size == 0:
-            raise ImageDecodeError(f"{path}: empty file (0 bytes)")
+            raise ImageDecodeError(f"{name}: empty file (0 bytes)")
+        if info.st_size > max_bytes:
+            raise ImageTooLargeError(f"{name}: {info.st_size:,} bytes, more than the limit of {max_bytes:,} "
+                                     "(FACEATLAS_MAX_FILE_BYTES)")
         return path.open("rb")
     except FileNotFoundError:
-        raise ImageDecodeError(f"{path}: no such file") from None
+        raise ImageDecodeError(f"{name}: no such file" + (" (a link to nothing)" if path.is_symlink() else "")) \
+            from None
     except (OSError, ValueError) as exc:
-        raise ImageDecodeError(f"{path}: cannot read ({getattr(exc, 'strerror', None) or exc})") from None
+        raise ImageDecodeError(f"{name}: cannot read ({getattr(exc, 'strerror', None) or exc})") from None
 
 
 def _open(fp: BinaryIO, limit: int, name: str) -> Image.Image:

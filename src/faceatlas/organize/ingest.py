@@ -4,6 +4,7 @@ at any point resumes where it stopped and finishes with exactly the faces a clea
 
 from __future__ import annotations
 
+import hashlib
 import multiprocessing
 import os
 import threading
@@ -17,7 +18,11 @@ from pathlib import Path
 
 import numpy as np
 
+from faceatlas.config import get_settings
+from faceatlas.errors import ImageTooLargeError
 from faceatlas.io.draw import face_thumbnail
+from faceatlas.io.files import sha256_file
+from faceatlas.io.image import shown
 from faceatlas.pipeline import AnalyzerSpec, FaceAnalyzer
 
 _ANALYZER: FaceAnalyzer | None = None  # one per worker process, made by `_start_worker`
@@ -64,17 +69,27 @@ def _start_worker(spec: AnalyzerSpec) -> None:
 def analyse(path: str, sha256: str, size: int, mtime_ns: int, frame_every: float = 0.0,
             keep_thumbnails: bool = False) -> Found:
     """Every face of one photo, or of a video's frames sampled every `frame_every` seconds, through this worker's
-    pipeline (embedded, with quality); with `keep_thumbnails`, a small JPEG of each face too."""
+    pipeline (embedded, with quality); with `keep_thumbnails`, a small JPEG of each face too.
+
+    A photo is read once: its hash and its pixels come from the same bytes. Content that is no longer the content
+    planned (replaced since), or a file gone meanwhile, is tried again on the next run rather than recorded; a video
+    (decoded from its path) is hashed again after decoding, to the same end."""
     found = Found(path, sha256, size, mtime_ns)
     faces, times, thumbnails = [], [], []  # per picture; a picture's pixels are dropped once its faces are out
     try:
-        for shot in _ANALYZER.shots(path, every=frame_every or None, folders=False):
+        source = path if frame_every else _read_once(path, sha256, found)
+        for shot in _ANALYZER.shots(source, every=frame_every or None, folders=False):
             if shot.error is not None:
                 raise shot.error
             faces.append(shot.faces)
             times.append(np.full(len(shot.faces), shot.time_ms or 0, np.int64))
             thumbnails += [face_thumbnail(shot.image, box) for box in shot.faces.boxes] if keep_thumbnails else []
             found.warning = shot.warning
+        if frame_every and sha256_file(path) != sha256:
+            raise ChangedMeanwhile(f"{shown(path)}: changed while it was being indexed")
+    except (ChangedMeanwhile, FileNotFoundError) as error:  # the run's, not the file's: next run sees it again
+        found.error, found.retry = f"{type(error).__name__}: {error}", True
+        return found
     except Exception as error:  # one bad file is reported, never the end of the run
         found.error = f"{type(error).__name__}: {error}"
         found.retry = not _in_the_file(error)
@@ -90,6 +105,25 @@ def analyse(path: str, sha256: str, size: int, mtime_ns: int, frame_every: float
     if keep_thumbnails:
         found.thumbnails = thumbnails
     return found
+
+
+class ChangedMeanwhile(Exception):
+    """The file under a path is not the content the run planned to analyse (replaced, or written to, meanwhile)."""
+
+
+def _read_once(path: str, sha256: str, found: Found) -> bytes:
+    """The bytes of the photo at `path` (within the byte limit), after checking they are the planned content."""
+    limit = get_settings().max_file_bytes
+    with open(path, "rb") as handle:
+        status = os.fstat(handle.fileno())
+        if status.st_size > limit:
+            raise ImageTooLargeError(f"{shown(path)}: {status.st_size:,} bytes, more than the limit of {limit:,} "
+                                     "(FACEATLAS_MAX_FILE_BYTES)")
+        data = handle.read(limit + 1)
+    if hashlib.sha256(data).hexdigest() != sha256:
+        raise ChangedMeanwhile(f"{shown(path)}: changed while it was being indexed")
+    found.size, found.mtime_ns = len(data), status.st_mtime_ns
+    return data
 
 
 def _in_the_file(error: Exception) -> bool:

@@ -23,6 +23,7 @@ from faceatlas.errors import LabellingError
 from faceatlas.gallery import Gallery, erasure
 from faceatlas.gallery.schema import Subject
 from faceatlas.io.files import sha256_file
+from faceatlas.io.image import shown
 from faceatlas.organize.clustering import Clustering, Constraints, cluster
 from faceatlas.organize.faces import FaceTable, LibraryView, cluster_of
 from faceatlas.organize.merging import keep_number, merge_clusters, refuse_shared_shot
@@ -214,13 +215,14 @@ class Labelling:
         a new one that may never join them (a cannot-link), and those that were their gallery samples are removed.
         The photo is the one indexed at `path`, else (a path the index did not take to it: through a link) the one
         with the content of the file there."""
-        where = os.path.abspath(Path(path).expanduser())
+        real = os.path.abspath(Path(path).expanduser())
+        where = shown(real)  # as paths are stored
         with Session(self.gallery.engine) as session:
             file_id = session.scalar(select(LibraryPath.file_id).where(LibraryPath.collection_id == self._collection,
                                                                        LibraryPath.path == where))
-            if file_id is None and os.path.isfile(where):
+            if file_id is None and os.path.isfile(real):
                 file_id = session.scalar(select(LibraryFile.id).where(LibraryFile.collection_id == self._collection,
-                                                                      LibraryFile.sha256 == sha256_file(where)))
+                                                                      LibraryFile.sha256 == sha256_file(real)))
         if file_id is None:
             raise LabellingError(f"{where} is not in this library (see `faceatlas library photos`)")
         with self.gallery.writing() as session:

@@ -22,7 +22,7 @@ from faceatlas.gallery import Gallery
 from faceatlas.gallery.store import store_errors
 from faceatlas.io.draw import face_thumbnail
 from faceatlas.io.files import sha256_file
-from faceatlas.io.image import IMAGE_SUFFIXES, ImageSource, iter_image_paths, load_image
+from faceatlas.io.image import IMAGE_SUFFIXES, ImageSource, iter_image_paths, load_image, shown
 from faceatlas.io.video import VIDEO_SUFFIXES, frames_at
 from faceatlas.organize import browse
 from faceatlas.organize.faces import LibraryView
@@ -104,7 +104,8 @@ class Library:
         report = IndexReport()
         suffixes = IMAGE_SUFFIXES | VIDEO_SUFFIXES if videos else IMAGE_SUFFIXES
         paths = sorted(set(iter_image_paths(roots, suffixes)))
-        present = set(map(str, paths))
+        real = {shown(path): str(path) for path in paths}  # names as stored (`shown`) -> as the system opens them
+        present = set(real)
         report.seen = len(paths)
         self._forget_setup_errors()
         jobs, waiting = self._plan(paths, report, frame_every)
@@ -122,7 +123,7 @@ class Library:
                 step()
         report.removed_paths = self._forget_missing(roots, present, suffixes)
         for path, faces in wanting.items():
-            report.thumbnails_added += self._cut_thumbnails(path, faces)
+            report.thumbnails_added += self._cut_thumbnails(real[path], faces)
             step()
         report.clusters = self.labelling.update()
         report.seconds = round(time.perf_counter() - started, 2)
@@ -145,19 +146,19 @@ class Library:
             for path in paths:
                 try:
                     size, mtime_ns = stat_key(path)
-                    seen = known_paths.get(str(path))
+                    seen = known_paths.get(shown(path))
                     if seen is not None and (seen.size, seen.mtime_ns) == (size, mtime_ns):
                         report.unchanged += 1
-                        _report_problem(report, str(path), problems.get(seen.file_id))
+                        _report_problem(report, shown(path), problems.get(seen.file_id))
                         continue
                     digest = sha256_file(path)
                 except OSError as error:
-                    report.failed.append(FailedFile(str(path), f"{type(error).__name__}: {error}"))
+                    report.failed.append(FailedFile(shown(path), f"{type(error).__name__}: {error}"))
                     continue
                 if digest in known_content:
                     moved.append((str(path), known_content[digest], size, mtime_ns))
                     report.known_content += 1
-                    _report_problem(report, str(path), problems.get(known_content[digest]))
+                    _report_problem(report, shown(path), problems.get(known_content[digest]))
                 elif digest in waiting:
                     waiting[digest].append((str(path), size, mtime_ns))
                 else:
@@ -177,6 +178,8 @@ class Library:
             session.commit()
 
     def _record_path(self, session: Session, path: str, file_id: int, size: int, mtime_ns: int) -> None:
+        """Where a file was seen, stored as `shown` (a name that is not UTF-8 escaped: the database takes text)."""
+        path = shown(path)
         session.execute(delete(LibraryPath).where(LibraryPath.collection_id == self._collection_id,
                                                   LibraryPath.path == path))
         session.add(LibraryPath(collection_id=self._collection_id, path=path, file_id=file_id, size=size,
@@ -201,17 +204,18 @@ class Library:
         """One analysed file, its faces and its paths, in one transaction (only the paths if another indexer
         committed the same content meanwhile); nothing for a file to try again next run."""
         if found.retry:
-            report.failed += [FailedFile(path, found.error) for path in [found.path, *(o[0] for o in others)]]
+            report.failed += [FailedFile(shown(path), found.error)
+                              for path in [found.path, *(o[0] for o in others)]]
             return
         if self._saved(session, lambda: self._write_file(session, found, others)):
             report.known_content += 1
         elif found.error:
-            report.failed.append(FailedFile(found.path, found.error))
+            report.failed.append(FailedFile(shown(found.path), found.error))
         else:
             report.analysed += 1
             report.faces += len(found.boxes)
             if found.warning:
-                report.incomplete.append(IncompleteFile(found.path, found.warning))
+                report.incomplete.append(IncompleteFile(shown(found.path), found.warning))
 
     def _write_file(self, session: Session, found: Found, others: list[tuple[str, int, int]]) -> bool:
         """Add the file, its faces and its paths; True if the content was there already (only paths added)."""
