@@ -27,7 +27,7 @@ from sqlalchemy import delete, event, select, text, update
 from sqlalchemy.orm import Session
 
 from faceatlas.cli.gallery import _guard
-from faceatlas.errors import GalleryNotFoundError, StoreError
+from faceatlas.errors import GalleryNotFoundError
 from faceatlas.gallery.schema import Subject
 from faceatlas.gallery.store import database_url
 from faceatlas.organize import LabellingError, Library, LibraryError, ReviewItem

@@ -20,8 +20,9 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from faceatlas.config import get_settings
-from faceatlas.errors import ErasurePendingError, GalleryError, GalleryNotFoundError
+from faceatlas.errors import ErasurePendingError, GalleryError
 from faceatlas.gallery import decisions, erasure
+from faceatlas.gallery.collections import open_collection
 from faceatlas.gallery.enrolment import EnrolmentChecks
 from faceatlas.gallery.hooks import before_merge
 from faceatlas.gallery.indexing import INDEX_KINDS, CollectionIndex
@@ -38,7 +39,7 @@ from faceatlas.gallery.results import (
     SampleRecord,
 )
 from faceatlas.gallery.samples import NewSample, checked_name, vector_problem
-from faceatlas.gallery.schema import AuditEntry, Collection, Sample, Subject, Thumbnail, new_key
+from faceatlas.gallery.schema import AuditEntry, Collection, Sample, Subject, Thumbnail
 from faceatlas.gallery.store import data_dir, open_engine, read_snapshot, store_errors
 from faceatlas.io.draw import face_thumbnail
 from faceatlas.io.files import PRIVATE_FILE, private_folder, remove_leftovers
@@ -78,7 +79,8 @@ class Gallery:
         self.keep_thumbnails = keep_thumbnails
         self.min_quality = settings.min_quality if min_quality is None else min_quality
         self.template = template
-        self._collection_id, self.collection_key = self._open_collection(create)  # the key names it in shared engines
+        self._collection_id, self.collection_key = open_collection(
+            self.engine, self.collection_name, self.analyzer.recogniser_card, create)
         self.vectors = CollectionIndex(
             # files are named by the collection's key and the model id (a card's id, a checked name), never by the
             # collection's name: no path is built from a user's string
@@ -98,26 +100,6 @@ class Gallery:
     @property
     def ndim(self) -> int:
         return int(self.analyzer.recogniser_card.embedding_dim or 128)
-
-    def _open_collection(self, create: bool) -> tuple[int, str]:
-        with Session(self.engine) as session:
-            found = session.scalar(select(Collection).where(Collection.name == self.collection_name))
-            if found is None and not create:
-                names = ", ".join(session.scalars(select(Collection.name).order_by(Collection.name))) or "none"
-                raise GalleryNotFoundError(f"no collection '{self.collection_name}' in this gallery (its "
-                                           f"collections: {names}): check --collection")
-            if found is None:
-                found = Collection(name=self.collection_name, model_id=self.model_id)
-                session.add(found)
-                session.commit()
-            if found.model_id != self.model_id:
-                raise GalleryError(
-                    f"collection '{self.collection_name}' holds embeddings of model '{found.model_id}', not "
-                    f"'{self.model_id}': open it with a profile using that recogniser, or use another collection")
-            if found.key is None:  # made before collections had keys
-                found.key = new_key()
-                session.commit()
-            return found.id, found.key
 
     @contextmanager
     def writing(self, catch_up: bool = True) -> Iterator[Session]:

@@ -32,6 +32,7 @@ class Collection(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     model_id: Mapped[str] = mapped_column(String(200))  # the embedding model every sample must come from
+    model_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)  # and the file it ran
     generation: Mapped[int] = mapped_column(Integer, default=0)  # bumped by every change; indexes record theirs
     removed_at: Mapped[int | None] = mapped_column(Integer, nullable=True, default=0)  # last removal's generation
     # 1 while an erasure's bytes may still be in the database's files (a reader held an old snapshot)

@@ -121,7 +121,8 @@ def iter_image_paths(paths: list[Path] | list[str], suffixes: frozenset[str] = I
 
 def _files_under(folder: Path, suffixes: frozenset[str]) -> Iterator[Path]:
     """The real folders first, then the linked folders they hold (each folder by the first path found to it: a
-    folder is found at its own path, not through a link to it, whatever order the folders are listed in)."""
+    folder is found at its own path, not through a link to it, whatever order the folders are listed in). Every
+    entry with a wanted suffix that is not a folder is yielded, whether it can be read or not."""
     visited: set[str] = set()
     links = [folder]
     while links:
@@ -133,9 +134,9 @@ def _files_under(folder: Path, suffixes: frozenset[str]) -> Iterator[Path]:
             visited.add(real)
             folders.sort()
             links += [Path(top, name) for name in folders if os.path.islink(os.path.join(top, name))]
-            for name in files:
+            for name in files:  # a pipe or a link to nothing is listed too: reported when read, not passed over
                 candidate = Path(top, name)
-                if candidate.suffix.lower() in suffixes and candidate.is_file():
+                if candidate.suffix.lower() in suffixes:
                     yield candidate
 
 

@@ -27,6 +27,11 @@ VIDEO_SUFFIXES = frozenset({".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".3
 
 
 def _open(path: str | Path) -> cv2.VideoCapture:
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:  # OpenCV would crash the process on such a name
+        raise VideoDecodeError(f"{os.fsencode(path).decode('utf-8', 'backslashreplace')}: a video whose file name "
+                               "is not UTF-8 cannot be decoded: rename it") from None
     previous = cv2.utils.logging.getLogLevel()
     cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)  # our error says it; OpenCV's warning need not
     try:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import multiprocessing
 import os
+import stat
 import threading
 import time
 from collections import deque
@@ -19,10 +20,10 @@ from pathlib import Path
 import numpy as np
 
 from faceatlas.config import get_settings
-from faceatlas.errors import ImageTooLargeError
+from faceatlas.errors import ImageDecodeError, ImageTooLargeError
 from faceatlas.io.draw import face_thumbnail
 from faceatlas.io.files import sha256_file
-from faceatlas.io.image import shown
+from faceatlas.io.image import UNSUPPORTED_SUFFIXES, shown
 from faceatlas.pipeline import AnalyzerSpec, FaceAnalyzer
 
 _ANALYZER: FaceAnalyzer | None = None  # one per worker process, made by `_start_worker`
@@ -79,8 +80,8 @@ def analyse(path: str, sha256: str, size: int, mtime_ns: int, frame_every: float
     try:
         source = path if frame_every else _read_once(path, sha256, found)
         for shot in _ANALYZER.shots(source, every=frame_every or None, folders=False):
-            if shot.error is not None:
-                raise shot.error
+            if shot.error is not None:  # decoded from bytes: the error names the file, not "<bytes>"
+                raise type(shot.error)(str(shot.error).replace("<bytes>", shown(path)))
             faces.append(shot.faces)
             times.append(np.full(len(shot.faces), shot.time_ms or 0, np.int64))
             thumbnails += [face_thumbnail(shot.image, box) for box in shot.faces.boxes] if keep_thumbnails else []
@@ -113,6 +114,9 @@ class ChangedMeanwhile(Exception):
 
 def _read_once(path: str, sha256: str, found: Found) -> bytes:
     """The bytes of the photo at `path` (within the byte limit), after checking they are the planned content."""
+    unsupported = UNSUPPORTED_SUFFIXES.get(Path(path).suffix.lower())
+    if unsupported:
+        raise ImageDecodeError(f"{shown(path)}: {unsupported} photos are not supported: convert it to JPEG or PNG")
     limit = get_settings().max_file_bytes
     with open(path, "rb") as handle:
         status = os.fstat(handle.fileno())
@@ -154,6 +158,9 @@ def analysed(jobs: list[tuple[str, str, int, int, float]], spec: AnalyzerSpec, w
 
 
 def stat_key(path: Path) -> tuple[int, int]:
-    """(size, modification time in ns): unchanged means the content need not be hashed again."""
+    """(size, modification time in ns): unchanged means the content need not be hashed again. Anything but a
+    regular file (a pipe would block a read forever; a device) is an `OSError`."""
     status = os.stat(path)
+    if not stat.S_ISREG(status.st_mode):
+        raise OSError(f"{shown(path)}: not a regular file")
     return status.st_size, status.st_mtime_ns

@@ -143,6 +143,7 @@ class Library:
                     LibraryFile.collection_id == self._collection_id,
                     LibraryFile.error.is_not(None) | LibraryFile.warning.is_not(None)))}
             jobs, waiting, moved = [], {}, []
+            max_bytes = get_settings().max_file_bytes
             for path in paths:
                 try:
                     size, mtime_ns = stat_key(path)
@@ -150,6 +151,10 @@ class Library:
                     if seen is not None and (seen.size, seen.mtime_ns) == (size, mtime_ns):
                         report.unchanged += 1
                         _report_problem(report, shown(path), problems.get(seen.file_id))
+                        continue
+                    if size > max_bytes and path.suffix.lower() not in VIDEO_SUFFIXES:  # not even hashed
+                        report.failed.append(FailedFile(shown(path), f"ImageTooLargeError: {size:,} bytes, more "
+                                                        f"than the limit of {max_bytes:,} (FACEATLAS_MAX_FILE_BYTES)"))
                         continue
                     digest = sha256_file(path)
                 except OSError as error:
