@@ -24,6 +24,7 @@ from faceatlas.gallery.erasure import traces
 from faceatlas.gallery.schema import Sample, Subject, Thumbnail
 from faceatlas.gallery.transfer import export_collection, import_collection
 from faceatlas.io.files import traces_in
+from faceatlas.organize import Library
 
 
 @pytest.fixture(scope="module")
@@ -160,6 +161,11 @@ def test_every_file_holding_faces_is_private_whatever_the_umask(umask: int, tmp_
             gallery.enroll(name, photos, allow_identity_clash=True)
         gallery.rebuild_index()
         export_collection(gallery, tmp_path / "home" / "backup")
+        (tmp_path / "pictures").mkdir()
+        (tmp_path / "pictures" / "a.png").write_bytes(ASTRONAUT.read_bytes())
+        library = Library(gallery.engine.url.render_as_string(hide_password=False), workers=1)
+        assert library.index(tmp_path / "pictures", keep_thumbnails=True).faces == 1
+        library.name(library.people()[0].cluster, "astronaut")
         found = modes(tmp_path / "home")
     finally:
         os.umask(previous)
@@ -263,3 +269,26 @@ def data_files(gallery: Gallery, index_dir: Path) -> Callable[[], list[Path]]:
                         if p.is_file()]
 
     return listed
+
+
+def test_an_erasure_names_the_exports_that_still_hold_the_person(gallery: Gallery, people, tmp_path: Path):
+    enrolled, _ = people
+    backup = export_collection(gallery, tmp_path / "backup")
+    victim = next(iter(enrolled))
+    erased = gallery.erase(victim)
+    assert erased.exports_holding == sorted([backup.json, backup.npz])
+    assert gallery.erase(next(n for n in enrolled if n != victim)).exports_holding == sorted([backup.json,
+                                                                                              backup.npz])
+
+
+def test_a_database_that_refuses_writes_is_a_store_error_with_its_cause(gallery: Gallery, people):
+    from sqlalchemy import event
+
+    from faceatlas.errors import StoreError
+
+    enrolled, _ = people
+    event.listen(gallery.engine, "connect", lambda connection, _: connection.execute("PRAGMA query_only = ON"))
+    gallery.engine.dispose()  # connections made from now on refuse writes, as a full or read-only disk would
+    with pytest.raises(StoreError, match="readonly database") as raised:
+        gallery.rename(next(iter(enrolled)), "someone else")
+    assert type(raised.value.__cause__).__name__ == "OperationalError"

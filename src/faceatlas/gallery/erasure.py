@@ -20,7 +20,7 @@ from faceatlas.config import get_settings
 from faceatlas.errors import ErasurePendingError
 from faceatlas.gallery.index import sidecar_path
 from faceatlas.gallery.results import Erasure
-from faceatlas.gallery.schema import Collection, Sample, Subject, Thumbnail
+from faceatlas.gallery.schema import AuditEntry, Collection, Sample, Subject, Thumbnail
 from faceatlas.gallery.store import compact, database_files
 from faceatlas.io.files import traces_in
 
@@ -39,8 +39,10 @@ def erase(gallery: Gallery, name: str) -> Erasure:
         session.execute(delete(Subject).where(Subject.id == subject_id))
         mark(session, gallery, pending=True)
         gallery._commit_removal(session, "erase", {"subject_id": subject_id, "samples": len(rows)})
-    finish(gallery, traces(rows))
-    return Erasure(name=name, samples=len(rows), index_entries=len(rows))
+    found = traces(rows)
+    finish(gallery, found)
+    holding = sorted({path for files in exports(gallery) if traces_in(map(Path, files), found) for path in files})
+    return Erasure(name=name, samples=len(rows), index_entries=len(rows), exports_holding=holding)
 
 
 def finish(gallery: Gallery, found: list[bytes] | None = None) -> None:
@@ -70,6 +72,15 @@ def files(gallery: Gallery) -> list[Path]:
     index = [path for kind in ("pq", "hnsw") for path in (gallery.vectors.path(kind),
                                                           sidecar_path(gallery.vectors.path(kind)))]
     return [*database_files(gallery.engine), *(path for path in index if path.exists())]
+
+
+def exports(gallery: Gallery) -> list[list[str]]:
+    """The files of each export of this collection that still exist (exports are the user's backups: an erasure
+    names those that still hold the person, and leaves them to the user)."""
+    with Session(gallery.engine) as session:
+        details = session.scalars(select(AuditEntry.detail).where(AuditEntry.collection_id == gallery.collection_id,
+                                                                  AuditEntry.action == "export")).all()
+    return [[path for path in detail.get("files", []) if Path(path).exists()] for detail in details]
 
 
 def traces(rows: Sequence) -> list[bytes]:

@@ -86,7 +86,7 @@ class Erasure(Result):
     name: str
     samples: int
     index_entries: int
-    traces_left: int = 0  # of the person's embeddings and thumbnail pieces, still found in the gallery's files
+    exports_holding: list[str] = field(default_factory=list)  # exports made before, still holding the person
 
 
 @dataclass

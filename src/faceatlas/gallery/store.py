@@ -198,7 +198,8 @@ def _add_new_columns(connection: Connection) -> None:
 
 def _sqlite_pragmas(connection: object, _record: object) -> None:
     cursor = connection.cursor()
-    for pragma in ("journal_mode=WAL", "synchronous=FULL", f"busy_timeout={BUSY_TIMEOUT_MS}", "foreign_keys=ON",
+    # the busy timeout first: switching a new file to WAL takes a lock another first run may hold for a moment
+    for pragma in (f"busy_timeout={BUSY_TIMEOUT_MS}", "journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON",
                    "secure_delete=ON"):
         cursor.execute(f"PRAGMA {pragma}")
     cursor.close()

@@ -27,7 +27,7 @@ from faceatlas.errors import GalleryError
 from faceatlas.gallery.gallery import Gallery
 from faceatlas.gallery.results import TransferReport
 from faceatlas.gallery.samples import NewSample
-from faceatlas.gallery.schema import Subject
+from faceatlas.gallery.schema import AuditEntry, Subject
 from faceatlas.io.files import write_atomically
 
 FORMAT = "faceatlas.gallery.export"
@@ -94,6 +94,10 @@ def export_collection(gallery: Gallery, path: Path) -> TransferReport:
     np.savez(npz, embeddings=array)
     write_atomically(path.with_suffix(".npz"), npz.getvalue())
     write_atomically(path, json.dumps(document, indent=1).encode())
+    with Session(gallery.engine) as session:  # remembered, so an erasure can say which exports still hold a person
+        session.add(AuditEntry(collection_id=gallery.collection_id, action="export",
+                               detail={"files": [str(path.resolve()), str(path.with_suffix(".npz").resolve())]}))
+        session.commit()
     return TransferReport(people=len(people), samples=len(array), json=str(path), npz=str(path.with_suffix(".npz")))
 
 
