@@ -4,6 +4,7 @@ prints the figures)."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
@@ -74,6 +75,12 @@ def crafted_exports(gallery: Gallery, folder: Path) -> dict[str, Path]:
     unit[0] = 1.0
     other = unit.copy()
     other[:2] = [0.6, 0.8]
+    def first_record(**fields: object) -> dict:
+        doc = json.loads(json.dumps(document))
+        doc["people"][0]["samples"][0].update(fields)
+        return doc
+
+    script = base64.b64encode(b"<svg xmlns='http://www.w3.org/2000/svg' onload='alert(1)'/>").decode()
     truncated = folder / "truncated-json"
     truncated.with_suffix(".json").write_text(Path(genuine.json).read_text()[:-200])
     shutil.copy(genuine.npz, truncated.with_suffix(".npz"))
@@ -88,6 +95,9 @@ def crafted_exports(gallery: Gallery, folder: Path) -> dict[str, Path]:
         "another file of the same model (sha256)": variant("sha", vectors, {**document, "model_sha256": "0" * 64}),
         "one embedding too few (truncated .npz)": variant("short", vectors[:-1], redigest=False),
         "truncated .json": truncated,
+        "quality out of [0, 1] (7.5)": variant("quality", vectors, first_record(quality=7.5)),
+        "box of three numbers": variant("box", vectors, first_record(box=[0.0, 0.0, 1.0])),
+        "thumbnail that is not a JPEG (SVG with a script)": variant("svg", vectors, first_record(thumbnail=script)),
         "altered vector, stale digest": variant("tampered", with_first(other), redigest=False),
         "altered name, stale digest": variant("renamed", vectors, {**document, "people": [
             {**first, "name": first["name"] + " (the attacker)"}, *document["people"][1:]]}, redigest=False),
@@ -101,6 +111,9 @@ def poisoning(gallery: Gallery, probes: list[Path], folder: Path) -> list[Attemp
     loud = np.full((1, gallery.ndim), 1.0, np.float32)  # length sqrt(128)
     attempts.append(attempt("non-unit vector through add_faces", gallery, probes,
                             lambda: gallery.add_faces("mallory", loud, [0.9], [[0, 0, 1, 1]], ["x"])))
+    unit = loud / np.linalg.norm(loud)
+    attempts.append(attempt("NaN box through add_faces", gallery, probes,
+                            lambda: gallery.add_faces("mallory", unit, [0.9], [[0, float("nan"), 1, 1]], ["x"])))
     return attempts
 
 

@@ -50,6 +50,17 @@ def test_analyze_folder_reports_bad_files_and_validates(mixed_folder: Path, tmp_
     assert by_name["half.png"]["error"]["type"] == "ImageDecodeError"
     assert len(list(drawn.glob("*.jpg"))) == 1
     assert "4 images, 1 faces, 3 skipped with an error" in result.stderr
+    modes = {oct(path.stat().st_mode & 0o777) for path in [out, *drawn.glob("*.jpg")]}
+    assert modes == {"0o600"} and oct(drawn.stat().st_mode & 0o777) == "0o700"  # they hold faces and embeddings
+
+
+def test_analyze_never_writes_through_a_link(tmp_path: Path):
+    target = tmp_path / "someone-elses.txt"
+    target.write_text("theirs")
+    (tmp_path / "out.jsonl").symlink_to(target)
+    result = cli("analyze", str(ASTRONAUT), "--embed", "--json", str(tmp_path / "out.jsonl"))
+    assert result.returncode == 2 and "cannot write" in result.stderr
+    assert target.read_text() == "theirs"
 
 
 def test_analyze_to_stdout_without_embeddings():

@@ -1,6 +1,7 @@
 """MilvusIndex on milvus-lite: recall against ExactIndex, padding, persistence of the saved state, erasure that leaves
 no copy of a vector on disk, and the one-process-per-directory lock."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -180,3 +181,18 @@ def test_one_process_per_local_directory(uri):
     index.close()
     allowed = subprocess.run([sys.executable, "-c", probe, uri], capture_output=True, text=True)
     assert allowed.returncode == 0, allowed.stderr
+
+
+def test_a_local_index_folder_is_private_whatever_the_umask(uri):
+    rng = np.random.default_rng(3)
+    previous = os.umask(0o022)
+    try:
+        with MilvusIndex(uri, "private", NDIM) as index:
+            index.add(np.arange(1, 21, dtype=np.int64), unit(rng, 20))
+            index.save(Path(uri), {"generation": 1, "count": 20, "max_id": 20})
+    finally:
+        os.umask(previous)
+    paths = [Path(uri), *Path(uri).rglob("*")]
+    assert any(path.suffix == ".parquet" for path in paths)  # the vectors' own file is among them
+    assert {oct(path.stat().st_mode & 0o777) for path in paths if path.is_dir()} == {"0o700"}
+    assert {oct(path.stat().st_mode & 0o777) for path in paths if path.is_file()} == {"0o600"}

@@ -12,7 +12,7 @@ from onnx import TensorProto, helper
 from faceatlas.errors import ModelIntegrityError, ModelUnavailableError
 from faceatlas.models.card import ModelCard, WeightSource
 from faceatlas.models.runtime import onnx_session
-from faceatlas.models.store import cached_path, resolve
+from faceatlas.models.store import cached_path, file_sha256, resolve
 
 MEMBER = "tinyweights/model.onnx"
 
@@ -80,6 +80,24 @@ def test_a_user_file_is_checked_against_its_card(tmp_path):
     with pytest.raises(ModelUnavailableError, match="does not exist"):
         resolve(ModelCard(id="gone", task="detect", architecture="none", licence="x",
                           source=WeightSource(path=tmp_path / "gone.onnx")))
+
+
+def test_an_unpinned_user_file_is_known_by_its_own_sha256_and_a_collection_is_pinned_to_it(tmp_path):
+    from faceatlas.errors import GalleryError
+    from faceatlas.gallery.collections import open_collection
+    from faceatlas.gallery.store import open_engine
+
+    path = tmp_path / "mine.onnx"
+    path.write_bytes(tiny_onnx())
+    card = ModelCard(id="mine", task="recognise", architecture="none", licence="mine", source=WeightSource(path=path))
+    first = file_sha256(card)
+    assert first == hashlib.sha256(tiny_onnx()).hexdigest()
+    engine = open_engine(f"sqlite:///{tmp_path / 'g.db'}", create=True)
+    open_collection(engine, "main", card.id, first, create=True)
+    path.write_bytes(tiny_onnx() + b"\x00")  # the user swaps the file under the same card
+    assert file_sha256(card) != first
+    with pytest.raises(GalleryError, match="another file of 'mine'"):
+        open_collection(engine, "main", card.id, file_sha256(card), create=False)
 
 
 def test_bundled_conversions_reproduce_the_pinned_files(isolated_home):

@@ -2,12 +2,15 @@
 that are not UTF-8, a padded multi-gigabyte file, a folder of junk around good photos, and the API's edges."""
 
 import os
+import signal
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
-from helpers import ASTRONAUT, cli
+from helpers import ASTRONAUT, cli, write_video
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 import faceatlas.organize.ingest as ingest
 from faceatlas import FaceAnalyzer
@@ -15,6 +18,8 @@ from faceatlas.errors import GalleryError
 from faceatlas.gallery import Gallery
 from faceatlas.io.files import sha256_file
 from faceatlas.organize import Library
+from faceatlas.organize.results import IndexReport
+from faceatlas.organize.schema import LibraryFace
 
 NOT_UTF8 = os.fsdecode(b"caf\xe9 \xff.jpg")
 """A file name with bytes that are not UTF-8 (a Latin-1 name copied from an old camera card)."""
@@ -45,6 +50,13 @@ def test_a_photo_replaced_while_it_is_read_is_not_stored_under_the_old_hash(work
     assert gone.retry and "FileNotFoundError" in gone.error
     same = ingest.analyse(str(path), sha256_file(path), path.stat().st_size, path.stat().st_mtime_ns)
     assert not same.retry and same.error is None and len(same.embeddings) == 1
+    os.mkfifo(tmp_path / "pipe.jpg")  # a pipe put where a photo was planned: opened, it would wait for a writer
+    signal.alarm(30)  # a hang fails the test instead of the run
+    try:
+        piped = ingest.analyse(str(tmp_path / "pipe.jpg"), planned, 1, 1)
+    finally:
+        signal.alarm(0)
+    assert piped.retry and "no longer a regular file" in piped.error
 
 
 def test_a_deleted_and_restored_photo_is_indexed_when_it_is_back(tmp_path: Path, monkeypatch):
@@ -109,3 +121,32 @@ def test_the_api_says_what_is_wrong(tmp_path: Path):
     with pytest.raises(ValueError, match="unknown template 'bogus'"):
         Gallery(f"sqlite:///{tmp_path / 'g.db'}", template="bogus")
     assert gallery.people() == []
+
+
+def test_faces_the_store_refuses_fail_their_file_and_are_never_written(worker, tmp_path: Path):
+    """A broken model's output (NaN embeddings) goes through the gallery's one check like every other face."""
+    library = Library(f"sqlite:///{tmp_path / 'g.db'}", workers=1)
+    path = photo(tmp_path / "a.jpg")
+    found = ingest.analyse(str(path), sha256_file(path), path.stat().st_size, path.stat().st_mtime_ns)
+    found.embeddings = np.full_like(found.embeddings, np.nan)
+    report = IndexReport()
+    with Session(library.gallery.engine) as session:
+        library._commit(session, found, [], report)
+        assert session.scalar(select(func.count()).select_from(LibraryFace)) == 0
+    assert [failure.error for failure in report.failed] == [
+        "face 0: an embedding must be finite (NaN or infinity found); its faces were not stored"]
+
+
+def test_a_video_refused_for_its_name_is_analysed_once_renamed(tmp_path: Path):
+    """A failure about a video's name is not recorded against its content (which would mark the renamed file as
+    known and failed)."""
+    folder = tmp_path / "videos"
+    folder.mkdir()
+    odd = folder / os.fsdecode(b"f\xeate.mp4")
+    write_video(tmp_path / "clip.mp4", 20).rename(odd)
+    library = Library(f"sqlite:///{tmp_path / 'g.db'}", workers=1)
+    first = library.index(folder, videos=True, frame_every=0.5)
+    assert first.analysed == 0 and len(first.failed) == 1 and "file name is not UTF-8" in first.failed[0].error
+    odd.rename(folder / "fete.mp4")
+    renamed = library.index(folder, videos=True, frame_every=0.5)
+    assert (renamed.analysed, renamed.known_content, renamed.failed) == (1, 0, []), renamed

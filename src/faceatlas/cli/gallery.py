@@ -187,8 +187,7 @@ def erase(name: str, db: DbOption = None, collection: CollectionOption = None,
     gallery = _open(db, collection, profile)
     report = _guard(lambda: gallery.erase(name))
     if not _print(report.to_dict(), as_json):
-        console.print(f"erased '{name}': {report.samples} sample(s) and their index entries; no trace left in the "
-                      "gallery's files")
+        console.print(f"erased '{name}': {report.samples} sample(s) and their index entries; {report.proof}")
         for path in report.exports_holding:
             console.print(styled("  still holding them", "yellow", f" {path} (an export made before: yours to "
                                                                       "delete)"))

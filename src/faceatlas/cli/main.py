@@ -68,6 +68,7 @@ def analyze(
     max_pixels: MaxPixelsOption = None,
 ) -> None:
     """Detect every face (and optionally embed it) in images; bad files are reported and skipped."""
+    from faceatlas.io.files import private_folder, private_output
     from faceatlas.io.image import iter_image_paths, shown
 
     files = iter_image_paths(paths)
@@ -80,9 +81,13 @@ def analyze(
     except (FaceAtlasError, ValueError) as error:
         console.print(styled("error:", "red", f" {error}"))
         raise typer.Exit(USAGE_EXIT_CODE) from None
-    sink = sys.stdout if str(json_out) == "-" else (open(json_out, "w") if json_out else None)  # noqa: SIM115
-    if draw:
-        draw.mkdir(parents=True, exist_ok=True)
+    try:  # the records and drawings show faces: private files, never written through a link
+        sink = sys.stdout if str(json_out) == "-" else (private_output(json_out) if json_out else None)
+        if draw:
+            private_folder(draw)
+    except OSError as error:
+        console.print(styled("error:", "red", f" cannot write {error.filename}: {error.strerror}"))
+        raise typer.Exit(USAGE_EXIT_CODE) from None
     summary = Table("file", "faces", "ms", *(["attributes"] if attributes else []), "note")
     counts = {"images": 0, "faces": 0, "errors": 0}
     try:
@@ -123,8 +128,10 @@ def _record(shot: Shot, path: Path, draw: Path | None) -> dict:
         import cv2
 
         from faceatlas.io.draw import draw_faces
+        from faceatlas.io.files import slug, write_atomically
 
-        cv2.imwrite(str(draw / f"{shot.index:05d}_{shown(path.stem)}.jpg"), draw_faces(shot.image, shot.faces))
+        drawn = cv2.imencode(".jpg", draw_faces(shot.image, shot.faces))[1].tobytes()
+        write_atomically(draw / f"{shot.index:05d}_{slug(shown(path.stem))}.jpg", drawn)
     return success_record(shown(path), shot.faces, sum(shot.ms.values()))
 
 

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from faceatlas.config import get_settings
@@ -37,33 +37,49 @@ def erase(gallery: Gallery, name: str) -> Erasure:
                                .where(Sample.subject_id == subject_id)).all()
         session.execute(delete(Sample).where(Sample.subject_id == subject_id))
         session.execute(delete(Subject).where(Subject.id == subject_id))
-        mark(session, gallery, pending=True)
+        mark_pending(session, gallery)
         gallery._commit_removal(session, "erase", {"subject_id": subject_id, "samples": len(rows)})
     found = traces(rows)
-    finish(gallery, found)
+    searched = finish(gallery, found)
     holding = sorted({path for files in exports(gallery) if traces_in(map(Path, files), found) for path in files})
-    return Erasure(name=name, samples=len(rows), index_entries=len(rows), exports_holding=holding)
+    proof = f"none of its {len(found)} traces is left in the gallery's {searched} files (searched)"
+    if gallery.engine.url.get_backend_name() != "sqlite":
+        proof += ("; the server's tables were rewritten with no snapshot open (its write-ahead log and backups keep "
+                  "old pages until the server recycles them)")
+    return Erasure(name=name, samples=len(rows), index_entries=len(rows), proof=proof, exports_holding=holding)
 
 
-def finish(gallery: Gallery, found: list[bytes] | None = None) -> None:
+def finish(gallery: Gallery, found: list[bytes] | None = None) -> int:
     """Compact the database, and where traces are given prove that no file of the gallery holds one; then clear the
-    collection's pending mark, or raise `ErasurePendingError` saying why the bytes are still there."""
+    collection's pending mark (unless another erasure marked it meanwhile), or raise `ErasurePendingError` saying
+    why the bytes are still there. Returns how many files were searched."""
+    with Session(gallery.engine) as session:
+        seen = _marked(session, gallery)
     done = compact(gallery.engine, get_settings().erase_wait)
-    left = traces_in(files(gallery), found) if done and found else 0
+    searched = files(gallery)
+    left = traces_in(searched, found) if done and found else 0
     if not done or left:
         what = f"{left} of its {len(found)} traces are" if left else "its bytes may be"
         raise ErasurePendingError(f"erased from the records, but {what} still in the database's files: another "
                                   "connection holds an open read snapshot or transaction. Run `faceatlas gallery "
                                   "check` once it has closed to finish the erasure")
     with Session(gallery.engine) as session:
-        mark(session, gallery, pending=False)
+        session.execute(update(Collection).where(Collection.id == gallery.collection_id,
+                                                 Collection.erasure_pending == seen, Collection.erasure_pending > 0)
+                        .values(erasure_pending=-seen))
         session.commit()
+    return len(searched)
 
 
 def pending(gallery: Gallery) -> bool:
     """Whether an erasure of this collection is not yet proven complete."""
     with Session(gallery.engine) as session:
-        return bool(session.scalar(select(Collection.erasure_pending).where(Collection.id == gallery.collection_id)))
+        return _marked(session, gallery) > 0
+
+
+def _marked(session: Session, gallery: Gallery) -> int:
+    return int(session.scalar(select(Collection.erasure_pending).where(Collection.id == gallery.collection_id))
+               or 0)
 
 
 def files(gallery: Gallery) -> list[Path]:
@@ -94,7 +110,8 @@ def traces(rows: Sequence) -> list[bytes]:
     return found
 
 
-def mark(session: Session, gallery: Gallery, pending: bool) -> None:
-    """Mark the collection's erasure as pending (in the transaction that deletes) or done."""
+def mark_pending(session: Session, gallery: Gallery) -> None:
+    """Mark an erasure pending, in the transaction that deletes. The mark is a counter that only grows (positive:
+    pending; negative: proven as of that count), so a `finish` that began before this erasure never clears it."""
     session.execute(update(Collection).where(Collection.id == gallery.collection_id)
-                    .values(erasure_pending=int(pending)))
+                    .values(erasure_pending=func.abs(func.coalesce(Collection.erasure_pending, 0)) + 1))

@@ -38,13 +38,14 @@ from faceatlas.gallery.results import (
     Refusal,
     SampleRecord,
 )
-from faceatlas.gallery.samples import NewSample, checked_name, vector_problem
+from faceatlas.gallery.samples import NewSample, checked_name, sample_problem
 from faceatlas.gallery.schema import AuditEntry, Collection, Sample, Subject, Thumbnail
 from faceatlas.gallery.store import data_dir, open_engine, read_snapshot, store_errors
 from faceatlas.io.draw import face_thumbnail
 from faceatlas.io.files import PRIVATE_FILE, private_folder, remove_leftovers
 from faceatlas.io.image import ImageSource, shown
 from faceatlas.io.sources import is_single
+from faceatlas.models.store import file_sha256
 from faceatlas.pipeline import FaceAnalyzer, calibrated_threshold
 from faceatlas.types import Shot, Verification
 
@@ -79,8 +80,9 @@ class Gallery:
         self.keep_thumbnails = keep_thumbnails
         self.min_quality = settings.min_quality if min_quality is None else min_quality
         self.template = template
+        self.model_sha256 = file_sha256(self.analyzer.recogniser_card)  # of the file it runs, pinned or not
         self._collection_id, self.collection_key = open_collection(
-            self.engine, self.collection_name, self.analyzer.recogniser_card, create)
+            self.engine, self.collection_name, self.model_id, self.model_sha256, create)
         self.vectors = CollectionIndex(
             # files are named by the collection's key and the model id (a card's id, a checked name), never by the
             # collection's name: no path is built from a user's string
@@ -110,11 +112,13 @@ class Gallery:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX)
             remove_leftovers(self.index_dir, [self.vectors.path(kind).name for kind in ("pq", "hnsw")])
+            self.vectors.writer = True
             with Session(self.engine) as session:
                 if catch_up:
                     self.vectors.current(session)
                 yield session
         finally:
+            self.vectors.writer = False
             os.close(lock)  # releases the lock
 
     def _commit(self, session: Session, action: str, detail: dict) -> int:
@@ -133,21 +137,22 @@ class Gallery:
         self._commit(session, action, detail)
         self.vectors.rebuild(session)
 
-    def vector_problem(self, vector: object) -> str | None:
-        """Why `vector` may not be stored in this collection (None: it may; see `samples.vector_problem`)."""
-        return vector_problem(vector, self.ndim, self.model_id)
+    def sample_problem(self, sample: NewSample) -> str | None:
+        """Why `sample` may not be stored in this collection (None: it may; see `samples.sample_problem`)."""
+        return sample_problem(sample, self.ndim, self.model_id)
 
     def _store(self, session: Session, subject: Subject, samples: Sequence[NewSample]) -> list[Sample]:
-        """Add samples of `subject` to the session: the one place embeddings are checked before they are written
-        (`vector_problem`), whatever door they come through (enrolment, a photo library, an import)."""
+        """Add samples of `subject` to the session: the one place samples are checked before they are written
+        (`sample_problem`), whatever door they come through (enrolment, a photo library, an import)."""
         rows = []
         for new in samples:
-            problem = self.vector_problem(new.vector)
+            problem = self.sample_problem(new)
             if problem:
-                raise GalleryError(f"{new.source}: {problem}; nothing stored")
+                raise GalleryError(f"{str(new.source)[:200]}: {problem}; nothing stored")
             rows.append(Sample(subject_id=subject.id, collection_id=self._collection_id, model_id=self.model_id,
-                               embedding=np.asarray(new.vector, np.float32).tobytes(), quality=new.quality,
-                               box=new.box, source=new.source,
+                               embedding=np.asarray(new.vector, np.float32).tobytes(),
+                               quality=None if new.quality is None else float(new.quality),
+                               box=[float(v) for v in new.box], source=new.source,
                                thumbnail=Thumbnail(jpeg=new.thumbnail) if new.thumbnail else None))
         session.add_all(rows)
         return rows
@@ -372,9 +377,9 @@ class Gallery:
         connection's open snapshot keeps their bytes in the files for now."""
         return erasure.erase(self, name)
 
-    def finish_erasure(self, traces: list[bytes] | None = None) -> None:
-        """Compact the database and clear a pending erasure (see `gallery.erasure.finish`)."""
-        erasure.finish(self, traces)
+    def finish_erasure(self, traces: list[bytes] | None = None) -> int:
+        """Compact the database and clear a pending erasure (see `gallery.erasure.finish`); files searched."""
+        return erasure.finish(self, traces)
 
     # ---- maintenance -------------------------------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ import numpy as np
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from faceatlas.gallery.index import ExactIndex, HnswIndex, PqIndex, VectorIndex, read_sidecar
+from faceatlas.gallery.index import ExactIndex, HnswIndex, PqIndex, VectorIndex, read_sidecar, sidecar_path
 from faceatlas.gallery.schema import Collection, Sample, Subject
 
 if TYPE_CHECKING:
@@ -50,6 +50,7 @@ class CollectionIndex:
         self._max_id = 0  # the largest sample id in the index
         self._saved_count = 0  # samples in the index when it was last saved
         self._counted = (-1, 0, 0)  # generation, people, samples
+        self.writer = False  # set while this process holds the collection's writer lock: only then are files saved
 
     def path(self, kind: str) -> Path:
         """Where an index of this kind is saved (the exact index is not saved; Milvus keeps its own files)."""
@@ -96,6 +97,10 @@ class CollectionIndex:
         self._kind, self._max_id = kind, 0
         self._add_rows(session, self.index, Sample.id > 0)
         self._save(self.generation(session))
+        if self.writer:  # a file of another kind saved before is stale (it may hold removed faces): gone
+            for other in set(_FILE_INDEXES) - {kind}:
+                for path in (self.path(other), sidecar_path(self.path(other))):
+                    path.unlink(missing_ok=True)
         return self.index
 
     def added(self, generation: int, ids: np.ndarray, vectors: np.ndarray) -> None:
@@ -145,9 +150,12 @@ class CollectionIndex:
                             "it from the database", self.path(kind))
         else:
             return None
-        if index is None or not state or state["generation"] < removed_at or len(index) != state["count"]:
+        try:
+            if index is None or not state or int(state["generation"]) < removed_at or len(index) != state["count"]:
+                return None
+            self._max_id, self._saved_count = int(state["max_id"]), int(state["count"])
+        except (KeyError, TypeError, ValueError):  # a record of another shape: rebuilt
             return None
-        self._max_id, self._saved_count = int(state["max_id"]), int(state["count"])
         return index
 
     def _milvus_index(self) -> MilvusIndex:
@@ -170,7 +178,10 @@ class CollectionIndex:
         self._max_id = max(self._max_id, int(ids.max()))
 
     def _save(self, generation: int) -> None:
-        """Persist the index with the database generation, sample count and largest id it reflects."""
+        """Persist the index with the database generation, sample count and largest id it reflects; only a writer
+        saves (a reader's index, built from rows it read before a removal committed, must never reach the disk)."""
+        if not self.writer:
+            return
         state = {"generation": generation, "count": len(self.index), "max_id": self._max_id}
         self.index.save(self.path(self._kind), state)
         self._saved_count = state["count"]

@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 from pymilvus import DataType, MilvusClient
 
+from faceatlas.io.files import make_private, private_folder
+
 # milvus-lite runs one in-process server per data directory and keeps it (with the directory's lock) until it is
 # released: count the indexes using each so the last to close releases it.
 _LOCAL_USERS: dict[str, int] = {}
@@ -47,6 +49,7 @@ class MilvusIndex:
         self.uri, self.name, self.ndim = uri, collection_name(name), ndim
         self._local = os.path.abspath(uri) if uri.endswith(".db") else None
         if self._local is not None:
+            private_folder(Path(self._local))  # milvus-lite's folder, made before it writes there with the umask
             with _LOCAL_LOCK:
                 self._client = MilvusClient(uri)
                 _LOCAL_USERS[self._local] = _LOCAL_USERS.get(self._local, 0) + 1
@@ -102,6 +105,8 @@ class MilvusIndex:
         self._client.flush(self.name)
         self._client.alter_collection_properties(self.name, properties={_STATE_KEY: json.dumps(state)})
         self._state = dict(state)
+        if self._local is not None:  # the files milvus-lite wrote (with the umask) made private
+            make_private(Path(self._local))
 
     def reset(self) -> None:
         """Drop the collection (rows, index files and recorded generation) and create it again empty: the start of

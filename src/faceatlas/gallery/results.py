@@ -86,6 +86,7 @@ class Erasure(Result):
     name: str
     samples: int
     index_entries: int
+    proof: str = ""  # what was searched (a database server's own files are out of reach: what was done there)
     exports_holding: list[str] = field(default_factory=list)  # exports made before, still holding the person
 
 

@@ -7,6 +7,7 @@ import functools
 import hashlib
 import os
 import sqlite3
+import time
 from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
@@ -113,15 +114,19 @@ def _missing_schema(connection: Connection) -> bool:
 
 
 def store_errors(cls: type[T]) -> type[T]:
-    """Class decorator: every public method of `cls` raises a database driver's failure (a full disk, a read-only
-    file, a lost server) as a `StoreError` naming the cause, chained to it, never as the driver's own class."""
+    """Class decorator: every public method of `cls` (and its constructor and `len`) raises a database driver's
+    failure (a full disk, a read-only file, a lost server) as a `StoreError` naming the cause, chained to it, never
+    as the driver's own class."""
     for name, member in list(vars(cls).items()):
-        if callable(member) and not name.startswith("_") and not isinstance(member, type | staticmethod):
-            setattr(cls, name, _translated(member))
+        public = not name.startswith("_") or name in ("__init__", "__len__")
+        if callable(member) and public and not isinstance(member, type | staticmethod):
+            setattr(cls, name, raises_store_errors(member))
     return cls
 
 
-def _translated(method: Callable[..., R]) -> Callable[..., R]:
+def raises_store_errors(method: Callable[..., R]) -> Callable[..., R]:
+    """Function decorator: a database driver's failure raised as a `StoreError` (see `store_errors`)."""
+
     @functools.wraps(method)
     def call(*args: object, **kwargs: object) -> R:
         try:
@@ -237,6 +242,8 @@ def compact(engine: Engine, wait_s: float = 10.0) -> bool:
     milliseconds = max(1, round(wait_s * 1000))
     if engine.url.get_backend_name() == "postgresql":
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            if not _snapshots_closed(connection, wait_s):
+                return False
             connection.execute(text(f"SET lock_timeout = {milliseconds}"))
             try:
                 connection.execute(text(f"VACUUM FULL {', '.join(person_tables(connection))}"))
@@ -254,6 +261,20 @@ def compact(engine: Engine, wait_s: float = 10.0) -> bool:
         busy = connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()[0]
         connection.exec_driver_sql(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     return busy == 0
+
+
+def _snapshots_closed(connection: Connection, wait_s: float) -> bool:
+    """Wait up to `wait_s` until no other session of this database holds a snapshot (one taken before the deletion
+    committed still sees the deleted rows, and VACUUM FULL copies rows that some snapshot sees, even one that never
+    touched these tables and so holds no lock to wait for)."""
+    deadline = time.monotonic() + wait_s
+    while connection.execute(text(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() "
+            "AND backend_type = 'client backend' AND (backend_xmin IS NOT NULL OR backend_xid IS NOT NULL)")).scalar():
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.05)
+    return True
 
 
 def database_files(engine: Engine) -> list[Path]:

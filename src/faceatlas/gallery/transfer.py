@@ -28,6 +28,7 @@ from faceatlas.gallery.gallery import Gallery
 from faceatlas.gallery.results import TransferReport
 from faceatlas.gallery.samples import NewSample
 from faceatlas.gallery.schema import AuditEntry, Subject
+from faceatlas.gallery.store import raises_store_errors
 from faceatlas.io.files import write_atomically
 
 FORMAT = "faceatlas.gallery.export"
@@ -69,6 +70,7 @@ def record_digest(name: str, vector: np.ndarray, fields: dict[str, Any]) -> str:
     return hashlib.sha256(body.encode() + b"\0" + np.ascontiguousarray(vector).tobytes()).hexdigest()
 
 
+@raises_store_errors
 def export_collection(gallery: Gallery, path: Path) -> TransferReport:
     """Write `path` (.json) and `path` with suffix .npz, both 0600; returns counts."""
     path = Path(path).with_suffix(".json")
@@ -87,7 +89,7 @@ def export_collection(gallery: Gallery, path: Path) -> TransferReport:
                 vectors.append(vector)
             people.append({"name": subject.name, "meta": subject.meta, "samples": samples})
     document = {"format": FORMAT, "version": VERSION, "collection": gallery.collection_name,
-                "model_id": gallery.model_id, "model_sha256": gallery.analyzer.recogniser_card.sha256,
+                "model_id": gallery.model_id, "model_sha256": gallery.model_sha256,
                 "people": people}
     array = np.stack(vectors) if vectors else np.zeros((0, gallery.ndim), np.float32)
     npz = io.BytesIO()
@@ -101,17 +103,17 @@ def export_collection(gallery: Gallery, path: Path) -> TransferReport:
     return TransferReport(people=len(people), samples=len(array), json=str(path), npz=str(path.with_suffix(".npz")))
 
 
+@raises_store_errors
 def import_collection(gallery: Gallery, path: Path) -> TransferReport:
     """Add the people and samples of an export to this gallery's collection (same embedding model and file
     required); people who already exist get the samples appended. All or nothing: a refused record refuses the
     import, and the error names the records and why."""
     path = Path(path).with_suffix(".json")
     document, vectors = _read(path)
-    if document.model_id != gallery.model_id or (document.model_sha256 or gallery.analyzer.recogniser_card.sha256)\
-            != gallery.analyzer.recogniser_card.sha256:
+    if document.model_id != gallery.model_id or (document.model_sha256 or gallery.model_sha256) \
+            != gallery.model_sha256:
         raise GalleryError(f"{path} holds embeddings of '{document.model_id}' (sha256 {document.model_sha256}), "
-                           f"this collection uses '{gallery.model_id}' "
-                           f"(sha256 {gallery.analyzer.recogniser_card.sha256})")
+                           f"this collection uses '{gallery.model_id}' (sha256 {gallery.model_sha256})")
     expected = sum(len(person.samples) for person in document.people)
     if len(vectors) != expected:
         raise GalleryError(f"{path}: {expected} sample records but {len(vectors)} embeddings (truncated?)")
@@ -131,10 +133,7 @@ def import_collection(gallery: Gallery, path: Path) -> TransferReport:
     with gallery.writing() as session:
         for person in document.people:
             subject = gallery.subject_named(session, person.name, person.meta)
-            stored += gallery._store(session, subject, [
-                NewSample(next(rows), record.quality, record.box, record.source,
-                          base64.b64decode(record.thumbnail) if record.thumbnail else None)
-                for record in person.samples])
+            stored += gallery._store(session, subject, [_sample(next(rows), record) for record in person.samples])
         gallery._committed(session, stored, "import", {"people": len(document.people)})
     return TransferReport(people=len(document.people), samples=len(stored))
 
@@ -159,16 +158,16 @@ def _read(path: Path) -> tuple[ExportDocument, np.ndarray]:
 
 
 def _refusal(gallery: Gallery, name: str, vector: np.ndarray, record: SampleRecord) -> str | None:
-    """Why this record may not be imported (a digest that does not match, an embedding the store refuses), or
-    None."""
-    problem = gallery.vector_problem(vector)
-    if problem:
-        return problem
+    """Why this record may not be imported (a digest that does not match, a sample the store refuses), or None."""
     if record.digest != record_digest(name, vector, record.model_dump()):
         return "its digest does not match its name, embedding and fields (altered or truncated)"
-    if record.thumbnail is not None:
-        try:
-            base64.b64decode(record.thumbnail, validate=True)
-        except (binascii.Error, ValueError):
-            return "its thumbnail is not base64"
-    return None
+    try:
+        sample = _sample(vector, record)
+    except (binascii.Error, ValueError):
+        return "its thumbnail is not base64"
+    return gallery.sample_problem(sample)
+
+
+def _sample(vector: np.ndarray, record: SampleRecord) -> NewSample:
+    thumbnail = base64.b64decode(record.thumbnail, validate=True) if record.thumbnail is not None else None
+    return NewSample(vector, record.quality, record.box, record.source, thumbnail)

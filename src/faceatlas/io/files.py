@@ -12,7 +12,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, TextIO
 
 PRIVATE_FILE, PRIVATE_FOLDER = 0o600, 0o700
 
@@ -31,6 +31,20 @@ def safe_name(name: object, what: str) -> str:
         raise ValueError(f"{what} {name!r} is not allowed: use letters, digits, '_', '.' and '-' (up to 100, "
                          "starting with a letter or digit, no '..')")
     return name
+
+
+def slug(text: str, limit: int = 80) -> str:
+    """`text` made safe as part of a file name: every character but ASCII letters, digits, '.', '_' and '-'
+    replaced by '_', no leading dot, at most `limit` characters."""
+    return re.sub(r"[^A-Za-z0-9._-]", "_", text)[:limit].lstrip(".") or "_"
+
+
+def private_output(path: Path) -> TextIO:
+    """A user's output file (which may hold faces or embeddings) opened for writing text as a private file (0600);
+    a link at `path` is refused (`OSError`), never followed."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, PRIVATE_FILE)
+    os.fchmod(descriptor, PRIVATE_FILE)
+    return os.fdopen(descriptor, "w", encoding="utf-8")
 
 
 def inside(root: Path, path: Path) -> Path:
@@ -54,6 +68,18 @@ def private_folder(path: Path) -> Path:
             folder.mkdir(mode=PRIVATE_FOLDER)
             os.chmod(folder, PRIVATE_FOLDER)  # mkdir's mode is masked by the umask
     return Path(path)
+
+
+def make_private(folder: Path) -> None:
+    """Make everything under `folder` (ours: a library's data folder such as milvus-lite's, written with the umask)
+    private: folders 0700, files 0600; links are left alone, never followed."""
+    for root, folders, files in os.walk(folder):
+        for name in [*folders, *files]:
+            path = Path(root, name)
+            if not path.is_symlink():
+                os.chmod(path, PRIVATE_FOLDER if path.is_dir() else PRIVATE_FILE)
+    if not Path(folder).is_symlink():
+        os.chmod(folder, PRIVATE_FOLDER)
 
 
 def private_file(path: Path) -> Path:

@@ -25,6 +25,8 @@ from faceatlas.models.card import ModelCard
 
 _VERIFIED: dict[tuple[str, str | None, Path], tuple[int, int]] = {}
 """Files already hashed by this process, with their (mtime_ns, size) then: not hashed again unless they change."""
+_HASHED: dict[tuple[Path, int, int], str] = {}
+"""The SHA-256 of users' unpinned files, by path, mtime_ns and size."""
 
 
 def _verified_before(card: ModelCard, path: Path) -> bool:
@@ -36,6 +38,19 @@ def _remember_verified(card: ModelCard, path: Path) -> Path:
     stat = path.stat()
     _VERIFIED[(card.id, card.sha256, path)] = (stat.st_mtime_ns, stat.st_size)
     return path
+
+
+def file_sha256(card: ModelCard) -> str:
+    """The SHA-256 of the file `card` runs: its pin, or for a user's unpinned file the file's own (hashed again only
+    when the file changes)."""
+    if card.sha256 is not None:
+        return card.sha256
+    path = resolve(card)
+    stat = path.stat()
+    key = (path, stat.st_mtime_ns, stat.st_size)
+    if key not in _HASHED:
+        _HASHED[key] = sha256_file(path)
+    return _HASHED[key]
 
 
 def sha256_bytes(data: bytes) -> str:

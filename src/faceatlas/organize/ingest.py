@@ -93,7 +93,7 @@ def analyse(path: str, sha256: str, size: int, mtime_ns: int, frame_every: float
         return found
     except Exception as error:  # one bad file is reported, never the end of the run
         found.error = f"{type(error).__name__}: {error}"
-        found.retry = not _in_the_file(error)
+        found.retry = not _in_the_file(error) or (bool(frame_every) and _name_or_absence(path))
         return found
     found.boxes = np.concatenate([f.boxes for f in faces])
     found.scores = np.concatenate([f.scores for f in faces])
@@ -118,8 +118,11 @@ def _read_once(path: str, sha256: str, found: Found) -> bytes:
     if unsupported:
         raise ImageDecodeError(f"{shown(path)}: {unsupported} photos are not supported: convert it to JPEG or PNG")
     limit = get_settings().max_file_bytes
-    with open(path, "rb") as handle:
+    # never blocks: a pipe put at the path since the plan would otherwise wait forever for a writer
+    with os.fdopen(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as handle:
         status = os.fstat(handle.fileno())
+        if not stat.S_ISREG(status.st_mode):
+            raise ChangedMeanwhile(f"{shown(path)}: no longer a regular file")
         if status.st_size > limit:
             raise ImageTooLargeError(f"{shown(path)}: {status.st_size:,} bytes, more than the limit of {limit:,} "
                                      "(FACEATLAS_MAX_FILE_BYTES)")
@@ -128,6 +131,16 @@ def _read_once(path: str, sha256: str, found: Found) -> bytes:
         raise ChangedMeanwhile(f"{shown(path)}: changed while it was being indexed")
     found.size, found.mtime_ns = len(data), status.st_mtime_ns
     return data
+
+
+def _name_or_absence(path: str) -> bool:
+    """Whether a video (decoded from its path) failed for its name (not UTF-8) or for being gone, not for its
+    content: such a failure is not recorded against the content, so renamed or restored it is analysed."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return not os.path.exists(path)
 
 
 def _in_the_file(error: Exception) -> bool:

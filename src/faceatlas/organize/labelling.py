@@ -263,7 +263,7 @@ class Labelling:
             session.execute(delete(LibraryFace).where(LibraryFace.cluster_id == cluster_id))
             session.delete(forgotten)
             keep_number(session, self._collection, cluster_id)
-            erasure.mark(session, self.gallery, pending=True)
+            erasure.mark_pending(session, self.gallery)
             session.commit()
         self.view.forget_cache()
         self.gallery.finish_erasure(erasure.traces(rows))  # proven, or ErasurePendingError

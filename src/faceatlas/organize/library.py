@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from faceatlas.config import get_settings
 from faceatlas.errors import FaceAtlasError, LibraryError
 from faceatlas.gallery import Gallery
+from faceatlas.gallery.samples import NewSample
 from faceatlas.gallery.store import store_errors
 from faceatlas.io.draw import face_thumbnail
 from faceatlas.io.files import sha256_file
@@ -228,6 +229,7 @@ class Library:
                                                               LibraryFile.sha256 == found.sha256))
         known = file_id is not None
         if not known:
+            found.error = found.error or self._faces_problem(found)
             faces = 0 if found.error else len(found.boxes)
             record = LibraryFile(collection_id=self._collection_id, sha256=found.sha256, size=found.size,
                                  error=found.error, warning=found.warning, faces=faces)
@@ -245,6 +247,17 @@ class Library:
         for path, size, mtime_ns in [(found.path, found.size, found.mtime_ns), *others]:
             self._record_path(session, path, file_id, size, mtime_ns)
         return known
+
+    def _faces_problem(self, found: Found) -> str | None:
+        """Why the faces found in a file may not be stored (the gallery's one check, `sample_problem`), or None."""
+        for i in range(len(found.boxes)):
+            quality = found.quality[i] if found.quality is not None else None
+            problem = self.gallery.sample_problem(NewSample(
+                found.embeddings[i], None if quality is None or np.isnan(quality) else float(quality),
+                [float(v) for v in found.boxes[i]], "", found.thumbnails[i] if found.thumbnails else None))
+            if problem:
+                return f"face {i}: {problem}; its faces were not stored"
+        return None
 
     def _forget_missing(self, roots: list[Path], present: set[str], suffixes: frozenset[str]) -> int:
         """Drop the paths under `roots` of the kinds this run looked for (`suffixes`: videos only with `videos`)
