@@ -21,6 +21,7 @@ from faceatlas.config import get_settings
 from faceatlas.errors import ErasurePendingError
 from faceatlas.gallery import Gallery
 from faceatlas.gallery.erasure import traces
+from faceatlas.gallery.index import sidecar_path
 from faceatlas.gallery.schema import Sample, Subject, Thumbnail
 from faceatlas.gallery.transfer import export_collection, import_collection
 from faceatlas.io.files import traces_in
@@ -120,6 +121,25 @@ def test_links_at_derived_file_names_are_replaced_never_followed(gallery: Galler
     assert victim.read_bytes() == b"precious" and not index.is_symlink() and gallery.check().ok
     exported = export_collection(gallery, tmp_path / "out")
     assert stat.S_IMODE(os.stat(exported.json).st_mode) == 0o600 == stat.S_IMODE(os.stat(exported.npz).st_mode)
+
+
+def test_only_the_writer_saves_index_files_and_a_rebuild_leaves_no_stale_kind(gallery: Gallery, people, analyzer,
+                                                                            tmp_path: Path):
+    """A reader's index (built from rows read before some removal committed) never reaches the disk; an index of
+    another kind saved before (which may hold removed faces) is gone once the writer rebuilds."""
+    _, probes = people
+    url, folder = str(gallery.engine.url), gallery.index_dir
+    pq = gallery.vectors.path("pq")
+    assert pq.exists()
+    pq.unlink()
+    reader = Gallery(url, analyzer=analyzer, index="pq", index_dir=folder)
+    assert reader.identify(probes[0])[0].decision is not None  # built in memory to answer...
+    assert not pq.exists()  # ...and never saved by a reader
+    reader.rebuild_index()
+    assert pq.exists()
+    hnsw = Gallery(url, analyzer=analyzer, index="hnsw", index_dir=folder)
+    hnsw.rebuild_index()
+    assert hnsw.vectors.path("hnsw").exists() and not pq.exists() and not sidecar_path(pq).exists()
 
 
 @pytest.mark.parametrize("damage", ["truncated", "zero-filled", "random bytes", "another format", "missing",
