@@ -15,6 +15,7 @@ from attacks import crafted_exports, files_outside, modes, poisoning
 from helpers import ASTRONAUT, cli, data_path
 from postgres import postgres_server
 from sqlalchemy import create_engine, select, text
+from sqlalchemy.orm import Session
 
 from faceatlas import FaceAnalyzer
 from faceatlas.config import get_settings
@@ -123,22 +124,28 @@ def test_links_at_derived_file_names_are_replaced_never_followed(gallery: Galler
     assert stat.S_IMODE(os.stat(exported.json).st_mode) == 0o600 == stat.S_IMODE(os.stat(exported.npz).st_mode)
 
 
-def test_only_the_writer_saves_index_files_and_a_rebuild_leaves_no_stale_kind(gallery: Gallery, people, analyzer,
-                                                                            tmp_path: Path):
-    """A reader's index (built from rows read before some removal committed) never reaches the disk; an index of
-    another kind saved before (which may hold removed faces) is gone once the writer rebuilds."""
-    _, probes = people
+def test_no_index_file_holds_faces_removed_before_it_was_saved(gallery: Gallery, people, analyzer):
+    """A reader's index, built from rows read before a removal committed, never reaches the disk (a reader saves
+    under the writer lock, and only with no removal since its rows); a removal deletes the files of every other
+    index kind saved before it."""
+    enrolled, probes = people
+    first, second = list(enrolled)[:2]
     url, folder = str(gallery.engine.url), gallery.index_dir
     pq = gallery.vectors.path("pq")
-    assert pq.exists()
     pq.unlink()
     reader = Gallery(url, analyzer=analyzer, index="pq", index_dir=folder)
-    assert reader.identify(probes[0])[0].decision is not None  # built in memory to answer...
-    assert not pq.exists()  # ...and never saved by a reader
+    assert reader.identify(probes[0])[0].decision is not None
+    assert pq.exists()  # no removal since its rows: saved, under the lock
+    pq.unlink()
+    with Session(reader.engine) as session:
+        stale = reader.vectors.generation(session)
+    hnsw = Gallery(url, analyzer=analyzer, index="hnsw", index_dir=folder)
+    hnsw.erase(first)  # a removal commits after the reader read its rows
+    reader.vectors._save(stale)
+    assert not pq.exists()  # the reader's index holds the removed face: not saved
     reader.rebuild_index()
     assert pq.exists()
-    hnsw = Gallery(url, analyzer=analyzer, index="hnsw", index_dir=folder)
-    hnsw.rebuild_index()
+    hnsw.erase(second)
     assert hnsw.vectors.path("hnsw").exists() and not pq.exists() and not sidecar_path(pq).exists()
 
 

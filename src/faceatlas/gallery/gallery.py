@@ -107,8 +107,7 @@ class Gallery:
     def writing(self, catch_up: bool = True) -> Iterator[Session]:
         """One writer per collection at a time (a lock file beside the index); the session commits on success.
         With `catch_up`, the index is first brought up to date with other writers' changes."""
-        lock = os.open(self.index_dir / f"{self.vectors.stem}.lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW,
-                       PRIVATE_FILE)
+        lock = os.open(self.vectors.lock_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, PRIVATE_FILE)
         try:
             fcntl.flock(lock, fcntl.LOCK_EX)
             remove_leftovers(self.index_dir, [self.vectors.path(kind).name for kind in ("pq", "hnsw")])
@@ -135,7 +134,7 @@ class Gallery:
         session.execute(update(Collection).where(Collection.id == self._collection_id)
                         .values(removed_at=Collection.generation + 1))  # the generation _commit makes
         self._commit(session, action, detail)
-        self.vectors.rebuild(session)
+        self.vectors.rebuild(session, removal=True)
 
     def sample_problem(self, sample: NewSample) -> str | None:
         """Why `sample` may not be stored in this collection (None: it may; see `samples.sample_problem`)."""

@@ -8,7 +8,11 @@ are cached per generation (COUNT(*) is linear in SQLite).
 
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from faceatlas.gallery.index import ExactIndex, HnswIndex, PqIndex, VectorIndex, read_sidecar, sidecar_path
 from faceatlas.gallery.schema import Collection, Sample, Subject
+from faceatlas.io.files import PRIVATE_FILE
 
 if TYPE_CHECKING:
     from faceatlas.gallery.milvus_index import MilvusIndex
@@ -50,7 +55,12 @@ class CollectionIndex:
         self._max_id = 0  # the largest sample id in the index
         self._saved_count = 0  # samples in the index when it was last saved
         self._counted = (-1, 0, 0)  # generation, people, samples
-        self.writer = False  # set while this process holds the collection's writer lock: only then are files saved
+        self.writer = False  # set while this process holds the collection's writer lock (`Gallery.writing`)
+
+    @property
+    def lock_path(self) -> Path:
+        """The collection's writer lock (`Gallery.writing`): one writer at a time, and index files saved under it."""
+        return self.directory / f"{self.stem}.lock"
 
     def path(self, kind: str) -> Path:
         """Where an index of this kind is saved (the exact index is not saved; Milvus keeps its own files)."""
@@ -86,8 +96,9 @@ class CollectionIndex:
         self._generation = generation
         return self.index
 
-    def rebuild(self, session: Session) -> VectorIndex:
-        """A new index of the chosen kind from every sample in the database, saved."""
+    def rebuild(self, session: Session, removal: bool = False) -> VectorIndex:
+        """A new index of the chosen kind from every sample in the database, saved; after a `removal`, the files of
+        the other kinds (saved before it, holding the removed faces) deleted."""
         kind = self._chosen_kind(session)
         if kind == "milvus":
             self.index = self._milvus_index()
@@ -97,7 +108,7 @@ class CollectionIndex:
         self._kind, self._max_id = kind, 0
         self._add_rows(session, self.index, Sample.id > 0)
         self._save(self.generation(session))
-        if self.writer:  # a file of another kind saved before is stale (it may hold removed faces): gone
+        if removal:
             for other in set(_FILE_INDEXES) - {kind}:
                 for path in (self.path(other), sidecar_path(self.path(other))):
                     path.unlink(missing_ok=True)
@@ -178,10 +189,33 @@ class CollectionIndex:
         self._max_id = max(self._max_id, int(ids.max()))
 
     def _save(self, generation: int) -> None:
-        """Persist the index with the database generation, sample count and largest id it reflects; only a writer
-        saves (a reader's index, built from rows it read before a removal committed, must never reach the disk)."""
+        """Persist the index with the database generation, sample count and largest id it reflects. Saved under the
+        writer lock only: a reader takes it if it is free and saves only if no removal committed since the rows it
+        read (an index holding removed faces, an erased person's, must never reach the disk); else it skips."""
         if not self.writer:
+            with self._lock_if_free() as free:
+                if free:
+                    with Session(self.engine) as session:
+                        if self._removed_at(session) <= generation:
+                            self._write(generation)
             return
+        self._write(generation)
+
+    def _write(self, generation: int) -> None:
         state = {"generation": generation, "count": len(self.index), "max_id": self._max_id}
         self.index.save(self.path(self._kind), state)
         self._saved_count = state["count"]
+
+    @contextmanager
+    def _lock_if_free(self) -> Iterator[bool]:
+        """The collection's writer lock, if no writer holds it now: yields whether it was taken."""
+        lock = os.open(self.lock_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, PRIVATE_FILE)
+        try:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+                return
+            yield True
+        finally:
+            os.close(lock)  # releases the lock
