@@ -139,7 +139,7 @@ def test_verify_with_a_quality_gate(tmp_path: Path):
     blurred = tmp_path / "blurred.png"
     cv2.imwrite(str(blurred), cv2.GaussianBlur(cv2.imread(str(ASTRONAUT)), (0, 0), 4))
     result = cli("verify", str(ASTRONAUT), str(blurred), "--fmr", "1e-3", "--min-quality", "0.5", "--json")
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 1, result.stderr  # no "same" answer
     decision = json.loads(result.stdout)
     assert decision["decision"] == "insufficient_quality" and decision["same"] is False
     assert decision["quality"][1] < 0.5
@@ -157,7 +157,7 @@ def test_gallery_commands_end_to_end(tmp_path: Path):
     found = cli("gallery", "identify", str(ASTRONAUT), "--json", *db)
     assert found.returncode == 0 and json.loads(found.stdout)[0]["decision"] == "alice"
     stranger = cli("gallery", "identify", str(cameraman), *db, env={"COLUMNS": "200"})
-    assert "unknown" in stranger.stdout
+    assert "unknown" in stranger.stdout and stranger.returncode == 1  # nobody identified
     assert cli("gallery", "verify", str(cameraman), "alice", *db).returncode == 1
     listed = cli("gallery", "list", "--json", *db)
     assert json.loads(listed.stdout) == [{"name": "alice", "samples": 1, "meta": {"role": "astronaut"}}]

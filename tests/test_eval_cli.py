@@ -80,8 +80,11 @@ def test_eval_detect_and_report(people: Path, tmp_path: Path):
     run("eval", "verify", "--pairs", str(people / "pairs.csv"), "--images", str(people), "--folds", "2",
         "--profile", "fast", "-o", str(verify))
     page = tmp_path / "report.html"
-    result = run("eval", "report", str(verify), str(out), "-o", str(page))
+    benchmark = tmp_path / "benchmark.json"  # a benchmark's output beside the results, as in docs/results/
+    benchmark.write_text(json.dumps({"benchmark": "throughput"}))
+    result = run("eval", "report", str(verify), str(benchmark), str(out), "-o", str(page))
     assert result.returncode == 0, result.stderr
+    assert "skipped" in result.stderr and "benchmark.json: not a faceatlas eval result" in result.stderr
     text = page.read_text()
     assert text.count("data:image/png;base64,") == 4  # ROC, DET, histogram, recall by size
     assert "sface-2021dec-int8bq" in text and "Apache-2.0" in text and "Limitations" in text

@@ -67,7 +67,7 @@ def test_index_is_incremental_content_addressed_and_reports_bad_files(tmp_path):
     library = Library(f"sqlite:///{tmp_path / 'lib.db'}", workers=2)
 
     first = library.index([tmp_path / "pictures"])
-    assert (first.seen, first.analysed, first.unchanged, first.known_content) == (9, 6, 0, 0)
+    assert (first.seen, first.analysed, first.copies, first.unchanged, first.known_content) == (9, 6, 1, 0, 0)
     assert sorted(Path(f.path).name for f in first.failed) == ["notes.png", "truncated.jpg"]
     assert all("ImageDecodeError" in f.error for f in first.failed)
     assert first.faces == library.faces() == 6  # one face a photo; the copy is not analysed again
@@ -80,6 +80,10 @@ def test_index_is_incremental_content_addressed_and_reports_bad_files(tmp_path):
     moved = library.index([tmp_path / "pictures"])
     assert (moved.analysed, moved.known_content, moved.removed_paths) == (0, 1, 1)
     assert library.faces() == 6
+    for report in (first, again, moved):  # every file counted once
+        assert report.seen == (report.analysed + report.copies + report.unchanged + report.known_content
+                               + len(report.failed) - report.failed_before)
+    assert (first.failed_before, again.failed_before) == (0, 2)
 
     with pytest.raises(LibraryError, match="not a readable folder"):
         library.index([tmp_path / "missing"])
@@ -90,7 +94,7 @@ def test_a_photo_refused_under_a_pixel_limit_is_analysed_on_a_later_run(tmp_path
     (tmp_path / "pictures" / "copy.jpg").write_bytes(photos[0].read_bytes())
     library = Library(f"sqlite:///{tmp_path / 'lib.db'}", workers=1)
     limited = library.index([tmp_path / "pictures"], max_pixels=1000)  # the pixel limit, not the photos, refuses
-    assert limited.analysed == 0 and len(limited.failed) == 3  # the copy too: the same content
+    assert limited.analysed == 0 and len(limited.failed) == 3 and limited.copies == 0  # the copy too: the same
     assert all("ImageTooLargeError" in f.error for f in limited.failed)
     later = library.index([tmp_path / "pictures"])
     assert (later.analysed, later.seen, later.failed, library.faces()) == (2, 3, [], 2)

@@ -273,6 +273,24 @@ def test_review_unnamed_then_asks_who_each_unnamed_cluster_is(scene):
     assert [(p.name, p.faces) for p in library.people()] == [("Alice", 4), ("Mia", 3), (None, 2)]
 
 
+def test_review_json_lists_the_questions_and_with_unnamed_who_each_unnamed_cluster_is(scene):
+    library, _ = scene
+    library.name(library.people()[0].cluster, "Alice")
+    url = library.gallery.engine.url.render_as_string(hide_password=False)
+
+    def listed(*flags: str) -> list[dict]:
+        done = subprocess.run([faceatlas_command(), "library", "review", "--db", url, "--json", *flags],
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)
+
+    asked, everything = listed(), listed("--unnamed")
+    assert [q["question"] for q in asked] == ["is_this"] * len(asked)
+    unnamed = [p.cluster for p in library.people(named=False)]
+    assert everything[:len(asked)] == asked and len(unnamed) == 2
+    assert [(q["question"], q["cluster"]) for q in everything[len(asked):]] == [("who_is_this", c) for c in unnamed]
+
+
 def review_session(url: str, *replies: str, unnamed: bool = False) -> str:
     """`faceatlas library review` in a pseudo-terminal, answering each question in turn; what it printed. Started by
     `subprocess` (vfork + exec), not `pexpect.spawn` (fork): a fork of this test process, which holds gRPC's threads

@@ -74,9 +74,17 @@ def test_subject_rules_pick_one_face_or_say_why_not():
     assert faces.subject("largest").boxes.tolist() == [[70, 0, 100, 30]]
     assert faces.subject("centre").boxes.tolist() == [[38, 13, 62, 37]]
     assert faces.subject([39, 14, 61, 36]).boxes.tolist() == [[38, 13, 62, 37]]
-    with pytest.raises(AmbiguousFaceError, match="3 faces of similar size"):
-        faces.subject("alone")  # 576 px² beside 900: a rival
+    with pytest.raises(AmbiguousFaceError, match=r"2 faces could each be the subject \(boxes \[38,13,62,37\], "
+                                                 r"\[70,0,100,30\]\).*--subject"):
+        faces.subject("alone")  # 576 px² at the centre beside 900 off it: a rival
     assert faces[[0, 2]].subject("alone").boxes.tolist() == [[70, 0, 100, 30]]  # 100 px² beside 900: alone
+    corner = Faces(boxes=np.array([[0, 0, 30, 30], [35, 10, 65, 40]], np.float32), scores=np.ones(2, np.float32),
+                   landmarks5=np.zeros((2, 5, 2), np.float32), image_size=(100, 50))
+    assert corner.subject("alone").boxes.tolist() == [[35, 10, 65, 40]]  # the same size, but one is in the corner
+    unsure = Faces(boxes=np.array([[35, 10, 65, 40], [70, 10, 100, 40]], np.float32),
+                   scores=np.array([0.95, 0.62], np.float32), landmarks5=np.zeros((2, 5, 2), np.float32),
+                   image_size=(100, 50))
+    assert unsure.subject("alone").boxes.tolist() == [[35, 10, 65, 40]]  # a doubtful detection beside a sure one
     with pytest.raises(NoFaceError, match="no face found"):
         faces[[]].subject("largest")
     with pytest.raises(NoFaceError, match="no face at the given box"):

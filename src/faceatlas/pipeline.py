@@ -301,10 +301,17 @@ class FaceAnalyzer:
             aligned = None  # a recogniser's crop of another size: heads cut their own
         started = time.perf_counter()
         for head in self.heads:
-            faces = faces.with_attributes(head.predict(bgr, faces, aligned))
+            faces = faces.with_attributes(head.predict(bgr, faces, aligned), getattr(head, "labels_of", None))
         if self.heads:
             ms["heads"] = (time.perf_counter() - started) * 1000
         return faces
+
+    def aligned_crops(self, bgr: np.ndarray, faces: Faces, size: int = 112) -> np.ndarray:
+        """(N, size, size, 3) BGR: each face aligned to the ArcFace template by its five points, as the recogniser
+        and the quality head see it."""
+        from faceatlas.align import align_faces
+
+        return align_faces(bgr, faces.landmarks5, size)
 
     # ---- decisions -------------------------------------------------------------------------------------------
 
@@ -322,7 +329,8 @@ class FaceAnalyzer:
         quality = None if min_quality is None else (float(first.quality[0]), float(second.quality[0]))
         insufficient = quality is not None and min(quality) < min_quality
         return Verification(score=score, same=score >= threshold and not insufficient, threshold=threshold, fmr=fmr,
-                            model=self.recogniser_card.id, quality=quality, insufficient_quality=insufficient)
+                            model=self.recogniser_card.id, quality=quality, insufficient_quality=insufficient,
+                            min_quality=min_quality)
 
     def primary_face(self, source: ImageSource, color: ColorOrder = "bgr") -> Faces:
         """Deprecated: `analyze(source, subject="largest")`."""

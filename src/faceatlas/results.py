@@ -60,3 +60,12 @@ def plain(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.isoformat()
     return value
+
+
+def below(value: float, gate: float) -> str:
+    """"0.2998 below the gate 0.3": `value` printed with as many decimals as it takes to differ from `gate` (from 3),
+    never rounded onto it."""
+    digits = 3
+    while digits < 9 and f"{value:.{digits}f}" == f"{gate:.{digits}f}":
+        digits += 1
+    return f"{value:.{digits}f} below the gate {gate:g}"

@@ -22,9 +22,10 @@ SubjectRule = Literal["largest", "centre", "alone"]
 """How the one face a photo is about is chosen (`Faces.subject`): the largest; the nearest the image centre (the
 LFW protocol); or the largest only when no other face rivals it (enrolment: a photo of the person alone)."""
 
-ALONE_RIVAL_AREA = 0.5
-"""Under the "alone" rule, a second face with more than this fraction of the largest face's area makes the photo
-ambiguous (refused) rather than a portrait."""
+ALONE_RIVAL = 0.7
+"""Under the "alone" rule, a second face with more than this fraction of the most prominent face's prominence
+(`Faces.prominence`) makes the photo ambiguous (refused) rather than a portrait. For two faces equally central and
+confident, that is a face with more than half the other's area, as the rule was when it looked at size alone."""
 
 SAME_BOX_IOU = 0.5
 """A face found again (another model's detector, a re-analysis) is the one at a stored box when their boxes overlap
@@ -48,6 +49,7 @@ class Faces:
     detector: str | None = None
     meta: dict[str, Any] = field(default_factory=dict)
     attributes: dict[str, np.ndarray] = field(default_factory=dict)  # per-face columns from attribute heads
+    labels: dict[str, tuple[str, ...]] = field(default_factory=dict)  # what each value of a vector column is
 
     def __post_init__(self) -> None:
         n = len(self.boxes)
@@ -84,9 +86,11 @@ class Faces:
         attributes = {name: column[index] for name, column in self.attributes.items()}
         return replace(self, **columns, attributes=attributes)
 
-    def with_attributes(self, columns: dict[str, np.ndarray]) -> Faces:
-        """A copy with these attribute columns added (or replaced)."""
-        return replace(self, attributes={**self.attributes, **columns})
+    def with_attributes(self, columns: dict[str, np.ndarray], labels: dict[str, tuple[str, ...]] | None = None
+                        ) -> Faces:
+        """A copy with these attribute columns added (or replaced); `labels` names the values of vector columns
+        (`to_dict` then writes them as label: value)."""
+        return replace(self, attributes={**self.attributes, **columns}, labels={**self.labels, **(labels or {})})
 
     def with_embeddings(self, embeddings: np.ndarray, model: str) -> Faces:
         return replace(self, embeddings=embeddings.astype(np.float32, copy=False), embedding_model=model)
@@ -124,14 +128,29 @@ class Faces:
         _deprecated("Faces.nearest_to_centre()", "Faces.nearest_centre()")
         return self.nearest_centre()
 
-    def alone(self, rival_area: float = ALONE_RIVAL_AREA) -> Faces:
-        """The largest face, when no other face has more than `rival_area` of its area (empty if there is none);
-        `AmbiguousFaceError` saying so otherwise."""
+    def prominence(self) -> np.ndarray:
+        """(N,) how plainly each face is what the photo is about, in [0, 1]: its size (the square root of its area
+        over the largest's) times its centrality (1 at the image centre, 1/2 at a corner) times the detector's
+        confidence."""
+        size = np.sqrt(self.areas / max(float(self.areas.max()), 1e-6))
+        centres = (self.boxes[:, :2] + self.boxes[:, 2:]) / 2
+        middle = np.array(self.image_size, np.float32) / 2
+        off = np.linalg.norm(centres - middle, axis=1) / max(float(np.linalg.norm(middle)), 1e-6)
+        return (size * (1 - np.clip(off, 0, 1) / 2) * np.clip(self.scores, 0, 1)).astype(np.float32)
+
+    def alone(self, rival: float = ALONE_RIVAL) -> Faces:
+        """The most prominent face (`prominence`), when no other face has more than `rival` of its prominence (empty
+        if there is none); `AmbiguousFaceError` naming the rivals' boxes otherwise."""
         if len(self) < 2:
             return self
-        order = np.argsort(-self.areas, kind="stable")
-        if self.areas[order[1]] > rival_area * self.areas[order[0]]:
-            raise AmbiguousFaceError(f"{len(self)} faces of similar size: use a photo of this person alone")
+        prominence = self.prominence()
+        order = np.argsort(-prominence, kind="stable")
+        rivals = [int(i) for i in order if prominence[i] > rival * prominence[order[0]]]
+        if len(rivals) > 1:
+            boxes = ", ".join("[" + ",".join(str(round(float(v))) for v in self.boxes[i]) + "]" for i in rivals)
+            raise AmbiguousFaceError(
+                f"{len(rivals)} faces could each be the subject (boxes {boxes}): use a photo of this person alone, "
+                "or choose the face (--subject largest or centre, or --box; Python: subject=, boxes=)")
         return self[int(order[0])]
 
     def at_box(self, box: Sequence[float], min_iou: float = SAME_BOX_IOU) -> Faces:
@@ -175,7 +194,8 @@ class Faces:
             if self.embeddings is not None:
                 record["embedding"] = [round(float(v), 6) for v in self.embeddings[i]]
             if self.attributes:
-                record["attributes"] = {name: _json_value(column[i]) for name, column in self.attributes.items()}
+                record["attributes"] = {name: _json_value(column[i], self.labels.get(name))
+                                        for name, column in self.attributes.items()}
             records.append(record)
         return {
             "source": self.source,
@@ -196,8 +216,11 @@ def _deprecated(old: str, new: str) -> None:
     warnings.warn(f"{old} is deprecated; use {new}", DeprecationWarning, stacklevel=3)
 
 
-def _json_value(value: Any) -> Any:
-    """One attribute cell as JSON: numbers rounded, arrays as lists, labels as strings."""
+def _json_value(value: Any, labels: tuple[str, ...] | None = None) -> Any:
+    """One attribute cell as JSON: numbers rounded, arrays as lists (as label: value with `labels`), labels as
+    strings."""
+    if isinstance(value, np.ndarray) and labels is not None:
+        return {label: _json_value(v) for label, v in zip(labels, value, strict=True)}
     if isinstance(value, np.ndarray):
         return [_json_value(v) for v in value]
     if isinstance(value, np.floating | float):
@@ -239,6 +262,7 @@ class Verification(Result):
     model: str
     quality: tuple[float, float] | None = None  # of the two faces, when a quality gate was asked for
     insufficient_quality: bool = False  # the gate refused to decide: `same` is False but says nothing
+    min_quality: float | None = None  # the gate asked for
     name: str | None = None  # the enrolled person compared with (gallery)
     samples: int | None = None  # their samples the score combines (gallery)
 
@@ -249,7 +273,8 @@ class Verification(Result):
 
     def to_dict(self) -> dict[str, Any]:
         record = {"score": self.score, "same": self.same, "decision": self.decision, "threshold": self.threshold,
-                  "fmr": self.fmr, "model": self.model, "quality": list(self.quality) if self.quality else None}
+                  "fmr": self.fmr, "model": self.model, "quality": list(self.quality) if self.quality else None,
+                  "min_quality": self.min_quality}
         if self.name is not None:
             record.update(name=self.name, samples=self.samples)
         return record

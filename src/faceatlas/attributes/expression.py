@@ -23,6 +23,7 @@ class ExpressionHead:
         self._threads = threads
         self._card = get_card(EXPRESSION_MODEL)
         self.labels = np.asarray(self._card.output_spec["labels"])
+        self.labels_of = {"expression_probabilities": tuple(str(label) for label in self.labels)}
 
     def probabilities_of_crops(self, gray_crops: np.ndarray) -> np.ndarray:
         """(N, 7) probabilities for (N, 64, 64) uint8 grey crops already in FER2013 geometry."""

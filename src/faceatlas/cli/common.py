@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Annotated
 
 import typer
+import typer.rich_utils
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.text import Text
@@ -22,6 +23,8 @@ from faceatlas.profiles import PROFILES
 # no Rich markup: names, paths and error messages print as they are ("Trip [paris]" is a folder, not a style)
 console = Console(stderr=True, markup=False)
 output = Console(width=None if sys.stdout.isatty() else 200, markup=False)  # wide tables when piped, not cut at 80
+if not sys.stdout.isatty():  # `--help` piped or captured: 120 columns (Rich's 80 wrapped every option's help)
+    typer.rich_utils.MAX_WIDTH = typer.rich_utils.MAX_WIDTH or 120
 
 
 def setting_default(name: str) -> str:
@@ -33,7 +36,7 @@ def setting_default(name: str) -> str:
         return f"setting {env_name(name)}"
     value = getattr(settings, name)
     origin = "from " + env_name(name) if settings.origin(name) != "default" else "setting " + env_name(name)
-    return f"{value if value is not None else '-'} ({origin})"
+    return f"{value if value is not None else '-'}, {origin}"
 
 
 ProfileOption = Annotated[str | None, typer.Option(help=f"Analysis profile: {', '.join(PROFILES)}.",

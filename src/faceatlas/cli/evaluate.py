@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from faceatlas.cli.common import ProfileOption, ThreadsOption, console, fail, output, progress_callback
+from faceatlas.cli.common import ProfileOption, ThreadsOption, console, fail, output, progress_callback, styled
 from faceatlas.cli.eval_common import (
     CacheOption,
     OutputOption,
@@ -223,13 +223,18 @@ def eval_report(
     out: Annotated[Path, typer.Option("--output", "-o", help="The HTML page to write.")] = Path("report.html"),
     title: Annotated[str, typer.Option(help="Page title.")] = "FaceAtlas evaluation report",
 ) -> None:
-    """One self-contained HTML page (plots embedded): models, licences, data, every metric, limitations."""
+    """One self-contained HTML page (plots embedded): models, licences, data, every metric, limitations. Files that
+    are not eval results (a benchmark's JSON in the same folder) are listed as skipped; none at all is exit 2."""
     from faceatlas.eval.report import write_report
     from faceatlas.eval.results import read_result
 
-    try:
-        loaded = [read_result(path) for path in results]
-    except ValueError as error:
-        raise fail(error) from None
+    loaded = []
+    for path in results:
+        try:
+            loaded.append(read_result(path))
+        except ValueError as error:
+            console.print(styled("  skipped", "yellow", f" {error}"))
+    if not loaded:
+        raise fail(ValueError(f"none of the {len(results)} files is a faceatlas eval result"))
     write_report(loaded, out, title)
     console.print(f"wrote {out} ({len(loaded)} results)")

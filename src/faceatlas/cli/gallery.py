@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, TypeVar
 
@@ -15,6 +16,7 @@ from faceatlas.errors import FaceAtlasError
 
 if TYPE_CHECKING:
     from faceatlas.gallery import Gallery
+    from faceatlas.gallery.results import Identification
 
 gallery_app = typer.Typer(help="People enrolled for 1:N identification: enrol, identify, verify, erase, back up.",
                           no_args_is_help=True)
@@ -26,6 +28,14 @@ CollectionOption = Annotated[str | None, typer.Option(help="Collection (an isola
                                                       show_default=setting_default("collection"))]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 T = TypeVar("T")
+
+
+class SubjectChoice(StrEnum):
+    """The `SubjectRule`s a photo's face is picked by."""
+
+    alone = "alone"
+    largest = "largest"
+    centre = "centre"
 
 
 def _open(db: str | None, collection: str | None, profile: str | None = None, threads: int | None = None,
@@ -53,6 +63,17 @@ def _guard(job: Callable[[], T]) -> T:
         raise fail(store_error(error)) from None
 
 
+def _box(text: str) -> list[float]:
+    """x1,y1,x2,y2 as four numbers (a usage error otherwise)."""
+    try:
+        box = [float(v) for v in text.split(",")]
+    except ValueError:
+        box = []
+    if len(box) != 4:
+        raise fail(ValueError(f"--box is four numbers x1,y1,x2,y2, not {text!r}"))
+    return box
+
+
 def _print(data: object, as_json: bool) -> bool:
     if as_json:
         output.print_json(json.dumps(data))
@@ -74,12 +95,18 @@ def enroll(
     min_quality: Annotated[float | None, typer.Option(help="Refuse faces whose quality score (0-1) is lower.",
                                                       show_default=setting_default("min_quality"))] = None,
     allow_identity_clash: Annotated[bool, typer.Option(help="Enrol even if a face matches another person.")] = False,
+    subject: Annotated[SubjectChoice, typer.Option(help="Which face of each photo: 'alone' (the one face, or the one "
+                                                        "plainly the subject; refuses a photo where another face could "
+                                                        "be), 'largest' or 'centre'.")] = SubjectChoice.alone,
+    box: Annotated[str | None, typer.Option(help="The face at this box, x1,y1,x2,y2 in pixels (one photo only).")]
+    = None,
     keep_thumbnails: Annotated[bool, typer.Option(help="Keep a small JPEG of each face (for review and for "
                                                        "migrating to another model without the photos).")] = False,
     db: DbOption = None, collection: CollectionOption = None, profile: ProfileOption = None,
     threads: ThreadsOption = None, as_json: JsonFlag = False,
 ) -> None:
-    """Add faces of one person; each refused photo is listed with its reason."""
+    """Add faces of one person; each refused photo is listed with its reason. Exit 0: at least one face enrolled;
+    1: none (every photo refused)."""
     from faceatlas.io.image import iter_image_paths
 
     try:
@@ -89,9 +116,13 @@ def enroll(
     files = iter_image_paths(images)
     if not files:
         raise fail(ValueError("no image files found in the given paths"))
+    boxes = [_box(box)] if box else None
+    if boxes and len(files) != 1:
+        raise fail(ValueError(f"--box names the face of one photo, not of {len(files)}"))
     gallery = _open(db, collection, profile, threads, min_quality=min_quality, keep_thumbnails=keep_thumbnails,
                     create=True)
-    report = _guard(lambda: gallery.enroll(name, files, meta=extra, allow_identity_clash=allow_identity_clash))
+    report = _guard(lambda: gallery.enroll(name, files, meta=extra, allow_identity_clash=allow_identity_clash,
+                                           boxes=boxes, subject=subject.value))
     if not _print(report.to_dict(), as_json):
         console.print(f"{name}: {len(report.added)} face(s) enrolled, {len(report.rejected)} refused")
         for rejected in report.rejected:
@@ -110,11 +141,17 @@ def identify(
     db: DbOption = None, collection: CollectionOption = None, profile: ProfileOption = None,
     threads: ThreadsOption = None, as_json: JsonFlag = False,
 ) -> None:
-    """Who is in the photo: per face the best candidates and a decision, or "unknown"."""
+    """Who is in the photo: per face the best candidates and a decision, or "unknown". Exit 0: at least one face
+    identified as an enrolled person; 1: none (every face unknown, or no face)."""
     gallery = _open(db, collection, profile, threads)
     results = _guard(lambda: gallery.identify(image, fmr=fmr, fpir=fpir, top_k=top_k))
-    if _print([r.to_dict() for r in results], as_json):
-        return
+    if not _print([r.to_dict() for r in results], as_json):
+        _print_identifications(results)
+    if not any(result.decision for result in results):
+        raise typer.Exit(1)
+
+
+def _print_identifications(results: list[Identification]) -> None:
     table = Table("face", "decision", "best candidates (similarity)", "threshold", "FMR per comparison")
     for i, result in enumerate(results):
         candidates = ", ".join(f"{c.name} ({c.score:.3f})" for c in result.candidates) or "-"
@@ -131,7 +168,7 @@ def verify(
     db: DbOption = None, collection: CollectionOption = None, profile: ProfileOption = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Is this photo that person, at a calibrated false-match rate. Exit code 1 when not."""
+    """Is this photo that person, at a calibrated false-match rate. Exit 0: the same person; 1: not."""
     gallery = _open(db, collection, profile)
     result = _guard(lambda: gallery.verify(image, name, fmr=fmr))
     if not _print(result.to_dict(), as_json):

@@ -81,9 +81,12 @@ def index(
         output.print_json(json.dumps(report.to_dict()))
         return
     kind = "photos and videos" if videos else "photos"
-    console.print(f"{report.seen} {kind}: {report.analysed} analysed ({report.faces} faces), {report.unchanged} "
-                  f"unchanged, {report.known_content} already known (moved, copied or by another run), "
-                  f"{len(report.failed)} unreadable, {report.removed_paths} gone; {report.seconds} s")
+    failed_now = len(report.failed) - report.failed_before
+    before = f" (and {report.failed_before} unchanged since found unreadable)" if report.failed_before else ""
+    console.print(f"{report.seen} {kind}: {report.analysed} analysed ({report.faces} faces), {report.copies} "
+                  f"copies of those, {report.unchanged} unchanged, {report.known_content} already known (moved, "
+                  f"copied or by another run), {failed_now} unreadable{before}; {report.removed_paths} "
+                  f"gone; {report.seconds} s")
     clusters = report.clusters
     if clusters.clustered > clusters.unclustered:  # faces placed (new ones, or ones that waited for a cluster)
         console.print(f"{clusters.clustered} faces to cluster: {clusters.joined_named} joined a named person, "
@@ -179,13 +182,17 @@ def review(
 ) -> None:
     """Answer "is this Alice?" for the clusters that may be a named person, biggest first: y(es), n(o), s(kip),
     q(uit) or type the right name; with --unnamed, then "who is this?" for the unnamed clusters. The cluster's best
-    face is shown. The questions are worked out again after each answer. With --json, list the queue without
-    asking."""
+    face is shown. The questions are worked out again after each answer. With --json, list the questions without
+    asking (with --unnamed, the unnamed clusters too), each with its "question": "is_this" or "who_is_this"."""
     from faceatlas.organize.results import Answer
 
     library = _open(db, collection, profile)
-    if as_json:
-        _print([item.to_dict() for item in _guard(lambda: library.review(limit or None))], True)
+    if as_json:  # each question: "is this <name>?" (a review item), then with --unnamed "who is this?" (a cluster)
+        queue = [{"question": "is_this", **item.to_dict()} for item in _guard(lambda: library.review(limit or None))]
+        if unnamed and (not limit or len(queue) < limit):
+            clusters = _guard(lambda: library.people((limit - len(queue)) if limit else None, named=False))
+            queue += [{"question": "who_is_this", **cluster.to_dict()} for cluster in clusters]
+        _print(queue, True)
         return
     asked, answered, passed = 0, 0, set()
     while not limit or asked < limit:

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -12,16 +11,14 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from faceatlas.attributes import HEADS
 from faceatlas.cli import evaluate, evaluate_faces  # noqa: F401  (their commands join `eval_app`)
+from faceatlas.cli.analyze import analyze
 from faceatlas.cli.common import (
-    MaxPixelsOption,
     ProfileOption,
     ThreadsOption,
     console,
     fail,
     output,
-    progress_bar,
     styled,
 )
 from faceatlas.cli.eval_common import eval_app
@@ -33,7 +30,7 @@ from faceatlas.models import registry
 from faceatlas.pipeline import FaceAnalyzer
 
 if TYPE_CHECKING:
-    from faceatlas.types import Shot
+    from faceatlas.types import Verification
 
 app = typer.Typer(help="FaceAtlas: offline face detection, recognition and calibrated verification.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -54,95 +51,7 @@ app.add_typer(gallery_app, name="gallery")
 app.add_typer(library_app, name="library")
 
 
-@app.command()
-def analyze(
-    paths: Annotated[list[Path], typer.Argument(help="Image files and folders (searched recursively).")],
-    embed: Annotated[bool, typer.Option("--embed", help="Add identity embeddings.")] = False,
-    attributes: Annotated[bool, typer.Option("--attributes", help="Add age, gender, expression, quality, the "
-                                                                  "468-point mesh, head pose and eyes.")] = False,
-    json_out: Annotated[Path | None, typer.Option("--json", help="Write one JSON record per image ('-': stdout).")]
-    = None,
-    draw: Annotated[Path | None, typer.Option(help="Write annotated copies of the images into this folder.")] = None,
-    profile: ProfileOption = None,
-    threads: ThreadsOption = None,
-    max_pixels: MaxPixelsOption = None,
-) -> None:
-    """Detect every face (and optionally embed it) in images; bad files are reported and skipped."""
-    from faceatlas.io.files import private_folder, private_output
-    from faceatlas.io.image import iter_image_paths, shown
-
-    files = iter_image_paths(paths)
-    if not files:
-        console.print(styled("error:", "red", " no image files found in the given paths"))
-        raise typer.Exit(USAGE_EXIT_CODE)
-    try:
-        analyzer = FaceAnalyzer(profile=profile, threads=threads, heads=HEADS if attributes else (),
-                                max_pixels=max_pixels)
-    except (FaceAtlasError, ValueError) as error:
-        console.print(styled("error:", "red", f" {error}"))
-        raise typer.Exit(USAGE_EXIT_CODE) from None
-    try:  # the records and drawings show faces: private files, never written through a link
-        sink = sys.stdout if str(json_out) == "-" else (private_output(json_out) if json_out else None)
-        if draw:
-            private_folder(draw)
-    except OSError as error:
-        console.print(styled("error:", "red", f" cannot write {error.filename}: {error.strerror}"))
-        raise typer.Exit(USAGE_EXIT_CODE) from None
-    summary = Table("file", "faces", "ms", *(["attributes"] if attributes else []), "note")
-    counts = {"images": 0, "faces": 0, "errors": 0}
-    try:
-        with progress_bar() as progress:
-            task = progress.add_task("analysing", total=len(files), visible=len(files) > 1)
-            for shot in analyzer.shots(files, embed=embed, folders=False):
-                record = _record(shot, files[shot.index], draw)
-                counts["images"] += 1
-                counts["faces"] += len(record["faces"])
-                counts["errors"] += record["error"] is not None
-                if sink:
-                    sink.write(json.dumps(record) + "\n")
-                if len(files) <= 50 or record["error"] is not None:
-                    note = record["error"]["message"] if record["error"] else record.get("fallback", "")
-                    described = [_describe(face) for face in record["faces"]] if attributes else None
-                    summary.add_row(shown(files[shot.index]), str(len(record["faces"])),
-                                    str(record.get("elapsed_ms", "")),
-                                    *(["; ".join(described)] if described is not None else []), note)
-                progress.advance(task)
-    except FaceAtlasError as error:  # a model problem is fatal for every file: stop with its fix
-        raise fail(error) from None
-    finally:
-        if sink and sink is not sys.stdout:
-            sink.close()
-    if sink is not sys.stdout:
-        output.print(summary)
-    console.print(f"{counts['images']} images, {counts['faces']} faces, {counts['errors']} skipped with an error")
-
-
-def _record(shot: Shot, path: Path, draw: Path | None) -> dict:
-    """The JSON record of one analysed image (and its annotated copy, with `draw`)."""
-    from faceatlas.io.image import shown
-    from faceatlas.io.records import error_record, success_record
-
-    if shot.error is not None:
-        return error_record(shown(path), shot.error)
-    if draw:
-        import cv2
-
-        from faceatlas.io.draw import draw_faces
-        from faceatlas.io.files import slug, write_atomically
-
-        drawn = cv2.imencode(".jpg", draw_faces(shot.image, shot.faces))[1].tobytes()
-        write_atomically(draw / f"{shot.index:05d}_{slug(shown(path.stem))}.jpg", drawn)
-    return success_record(shown(path), shot.faces, sum(shot.ms.values()))
-
-
-def _describe(face: dict) -> str:
-    """One face's attributes in a few characters: "female 28±2 happy q0.71 yaw+12 pitch-3 roll+1 eyes .31/.29 ⊙"
-    (⊙: looking at the camera)."""
-    a = face.get("attributes", {})
-    return (f"{a.get('gender', '?')} {a.get('age', 0):.0f}±{a.get('age_std', 0):.0f} {a.get('expression', '?')} "
-            f"q{a.get('quality', 0):.2f} yaw{a.get('yaw', 0):+.0f} pitch{a.get('pitch', 0):+.0f} "
-            f"roll{a.get('roll', 0):+.0f} eyes {a.get('left_eye_openness', 0):.2f}/{a.get('right_eye_openness', 0):.2f}"
-            f"{' ⊙' if a.get('looking_at_camera') else ''}")
+app.command()(analyze)
 
 
 @app.command("config")
@@ -172,17 +81,25 @@ def verify(
     threads: ThreadsOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
-    """Decide whether two photos show the same person, at a calibrated false-match rate."""
+    """Decide whether two photos show the same person, at a calibrated false-match rate. Exit 0: the same person;
+    1: different people, or a face below --min-quality (no decision)."""
     try:
         result = FaceAnalyzer(profile=profile, threads=threads).verify(a, b, fmr=fmr, min_quality=min_quality)
     except FaceAtlasError as error:
         raise fail(error) from None
     if as_json:
         print(json.dumps(result.to_dict()))
-        return
+    else:
+        _print_verification(result, fmr)
+    if not result.same:
+        raise typer.Exit(1)
+
+
+def _print_verification(result: Verification, fmr: float) -> None:
     verdict = {"same": styled("same person", "green"), "different": styled("different people", "yellow"),
                "insufficient_quality": styled("insufficient quality", "red")}[result.decision]
-    quality = f", quality {result.quality[0]:.2f} / {result.quality[1]:.2f}" if result.quality else ""
+    quality = (f", quality {result.quality[0]:.4f} / {result.quality[1]:.4f} (gate {result.min_quality:g}, "
+               f"--min-quality)" if result.quality else "")
     output.print(Text.assemble(verdict, f": score {result.score:.4f}, threshold {result.threshold:.4f} at FMR "
                                         f"{fmr:g} ({result.model}){quality}"))
 

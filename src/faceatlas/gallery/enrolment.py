@@ -44,5 +44,6 @@ class EnrolmentChecks:
             if owner is not None and owner != subject_id and score >= self.clash and not self.allow_identity_clash:
                 other = session.scalar(select(Subject.name).where(Subject.id == owner))
                 return (f"matches enrolled person '{other}' (similarity {score:.3f} >= {self.clash:.3f}, the "
-                        f"threshold at FMR {IDENTITY_CLASH_FMR:g}); pass allow_identity_clash to enrol anyway")
+                        f"threshold at FMR {IDENTITY_CLASH_FMR:g}); enrol anyway with --allow-identity-clash "
+                        "(Python: allow_identity_clash=True)")
         return None

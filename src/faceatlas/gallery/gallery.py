@@ -47,7 +47,8 @@ from faceatlas.io.image import ImageSource, shown
 from faceatlas.io.sources import is_single
 from faceatlas.models.store import file_sha256
 from faceatlas.pipeline import FaceAnalyzer, calibrated_threshold
-from faceatlas.types import Shot, Verification
+from faceatlas.results import below
+from faceatlas.types import Shot, SubjectRule, Verification
 
 
 @store_errors
@@ -169,21 +170,23 @@ class Gallery:
 
     def enroll(self, name: str, images: Iterable[ImageSource], meta: dict | None = None,
                allow_identity_clash: bool = False, sources: Sequence[str] | None = None,
-               boxes: Sequence[list | None] | None = None) -> EnrollReport:
-        """Add the face of each image (the one face of a photo of this person alone; or, where `boxes` gives one,
-        the face at that box) to person `name` (created if new). Faces below `min_quality`, exact duplicates and
+               boxes: Sequence[list | None] | None = None, subject: SubjectRule = "alone") -> EnrollReport:
+        """Add the face of each image (the face `subject` picks: by default the one face of a photo of this person
+        alone, or the one plainly its subject; where `boxes` gives one, the face at that box) to person `name`
+        (created if new). Faces below `min_quality`, exact duplicates and
         faces that match another enrolled person (at FMR 1e-5) are refused with a reason. Each sample records where
         it came from: `sources`, else the image's path (or "<array>")."""
         report = EnrollReport(subject=checked_name(name))
         accepted: list[NewSample] = []
-        for shot in self._subject_shots([images] if is_single(images) else list(images), boxes):
+        for shot in self._subject_shots([images] if is_single(images) else list(images), boxes, subject):
             source = sources[shot.index] if sources else shown(shot.source) if shot.source else "<array>"
             if shot.error is not None:
                 report.rejected.append(Refusal(source, f"{type(shot.error).__name__}: {shot.error}"))
                 continue
             quality = float(shot.faces.quality[0])
             if quality < self.min_quality:
-                report.rejected.append(Refusal(source, f"quality {quality:.3f} below the gate {self.min_quality:.3f}"))
+                report.rejected.append(Refusal(source, f"quality {below(quality, self.min_quality)} (lower it "
+                                                       "with --min-quality; Python: min_quality=)"))
                 continue
             box = shot.faces.boxes[0]
             accepted.append(NewSample(shot.faces.embeddings[0], quality, [round(float(v), 2) for v in box], source,
@@ -208,13 +211,14 @@ class Gallery:
                                            {"subject_id": subject.id})
         return report
 
-    def _subject_shots(self, images: list[ImageSource], boxes: Sequence[list | None] | None) -> Iterator[Shot]:
-        """The pipeline's shot of each image, keeping the face alone in it (or, with a box, the face there)."""
+    def _subject_shots(self, images: list[ImageSource], boxes: Sequence[list | None] | None, subject: SubjectRule
+                       ) -> Iterator[Shot]:
+        """The pipeline's shot of each image, keeping the face `subject` picks (or, with a box, the face there)."""
         if not boxes:
-            yield from self.analyzer.shots(images, subject="alone", folders=False)
+            yield from self.analyzer.shots(images, subject=subject, folders=False)
             return
         for number, (image, box) in enumerate(zip(images, boxes, strict=True)):
-            for shot in self.analyzer.shots(image, subject=box if box is not None else "alone", folders=False):
+            for shot in self.analyzer.shots(image, subject=box if box is not None else subject, folders=False):
                 yield replace(shot, index=number)
 
     def subject_named(self, session: Session, name: str, meta: dict | None = None) -> Subject:

@@ -31,15 +31,17 @@ def face_thumbnail(bgr: np.ndarray, box: np.ndarray | list[float]) -> bytes:
     return cv2.imencode(".jpg", crop, [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes()
 
 
-def draw_faces(bgr: np.ndarray, faces: Faces) -> np.ndarray:
-    """A copy of `bgr` with each face's box, score and five landmarks."""
+def draw_faces(bgr: np.ndarray, faces: Faces, labels: list[str] | None = None) -> np.ndarray:
+    """A copy of `bgr` with each face's box, five landmarks and label (default: its index and detector score)."""
     canvas = bgr.copy()
     thickness = max(1, round(max(canvas.shape[:2]) / 500))
-    for box, score, points in zip(faces.boxes, faces.scores, faces.landmarks5, strict=True):
+    labels = labels or [f"#{i} {score:.2f}" for i, score in enumerate(faces.scores)]
+    for box, label, points in zip(faces.boxes, labels, faces.landmarks5, strict=True):
         x1, y1, x2, y2 = np.rint(box).astype(int).tolist()
         cv2.rectangle(canvas, (x1, y1), (x2, y2), (0, 255, 0), thickness)
-        cv2.putText(canvas, f"{score:.2f}", (x1, max(0, y1 - 4)), cv2.FONT_HERSHEY_SIMPLEX,
-                    0.4 * thickness, (0, 255, 0), thickness)
+        for line, text in enumerate(reversed(label.split("\n"))):
+            y = max(10 * thickness, y1 - 4 - line * 14 * thickness)
+            cv2.putText(canvas, text, (x1, y), cv2.FONT_HERSHEY_SIMPLEX, 0.4 * thickness, (0, 255, 0), thickness)
         for (x, y), colour in zip(np.rint(points).astype(int).tolist(), LANDMARK_COLOURS, strict=True):
             cv2.circle(canvas, (x, y), thickness + 1, colour, -1)
     return canvas

@@ -9,7 +9,7 @@ from typing import Any
 from faceatlas.errors import FaceAtlasError
 from faceatlas.types import Faces
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: expression_probabilities is label: probability (1: a list)
 
 
 def record_schema() -> dict[str, Any]:

@@ -214,11 +214,12 @@ class Library:
                               for path in [found.path, *(o[0] for o in others)]]
             return
         if self._saved(session, lambda: self._write_file(session, found, others)):
-            report.known_content += 1
+            report.known_content += 1 + len(others)
         elif found.error:
-            report.failed.append(FailedFile(shown(found.path), found.error))
+            report.failed += [FailedFile(shown(path), found.error) for path in [found.path, *(o[0] for o in others)]]
         else:
             report.analysed += 1
+            report.copies += len(others)
             report.faces += len(found.boxes)
             if found.warning:
                 report.incomplete.append(IncompleteFile(shown(found.path), found.warning))
@@ -378,5 +379,6 @@ def _report_problem(report: IndexReport, path: str, problem: Row | None) -> None
     """A file analysed by an earlier run that could not be read, or only in part, is reported again."""
     if problem is not None and problem.error:
         report.failed.append(FailedFile(path, problem.error))
+        report.failed_before += 1
     elif problem is not None:
         report.incomplete.append(IncompleteFile(path, problem.warning))

@@ -31,15 +31,18 @@ class IncompleteFile(Result):
 
 @dataclass
 class IndexReport(Result):
-    """What one `index` run did."""
+    """What one `index` run did. Every file seen is counted once: `seen` = `analysed` + `copies` + `unchanged` +
+    `known_content` + (len(`failed`) - `failed_before`)."""
 
     seen: int = 0  # image files (and video files, when asked) under the folders
     unchanged: int = 0  # same path, size and modification time as last time: not even hashed
     known_content: int = 0  # moved, renamed, copied or touched, or analysed by another run meanwhile
     analysed: int = 0
+    copies: int = 0  # more paths of content this run analysed (one file, several names): not analysed again
     faces: int = 0  # faces found in the analysed files
     # under the folders, whether analysed by this run or an earlier one:
     failed: list[FailedFile] = field(default_factory=list)  # unreadable, or not images
+    failed_before: int = 0  # of `failed`, those unchanged or known since an earlier run found them unreadable
     incomplete: list[IncompleteFile] = field(default_factory=list)  # analysed up to damage (videos)
     removed_paths: int = 0  # paths indexed before, gone from the folders now
     thumbnails_added: int = 0  # with keep_thumbnails: faces indexed before without one, given theirs now
