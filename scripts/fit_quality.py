@@ -1,8 +1,10 @@
-"""Fit the quality head on LFW View 1 DevTrain images (DevTest stays unseen for the error-versus-reject benchmark).
+"""Fit the quality head on LFW View 1 DevTrain (DevTest stays unseen, for `benchmarks/quality_erc.py`).
 
-Target per image: its mean cosine similarity to the other DevTrain photos of the same person (default profile).
-Model: ridge regression on the standardised signals and their squares; the [0, 1] mapping is the 1st-99th
-percentile range of its predictions on DevTrain. Writes src/faceatlas/quality/linear-v1.json. Needs ../shared/data.
+Pictures: every DevTrain photo, and one degraded copy of each (`eval.degrade`, the kind drawn at random, seeded).
+Target: for each picture and each other photo of the same person (clean), whether the two match at SFace's FMR 1e-3
+threshold. Model: logistic regression (cross-validated L2) on the standardised signals and their squares; one model
+with SFace's embedding norm, one with the image signals only. Writes src/faceatlas/quality/logistic-v2.json.
+Needs ../shared/data.
 
     .venv/bin/python scripts/fit_quality.py
 """
@@ -14,13 +16,14 @@ import json
 from pathlib import Path
 
 import numpy as np
-from sklearn.linear_model import RidgeCV
 
 from faceatlas import FaceAnalyzer
+from faceatlas.eval.degrade import DEGRADATIONS, with_degraded_copies
 from faceatlas.eval.pairs import read_pairs
-from faceatlas.eval.quality import collect, recognisability
+from faceatlas.eval.quality import collect, fit_quality_model, match_outcomes
+from faceatlas.pipeline import calibrated_threshold
 from faceatlas.quality.features import FEATURES
-from faceatlas.quality.head import MODEL_FILE, expand
+from faceatlas.quality.head import IMAGE_ONLY, MODEL_FILE
 
 LFW = Path(__file__).resolve().parents[2] / "shared" / "data" / "lfw_view1"
 
@@ -28,25 +31,27 @@ LFW = Path(__file__).resolve().parents[2] / "shared" / "data" / "lfw_view1"
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.parse_args()
+    analyzer = FaceAnalyzer()
     names = sorted({n for p in read_pairs(LFW / "pairsDevTrain.txt") for n in (p.a, p.b)})
-    samples = collect(FaceAnalyzer(), [LFW / "images" / n for n in names])
-    labels = [n.split("/")[0] for n in names]
-    target = recognisability(samples.embeddings, labels)
-    use = samples.found & ~np.isnan(target)
-    inputs = expand(samples.features[use])
-    mean, std = inputs.mean(axis=0), inputs.std(axis=0) + 1e-9
-    model = RidgeCV(alphas=np.logspace(-3, 3, 13)).fit((inputs - mean) / std, target[use])
-    predicted = model.predict((inputs - mean) / std)
-    low, high = np.percentile(predicted, [1, 99])
-    out = {"features": list(FEATURES), "mean": mean.round(6).tolist(), "std": std.round(6).tolist(),
-           "coefficients": model.coef_.round(6).tolist(), "intercept": round(float(model.intercept_), 6),
-           "output_range": [round(float(low), 6), round(float(high), 6)],
-           "fitted_on": f"LFW View 1 DevTrain: {int(use.sum())} images with another photo of the same person",
-           "target": "mean cosine to the person's other photos (default profile)",
-           "r2_on_fit_data": round(float(model.score((inputs - mean) / std, target[use])), 4),
-           "ridge_alpha": float(model.alpha_), "command": "python scripts/fit_quality.py"}
+    made = with_degraded_copies([LFW / "images" / n for n in names], every_kind=False)
+    people = [Path(photo).parent.name for photo in made.photos]
+    samples = collect(analyzer, made.images)
+    reference = samples.found & (np.asarray(made.kinds) == "clean")
+    threshold = calibrated_threshold(analyzer.recogniser_card, 1e-3)
+    rows, matched = match_outcomes(samples.embeddings, people, made.photos, reference, threshold)
+    keep = samples.found[rows]
+    rows, matched = rows[keep], matched[keep]
+    models = {analyzer.recogniser_card.id: fit_quality_model(np.column_stack([samples.features, samples.norms]), rows,
+                                                             matched, [*FEATURES, "embedding_norm"]),
+              IMAGE_ONLY: fit_quality_model(samples.features, rows, matched, list(FEATURES))}
+    out = {"version": 2, "predicts": "the probability that a face matches another photo of the same person at "
+                                     "SFace's FMR 1e-3 threshold",
+           "fitted_on": f"LFW View 1 DevTrain: {int(reference.sum())} photos and one degraded copy of each "
+                        f"({', '.join(DEGRADATIONS)}, drawn at random); {len(rows)} pairs with another photo of the "
+                        "same person", "threshold": threshold, "command": "python scripts/fit_quality.py",
+           "models": models}
     MODEL_FILE.write_text(json.dumps(out, indent=1) + "\n")
-    print(json.dumps({k: out[k] for k in ("fitted_on", "r2_on_fit_data", "ridge_alpha")}))
+    print(json.dumps({name: {k: m[k] for k in ("C", "pairs", "matched")} for name, m in models.items()}))
 
 
 if __name__ == "__main__":

@@ -132,11 +132,33 @@ def test_quality_falls_with_blur_and_low_resolution():
 
     analyzer = FaceAnalyzer(heads=["quality"])
     sharp = cv2.imread(str(ASTRONAUT))
-    blurred = cv2.GaussianBlur(sharp, (0, 0), 4)
+    blurred = cv2.GaussianBlur(sharp, (0, 0), 8)  # at 4 px the face still matches its sharp self: quality 0.7
     tiny = cv2.resize(cv2.resize(sharp, (64, 64)), (512, 512))
     scores = [float(analyzer.analyze(image).attributes["quality"][0]) for image in (sharp, blurred, tiny)]
     assert all(0.0 <= s <= 1.0 for s in scores)
     assert scores[0] > 0.5 and scores[1] < scores[0] - 0.2 and scores[2] < scores[0] - 0.2
+
+
+def test_quality_reads_the_recognisers_norm_and_falls_back_to_image_signals():
+    """The quality head's strongest signal is SFace's output norm: the pipeline embeds for it even when embeddings
+    are not asked for (and does not return them); faces without a norm of SFace get the image-only model."""
+    import cv2
+
+    from faceatlas.quality.features import quality_features
+    from faceatlas.quality.head import quality_scores
+
+    analyzer = FaceAnalyzer(heads=["quality"])
+    described = analyzer.analyze(ASTRONAUT, embed=False)
+    assert described.embeddings is None and described.embedding_norms is None
+    embedded = analyzer.analyze(ASTRONAUT)
+    assert embedded.embedding_norms[0] > 10 and float(embedded.quality[0]) == pytest.approx(described.quality[0])
+    bgr = cv2.imread(str(ASTRONAUT))
+    features = quality_features(bgr, embedded)
+    image_only = quality_scores(features)
+    assert image_only[0] != pytest.approx(embedded.quality[0]) and 0.5 < image_only[0] <= 1
+    assert quality_scores(features, embedded.embedding_norms, "dlib-resnet-v1")[0] == image_only[0]  # not its norm
+    low = quality_scores(features, np.array([4.0], np.float32), embedded.embedding_model)  # a dark or tiny face's
+    assert low[0] < 0.1
 
 
 def test_verify_answers_insufficient_quality_below_the_gate():
@@ -144,7 +166,7 @@ def test_verify_answers_insufficient_quality_below_the_gate():
 
     analyzer = FaceAnalyzer()
     sharp = cv2.imread(str(ASTRONAUT))
-    blurred = cv2.GaussianBlur(sharp, (0, 0), 4)
+    blurred = cv2.GaussianBlur(sharp, (0, 0), 8)  # no longer matches: similarity -0.03 at a threshold of 0.37
     plain = analyzer.verify(sharp, sharp[:, ::-1].copy(), fmr=1e-3)
     assert plain.decision == "same" and plain.quality is None
     gated = analyzer.verify(sharp, blurred, fmr=1e-3, min_quality=0.5)

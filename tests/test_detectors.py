@@ -261,6 +261,31 @@ def test_factory_tile_option(astronaut_bgr: np.ndarray) -> None:
     assert not isinstance(_detector(YUNET, tile=0), TiledDetector)
 
 
+def test_min_face_finds_a_40_px_face_in_a_large_photo_and_leaves_small_photos_alone(astronaut_bgr: np.ndarray
+                                                                                     ) -> None:
+    """The default profile's `min_face=40`: a 12 MP photo also gets 2560-px tiles at half resolution, where a 40-px
+    face is 20 px (the whole-image pass shows it at 6 px: missed); a photo up to 1280 px gets the whole pass only."""
+    detector = _detector(YUNET, **get_profile("default").detector_options)
+    assert isinstance(detector, TiledDetector) and (detector.tile, detector.whole_up_to) == (2560, 1280)
+    face = cv2.resize(astronaut_bgr, (200, 200), interpolation=cv2.INTER_AREA)  # the face about 40 px wide
+    canvas = cv2.resize(cv2.imread(str(_face_free_photo())), (4000, 3000), interpolation=cv2.INTER_CUBIC)
+    canvas[1700:1900, 2900:3100] = face
+    assert len(_detector(YUNET).detect(canvas)) == 0
+    found = detector.detect(canvas)
+    assert found.meta["tiles"] == 2 * 2 and len(found) == 1
+    box = found.boxes[0]
+    assert 2900 < box[0] < box[2] < 3100 and 1700 < box[1] < box[3] < 1900 and 30 < box[2] - box[0] < 60
+    small = detector.detect(cv2.resize(canvas, (1280, 960)))
+    assert small.meta["tiles"] == 0
+
+
+def _face_free_photo() -> Path:
+    photo = Path(__file__).resolve().parents[2] / "shared" / "data" / "compreface_samples" / "017_0.jpg"
+    if not photo.exists():
+        pytest.skip(f"{photo} is not here (../shared/data)")
+    return photo
+
+
 def test_small_faces_profile_keeps_close_ups(astronaut_bgr: np.ndarray) -> None:
     """Enlarging a close-up to 1280 alone shifts YuNet's box (the face outgrows its anchors: top edge 40 px too low,
     score 0.69); the small-faces profile keeps the whole-image pass at 640, which gets it right."""

@@ -167,6 +167,45 @@ def test_quality_error_versus_reject_beats_face_size_and_random_on_unseen_devtes
     assert by_quality[2]["fnmr"] < 0.5 * by_quality[0]["fnmr"]
 
 
+def test_the_gate_refuses_most_degraded_copies_and_hardly_any_unseen_photo():
+    """On 100 DevTest photos (unseen in fitting) and a degraded copy of each kind: the default gate (a predicted
+    match probability of 0.5) keeps the photos, refuses most copies, and its score ranks pictures by how often
+    they match better than face size does."""
+    from faceatlas.config import get_settings
+    from faceatlas.eval.degrade import DEGRADATIONS, with_degraded_copies
+    from faceatlas.eval.quality import collect, match_outcomes
+    from faceatlas.pipeline import calibrated_threshold
+    from faceatlas.quality.features import FEATURES
+    from faceatlas.quality.head import quality_scores
+
+    lfw = data_path("lfw_view1")
+    names = sorted({n for p in read_pairs(lfw / "pairsDevTest.txt") for n in (p.a, p.b)})
+    people = sorted({n.split("/")[0] for n in names})
+    chosen = [n for n in names if n.split("/")[0] in people[::6]][:100]  # several photos per person, 100 photos
+    made = with_degraded_copies([lfw / "images" / n for n in chosen], every_kind=True)
+    analyzer = FaceAnalyzer()
+    samples = collect(analyzer, made.images)
+    quality = quality_scores(samples.features, samples.norms, analyzer.recogniser_card.id)
+    kinds = np.asarray(made.kinds)
+    clean, degraded = samples.found & (kinds == "clean"), samples.found & (kinds != "clean")
+    gate = get_settings().min_quality
+    assert np.mean(quality[clean] < gate) <= 0.03 and np.mean(quality[degraded] < gate) >= 0.6
+    copies = kinds != "clean"  # enrolment refuses a copy without a face found too
+    assert copies.sum() == len(DEGRADATIONS) * 100 and np.mean(~samples.found[copies] | (quality[copies] < gate)) > 0.7
+    rows, matched = match_outcomes(samples.embeddings, [Path(p).parent.name for p in made.photos], made.photos,
+                                   clean, calibrated_threshold(analyzer.recogniser_card, 1e-3))
+    rows, matched = rows[samples.found[rows]], matched[samples.found[rows]]
+    size = samples.features[:, FEATURES.index("log_eye_distance")]
+    by_quality, by_size = roc_auc(quality[rows], matched), roc_auc(size[rows], matched)
+    assert by_quality > 0.85 and by_quality > by_size + 0.2
+
+
+def roc_auc(score: np.ndarray, positive: np.ndarray) -> float:
+    from sklearn.metrics import roc_auc_score
+
+    return float(roc_auc_score(positive, score))
+
+
 def test_mtfl_landmark_refinement_lowers_the_five_point_error():
     from faceatlas.eval.landmarks import load_landmarks
 

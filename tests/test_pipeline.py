@@ -142,3 +142,20 @@ def test_a_video_gives_a_shot_per_frame_taken(analyzer, tmp_path):
     assert all(len(shot.faces) == 1 and shot.source == str(tmp_path / "clip.avi") for shot in sampled)
     [unasked] = analyzer.shots(tmp_path / "clip.avi")
     assert unasked.error is not None  # a video gives frames only when they are asked for
+
+
+def test_unsure_detections_need_a_second_detectors_confirmation():
+    """Without a face, YuNet's retry at a low threshold 'finds' one on a cat, a coffee cup and a deep-sky photo
+    (scores 0.35-0.43); the default profile keeps such an unsure face only if RetinaFace finds it on its crop too."""
+    from skimage import data
+
+    fast, default = FaceAnalyzer(profile="fast"), FaceAnalyzer()
+    for name in ("chelsea", "coffee", "hubble_deep_field"):
+        picture = np.ascontiguousarray(getattr(data, name)()[..., ::-1])
+        unsure = fast.detect(picture)
+        assert len(unsure) == 1 and unsure.scores[0] < 0.5 and unsure.meta["fallback"]
+        confirmed = default.detect(picture)
+        assert len(confirmed) == 0 and confirmed.meta["unconfirmed"] == 1
+        with pytest.raises(NoFaceError, match="did not confirm"):
+            default.analyze(picture, subject="largest")
+    assert len(default.detect(load_image(ASTRONAUT).bgr)) == 1  # a sure face needs no confirmation

@@ -33,8 +33,8 @@ class Settings(BaseSettings):
                                "none is asked for (`library index --videos`).")
     workers: int = Field(default=0, ge=0, description="Processes `library index` analyses with; 0: one per core.")
     collection: str = Field(default="default", description="Gallery collection used when none is named.")
-    min_quality: float = Field(default=0.3, ge=0, le=1, description="Enrolment refuses faces whose quality score is "
-                               "lower.")
+    min_quality: float = Field(default=0.5, ge=0, le=1, description="Enrolment refuses faces whose quality score "
+                               "(the predicted chance of matching another photo of the person at FMR 1e-3) is lower.")
     erase_wait: float = Field(default=10.0, ge=0, description="Seconds an erasure waits for other connections "
                               "reading the gallery before it reports the bytes still pending.")
     gallery_url: str | None = Field(default=None, description="Gallery database: a SQLAlchemy URL or a SQLite file "

@@ -145,7 +145,8 @@ class FaceAnalyzer:
         threshold = getattr(self.detector, "score_threshold", None)
         if threshold is None or threshold <= FALLBACK_SCORE_THRESHOLD:
             return None
-        options = {**self.spec.detector_options, "score_threshold": FALLBACK_SCORE_THRESHOLD, "tile": 0}
+        options = {**self.spec.detector_options, "score_threshold": FALLBACK_SCORE_THRESHOLD, "tile": 0,
+                   "min_face": 0}
         return create_detector(self.detector_card, self.threads, **options)
 
     @cached_property
@@ -156,7 +157,8 @@ class FaceAnalyzer:
         from faceatlas.detect.refine import LandmarkRefiner
 
         # the detector sees the crop at its own size: enlarging it to 640 px cost 6x the time for no accuracy
-        return LandmarkRefiner(create_detector(self.refiner_card, self.threads, input_size=LandmarkRefiner.size))
+        return LandmarkRefiner(create_detector(self.refiner_card, self.threads, input_size=LandmarkRefiner.size),
+                               confirm_below=get_profile(self.profile).confirm_below)
 
     @cached_property
     def recogniser(self) -> Recogniser:
@@ -167,6 +169,11 @@ class FaceAnalyzer:
     @cached_property
     def heads(self) -> list[AttributeHead]:
         return [create_head(name, self.threads) for name in self.spec.heads]
+
+    @property
+    def _quality_reads_norms(self) -> bool:
+        """The quality head is asked for and the recogniser gives the embedding norms it reads: embed for it."""
+        return "quality" in self.spec.heads and hasattr(self.recogniser, "embed_crops_and_norms")
 
     # ---- the stream ------------------------------------------------------------------------------------------
 
@@ -230,11 +237,13 @@ class FaceAnalyzer:
             ms["detect"] = (time.perf_counter() - started) * 1000
             found.append((picture, faces, error, ms))
         live = [(p.bgr, faces, ms) for p, faces, error, ms in found if p.bgr is not None and error is None]
-        aligned = self._align([(bgr, faces) for bgr, faces, _ in live], embed)
+        needed = embed or self._quality_reads_norms
+        aligned = self._align([(bgr, faces) for bgr, faces, _ in live], needed)
         embedded = self._embed_batch([(bgr, faces) for bgr, faces, _ in live], aligned, [ms for *_, ms in live]) \
-            if embed else [faces for _, faces, _ in live]
-        described = iter(self._describe(bgr, faces, crops, ms) for (bgr, _, ms), faces, crops
-                         in zip(live, embedded, aligned, strict=True))
+            if needed else [faces for _, faces, _ in live]
+        described = iter(self._describe(bgr, faces, crops, ms) if embed else
+                         self._describe(bgr, faces, crops, ms).with_embeddings(None, None)
+                         for (bgr, _, ms), faces, crops in zip(live, embedded, aligned, strict=True))
         shots = []
         for picture, faces, error, ms in found:
             if picture.bgr is not None and error is None:
@@ -282,19 +291,26 @@ class FaceAnalyzer:
         when the recogniser embeds crops, else picture by picture."""
         started = time.perf_counter()
         recogniser = self.recogniser
+        counts = [len(faces) for _, faces in items]
+        norm_parts: list[np.ndarray | None] = [None] * len(items)
         if recogniser.crop_size is not None and items:
-            counts = [len(faces) for _, faces in items]
             crops = np.concatenate([c for c in aligned if c is not None]) if sum(counts) else None
-            vectors = recogniser.embed_crops(crops) if crops is not None else np.zeros((0, recogniser.dim),
-                                                                                        np.float32)
+            if crops is None:
+                vectors, norms = np.zeros((0, recogniser.dim), np.float32), np.zeros(0, np.float32)
+            elif hasattr(recogniser, "embed_crops_and_norms"):
+                vectors, norms = recogniser.embed_crops_and_norms(crops)
+            else:
+                vectors, norms = recogniser.embed_crops(crops), None
             parts = np.split(vectors, np.cumsum(counts)[:-1])
+            if norms is not None:
+                norm_parts = list(np.split(norms, np.cumsum(counts)[:-1]))
         else:
             parts = [recogniser.embed(bgr, faces.landmarks5, faces.boxes) for bgr, faces in items]
-        share = (time.perf_counter() - started) * 1000 / max(sum(len(f) for _, f in items), 1)
+        share = (time.perf_counter() - started) * 1000 / max(sum(counts), 1)
         for (_, faces), times in zip(items, ms, strict=True):
             times["embed"] = share * len(faces)
-        return [faces.with_embeddings(part, recogniser.model_id) for (_, faces), part in zip(items, parts,
-                                                                                              strict=True)]
+        return [faces.with_embeddings(part, recogniser.model_id, norms)
+                for (_, faces), part, norms in zip(items, parts, norm_parts, strict=True)]
 
     def _describe(self, bgr: np.ndarray, faces: Faces, aligned: np.ndarray | None, ms: dict[str, float]) -> Faces:
         if aligned is not None and aligned.shape[1] != HEAD_CROP:

@@ -16,7 +16,7 @@ from faceatlas.results import Result
 LANDMARK_NAMES = ("left_eye", "right_eye", "nose", "mouth_left", "mouth_right")
 """Order of `Faces.landmarks5`: image-left eye, image-right eye, nose tip, image-left and image-right mouth corner."""
 
-_COLUMNS = ("boxes", "scores", "landmarks5", "embeddings")
+_COLUMNS = ("boxes", "scores", "landmarks5", "embeddings", "embedding_norms")
 
 SubjectRule = Literal["largest", "centre", "alone"]
 """How the one face a photo is about is chosen (`Faces.subject`): the largest; the nearest the image centre (the
@@ -45,6 +45,7 @@ class Faces:
     image_size: tuple[int, int]  # (width, height) of the analysed image
     embeddings: np.ndarray | None = None  # (N, D) float32, L2-normalised
     embedding_model: str | None = None
+    embedding_norms: np.ndarray | None = None  # (N,) the recogniser's output norm before L2 normalisation, if known
     source: str | None = None
     detector: str | None = None
     meta: dict[str, Any] = field(default_factory=dict)
@@ -92,8 +93,11 @@ class Faces:
         (`to_dict` then writes them as label: value)."""
         return replace(self, attributes={**self.attributes, **columns}, labels={**self.labels, **(labels or {})})
 
-    def with_embeddings(self, embeddings: np.ndarray, model: str) -> Faces:
-        return replace(self, embeddings=embeddings.astype(np.float32, copy=False), embedding_model=model)
+    def with_embeddings(self, embeddings: np.ndarray | None, model: str | None, norms: np.ndarray | None = None
+                        ) -> Faces:
+        """A copy with these embeddings (None: without any) by `model`, and their norms before normalisation."""
+        return replace(self, embeddings=None if embeddings is None else embeddings.astype(np.float32, copy=False),
+                       embedding_model=model, embedding_norms=norms)
 
     @property
     def pose(self) -> np.ndarray | None:
@@ -179,7 +183,9 @@ class Faces:
             return self.at_box(rule)
         chosen = {"largest": self.largest, "centre": self.nearest_centre, "alone": self.alone}[rule]()
         if len(chosen) == 0:
-            raise NoFaceError("no face found")
+            unsure = self.meta.get("unconfirmed", 0)
+            raise NoFaceError("no face found" + (f" ({unsure} unsure detection(s) that a second detector did not "
+                                                 "confirm: a face too blurred or small, or no face)" if unsure else ""))
         return chosen
 
     def to_dict(self) -> dict[str, Any]:

@@ -22,14 +22,18 @@ class LandmarkRefiner:
 
     size = 224  # crop side in pixels
 
-    def __init__(self, detector: Detector, context: float = 2.0) -> None:
+    def __init__(self, detector: Detector, context: float = 2.0, confirm_below: float = 0.0) -> None:
         self.detector = detector
         self.context = context  # crop side, in face-box sides
+        self.confirm_below = confirm_below  # a face the first detector scored lower is kept only if seen again here
 
     def refine(self, bgr: np.ndarray, faces: Faces) -> Faces:
+        """The faces with their landmarks averaged where the second detector finds the same face; a face scored
+        under `confirm_below` that it does not find is dropped (a poster, a pattern, a painted face)."""
         if len(faces) == 0:
             return faces
         landmarks = faces.landmarks5.copy()
+        seen = np.zeros(len(faces), bool)
         for i, box in enumerate(faces.boxes):
             scale = self.size / (self.context * max(box[2] - box[0], box[3] - box[1], 1.0))
             centre = (box[:2] + box[2:]) / 2
@@ -44,4 +48,9 @@ class LandmarkRefiner:
             points = (found.landmarks5[nearest] - warp[:, 2]) / scale
             if np.abs(points - landmarks[i]).max() < 0.25 * (box[2] - box[0]):  # the same face, not a neighbour
                 landmarks[i] = (landmarks[i] + points) / 2
-        return replace(faces, landmarks5=landmarks)
+                seen[i] = True
+        kept = seen | (faces.scores >= self.confirm_below)
+        refined = replace(faces, landmarks5=landmarks)[kept]
+        if not kept.all():
+            refined.meta["unconfirmed"] = int((~kept).sum())
+        return refined

@@ -32,10 +32,12 @@ class TiledDetector:
     the whole-image pass (same detector, or one that does not run at a larger size).
 
     Faces smaller than `overlap * tile` pixels are whole in at least one tile, and a tile detection cut by a tile edge
-    inside the image is dropped rather than merged: larger faces are left to the whole-image pass.
+    inside the image is dropped rather than merged: larger faces are left to the whole-image pass. An image no
+    longer than `whole_up_to` pixels gets the whole-image pass only (it finds every face asked for there).
     """
 
-    def __init__(self, inner: Detector, tile: int = 640, overlap: float = 0.25, tiles: Detector | None = None) -> None:
+    def __init__(self, inner: Detector, tile: int = 640, overlap: float = 0.25, tiles: Detector | None = None,
+                 whole_up_to: int = 0) -> None:
         if tile < 32:
             raise ValueError(f"tile must be at least 32 pixels, got {tile}")
         if not 0 <= overlap < 1:
@@ -45,12 +47,15 @@ class TiledDetector:
         self.model_id = inner.model_id
         self.tile = tile
         self.overlap = overlap
+        self.whole_up_to = whole_up_to  # an image no longer than this (pixels) gets the whole-image pass only
 
     @property
     def score_threshold(self) -> float | None:
         return getattr(self.inner, "score_threshold", None)
 
     def _tile_pass_repeats_whole(self, width: int, height: int) -> bool:
+        if max(width, height) <= self.whole_up_to:
+            return True
         if max(width, height) > self.tile:
             return False
         if self.tiles is self.inner:

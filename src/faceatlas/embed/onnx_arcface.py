@@ -77,6 +77,11 @@ class OnnxArcFaceRecogniser:
 
     def embed_crops(self, crops_bgr: np.ndarray) -> np.ndarray:
         """Embeddings of BGR crops (N, crop_size, crop_size, 3) aligned to the ArcFace template."""
+        return self.embed_crops_and_norms(crops_bgr)[0]
+
+    def embed_crops_and_norms(self, crops_bgr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """`embed_crops`, and each crop's raw output norm before normalisation (of the crop, not its mirror): a
+        recognisability signal, small for blurred, tiny, dark or covered faces (as MagFace's magnitude)."""
         count = len(crops_bgr)
         if self.flip:
             crops_bgr = np.concatenate([crops_bgr, crops_bgr[:, :, ::-1]])
@@ -84,7 +89,8 @@ class OnnxArcFaceRecogniser:
         blob = (crops.transpose(0, 3, 1, 2).astype(np.float32) - self._mean) / self._std
         output = self._run(np.ascontiguousarray(blob))
         output = output.reshape(len(blob), -1)
-        return l2_normalise(output[:count] + output[count:] if self.flip else output)
+        norms = np.linalg.norm(output[:count], axis=1).astype(np.float32)
+        return l2_normalise(output[:count] + output[count:] if self.flip else output), norms
 
     def _run(self, blob: np.ndarray) -> np.ndarray:
         if self._runner is None:

@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
+
 import cv2
 import numpy as np
 
@@ -27,3 +30,29 @@ def degrade(bgr: np.ndarray, kind: str, rng: np.random.Generator) -> np.ndarray:
         small = cv2.resize(bgr, (width // 3, height // 3), interpolation=cv2.INTER_AREA)
         return cv2.imdecode(cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, 8])[1], cv2.IMREAD_COLOR)
     raise ValueError(f"unknown degradation '{kind}' (known: {', '.join(DEGRADATIONS)})")
+
+
+@dataclass
+class DegradedSet:
+    """Photos and degraded copies of them, in order: each picture, the photo it was made from, and its kind."""
+
+    images: list[np.ndarray]
+    photos: list[str]
+    kinds: list[str]  # "clean" or one of `DEGRADATIONS`
+
+
+def with_degraded_copies(paths: list[Path], every_kind: bool, seed: int = 0) -> DegradedSet:
+    """Each photo, followed by its degraded copies: one of each kind, or (`every_kind` False) one of a kind drawn at
+    random (seeded)."""
+    rng = np.random.default_rng(seed)
+    made = DegradedSet([], [], [])
+    for path in paths:
+        bgr = cv2.imread(str(path))
+        if bgr is None:
+            raise ValueError(f"{path}: not a readable image")
+        chosen = DEGRADATIONS if every_kind else (DEGRADATIONS[int(rng.integers(len(DEGRADATIONS)))],)
+        for kind in ("clean", *chosen):
+            made.images.append(bgr if kind == "clean" else degrade(bgr, kind, rng))
+            made.photos.append(str(path))
+            made.kinds.append(kind)
+    return made

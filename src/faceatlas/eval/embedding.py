@@ -7,12 +7,15 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
 from faceatlas.errors import AmbiguousFaceError, FaceAtlasError, NoFaceError
 from faceatlas.pipeline import FaceAnalyzer
+from faceatlas.profiles import get_profile
+from faceatlas.quality.model import MODEL_NAME
 from faceatlas.version import __version__
 
 
@@ -33,10 +36,13 @@ CACHE_FORMAT = 2
 
 
 def analyzer_signature(analyzer: FaceAnalyzer) -> str:
-    """A digest of everything that decides an embedding: models (with their sha256), refiner, flip, options."""
+    """A digest of everything that decides an embedding and its quality: models (with their sha256), refiner and
+    what it confirms, flip, options, the quality model's parameters."""
     parts = [analyzer.detector_card, analyzer.recogniser_card, analyzer.refiner_card]
+    quality_model = hashlib.sha256(resources.files("faceatlas.quality").joinpath(MODEL_NAME).read_bytes())
     text = json.dumps([[c.id, c.sha256, c.members, c.score_weights] if c else None for c in parts]
-                      + [analyzer.flip, sorted(analyzer.detector_options.items()), __version__, CACHE_FORMAT])
+                      + [analyzer.flip, sorted(analyzer.detector_options.items()), __version__, CACHE_FORMAT,
+                         get_profile(analyzer.profile).confirm_below, quality_model.hexdigest()])
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 

@@ -27,13 +27,15 @@ from faceatlas.pipeline import FaceAnalyzer
 def run_detect(analyzer: FaceAnalyzer, boxes: Path, images: Path, min_face: float = 10.0, iou: float = 0.5,
                ap_threshold: float = 0.05, command: str = "", progress: Progress = quiet) -> dict:
     """Recall, precision, recall by size and FP/image at the detector's own score threshold; AP over every detection
-    scoring at least `ap_threshold` (the detector is run once at that low threshold, without landmark refinement:
-    greedy NMS keeps the same boxes above any higher threshold, so both come from one pass); the detector's time per
-    image. Images that cannot be read are listed and left out."""
+    scoring at least `ap_threshold` (the detector is run once at that low threshold: greedy NMS keeps the same boxes
+    above any higher threshold, so both come from one pass; landmark refinement only where the refiner also confirms
+    the faces scored low, which changes which boxes are kept); the detector's time per image. Images that cannot be
+    read are listed and left out."""
     truths = detection.load_boxes(boxes)
     operating = float(getattr(analyzer.detector, "score_threshold", 0.0))
     ap_threshold = min(ap_threshold, operating)
-    loose = replace(analyzer.spec, refiner=None, heads=(),
+    confirms = analyzer.refiner is not None and analyzer.refiner.confirm_below > 0
+    loose = replace(analyzer.spec, refiner=analyzer.spec.refiner if confirms else None, heads=(),
                     detector_options={**analyzer.detector_options, "score_threshold": ap_threshold}).build()
     advance = progress(len(truths))
     results, kept, unreadable, times = [], [], {}, []

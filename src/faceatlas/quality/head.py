@@ -1,7 +1,12 @@
-"""The quality head: a small linear model over the cheap signals of `quality.features` (and their squares),
-fitted on development data to predict recognisability (a face's mean similarity to other photos of the same
-person), mapped to [0, 1] by the spread of its predictions on that data. Its parameters are data, in
-`quality/linear-v1.json`, written by `scripts/fit_quality.py`."""
+"""The quality head: the probability that a face matches another photo of the same person at FMR 1e-3, predicted
+from cheap signals by a logistic model fitted on development data (`scripts/fit_quality.py`; its parameters are data,
+in `quality/logistic-v2.json`).
+
+Its strongest signal is the recogniser's own: the norm of SFace's output before normalisation, which falls for
+blurred, tiny, dark, covered and heavily compressed faces (MagFace's observation, true of SFace too). Where no norm
+of the model it was fitted for is known (another recogniser, or faces given without one), the image-only model uses
+the signals of `quality.features` alone.
+"""
 
 from __future__ import annotations
 
@@ -12,30 +17,35 @@ from pathlib import Path
 import numpy as np
 
 from faceatlas.quality.features import FEATURES, quality_features
+from faceatlas.quality.model import MODEL_NAME, match_probability
 from faceatlas.types import Faces
 
-MODEL_FILE = Path(__file__).with_name("linear-v1.json")
-
-
-def expand(features: np.ndarray) -> np.ndarray:
-    """The model's inputs: each signal and its square."""
-    return np.concatenate([features, features**2], axis=1)
+MODEL_FILE = Path(__file__).with_name(MODEL_NAME)
+IMAGE_ONLY = "image-only"
+"""The model of `MODEL_FILE` used without a recogniser's norms."""
 
 
 @lru_cache(maxsize=1)
-def _model() -> dict:
-    model = json.loads(MODEL_FILE.read_text())
-    if tuple(model["features"]) != FEATURES:
-        raise ValueError(f"{MODEL_FILE} was fitted on other features than {FEATURES}")
-    return model
+def quality_models() -> dict[str, dict]:
+    """Recogniser id (or `IMAGE_ONLY`) -> its fitted model: features, mean, std, coefficients, intercept."""
+    models = json.loads(MODEL_FILE.read_text())["models"]
+    for name, model in models.items():
+        expected = [*FEATURES] + ([] if name == IMAGE_ONLY else ["embedding_norm"])
+        if model["features"] != expected:
+            raise ValueError(f"{MODEL_FILE}: model '{name}' was fitted on other features than {expected}")
+    return models
 
 
-def quality_scores(features: np.ndarray) -> np.ndarray:
-    model = _model()
-    standard = (expand(features) - np.asarray(model["mean"])) / np.asarray(model["std"])
-    raw = standard @ np.asarray(model["coefficients"]) + model["intercept"]
-    low, high = model["output_range"]
-    return np.clip((raw - low) / (high - low), 0.0, 1.0).astype(np.float32)
+def quality_scores(features: np.ndarray, norms: np.ndarray | None = None, recogniser: str | None = None
+                   ) -> np.ndarray:
+    """(N,) in [0, 1]: the predicted probability of a match at FMR 1e-3, from `quality.features` rows and, when
+    they come from a recogniser the model was fitted for, its embedding norms."""
+    models = quality_models()
+    if norms is not None and recogniser in models:
+        model, inputs = models[recogniser], np.column_stack([features, norms])
+    else:
+        model, inputs = models[IMAGE_ONLY], features
+    return match_probability(model, inputs)
 
 
 class QualityHead:
@@ -47,4 +57,5 @@ class QualityHead:
         del threads  # NumPy only
 
     def predict(self, bgr: np.ndarray, faces: Faces, aligned: np.ndarray | None = None) -> dict[str, np.ndarray]:
-        return {"quality": quality_scores(quality_features(bgr, faces, aligned))}
+        features = quality_features(bgr, faces, aligned)
+        return {"quality": quality_scores(features, faces.embedding_norms, faces.embedding_model)}
