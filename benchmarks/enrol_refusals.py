@@ -9,7 +9,8 @@ default), the face nearest the centre of:
     .venv/bin/python benchmarks/enrol_refusals.py [--people N] [--min-quality Q]
 
 Prints one JSON document: people, refused, the fraction refused, the refusals by kind (no face, ambiguous, quality,
-identity clash, duplicate), FNIR and FPIR, and each refusal's source and reason.
+identity clash, duplicate), FNIR and FPIR, each refusal's source and reason, and whether each genuine probe was named
+(to compare two runs on the probes they share).
 """
 
 from __future__ import annotations
@@ -88,7 +89,8 @@ def main() -> None:
                       "identification_gallery": len(enrolled), "genuine_probes": len(genuine),
                       "fnir": round(1 - sum(named) / len(named), 4),
                       "stranger_probes": len(strangers), "fpir": round(sum(taken) / len(taken), 4),
-                      "seconds": round(time.perf_counter() - start, 1), "refusals": refusals}, indent=1))
+                      "seconds": round(time.perf_counter() - start, 1), "refusals": refusals,
+                      "genuine_named": dict(zip([name for name, _ in genuine], named, strict=True))}, indent=1))
 
 
 if __name__ == "__main__":

@@ -257,13 +257,21 @@ class FaceAnalyzer:
 
     def detect(self, bgr: np.ndarray) -> Faces:
         """Detect-only mode on decoded BGR pixels: the detector (retrying once at a lower threshold when nothing is
-        found), then the profile's landmark refiner."""
-        faces = self.detector.detect(bgr)
+        found), then the profile's landmark refiner, whose doubt about an unsure face can drop it under the
+        threshold."""
+        faces, threshold = self.detector.detect(bgr), getattr(self.detector, "score_threshold", None)
         if len(faces) == 0 and self._fallback_detector is not None:
-            faces = self._fallback_detector.detect(bgr)
+            faces, threshold = self._fallback_detector.detect(bgr), FALLBACK_SCORE_THRESHOLD
             if len(faces):
                 faces.meta["fallback"] = f"score_threshold {FALLBACK_SCORE_THRESHOLD}"
-        return faces if self.refiner is None else self.refiner.refine(bgr, faces)
+        if self.refiner is None:
+            return faces
+        refined = self.refiner.refine(bgr, faces)
+        if threshold is None or (refined.scores >= threshold).all():
+            return refined
+        kept = refined[refined.scores >= threshold]  # unsure faces the refiner did not confirm
+        kept.meta["unconfirmed"] = len(refined) - len(kept)
+        return kept
 
     def embed(self, bgr: np.ndarray, faces: Faces) -> Faces:
         """Add identity embeddings to faces found in `bgr`."""

@@ -23,8 +23,9 @@ under 0.8 is kept only if RetinaFace finds it on its crop too: false detections 
 to 23 in 318 (`benchmarks/false_detections.py`)."""
 
 SMALL_FACES = {"detector_options": {"min_face": 40}}
-"""Faces of 40 pixels and more are found in photos of any size (up to 50 MP in about 2 s on 2 cores): a photo
-longer than 1280 pixels also gets YuNet on 2560-pixel tiles at half resolution (see `detect.create_detector`)."""
+"""Faces of 40 pixels and more are found in photos of any size (a 50 MP photo in 0.7 s median, 1.4 s at most, on 2
+cores, `benchmarks/small_faces.py`): a photo longer than 1280 pixels also gets YuNet on 2560-pixel tiles at half
+resolution (see `detect.create_detector`)."""
 
 PROFILES: dict[str, Profile] = {
     p.name: p
@@ -45,7 +46,7 @@ PROFILES: dict[str, Profile] = {
                 detector_options={"tile": 1280},
                 description="The default profile with YuNet also run on 1280-px tiles (native resolution; a smaller "
                             "image is enlarged to 1280): an exhaustive search for faces down to about 10 px in any "
-                            "size of photo; 5x slower than default on small images, 3-6x on 12 MP."),
+                            "size of photo; 5x slower than default on small images, 2-4x on 12-50 MP photos."),
     ]
 }
 

@@ -15,6 +15,11 @@ import numpy as np
 from faceatlas.detect.base import Detector
 from faceatlas.types import Faces
 
+UNCONFIRMED = 0.5
+"""The factor on the score of an unsure face (scored under `confirm_below`) that the second detector does not find:
+at the operating thresholds (0.6, 0.3 on the retry) such a face is dropped; ranked at lower thresholds (for AP), it
+falls behind the faces both detectors see."""
+
 
 class LandmarkRefiner:
     """Averages each face's landmarks with those `detector` finds on a `size`-pixel crop around the face (give the
@@ -25,11 +30,12 @@ class LandmarkRefiner:
     def __init__(self, detector: Detector, context: float = 2.0, confirm_below: float = 0.0) -> None:
         self.detector = detector
         self.context = context  # crop side, in face-box sides
-        self.confirm_below = confirm_below  # a face the first detector scored lower is kept only if seen again here
+        self.confirm_below = confirm_below  # a face the first detector scored lower needs seeing again here
 
     def refine(self, bgr: np.ndarray, faces: Faces) -> Faces:
-        """The faces with their landmarks averaged where the second detector finds the same face; a face scored
-        under `confirm_below` that it does not find is dropped (a poster, a pattern, a painted face)."""
+        """The faces with their landmarks averaged where the second detector finds the same face; the score of a
+        face under `confirm_below` that it does not find is multiplied by `UNCONFIRMED` (a poster, a pattern, a
+        painted face: the caller drops what then falls under its threshold)."""
         if len(faces) == 0:
             return faces
         landmarks = faces.landmarks5.copy()
@@ -49,8 +55,6 @@ class LandmarkRefiner:
             if np.abs(points - landmarks[i]).max() < 0.25 * (box[2] - box[0]):  # the same face, not a neighbour
                 landmarks[i] = (landmarks[i] + points) / 2
                 seen[i] = True
-        kept = seen | (faces.scores >= self.confirm_below)
-        refined = replace(faces, landmarks5=landmarks)[kept]
-        if not kept.all():
-            refined.meta["unconfirmed"] = int((~kept).sum())
-        return refined
+        doubted = ~seen & (faces.scores < self.confirm_below)
+        return replace(faces, landmarks5=landmarks, scores=np.where(doubted, faces.scores * UNCONFIRMED,
+                                                                    faces.scores).astype(np.float32))

@@ -87,7 +87,7 @@ def error_versus_reject(embeddings: np.ndarray, labels: list[str], quality: np.n
     (a degraded copy and its original) are not a pair."""
     first, second, scores, same = all_pairs(embeddings, labels)
     if photos is not None:
-        photo = np.asarray(photos)
+        photo = np.unique(np.asarray(photos), return_inverse=True)[1]
         other = photo[first] != photo[second]
         first, second, scores, same = first[other], second[other], scores[other], same[other]
     order = np.argsort(quality, kind="stable")

@@ -185,8 +185,9 @@ class Gallery:
                 continue
             quality = float(shot.faces.quality[0])
             if quality < self.min_quality:
-                report.rejected.append(Refusal(source, f"quality {below(quality, self.min_quality)} (lower it "
-                                                       "with --min-quality; Python: min_quality=)"))
+                report.rejected.append(Refusal(source, f"quality {below(quality, self.min_quality)} (its predicted "
+                                                       "chance of matching another photo at FMR 1e-3; lower the gate "
+                                                       "with --min-quality, Python: min_quality=)"))
                 continue
             box = shot.faces.boxes[0]
             accepted.append(NewSample(shot.faces.embeddings[0], quality, [round(float(v), 2) for v in box], source,
