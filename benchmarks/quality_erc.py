@@ -3,8 +3,9 @@ head was fitted), its photos alone and with degraded copies of each (`eval.degra
 occluder over the eyes, dark and noisy, a tiny heavily compressed JPEG): FNMR at SFace's FMR 1e-3 threshold over the
 pairs of pictures kept (two pictures made from one photo are not a pair) as the lowest-scoring fraction is rejected,
 for the quality head, the head it replaced (`baselines/quality-linear-v1.json`), face size alone (eye distance) and
-the embedding norm alone; the area under each curve; the pictures the default gate refuses by kind; and an ablation:
-the head refitted on DevTrain without each signal in turn.
+the embedding norm alone; the area under each curve; the pictures the default gate refuses by kind, and how often
+what it keeps and what it refuses match another photo of the person (against the old score and gate, 0.3); and an
+ablation: the head refitted on DevTrain without each signal in turn.
 
     .venv/bin/python benchmarks/quality_erc.py [--cache DIR]
 
@@ -112,6 +113,17 @@ def main() -> None:
                         "refused_by_old_score_and_gate": round(float(np.mean(
                             scores["quality_v1"][(kind == k) & test.found] < 0.3)), 4)}
                     for k in ("clean", *DEGRADATIONS)}}
+    rows, matched = match_outcomes(test.embeddings, people, photos, test.found & (kind == "clean"), threshold)
+    rows, matched = rows[test.found[rows]], matched[test.found[rows]]
+    copy = kind[rows] != "clean"
+    report["how_often_what_the_gate_keeps_matches"] = {  # per pair with another (clean) photo of the person
+        name: {part: {"kept": {"pairs": int((where & (s[rows] >= g)).sum()),
+                               "matched": round(float(matched[where & (s[rows] >= g)].mean()), 4)},
+                      "refused": {"pairs": int((where & (s[rows] < g)).sum()),
+                                  "matched": round(float(matched[where & (s[rows] < g)].mean()), 4)
+                                  if (where & (s[rows] < g)).any() else None}}
+               for part, where in (("photos", ~copy), ("degraded_copies", copy))}
+        for name, s, g in (("quality", scores["quality"], gate), ("quality_v1", scores["quality_v1"], 0.3))}
     train, train_people, train_photos, train_kinds = signals("Train", False, analyzer, args.cache)
     reference = train.found & (np.asarray(train_kinds) == "clean")
     rows, matched = match_outcomes(train.embeddings, train_people, train_photos, reference, threshold)

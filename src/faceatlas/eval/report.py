@@ -139,11 +139,25 @@ def _landmarks(m: dict) -> str:
             + _table(["pose bin", "faces", "NME"], [[k, v["faces"], v["nme"]] for k, v in m["by_pose_bin"].items()]))
 
 
+def _pose(m: dict) -> str:
+    bins = m["bins"]
+    parts = [_table(["faces", "yaw edges (deg)", "bin accuracy", "balanced accuracy", "within one bin",
+                     "Spearman yaw vs bin"],
+                    [[bins["faces"], " / ".join(_number(e) for e in bins["edges_deg"]), bins["accuracy"],
+                      bins["balanced_accuracy"], bins["within_one_bin"], bins["spearman_yaw_vs_bin"]]]),
+             _table(["pose bin", "median yaw (deg)"], [[k, v] for k, v in bins["median_yaw_by_bin"].items()])]
+    for name, title in (("mirror", "mirrored image: error against the negated angles"),
+                        ("reference", "against the reference model")):
+        if m.get(name):
+            parts.append(_table([title, "value"], [[k, v] for k, v in m[name].items()]))
+    return "".join(parts)
+
+
 SECTIONS = {"verify": ("Verification (1:1)", _verify), "identify": ("Identification (1:N)", _identify),
             "detect": ("Detection", _detect), "calibrate": ("Calibration", _calibrate),
             "budget": ("Time budgets", _budget), "fairness": ("Fairness: error rates by group", _fairness),
             "attributes": ("Attributes: age, gender, expression", _attributes),
-            "landmarks": ("Five-point landmarks", _landmarks)}
+            "landmarks": ("Five-point landmarks", _landmarks), "pose": ("Head pose", _pose)}
 
 
 def _section(result: dict) -> str:
