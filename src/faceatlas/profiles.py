@@ -19,8 +19,8 @@ class Profile(BaseModel):
 ACCURATE = {"refiner": "retinaface-mnet025", "flip": True, "confirm_below": 0.8}
 """YuNet's five points averaged with RetinaFace's on each face crop, and mirrored-crop embeddings: on all LFW View 1
 pairs, SFace's FNMR at FMR 1e-3 falls from 0.88 % to 0.66 % (see README, "Measured figures"). A face YuNet scores
-under 0.8 is kept only if RetinaFace finds it on its crop too: false detections on face-free pictures fell from 178
-to 23 in 318 (`benchmarks/false_detections.py`)."""
+under 0.8 is kept only if RetinaFace finds it too (on its crop, or in the whole picture): false detections on 318
+face-free pictures fell from 178 to 25 (`benchmarks/false_detections.py`)."""
 
 SMALL_FACES = {"detector_options": {"min_face": 40}}
 """Faces of 40 pixels and more are found in photos of any size (a 50 MP photo in 0.7 s median, 1.4 s at most, on 2

@@ -20,7 +20,8 @@ _COLUMNS = ("boxes", "scores", "landmarks5", "embeddings", "embedding_norms")
 
 SubjectRule = Literal["largest", "centre", "alone"]
 """How the one face a photo is about is chosen (`Faces.subject`): the largest; the nearest the image centre (the
-LFW protocol); or the largest only when no other face rivals it (enrolment: a photo of the person alone)."""
+LFW protocol); or the most prominent (`Faces.prominence`) only when no other face rivals it (enrolment: a photo of the
+person alone, or plainly about them)."""
 
 ALONE_RIVAL = 0.7
 """Under the "alone" rule, a second face with more than this fraction of the most prominent face's prominence

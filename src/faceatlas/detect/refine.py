@@ -13,7 +13,11 @@ import cv2
 import numpy as np
 
 from faceatlas.detect.base import Detector
+from faceatlas.geometry import iou_matrix
 from faceatlas.types import Faces
+
+SAME_FACE_IOU = 0.4
+"""A face the second detector finds in the whole picture confirms a first detection it overlaps this much."""
 
 UNCONFIRMED = 0.5
 """The factor on the score of an unsure face (scored under `confirm_below`) that the second detector does not find:
@@ -56,5 +60,9 @@ class LandmarkRefiner:
                 landmarks[i] = (landmarks[i] + points) / 2
                 seen[i] = True
         doubted = ~seen & (faces.scores < self.confirm_below)
+        if doubted.any():  # a face filling the picture has no context to crop around: look at the whole picture
+            whole = self.detector.detect(bgr)
+            if len(whole):
+                doubted &= iou_matrix(faces.boxes, whole.boxes).max(axis=1) < SAME_FACE_IOU
         return replace(faces, landmarks5=landmarks, scores=np.where(doubted, faces.scores * UNCONFIRMED,
                                                                     faces.scores).astype(np.float32))
