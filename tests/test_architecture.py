@@ -95,7 +95,7 @@ def test_unrelated_errors_never_share_an_exit_code():
     assert errors.USAGE_EXIT_CODE not in by_code
 
 
-def test_the_readme_lists_every_error_with_its_exit_code():
+def test_the_readme_lists_every_error_with_its_exit_code_and_http_status():
     readme = (Path(__file__).parents[1] / "README.md").read_text()
     for error in errors.ERRORS:
-        assert f"| `{error.__name__}` | {error.exit_code} |" in readme
+        assert f"| `{error.__name__}` | {error.exit_code} | {error.http_status} |" in readme

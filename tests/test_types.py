@@ -90,3 +90,10 @@ def test_subject_rules_pick_one_face_or_say_why_not():
     with pytest.raises(NoFaceError, match="no face at the given box"):
         faces.subject([0, 40, 5, 50])
     assert faces.holding((50, 25)).boxes.tolist() == [[38, 13, 62, 37]] and len(faces.holding((30, 45))) == 0
+
+
+def test_a_value_below_a_gate_is_never_printed_as_the_gate():
+    from faceatlas.results import below
+
+    assert below(0.4996, 0.5) == "0.4996 below the gate 0.5"  # "0.500 below the gate 0.500" was the complaint
+    assert below(0.2, 0.5) == "0.200 below the gate 0.5" and below(0.29999999, 0.3).startswith("0.29999999")

@@ -43,6 +43,10 @@ class Settings(BaseSettings):
                                "then pq), exact, pq, hnsw or milvus.")
     milvus_uri: str | None = Field(default=None, description="Milvus server (http://host:19530) or milvus-lite "
                                    "folder (*.db) for the milvus index; default: milvus.db beside the gallery.")
+    max_upload_bytes: int = Field(default=32_000_000, gt=0, description="The HTTP API refuses request bodies larger "
+                                  "than this (413), from their declared length or as they arrive.")
+    serve_queue: int = Field(default=16, ge=0, description="Requests the HTTP API lets wait for the pipeline; "
+                             "beyond them it answers 503 with Retry-After.")
 
     @property
     def models_dir(self) -> Path:

@@ -1,4 +1,5 @@
-"""Typed errors: every failure a user can meet has a class, a message that says what to do, and one exit code.
+"""Typed errors: every failure a user can meet has a class, a message that says what to do, one exit code and one
+HTTP status (the HTTP API answers with an RFC 9457 problem whose type is named after the class).
 
 The CLI exits with `exit_code`. A subclass shares its parent's exit code (catching the parent catches it); unrelated
 errors never share one. `ERRORS` lists them in the order of the README's exit-code table
@@ -12,16 +13,20 @@ class FaceAtlasError(Exception):
     """Base class of all FaceAtlas errors."""
 
     exit_code = 1
+    http_status = 500
 
 
 class ImageDecodeError(FaceAtlasError):
     """The input is not a readable image (empty, truncated, corrupt, or not an image at all)."""
 
     exit_code = 3
+    http_status = 422
 
 
 class ImageTooLargeError(ImageDecodeError):
     """The image has more pixels than the configured limit (a decompression-bomb guard)."""
+
+    http_status = 413
 
 
 class VideoDecodeError(ImageDecodeError):
@@ -32,6 +37,7 @@ class NoFaceError(FaceAtlasError):
     """An operation that needs a face found none."""
 
     exit_code = 4
+    http_status = 422
 
 
 class AmbiguousFaceError(NoFaceError):
@@ -42,6 +48,7 @@ class ModelUnavailableError(FaceAtlasError):
     """A model's weights are not in the store and cannot be resolved offline."""
 
     exit_code = 5
+    http_status = 503
 
 
 class ModelIntegrityError(ModelUnavailableError):
@@ -52,30 +59,35 @@ class CalibrationError(FaceAtlasError):
     """A decision was asked for at an operating point the model's calibration cannot support."""
 
     exit_code = 6
+    http_status = 422
 
 
 class GalleryError(FaceAtlasError):
     """A gallery operation that cannot be done as asked (unknown person, wrong model, a bad export, ...)."""
 
     exit_code = 7
+    http_status = 422
 
 
 class LibraryError(FaceAtlasError):
     """A photo-library operation that cannot be done as asked (a folder that cannot be read, nothing indexed, ...)."""
 
     exit_code = 8
+    http_status = 422
 
 
 class StoreError(FaceAtlasError):
     """The gallery database cannot be opened or written (not a database, damaged, read-only, unreachable)."""
 
     exit_code = 9
+    http_status = 503
 
 
 class LabellingError(FaceAtlasError):
     """A naming or review step that cannot be done as asked (unknown cluster or person, a refused merge, ...)."""
 
     exit_code = 10
+    http_status = 422
 
 
 class ErasurePendingError(FaceAtlasError):
@@ -83,6 +95,7 @@ class ErasurePendingError(FaceAtlasError):
     database's files for now: run the erasure's check again (`gallery check`) once it has closed."""
 
     exit_code = 11
+    http_status = 409
 
 
 class GalleryNotFoundError(FaceAtlasError):
@@ -90,6 +103,7 @@ class GalleryNotFoundError(FaceAtlasError):
     `--db` or `--collection`): nothing is created."""
 
     exit_code = 12
+    http_status = 404
 
 
 ERRORS: tuple[type[FaceAtlasError], ...] = (

@@ -1,0 +1,79 @@
+"""The FastAPI application: the pipeline behind versioned routes, loaded once per process, run off the event loop."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated
+
+import numpy as np
+from fastapi import FastAPI, File, Query, Request, Response, UploadFile
+from fastapi.responses import JSONResponse
+
+from faceatlas.config import get_settings
+from faceatlas.pipeline import FaceAnalyzer
+from faceatlas.service import problems
+from faceatlas.service.limits import BodyLimit, QueueFull, WorkQueue
+from faceatlas.service.schemas import Analysis, Health, VerificationResult
+from faceatlas.version import __version__
+
+Image = Annotated[UploadFile, File(description="An image file (JPEG, PNG, WebP, ...).")]
+
+
+def create_app(profile: str | None = None, threads: int | None = None) -> FastAPI:
+    """The HTTP API over one `FaceAnalyzer` of `profile` (its models loaded at start-up)."""
+    settings = get_settings()
+    analyzer = FaceAnalyzer(profile=profile, threads=threads)
+    queue = WorkQueue(workers=1, waiting=settings.serve_queue)
+    ready = {"models": False}
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await queue.run(lambda: analyzer.analyze(np.zeros((64, 64, 3), np.uint8)))  # load every model now
+        ready["models"] = True
+        yield
+
+    app = FastAPI(title="FaceAtlas", version=__version__, lifespan=lifespan,
+                  description="Offline face detection, recognition and calibrated verification.")
+    app.add_middleware(BodyLimit, limit=settings.max_upload_bytes)
+    problems.install(app)
+
+    @app.exception_handler(QueueFull)
+    async def queue_full(_: Request, error: QueueFull) -> JSONResponse:
+        return problems.problem(503, "QueueFull", "Busy", f"{error.args[0]} requests are already waiting; retry "
+                                "shortly", {"Retry-After": "1"})
+
+    @app.get("/healthz")
+    async def healthz() -> Health:
+        """The process is up."""
+        return Health(status="ok")
+
+    @app.get("/readyz", responses={503: {"model": Health, "description": "The models are still loading."}})
+    async def readyz(response: Response) -> Health:
+        """The models are loaded: requests will be served."""
+        if not ready["models"]:
+            response.status_code = 503
+            return Health(status="loading", detail="models are loading")
+        return Health(status="ok")
+
+    @app.post("/v1/analyze")
+    async def analyze(image: Image, embed: Annotated[bool, Query(description="Add identity embeddings.")] = False
+                      ) -> Analysis:
+        """Every face of an image: boxes, scores, five landmarks, and embeddings on request. The upload is analysed
+        in memory and never stored."""
+        data = await image.read()
+        faces = await queue.run(lambda: analyzer.shot(data, embed=embed).faces)
+        return Analysis(**{**faces.to_dict(), "source": image.filename})
+
+    @app.post("/v1/verify")
+    async def verify(a: Image, b: Image,
+                     fmr: Annotated[float, Query(gt=0, lt=1, description="The decision's false-match rate.")] = 1e-4,
+                     min_quality: Annotated[float | None, Query(ge=0, le=1, description="Answer "
+                                                                "'insufficient_quality' below this quality.")] = None,
+                     ) -> VerificationResult:
+        """Are the largest faces of two images the same person, decided at a calibrated false-match rate."""
+        first, second = await a.read(), await b.read()
+        result = await queue.run(lambda: analyzer.verify(first, second, fmr=fmr, min_quality=min_quality))
+        return VerificationResult(**result.to_dict())
+
+    return app

@@ -1,0 +1,136 @@
+"""The HTTP API as a client meets it: `faceatlas serve` started as a real process on loopback, real models, real
+uploads; every error an RFC 9457 problem, never a traceback."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import cv2
+import httpx
+import numpy as np
+import pytest
+from helpers import ASTRONAUT
+
+UPLOAD_LIMIT = 2_000_000
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextmanager
+def running_server(**settings: str) -> Iterator[str]:
+    """`faceatlas serve` on a free loopback port with these FACEATLAS_* settings, once ready: its URL."""
+    port = free_port()
+    env = {**os.environ, **{f"FACEATLAS_{name.upper()}": value for name, value in settings.items()}}
+    process = subprocess.Popen([sys.executable, "-m", "faceatlas.cli", "serve", "--port", str(port)], env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert process.poll() is None, process.stdout.read() if process.stdout else ""
+            time.sleep(0.3)
+        else:
+            pytest.fail("the server did not become ready in 120 s")
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    with running_server(max_upload_bytes=str(UPLOAD_LIMIT)) as url:
+        yield url
+
+
+def upload(path: Path) -> tuple[str, bytes, str]:
+    return (path.name, path.read_bytes(), "application/octet-stream")
+
+
+def test_health_and_the_published_schema(server: str):
+    assert httpx.get(f"{server}/healthz").json() == {"status": "ok", "detail": ""}
+    schema = httpx.get(f"{server}/openapi.json").json()
+    assert {"/v1/analyze", "/v1/verify", "/healthz", "/readyz"} <= set(schema["paths"])
+    assert "Analysis" in schema["components"]["schemas"]
+
+
+def test_analyze_finds_the_face_and_embeds_on_request(server: str):
+    found = httpx.post(f"{server}/v1/analyze", files={"image": upload(ASTRONAUT)}, timeout=60)
+    assert found.status_code == 200, found.text
+    body = found.json()
+    assert body["image_size"] == [512, 512] and len(body["faces"]) == 1 and body["faces"][0]["embedding"] is None
+    x1, y1, x2, y2 = body["faces"][0]["box"]
+    assert 150 < x1 < x2 < 350 and 50 < y1 < y2 < 250
+    embedded = httpx.post(f"{server}/v1/analyze?embed=true", files={"image": upload(ASTRONAUT)}, timeout=60).json()
+    assert len(embedded["faces"][0]["embedding"]) == 128
+
+
+def test_verify_decides_at_the_asked_rate(server: str, tmp_path: Path):
+    mirrored = tmp_path / "mirrored.png"
+    cv2.imwrite(str(mirrored), cv2.imread(str(ASTRONAUT))[:, ::-1])
+    same = httpx.post(f"{server}/v1/verify?fmr=0.001", files={"a": upload(ASTRONAUT), "b": upload(mirrored)},
+                      timeout=60)
+    assert same.status_code == 200 and same.json()["same"] is True and same.json()["fmr"] == 0.001
+
+
+def test_bad_input_is_a_problem_with_its_type_never_a_traceback(server: str, tmp_path: Path):
+    text = tmp_path / "notes.png"
+    text.write_text("not an image")
+    bad = httpx.post(f"{server}/v1/analyze", files={"image": upload(text)}, timeout=60)
+    assert bad.status_code == 422 and bad.headers["content-type"] == "application/problem+json"
+    assert bad.json()["type"] == "urn:faceatlas:problem:image-decode-error" and "Traceback" not in bad.text
+    blank = tmp_path / "blank.png"
+    cv2.imwrite(str(blank), np.full((64, 64, 3), 128, np.uint8))
+    no_face = httpx.post(f"{server}/v1/verify", files={"a": upload(ASTRONAUT), "b": upload(blank)}, timeout=60)
+    assert no_face.status_code == 422 and no_face.json()["type"] == "urn:faceatlas:problem:no-face-error"
+    missing = httpx.post(f"{server}/v1/analyze", timeout=60)
+    assert missing.status_code == 422 and missing.json()["type"] == "urn:faceatlas:problem:invalid-request"
+    bad_rate = httpx.post(f"{server}/v1/verify?fmr=2", files={"a": upload(ASTRONAUT), "b": upload(ASTRONAUT)})
+    assert bad_rate.status_code == 422 and "fmr" in bad_rate.json()["detail"]
+
+
+def test_an_oversized_body_is_refused_before_it_is_read(server: str):
+    declared = httpx.post(f"{server}/v1/analyze", content=b"x" * (UPLOAD_LIMIT + 1),
+                          headers={"content-type": "multipart/form-data; boundary=x"}, timeout=60)
+    assert declared.status_code == 413 and declared.json()["type"] == "urn:faceatlas:problem:body-too-large"
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: refused as it grows
+        for _ in range(UPLOAD_LIMIT // 65536 + 2):
+            yield b"y" * 65536
+
+    streamed = httpx.post(f"{server}/v1/analyze", content=chunks(),
+                          headers={"content-type": "multipart/form-data; boundary=y"}, timeout=60)
+    assert streamed.status_code == 413
+    assert httpx.get(f"{server}/healthz").status_code == 200  # still up
+
+
+def test_a_full_queue_answers_503_with_retry_after(tmp_path: Path):
+    """With no room to wait (FACEATLAS_SERVE_QUEUE=0), requests beyond the one being analysed are turned away at
+    once instead of piling up."""
+    import concurrent.futures
+
+    big = tmp_path / "big.jpg"
+    cv2.imwrite(str(big), cv2.resize(cv2.imread(str(ASTRONAUT)), (4000, 3000)))
+    with running_server(serve_queue="0") as url, concurrent.futures.ThreadPoolExecutor(6) as pool:
+        answers = list(pool.map(lambda _: httpx.post(f"{url}/v1/analyze", files={"image": upload(big)},
+                                                     timeout=120), range(6)))
+    statuses = sorted(a.status_code for a in answers)
+    assert statuses[0] == 200 and statuses[-1] == 503, statuses
+    busy = next(a for a in answers if a.status_code == 503)
+    assert busy.headers["retry-after"] == "1" and busy.json()["type"] == "urn:faceatlas:problem:queue-full"
