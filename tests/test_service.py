@@ -27,11 +27,21 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def make_key(keys: Path, *scopes: str) -> str:
+    """A key made with `faceatlas serve keys create` into the key file `keys`: the token it printed once."""
+    made = subprocess.run([sys.executable, "-m", "faceatlas.cli", "serve", "keys", "create", "tests",
+                           *(f"--scope={s}" for s in scopes)], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "FACEATLAS_API_KEYS": str(keys)}, check=True)
+    return made.stdout.strip()
+
+
 @contextmanager
-def running_server(**settings: str) -> Iterator[str]:
-    """`faceatlas serve` on a free loopback port with these FACEATLAS_* settings, once ready: its URL."""
+def running_server(keys: Path, **settings: str) -> Iterator[str]:
+    """`faceatlas serve` on a free loopback port with this key file and these FACEATLAS_* settings, once ready: its
+    URL."""
     port = free_port()
-    env = {**os.environ, **{f"FACEATLAS_{name.upper()}": value for name, value in settings.items()}}
+    env = {**os.environ, "FACEATLAS_API_KEYS": str(keys),
+           **{f"FACEATLAS_{name.upper()}": value for name, value in settings.items()}}
     process = subprocess.Popen([sys.executable, "-m", "faceatlas.cli", "serve", "--port", str(port)], env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}"
@@ -54,9 +64,21 @@ def running_server(**settings: str) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[str]:
-    with running_server(max_upload_bytes=str(UPLOAD_LIMIT)) as url:
+def keys(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("service") / "keys.json"
+
+
+@pytest.fixture(scope="module")
+def server(keys: Path) -> Iterator[str]:
+    with running_server(keys, max_upload_bytes=str(UPLOAD_LIMIT)) as url:
         yield url
+
+
+@pytest.fixture(scope="module")
+def client(server: str, keys: Path) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server, headers={"Authorization": f"Bearer {make_key(keys, 'analyze')}"},
+                      timeout=60) as authorised:
+        yield authorised
 
 
 def upload(path: Path) -> tuple[str, bytes, str]:
@@ -70,38 +92,37 @@ def test_health_and_the_published_schema(server: str):
     assert "Analysis" in schema["components"]["schemas"]
 
 
-def test_analyze_finds_the_face_and_embeds_on_request(server: str):
-    found = httpx.post(f"{server}/v1/analyze", files={"image": upload(ASTRONAUT)}, timeout=60)
+def test_analyze_finds_the_face_and_embeds_on_request(client: httpx.Client):
+    found = client.post("/v1/analyze", files={"image": upload(ASTRONAUT)})
     assert found.status_code == 200, found.text
     body = found.json()
     assert body["image_size"] == [512, 512] and len(body["faces"]) == 1 and body["faces"][0]["embedding"] is None
     x1, y1, x2, y2 = body["faces"][0]["box"]
     assert 150 < x1 < x2 < 350 and 50 < y1 < y2 < 250
-    embedded = httpx.post(f"{server}/v1/analyze?embed=true", files={"image": upload(ASTRONAUT)}, timeout=60).json()
+    embedded = client.post("/v1/analyze?embed=true", files={"image": upload(ASTRONAUT)}).json()
     assert len(embedded["faces"][0]["embedding"]) == 128
 
 
-def test_verify_decides_at_the_asked_rate(server: str, tmp_path: Path):
+def test_verify_decides_at_the_asked_rate(client: httpx.Client, tmp_path: Path):
     mirrored = tmp_path / "mirrored.png"
     cv2.imwrite(str(mirrored), cv2.imread(str(ASTRONAUT))[:, ::-1])
-    same = httpx.post(f"{server}/v1/verify?fmr=0.001", files={"a": upload(ASTRONAUT), "b": upload(mirrored)},
-                      timeout=60)
+    same = client.post("/v1/verify?fmr=0.001", files={"a": upload(ASTRONAUT), "b": upload(mirrored)})
     assert same.status_code == 200 and same.json()["same"] is True and same.json()["fmr"] == 0.001
 
 
-def test_bad_input_is_a_problem_with_its_type_never_a_traceback(server: str, tmp_path: Path):
+def test_bad_input_is_a_problem_with_its_type_never_a_traceback(client: httpx.Client, tmp_path: Path):
     text = tmp_path / "notes.png"
     text.write_text("not an image")
-    bad = httpx.post(f"{server}/v1/analyze", files={"image": upload(text)}, timeout=60)
+    bad = client.post("/v1/analyze", files={"image": upload(text)})
     assert bad.status_code == 422 and bad.headers["content-type"] == "application/problem+json"
     assert bad.json()["type"] == "urn:faceatlas:problem:image-decode-error" and "Traceback" not in bad.text
     blank = tmp_path / "blank.png"
     cv2.imwrite(str(blank), np.full((64, 64, 3), 128, np.uint8))
-    no_face = httpx.post(f"{server}/v1/verify", files={"a": upload(ASTRONAUT), "b": upload(blank)}, timeout=60)
+    no_face = client.post("/v1/verify", files={"a": upload(ASTRONAUT), "b": upload(blank)})
     assert no_face.status_code == 422 and no_face.json()["type"] == "urn:faceatlas:problem:no-face-error"
-    missing = httpx.post(f"{server}/v1/analyze", timeout=60)
+    missing = client.post("/v1/analyze")
     assert missing.status_code == 422 and missing.json()["type"] == "urn:faceatlas:problem:invalid-request"
-    bad_rate = httpx.post(f"{server}/v1/verify?fmr=2", files={"a": upload(ASTRONAUT), "b": upload(ASTRONAUT)})
+    bad_rate = client.post("/v1/verify?fmr=2", files={"a": upload(ASTRONAUT), "b": upload(ASTRONAUT)})
     assert bad_rate.status_code == 422 and "fmr" in bad_rate.json()["detail"]
 
 
@@ -120,17 +141,38 @@ def test_an_oversized_body_is_refused_before_it_is_read(server: str):
     assert httpx.get(f"{server}/healthz").status_code == 200  # still up
 
 
-def test_a_full_queue_answers_503_with_retry_after(tmp_path: Path):
+def test_a_full_queue_answers_503_with_retry_after(tmp_path: Path, keys: Path):
     """With no room to wait (FACEATLAS_SERVE_QUEUE=0), requests beyond the one being analysed are turned away at
     once instead of piling up."""
     import concurrent.futures
 
     big = tmp_path / "big.jpg"
     cv2.imwrite(str(big), cv2.resize(cv2.imread(str(ASTRONAUT)), (4000, 3000)))
-    with running_server(serve_queue="0") as url, concurrent.futures.ThreadPoolExecutor(6) as pool:
+    token = {"Authorization": f"Bearer {make_key(keys, 'analyze')}"}
+    with running_server(keys, serve_queue="0") as url, concurrent.futures.ThreadPoolExecutor(6) as pool:
         answers = list(pool.map(lambda _: httpx.post(f"{url}/v1/analyze", files={"image": upload(big)},
-                                                     timeout=120), range(6)))
+                                                     headers=token, timeout=120), range(6)))
     statuses = sorted(a.status_code for a in answers)
     assert statuses[0] == 200 and statuses[-1] == 503, statuses
     busy = next(a for a in answers if a.status_code == 503)
     assert busy.headers["retry-after"] == "1" and busy.json()["type"] == "urn:faceatlas:problem:queue-full"
+
+
+def test_only_a_valid_key_with_the_scope_is_served_and_a_revoked_one_no_longer(server: str, keys: Path):
+    photo = {"image": upload(ASTRONAUT)}
+    nobody = httpx.post(f"{server}/v1/analyze", files=photo, timeout=60)
+    assert nobody.status_code == 401 and nobody.headers["www-authenticate"] == "Bearer"
+    forged = httpx.post(f"{server}/v1/analyze", files=photo, headers={"X-API-Key": "fa_000000000000_guess"})
+    assert forged.status_code == 401
+    other_scope = make_key(keys, "identify")
+    refused = httpx.post(f"{server}/v1/analyze", files=photo, headers={"X-API-Key": other_scope}, timeout=60)
+    assert refused.status_code == 403 and "analyze" in refused.json()["detail"]
+    token = make_key(keys, "analyze")
+    assert httpx.post(f"{server}/v1/analyze", files=photo, headers={"X-API-Key": token}, timeout=60).status_code == 200
+    assert token not in keys.read_text() and oct(keys.stat().st_mode & 0o777) == "0o600"  # hashes only, private
+    key_id = token.split("_")[1]
+    env = {**os.environ, "FACEATLAS_API_KEYS": str(keys)}
+    subprocess.run([sys.executable, "-m", "faceatlas.cli", "serve", "keys", "revoke", key_id], check=True, env=env,
+                   capture_output=True, timeout=60)
+    revoked = httpx.post(f"{server}/v1/analyze", files=photo, headers={"X-API-Key": token}, timeout=60)
+    assert revoked.status_code == 401

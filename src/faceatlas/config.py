@@ -47,6 +47,8 @@ class Settings(BaseSettings):
                                   "than this (413), from their declared length or as they arrive.")
     serve_queue: int = Field(default=16, ge=0, description="Requests the HTTP API lets wait for the pipeline; "
                              "beyond them it answers 503 with Retry-After.")
+    api_keys: Path | None = Field(default=None, description="The HTTP API's key file (hashes only); default: "
+                                  "service/keys.json under FACEATLAS_HOME.")
 
     @property
     def models_dir(self) -> Path:

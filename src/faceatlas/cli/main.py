@@ -24,7 +24,7 @@ from faceatlas.cli.common import (
 from faceatlas.cli.eval_common import eval_app
 from faceatlas.cli.gallery import gallery_app
 from faceatlas.cli.library import library_app
-from faceatlas.cli.serve import serve
+from faceatlas.cli.serve import serve_app
 from faceatlas.config import Settings, env_name, get_settings
 from faceatlas.errors import USAGE_EXIT_CODE, FaceAtlasError
 from faceatlas.models import registry
@@ -53,7 +53,7 @@ app.add_typer(library_app, name="library")
 
 
 app.command()(analyze)
-app.command()(serve)
+app.add_typer(serve_app, name="serve")
 
 
 @app.command("config")
