@@ -27,11 +27,11 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def make_key(keys: Path, *scopes: str) -> str:
+def make_key(keys: Path, *scopes: str, collection: str = "default") -> str:
     """A key made with `faceatlas serve keys create` into the key file `keys`: the token it printed once."""
     made = subprocess.run([sys.executable, "-m", "faceatlas.cli", "serve", "keys", "create", "tests",
-                           *(f"--scope={s}" for s in scopes)], capture_output=True, text=True, timeout=60,
-                          env={**os.environ, "FACEATLAS_API_KEYS": str(keys)}, check=True)
+                           *(f"--scope={s}" for s in scopes), f"--collection={collection}"], capture_output=True,
+                          text=True, timeout=60, env={**os.environ, "FACEATLAS_API_KEYS": str(keys)}, check=True)
     return made.stdout.strip()
 
 
@@ -70,7 +70,8 @@ def keys(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def server(keys: Path) -> Iterator[str]:
-    with running_server(keys, max_upload_bytes=str(UPLOAD_LIMIT)) as url:
+    gallery = keys.parent / "gallery.db"
+    with running_server(keys, max_upload_bytes=str(UPLOAD_LIMIT), gallery_url=f"sqlite:///{gallery}") as url:
         yield url
 
 
@@ -176,3 +177,40 @@ def test_only_a_valid_key_with_the_scope_is_served_and_a_revoked_one_no_longer(s
                    capture_output=True, timeout=60)
     revoked = httpx.post(f"{server}/v1/analyze", files=photo, headers={"X-API-Key": token}, timeout=60)
     assert revoked.status_code == 401
+
+
+def test_collections_enrol_identify_verify_erase_and_no_key_crosses_collections(server: str, keys: Path,
+                                                                                tmp_path: Path):
+    scopes = ("enrol", "identify", "erase")
+    team = {"X-API-Key": make_key(keys, *scopes, collection="team")}
+    other = {"X-API-Key": make_key(keys, *scopes, collection="other")}
+    mirrored = tmp_path / "mirrored.png"
+    cv2.imwrite(str(mirrored), cv2.imread(str(ASTRONAUT))[:, ::-1])
+    base = f"{server}/v1/collections/team"
+    calls = {  # every collection route, as a client calls it
+        "list people": lambda h: httpx.get(f"{base}/people", headers=h, timeout=60),
+        "enrol": lambda h: httpx.post(f"{base}/people/alice/faces", files=[("images", upload(ASTRONAUT))],
+                                      headers=h, timeout=60),
+        "identify": lambda h: httpx.post(f"{base}/identify", files={"image": upload(mirrored)}, headers=h,
+                                         timeout=60),
+        "verify": lambda h: httpx.post(f"{base}/people/alice/verify", files={"image": upload(mirrored)}, headers=h,
+                                       timeout=60),
+        "erase": lambda h: httpx.delete(f"{base}/people/alice", headers=h, timeout=60),
+    }
+    assert calls["list people"](team).status_code == 404  # no collection yet: reading never creates one
+    enrolled = calls["enrol"](team)
+    assert enrolled.status_code == 200 and len(enrolled.json()["added"]) == 1, enrolled.text
+    leaks = {name: call(other).status_code for name, call in calls.items()}  # a key for "other" on "team"
+    print("\nisolation (key for 'other' on 'team'):", leaks)
+    assert leaks == dict.fromkeys(calls, 403)
+    analyze_only = {"X-API-Key": make_key(keys, "analyze", collection="team")}
+    assert {name: call(analyze_only).status_code for name, call in calls.items()} == dict.fromkeys(calls, 403)
+    assert [p["name"] for p in calls["list people"](team).json()] == ["alice"]
+    found = calls["identify"](team).json()
+    assert len(found) == 1 and found[0]["decision"] == "alice"
+    assert calls["verify"](team).json()["same"] is True
+    erased = calls["erase"](team)
+    assert erased.status_code == 200 and "none of its" in erased.json()["proof"], erased.text
+    assert calls["list people"](team).json() == [] and calls["identify"](team).json()[0]["decision"] is None
+    gone = calls["erase"](team)
+    assert gone.status_code == 422 and gone.json()["type"] == "urn:faceatlas:problem:gallery-error"

@@ -7,12 +7,13 @@ from contextlib import asynccontextmanager
 from typing import Annotated
 
 import numpy as np
-from fastapi import Depends, FastAPI, File, HTTPException, Query, Request, Response, UploadFile
+from fastapi import Depends, FastAPI, File, Query, Request, Response, UploadFile
 from fastapi.responses import JSONResponse
 
 from faceatlas.config import get_settings
 from faceatlas.pipeline import FaceAnalyzer
-from faceatlas.service import problems
+from faceatlas.service import gallery_routes, problems
+from faceatlas.service.auth import caller, require
 from faceatlas.service.keys import ApiKey, KeyStore
 from faceatlas.service.limits import BodyLimit, QueueFull, WorkQueue
 from faceatlas.service.schemas import Analysis, Health, VerificationResult
@@ -21,29 +22,16 @@ from faceatlas.version import __version__
 Image = Annotated[UploadFile, File(description="An image file (JPEG, PNG, WebP, ...).")]
 
 
-def key_required(store: KeyStore, scope: str) -> object:
-    """A dependency: the request's API key (`Authorization: Bearer fa_...` or `X-API-Key`), which must hold `scope`;
-    401 without a valid key, 403 without the scope."""
-
-    async def check(request: Request) -> ApiKey:
-        header = request.headers.get("authorization", "")
-        token = header[7:].strip() if header.lower().startswith("bearer ") else request.headers.get("x-api-key", "")
-        key = store.authenticate(token) if token else None
-        if key is None:
-            raise HTTPException(401, "a valid API key is needed: Authorization: Bearer fa_... (faceatlas serve keys "
-                                     "create)", headers={"WWW-Authenticate": "Bearer"})
-        if not key.allows(scope):
-            raise HTTPException(403, f"this key does not hold the scope '{scope}'")
-        return key
-
-    return Depends(check)
-
-
 def create_app(profile: str | None = None, threads: int | None = None) -> FastAPI:
     """The HTTP API over one `FaceAnalyzer` of `profile` (its models loaded at start-up); every /v1 route needs an
     API key of the `KeyStore` holding its scope."""
     settings = get_settings()
-    analyzing = key_required(KeyStore(), "analyze")
+    store = KeyStore()
+    identified = caller(store)
+
+    async def analyzing(key: ApiKey = Depends(identified)) -> ApiKey:
+        return require(key, "analyze")
+
     analyzer = FaceAnalyzer(profile=profile, threads=threads)
     queue = WorkQueue(workers=1, waiting=settings.serve_queue)
     ready = {"models": False}
@@ -58,6 +46,7 @@ def create_app(profile: str | None = None, threads: int | None = None) -> FastAP
                   description="Offline face detection, recognition and calibrated verification.")
     app.add_middleware(BodyLimit, limit=settings.max_upload_bytes)
     problems.install(app)
+    app.include_router(gallery_routes.router(identified, gallery_routes.Galleries(analyzer), queue))
 
     @app.exception_handler(QueueFull)
     async def queue_full(_: Request, error: QueueFull) -> JSONResponse:
@@ -77,7 +66,7 @@ def create_app(profile: str | None = None, threads: int | None = None) -> FastAP
             return Health(status="loading", detail="models are loading")
         return Health(status="ok")
 
-    @app.post("/v1/analyze", dependencies=[analyzing])
+    @app.post("/v1/analyze", dependencies=[Depends(analyzing)])
     async def analyze(image: Image, embed: Annotated[bool, Query(description="Add identity embeddings.")] = False
                       ) -> Analysis:
         """Every face of an image: boxes, scores, five landmarks, and embeddings on request. The upload is analysed
@@ -86,7 +75,7 @@ def create_app(profile: str | None = None, threads: int | None = None) -> FastAP
         faces = await queue.run(lambda: analyzer.shot(data, embed=embed).faces)
         return Analysis(**{**faces.to_dict(), "source": image.filename})
 
-    @app.post("/v1/verify", dependencies=[analyzing])
+    @app.post("/v1/verify", dependencies=[Depends(analyzing)])
     async def verify(a: Image, b: Image,
                      fmr: Annotated[float, Query(gt=0, lt=1, description="The decision's false-match rate.")] = 1e-4,
                      min_quality: Annotated[float | None, Query(ge=0, le=1, description="Answer "

@@ -32,7 +32,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(FaceAtlasError)
     async def faceatlas_error(_: Request, error: FaceAtlasError) -> JSONResponse:
-        return problem(error.http_status, type(error).__name__, (type(error).__doc__ or "").split("\n")[0],
+        return problem(error.http_status, type(error).__name__, _first_sentence(type(error).__doc__ or ""),
                        str(error))
 
     @app.exception_handler(HTTPException)
@@ -49,3 +49,9 @@ def install(app: FastAPI) -> None:
     async def unexpected(_: Request, error: Exception) -> JSONResponse:
         log.exception("unexpected error")  # the traceback goes to the server's log, not to the client
         return problem(500, "InternalError", "Internal error", f"{type(error).__name__} (see the server log)")
+
+
+def _first_sentence(text: str) -> str:
+    """A docstring's first sentence, on one line: a problem's title."""
+    words = " ".join(text.split())
+    return words.split(". ")[0].split(": ")[0].rstrip(".")
