@@ -86,8 +86,14 @@ def upload(path: Path) -> tuple[str, bytes, str]:
     return (path.name, path.read_bytes(), "application/octet-stream")
 
 
-def test_health_and_the_published_schema(server: str):
+def test_health_metrics_and_the_published_schema(server: str, client: httpx.Client):
     assert httpx.get(f"{server}/healthz").json() == {"status": "ok", "detail": ""}
+    client.post("/v1/analyze", files={"image": upload(ASTRONAUT)})
+    metrics = httpx.get(f"{server}/metrics").text
+    assert 'faceatlas_http_requests_total{method="POST",route="/v1/analyze",status="200"}' in metrics
+    assert "faceatlas_http_request_seconds_bucket" in metrics and "faceatlas_queue_depth 0.0" in metrics
+    faces = [line.split()[1] for line in metrics.splitlines() if line.startswith("faceatlas_faces_total ")]
+    assert float(faces[0]) >= 1
     schema = httpx.get(f"{server}/openapi.json").json()
     assert {"/v1/analyze", "/v1/verify", "/healthz", "/readyz"} <= set(schema["paths"])
     assert "Analysis" in schema["components"]["schemas"]

@@ -16,6 +16,7 @@ from faceatlas.service import gallery_routes, problems
 from faceatlas.service.auth import caller, require
 from faceatlas.service.keys import ApiKey, KeyStore
 from faceatlas.service.limits import BodyLimit, QueueFull, WorkQueue
+from faceatlas.service.metrics import Metrics
 from faceatlas.service.schemas import Analysis, Health, VerificationResult
 from faceatlas.version import __version__
 
@@ -44,6 +45,8 @@ def create_app(profile: str | None = None, threads: int | None = None) -> FastAP
 
     app = FastAPI(title="FaceAtlas", version=__version__, lifespan=lifespan,
                   description="Offline face detection, recognition and calibrated verification.")
+    metrics = Metrics(queue)
+    metrics.install(app)
     app.add_middleware(BodyLimit, limit=settings.max_upload_bytes)
     problems.install(app)
     app.include_router(gallery_routes.router(identified, gallery_routes.Galleries(analyzer), queue))
@@ -73,6 +76,7 @@ def create_app(profile: str | None = None, threads: int | None = None) -> FastAP
         in memory and never stored."""
         data = await image.read()
         faces = await queue.run(lambda: analyzer.shot(data, embed=embed).faces)
+        metrics.faces.inc(len(faces))
         return Analysis(**{**faces.to_dict(), "source": image.filename})
 
     @app.post("/v1/verify", dependencies=[Depends(analyzing)])
