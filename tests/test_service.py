@@ -220,3 +220,29 @@ def test_collections_enrol_identify_verify_erase_and_no_key_crosses_collections(
     assert calls["list people"](team).json() == [] and calls["identify"](team).json()[0]["decision"] is None
     gone = calls["erase"](team)
     assert gone.status_code == 422 and gone.json()["type"] == "urn:faceatlas:problem:gallery-error"
+
+
+def test_the_python_client_returns_the_python_apis_results_and_raises_its_errors(server: str, keys: Path,
+                                                                                   tmp_path: Path):
+    from faceatlas.errors import GalleryNotFoundError, NoFaceError
+    from faceatlas.client import Client, ServiceError
+
+    token = make_key(keys, "analyze", "enrol", "identify", "erase", collection="clients")
+    blank = tmp_path / "blank.png"
+    cv2.imwrite(str(blank), np.full((64, 64, 3), 128, np.uint8))
+    with Client(server, token) as api:
+        faces = api.analyze(ASTRONAUT, embed=True)
+        assert len(faces) == 1 and faces.image_size == (512, 512) and faces.embeddings.shape == (1, 128)
+        assert api.verify(ASTRONAUT, ASTRONAUT.read_bytes(), fmr=1e-3).same
+        with pytest.raises(NoFaceError, match="no face"):
+            api.verify(ASTRONAUT, blank)
+        with pytest.raises(GalleryNotFoundError):
+            api.people("clients")
+        assert len(api.enroll("clients", "alice", [ASTRONAUT]).added) == 1
+        assert [p.name for p in api.people("clients")] == ["alice"]
+        assert api.identify("clients", ASTRONAUT)[0].decision == "alice"
+        assert api.verify_person("clients", "alice", ASTRONAUT).same
+        assert "none of its" in api.erase("clients", "alice").proof
+    with Client(server, "fa_nobody_nothing") as stranger, pytest.raises(ServiceError) as refused:
+        stranger.analyze(ASTRONAUT)
+    assert refused.value.status == 401

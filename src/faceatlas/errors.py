@@ -115,3 +115,8 @@ ERRORS: tuple[type[FaceAtlasError], ...] = (
 
 USAGE_EXIT_CODE = 2
 """The CLI's exit code for a usage mistake (an unknown option or profile, a bad value), as Typer/Click use it."""
+
+
+def problem_slug(name: str) -> str:
+    """The HTTP API's name for an error class or condition in its problem type: `NoFaceError` -> `no-face-error`."""
+    return "".join(f"-{c.lower()}" if c.isupper() and i else c.lower() for i, c in enumerate(name))

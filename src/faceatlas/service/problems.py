@@ -4,14 +4,13 @@ status from the same table, the message, and never a traceback."""
 from __future__ import annotations
 
 import logging
-import re
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from faceatlas.errors import FaceAtlasError
+from faceatlas.errors import FaceAtlasError, problem_slug
 
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger("faceatlas.service")
@@ -19,7 +18,7 @@ log = logging.getLogger("faceatlas.service")
 
 def problem_type(name: str) -> str:
     """The stable type URI of an error class or HTTP condition: `urn:faceatlas:problem:no-face-error`."""
-    return "urn:faceatlas:problem:" + re.sub(r"(?<!^)(?=[A-Z])", "-", name).lower()
+    return "urn:faceatlas:problem:" + problem_slug(name)
 
 
 def problem(status: int, kind: str, title: str, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:
