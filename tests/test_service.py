@@ -3,6 +3,7 @@ uploads; every error an RFC 9457 problem, never a traceback."""
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -183,6 +184,9 @@ def test_only_a_valid_key_with_the_scope_is_served_and_a_revoked_one_no_longer(s
                    capture_output=True, timeout=60)
     revoked = httpx.post(f"{server}/v1/analyze", files=photo, headers={"X-API-Key": token}, timeout=60)
     assert revoked.status_code == 401
+    audit = [json.loads(line) for line in (keys.parent / "audit.jsonl").read_text().splitlines()]
+    assert [e["event"] for e in audit if e["key"] == key_id] == ["key created", "key revoked"]
+    assert token.split("_", 2)[2] not in (keys.parent / "audit.jsonl").read_text()  # the secret is never written
 
 
 def test_collections_enrol_identify_verify_erase_and_no_key_crosses_collections(server: str, keys: Path,
@@ -224,8 +228,8 @@ def test_collections_enrol_identify_verify_erase_and_no_key_crosses_collections(
 
 def test_the_python_client_returns_the_python_apis_results_and_raises_its_errors(server: str, keys: Path,
                                                                                    tmp_path: Path):
-    from faceatlas.errors import GalleryNotFoundError, NoFaceError
     from faceatlas.client import Client, ServiceError
+    from faceatlas.errors import GalleryNotFoundError, NoFaceError
 
     token = make_key(keys, "analyze", "enrol", "identify", "erase", collection="clients")
     blank = tmp_path / "blank.png"

@@ -1,12 +1,14 @@
 """API keys: who may call the HTTP API, for what (scopes) and on which collections. A key is shown once, when it is
 made; only its SHA-256 is kept, in a private file under FACEATLAS_HOME (0600, written atomically), and a presented
-key is compared in constant time. Keys are never logged."""
+key is compared in constant time. Keys are never logged; their creation and revocation are, in an append-only
+audit log beside them."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import json
+import os
 import secrets
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -60,14 +62,31 @@ class KeyStore:
         key = ApiKey(key_id, name, tuple(scopes), tuple(collections), datetime.now(UTC).isoformat(timespec="seconds"),
                      _digest(secret))
         self._save([*self.listed(), key])
+        self._audit("key created", key)
         return key, f"fa_{key_id}_{secret}"
 
     def revoke(self, key_id: str) -> bool:
-        kept = [k for k in self.listed() if k.id != key_id]
-        if len(kept) == len(self.listed()):
+        keys = self.listed()
+        revoked = [k for k in keys if k.id == key_id]
+        if not revoked:
             return False
-        self._save(kept)
+        self._save([k for k in keys if k.id != key_id])
+        self._audit("key revoked", revoked[0])
         return True
+
+    @property
+    def audit_path(self) -> Path:
+        """The append-only log of key events beside the keys: when, what, which key (its id, name and scopes)."""
+        return self.path.with_name("audit.jsonl")
+
+    def _audit(self, event: str, key: ApiKey) -> None:
+        line = json.dumps({"when": datetime.now(UTC).isoformat(timespec="seconds"), "event": event, "key": key.id,
+                           "name": key.name, "scopes": list(key.scopes), "collections": list(key.collections)})
+        descriptor = os.open(self.audit_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        with os.fdopen(descriptor, "a") as log:
+            log.write(line + "\n")
+            log.flush()
+            os.fsync(log.fileno())
 
     def authenticate(self, token: str) -> ApiKey | None:
         """The key this token is, or None (unknown, revoked or malformed), compared in constant time."""
