@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -55,3 +56,15 @@ def postgres_server() -> Iterator[str]:
         subprocess.run(_as_server_user([str(binaries / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]),
                        capture_output=True)
         shutil.rmtree(root, ignore_errors=True)
+
+
+def new_database(server: str) -> str:
+    """The URL of a new, empty database on the server of `postgres_server`'s URL (one per test: no shared rows)."""
+    from sqlalchemy import create_engine, text
+
+    name = f"t{uuid.uuid4().hex[:12]}"
+    admin = create_engine(server.replace("/faceatlas?", "/postgres?"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f"CREATE DATABASE {name}"))
+    admin.dispose()
+    return server.replace("/faceatlas?", f"/{name}?")

@@ -13,7 +13,6 @@ import subprocess
 import sys
 import textwrap
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -23,7 +22,7 @@ import numpy as np
 import pytest
 from helpers import ASTRONAUT
 from milvus import milvus_server
-from postgres import postgres_server
+from postgres import new_database, postgres_server
 from skimage import data
 from sqlalchemy import create_engine, inspect, select, text
 from sqlalchemy.orm import Session
@@ -64,13 +63,8 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> dict:
     if request.param == "milvus":
         uri, _ = request.getfixturevalue("milvus")
         return {"url": f"sqlite:///{tmp_path / 'db' / 'g.db'}", "index": "milvus", "milvus_uri": uri}
-    server = request.getfixturevalue("postgres")
-    name = f"t{uuid.uuid4().hex[:12]}"
-    engine = create_engine(server.replace("/faceatlas?", "/postgres?"), isolation_level="AUTOCOMMIT")
-    with engine.connect() as connection:
-        connection.execute(text(f"CREATE DATABASE {name}"))
-    engine.dispose()
-    return {"url": server.replace("/faceatlas?", f"/{name}?"), "index_dir": tmp_path / "index", "index": "pq"}
+    url = new_database(request.getfixturevalue("postgres"))
+    return {"url": url, "index_dir": tmp_path / "index", "index": "pq"}
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ import os
 import stat
 import subprocess
 import sys
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,8 +12,8 @@ import numpy as np
 import pytest
 from attacks import crafted_exports, files_outside, modes, poisoning
 from helpers import ASTRONAUT, cli, data_path
-from postgres import postgres_server
-from sqlalchemy import create_engine, select, text
+from postgres import new_database, postgres_server
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from faceatlas import FaceAnalyzer
@@ -247,14 +246,8 @@ def test_erasure_is_proven_or_refused_and_finished_later(backend: str, readers: 
         url = f"sqlite:///{tmp_path / 'g' / 'g.db'}"
         reader_url = str(tmp_path / "g" / "g.db")
     else:
-        server = request.getfixturevalue("postgres")
-        name = f"t{uuid.uuid4().hex[:12]}"
-        admin = create_engine(server.replace("/faceatlas?", "/postgres?"), isolation_level="AUTOCOMMIT")
-        with admin.connect() as connection:
-            connection.execute(text(f"CREATE DATABASE {name}"))
-        admin.dispose()
-        url = server.replace("/faceatlas?", f"/{name}?")
-        host = url.split("host=")[1]
+        url = new_database(request.getfixturevalue("postgres"))
+        name, host = url.split("@/")[1].split("?")[0], url.split("host=")[1]
         reader_url = f"host={host} user=postgres dbname={name}"
     gallery = Gallery(url, analyzer=analyzer, index="pq", index_dir=tmp_path / "index", keep_thumbnails=True)
     names = list(enrolled)[:3]

@@ -269,9 +269,8 @@ class FaceAnalyzer:
         refined = self.refiner.refine(bgr, faces)
         if threshold is None or (refined.scores >= threshold).all():
             return refined
-        kept = refined[refined.scores >= threshold]  # unsure faces the refiner did not confirm
-        kept.meta["unconfirmed"] = len(refined) - len(kept)
-        return kept
+        kept = refined[refined.scores >= threshold]  # without the unsure faces the refiner did not confirm
+        return replace(kept, meta={**kept.meta, "unconfirmed": len(refined) - len(kept)})
 
     def embed(self, bgr: np.ndarray, faces: Faces) -> Faces:
         """Add identity embeddings to faces found in `bgr`."""

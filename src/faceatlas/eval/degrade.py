@@ -9,6 +9,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from faceatlas.io.image import load_image
+
 DEGRADATIONS = ("blur", "small", "occluded", "dark", "jpeg")
 
 
@@ -47,9 +49,7 @@ def with_degraded_copies(paths: list[Path], every_kind: bool, seed: int = 0) -> 
     rng = np.random.default_rng(seed)
     made = DegradedSet([], [], [])
     for path in paths:
-        bgr = cv2.imread(str(path))
-        if bgr is None:
-            raise ValueError(f"{path}: not a readable image")
+        bgr = load_image(path).bgr  # an unreadable photo is its ImageDecodeError
         chosen = DEGRADATIONS if every_kind else (DEGRADATIONS[int(rng.integers(len(DEGRADATIONS)))],)
         for kind in ("clean", *chosen):
             made.images.append(bgr if kind == "clean" else degrade(bgr, kind, rng))

@@ -10,7 +10,7 @@ import os
 import re
 import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO, TextIO
 
@@ -92,13 +92,27 @@ def private_file(path: Path) -> Path:
     return Path(path)
 
 
-def write_atomically(path: Path, content: bytes | Callable[[BinaryIO], None]) -> Path:
-    """Write `content` (bytes, or a function writing to a binary file) to `path` as a private file: into a unique
-    temporary file in the same folder (created exclusively, so no link is followed), flushed to disk, then renamed
-    over `path` (a link at `path` is replaced, not followed). A kill leaves either the old file or the new one."""
-    path = Path(path)
+@contextlib.contextmanager
+def _replacing(path: Path) -> Iterator[tuple[int, str]]:
+    """A unique temporary file beside `path`, created exclusively (no link followed), as its open descriptor and
+    name: renamed over `path` when the block ends (a link at `path` is replaced, not followed), removed if it
+    raises. The block closes the descriptor."""
     descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TEMPORARY_SUFFIX)
     try:
+        yield descriptor, temporary
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+
+
+def write_atomically(path: Path, content: bytes | Callable[[BinaryIO], None]) -> Path:
+    """Write `content` (bytes, or a function writing to a binary file) to `path` as a private file: into a unique
+    temporary file in the same folder, flushed to disk, then renamed over `path`. A kill leaves either the old file
+    or the new one."""
+    path = Path(path)
+    with _replacing(path) as (descriptor, _):
         os.fchmod(descriptor, PRIVATE_FILE)
         with os.fdopen(descriptor, "wb") as handle:
             if isinstance(content, bytes | bytearray):
@@ -107,29 +121,18 @@ def write_atomically(path: Path, content: bytes | Callable[[BinaryIO], None]) ->
                 content(handle)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
     return path
 
 
 def written_by(path: Path, write: Callable[[str], None]) -> Path:
     """`path` written atomically by a library that only writes to a path it is given (`write(temporary_path)`)."""
     path = Path(path)
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TEMPORARY_SUFFIX)
-    os.close(descriptor)
-    try:
+    with _replacing(path) as (descriptor, temporary):
+        os.close(descriptor)
         write(temporary)
         os.chmod(temporary, PRIVATE_FILE)
         with open(temporary, "rb") as handle:
             os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
     return path
 
 

@@ -44,12 +44,21 @@ class KeyStore:
     def __init__(self, path: Path | None = None) -> None:
         settings = get_settings()
         self.path = path or settings.api_keys or settings.home / "service" / "keys.json"
+        self._read: tuple[tuple[int, int, int], list[ApiKey]] | None = None  # the file's identity and its keys
 
     def listed(self) -> list[ApiKey]:
-        if not self.path.exists():
+        """The keys, read again only when the file changed (a server checks every request; another process may
+        have made or revoked a key meanwhile)."""
+        try:
+            stat = self.path.stat()
+        except FileNotFoundError:
             return []
-        return [ApiKey(**{**row, "scopes": tuple(row["scopes"]), "collections": tuple(row["collections"])})
-                for row in json.loads(self.path.read_text())]
+        identity = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+        if self._read is None or self._read[0] != identity:
+            self._read = identity, [ApiKey(**{**row, "scopes": tuple(row["scopes"]),
+                                              "collections": tuple(row["collections"])})
+                                    for row in json.loads(self.path.read_text())]
+        return list(self._read[1])
 
     def create(self, name: str, scopes: list[str], collections: list[str]) -> tuple[ApiKey, str]:
         """A new key and its token (`fa_<id>_<secret>`), which is shown this once and never stored."""
