@@ -97,3 +97,17 @@ def test_a_value_below_a_gate_is_never_printed_as_the_gate():
 
     assert below(0.4996, 0.5) == "0.4996 below the gate 0.5"  # "0.500 below the gate 0.500" was the complaint
     assert below(0.2, 0.5) == "0.200 below the gate 0.5" and below(0.29999999, 0.3).startswith("0.29999999")
+
+
+def test_faces_come_back_from_their_json_record():
+    faces = Faces(boxes=np.array([[1, 2, 30, 40]], np.float32), scores=np.array([0.9], np.float32),
+                  landmarks5=np.arange(10, dtype=np.float32).reshape(1, 5, 2), image_size=(64, 48),
+                  embeddings=np.array([[0.6, 0.8]], np.float32), embedding_model="m")
+    faces = faces.with_attributes({"age": np.array([31.0]), "expression_probabilities": np.array([[0.25, 0.75]])},
+                                  {"expression_probabilities": ("sad", "happy")})
+    back = Faces.from_dict(faces.to_dict())
+    assert back.boxes.tolist() == faces.boxes.tolist() and back.image_size == (64, 48)
+    assert back.landmarks5.tolist() == faces.landmarks5.tolist()
+    np.testing.assert_allclose(back.embeddings, faces.embeddings, atol=1e-6)  # JSON rounds to 6 decimals
+    assert back.attributes["age"].tolist() == [31.0] and back.labels == {"expression_probabilities": ("sad", "happy")}
+    assert back.to_dict() == faces.to_dict()

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import numpy as np
 
 from faceatlas.errors import ERRORS, FaceAtlasError, problem_slug
 from faceatlas.gallery.results import Candidate, EnrollReport, Erasure, Identification, PersonSummary, Refusal
@@ -52,7 +51,7 @@ class Client:
 
     def analyze(self, image: str | Path | bytes, embed: bool = False) -> Faces:
         body = self._call("POST", "/v1/analyze", params={"embed": embed}, files={"image": _file(image)})
-        return _faces(body)
+        return Faces.from_dict(body)
 
     def verify(self, a: str | Path | bytes, b: str | Path | bytes, fmr: float = 1e-4,
                min_quality: float | None = None) -> Verification:
@@ -100,18 +99,6 @@ def _file(image: str | Path | bytes) -> tuple[str, bytes]:
         return ("upload", image)
     path = Path(image)
     return (path.name, path.read_bytes())
-
-
-def _faces(body: dict) -> Faces:
-    records = body["faces"]
-    width, height = body["image_size"]
-    embeddings = [r["embedding"] for r in records]
-    return Faces(boxes=np.array([r["box"] for r in records], np.float32).reshape(-1, 4),
-                 scores=np.array([r["score"] for r in records], np.float32),
-                 landmarks5=np.array([r["landmarks5"] for r in records], np.float32).reshape(-1, 5, 2),
-                 image_size=(width, height), source=body.get("source"), detector=body.get("detector"),
-                 embeddings=np.array(embeddings, np.float32) if records and all(e is not None for e in embeddings)
-                 else None, embedding_model=body.get("embedding_model"))
 
 
 def _verification(body: dict) -> Verification:

@@ -241,9 +241,10 @@ class FaceAnalyzer:
         aligned = self._align([(bgr, faces) for bgr, faces, _ in live], needed)
         embedded = self._embed_batch([(bgr, faces) for bgr, faces, _ in live], aligned, [ms for *_, ms in live]) \
             if needed else [faces for _, faces, _ in live]
-        described = iter(self._describe(bgr, faces, crops, ms) if embed else
-                         self._describe(bgr, faces, crops, ms).with_embeddings(None, None)
-                         for (bgr, _, ms), faces, crops in zip(live, embedded, aligned, strict=True))
+        described = (self._describe(bgr, faces, crops, ms) for (bgr, _, ms), faces, crops
+                     in zip(live, embedded, aligned, strict=True))
+        if needed and not embed:  # embedded for the quality head only: not returned
+            described = (faces.with_embeddings(None, None) for faces in described)
         shots = []
         for picture, faces, error, ms in found:
             if picture.bgr is not None and error is None:

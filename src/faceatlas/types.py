@@ -189,6 +189,25 @@ class Faces:
                                                  "confirm: a face too blurred or small, or no face)" if unsure else ""))
         return chosen
 
+    @classmethod
+    def from_dict(cls, record: dict[str, Any]) -> Faces:
+        """The `Faces` a `to_dict` record describes (as the HTTP API returns it): boxes, scores, landmarks,
+        embeddings when every face has one, and the attribute columns (labelled ones back to vectors)."""
+        faces = record["faces"]
+        embeddings = [face.get("embedding") for face in faces]
+        names = [name for name in (faces[0].get("attributes") or {})] if faces else []
+        labels = {name: tuple(faces[0]["attributes"][name]) for name in names
+                  if isinstance(faces[0]["attributes"][name], dict)}
+        attributes = {name: np.asarray([list(face["attributes"][name].values()) if name in labels
+                                        else face["attributes"][name] for face in faces]) for name in names}
+        width, height = record["image_size"]
+        return cls(boxes=np.asarray([face["box"] for face in faces], np.float32).reshape(-1, 4),
+                   scores=np.asarray([face["score"] for face in faces], np.float32),
+                   landmarks5=np.asarray([face["landmarks5"] for face in faces], np.float32).reshape(-1, 5, 2),
+                   image_size=(width, height), source=record.get("source"), detector=record.get("detector"),
+                   embeddings=np.asarray(embeddings, np.float32) if faces and None not in embeddings else None,
+                   embedding_model=record.get("embedding_model"), attributes=attributes, labels=labels)
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: one record per face plus the image-level fields."""
         records = []
