@@ -115,6 +115,12 @@ class FaceAnalyzer:
         return self.spec.heads
 
     @property
+    def confirm_below(self) -> float:
+        """Faces the detector scores lower are kept only if the refiner finds them too (0: no refiner, or the
+        profile does not ask)."""
+        return get_profile(self.profile).confirm_below if self.refiner_card is not None else 0.0
+
+    @property
     def detector_options(self) -> dict[str, float | int]:
         return dict(self.spec.detector_options)
 
@@ -158,7 +164,7 @@ class FaceAnalyzer:
 
         # the detector sees the crop at its own size: enlarging it to 640 px cost 6x the time for no accuracy
         return LandmarkRefiner(create_detector(self.refiner_card, self.threads, input_size=LandmarkRefiner.size),
-                               confirm_below=get_profile(self.profile).confirm_below)
+                               confirm_below=self.confirm_below)
 
     @cached_property
     def recogniser(self) -> Recogniser:

@@ -14,7 +14,6 @@ import numpy as np
 
 from faceatlas.errors import AmbiguousFaceError, FaceAtlasError, NoFaceError
 from faceatlas.pipeline import FaceAnalyzer
-from faceatlas.profiles import get_profile
 from faceatlas.quality.model import MODEL_NAME
 from faceatlas.version import __version__
 
@@ -42,7 +41,7 @@ def analyzer_signature(analyzer: FaceAnalyzer) -> str:
     quality_model = hashlib.sha256(resources.files("faceatlas.quality").joinpath(MODEL_NAME).read_bytes())
     text = json.dumps([[c.id, c.sha256, c.members, c.score_weights] if c else None for c in parts]
                       + [analyzer.flip, sorted(analyzer.detector_options.items()), __version__, CACHE_FORMAT,
-                         get_profile(analyzer.profile).confirm_below, quality_model.hexdigest()])
+                         analyzer.confirm_below, quality_model.hexdigest()])
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 

@@ -34,8 +34,7 @@ def run_detect(analyzer: FaceAnalyzer, boxes: Path, images: Path, min_face: floa
     truths = detection.load_boxes(boxes)
     operating = float(getattr(analyzer.detector, "score_threshold", 0.0))
     ap_threshold = min(ap_threshold, operating)
-    confirms = analyzer.refiner is not None and analyzer.refiner.confirm_below > 0
-    loose = replace(analyzer.spec, refiner=analyzer.spec.refiner if confirms else None, heads=(),
+    loose = replace(analyzer.spec, refiner=analyzer.spec.refiner if analyzer.confirm_below else None, heads=(),
                     detector_options={**analyzer.detector_options, "score_threshold": ap_threshold}).build()
     advance = progress(len(truths))
     results, kept, unreadable, times = [], [], {}, []
