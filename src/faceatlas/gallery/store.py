@@ -203,11 +203,25 @@ def _add_new_columns(connection: Connection) -> None:
 
 def _sqlite_pragmas(connection: object, _record: object) -> None:
     cursor = connection.cursor()
-    # the busy timeout first: switching a new file to WAL takes a lock another first run may hold for a moment
-    for pragma in (f"busy_timeout={BUSY_TIMEOUT_MS}", "journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON",
-                   "secure_delete=ON"):
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    _switch_to_wal(cursor)
+    for pragma in ("synchronous=FULL", "foreign_keys=ON", "secure_delete=ON"):
         cursor.execute(f"PRAGMA {pragma}")
     cursor.close()
+
+
+def _switch_to_wal(cursor: sqlite3.Cursor) -> None:
+    """WAL mode, tried again for a few seconds while another first run switches the same new file: SQLite answers
+    "locked" there at once, without waiting for its busy timeout (six first runs at once met it, rarely)."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def data_dir(engine: Engine) -> Path:
