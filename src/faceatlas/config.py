@@ -49,6 +49,15 @@ class Settings(BaseSettings):
                              "beyond them it answers 503 with Retry-After.")
     api_keys: Path | None = Field(default=None, description="The HTTP API's key file (hashes only); default: "
                                   "service/keys.json under FACEATLAS_HOME.")
+    request_timeout: float = Field(default=60.0, gt=0, description="Seconds the HTTP API waits for a request's "
+                                   "body and then for its result before answering 408 or 504.")
+    batch_window_ms: float = Field(default=4.0, ge=0, description="Milliseconds the HTTP API waits for other "
+                                   "requests' pictures to analyse them in one batch.")
+    serve_folders: list[Path] = Field(default_factory=list, description="Server-side folders (and their subfolders) "
+                                      "the HTTP API may index into a photo library; none by default.")
+    keep_thumbnails_in: list[str] = Field(default_factory=list, description="Collections whose people keep a small "
+                                          "face thumbnail of each photo enrolled over HTTP (none: nothing of an "
+                                          "upload is stored).")
 
     @property
     def models_dir(self) -> Path:

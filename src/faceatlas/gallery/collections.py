@@ -35,3 +35,9 @@ def open_collection(engine: Engine, name: str, model_id: str, model_sha256: str,
             found.key = found.key or new_key()
             session.commit()
         return found.id, found.key
+
+
+def collection_names(engine: Engine) -> list[str]:
+    """Every collection of the database, by name."""
+    with Session(engine) as session:
+        return list(session.scalars(select(Collection.name).order_by(Collection.name)))

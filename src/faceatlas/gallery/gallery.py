@@ -16,15 +16,14 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from faceatlas.config import get_settings
 from faceatlas.errors import ErasurePendingError, GalleryError
-from faceatlas.gallery import decisions, erasure
+from faceatlas.gallery import decisions, edits, erasure
 from faceatlas.gallery.collections import open_collection
 from faceatlas.gallery.enrolment import EnrolmentChecks
-from faceatlas.gallery.hooks import before_merge
 from faceatlas.gallery.indexing import INDEX_KINDS, CollectionIndex
 from faceatlas.gallery.results import (
     Candidate,
@@ -48,7 +47,7 @@ from faceatlas.io.sources import is_single
 from faceatlas.models.store import file_sha256
 from faceatlas.pipeline import FaceAnalyzer, calibrated_threshold
 from faceatlas.results import below
-from faceatlas.types import Shot, SubjectRule, Verification
+from faceatlas.types import Faces, Shot, SubjectRule, Verification
 
 
 @store_errors
@@ -250,14 +249,15 @@ class Gallery:
 
     # ---- search ------------------------------------------------------------------------------------------------
 
-    def identify(self, image: ImageSource, fmr: float | None = None, fpir: float | None = None, top_k: int = 5,
-                 min_quality: float | None = None) -> list[Identification]:
-        """Every face of `image` against the gallery. Decide at a per-comparison `fmr`, or at `fpir`, the rate at
-        which a stranger is taken for *someone* (default 1e-2, spread over the comparisons a search makes: see
-        `decisions`); below the threshold the answer is None, "unknown"."""
+    def identify(self, image: ImageSource | Faces, fmr: float | None = None, fpir: float | None = None,
+                 top_k: int = 5, min_quality: float | None = None) -> list[Identification]:
+        """Every face of `image` (or the faces the pipeline found in it) against the gallery. Decide at a
+        per-comparison `fmr`, or at `fpir`, the rate at which a stranger is taken for *someone* (default 1e-2,
+        spread over the comparisons a search makes: see `decisions`); below the threshold the answer is None,
+        "unknown"."""
         if top_k < 1:
             raise ValueError(f"top_k is the number of candidates to list, at least 1, not {top_k}")
-        faces = self.analyzer.analyze(image)
+        faces = image if isinstance(image, Faces) else self.analyzer.analyze(image)
         if len(faces) == 0:
             return []
         with Session(self.engine) as session:
@@ -344,37 +344,27 @@ class Gallery:
                 for s in subject.samples])
 
     def rename(self, old: str, new: str) -> None:
-        with self.writing() as session:
-            subject = self._subject(session, old)
-            if session.scalar(select(Subject.id).where(Subject.collection_id == self._collection_id,
-                                                       Subject.name == new)) is not None:
-                raise GalleryError(f"a person named '{new}' already exists; merge instead")
-            subject.name = new
-            self.vectors.changed(self._commit(session, "rename", {"subject_id": subject.id}))
+        """Person `old` is called `new` from now on (refused if someone is already called `new`: merge instead)."""
+        edits.rename(self, old, new)
 
     def merge(self, source: str, target: str) -> int:
-        """Move every sample of `source` to `target` and delete `source`; returns the samples moved. Data of other
-        layers that belongs to `source` (a photo library's clusters) follows through `gallery.hooks`."""
-        with self.writing() as session:
-            moving, keeping = self._subject(session, source), self._subject(session, target)
-            moved = session.execute(update(Sample).where(Sample.subject_id == moving.id)
-                                    .values(subject_id=keeping.id)).rowcount
-            before_merge(session, self._collection_id, moving.id, keeping.id)
-            session.delete(moving)
-            self.vectors.changed(self._commit(session, "merge", {"subject_id": moving.id, "into": keeping.id,
-                                                                 "samples": moved}))
-        return int(moved)
+        """Move every sample of `source` to `target` and delete `source`; returns the samples moved (see
+        `edits.merge`)."""
+        return edits.merge(self, source, target)
 
     def remove_samples(self, name: str, sample_ids: Iterable[int]) -> int:
-        """Remove these samples of person `name` (faces that turned out not to be them); the index is rebuilt without
-        them. Returns how many were removed."""
-        with self.writing() as session:
-            subject = self._subject(session, name)
-            removed = session.execute(delete(Sample).where(Sample.subject_id == subject.id,
-                                                           Sample.id.in_([int(i) for i in sample_ids]))).rowcount
-            if removed:
-                self._commit_removal(session, "remove_samples", {"subject_id": subject.id, "samples": removed})
-        return int(removed)
+        """Remove these samples of person `name` (faces that turned out not to be them); returns how many."""
+        return edits.remove_samples(self, name, sample_ids)
+
+    def move_samples(self, name: str, sample_ids: Iterable[int], to: str) -> int:
+        """These samples of `name` are person `to` (created if new); returns how many moved."""
+        return edits.move_samples(self, name, sample_ids, to)
+
+    def thumbnail(self, sample_id: int) -> bytes | None:
+        """The JPEG kept of a sample of this collection (`keep_thumbnails`), or None."""
+        with Session(self.engine) as session:
+            return session.scalar(select(Thumbnail.jpeg).join(Sample, Sample.id == Thumbnail.sample_id)
+                                  .where(Sample.id == int(sample_id), Sample.collection_id == self._collection_id))
 
     def erase(self, name: str) -> Erasure:
         """Remove a person completely and prove it (see `gallery.erasure`): `ErasurePendingError` when another

@@ -248,6 +248,37 @@ class Labelling:
         removed = self.gallery.remove_samples(name, samples) if samples else 0
         return Unlabelling(path=where, name=name, faces=len(faces), cluster=new, samples_removed=removed)
 
+    def unname(self, face_ids: list[int], name: str) -> Naming:
+        """Faces named `name` by mistake (an answer taken back) leave the person, without a cannot-link: all of
+        the person's library faces make their cluster unnamed again, some of them a new cluster. The gallery samples
+        made from them are removed, and a person left without any sample is erased."""
+        with self.gallery.writing() as session:
+            person = cluster_of(self.view.names(session), name)
+            if person is None:
+                raise LabellingError(f"no person named '{name}' in this library")
+            cluster_id, _ = person
+            faces = list(session.scalars(select(LibraryFace.id).where(LibraryFace.cluster_id == cluster_id,
+                                                                      LibraryFace.id.in_(face_ids))))
+            if not faces:
+                raise LabellingError(f"none of these faces is '{name}' now: nothing to take back")
+            if self._count(session, cluster_id) == len(faces):
+                session.get(LibraryCluster, cluster_id).subject_id = None
+                new = cluster_id
+            else:
+                new = self.view.next_cluster_number(session)
+                session.add(LibraryCluster(id=new, collection_id=self._collection))
+                keep_number(session, self._collection, new)
+                session.flush()
+                session.execute(update(LibraryFace).where(LibraryFace.id.in_(faces)).values(cluster_id=new))
+            session.commit()
+        samples = self.gallery.show(name).samples
+        made = [sample.id for sample in samples if fragment_face(sample.source) in faces]
+        if made and len(made) == len(samples):
+            self.gallery.erase(name)
+        elif made:
+            self.gallery.remove_samples(name, made)
+        return Naming(new, None, len(faces))
+
     def forget(self, cluster_id: int) -> Forgetting:
         """Erase an unnamed cluster's faces (records and embeddings, down to the database's free pages). The photos
         stay where they are and, unchanged, are not analysed again, so the faces do not come back; a named cluster

@@ -65,9 +65,10 @@ class Library:
     """
 
     def __init__(self, url: str | None = None, collection: str | None = None, profile: str | None = None,
-                 workers: int | None = None, create: bool = True) -> None:
-        """`workers`: analysing processes (default: the `workers` setting; 0: one per core)."""
-        self.gallery = Gallery(url, collection, FaceAnalyzer(profile=profile), create=create)
+                 workers: int | None = None, create: bool = True, gallery: Gallery | None = None) -> None:
+        """`workers`: analysing processes (default: the `workers` setting; 0: one per core); `gallery`: an open
+        gallery to use (its database, collection and analyzer) instead of opening one."""
+        self.gallery = gallery or Gallery(url, collection, FaceAnalyzer(profile=profile), create=create)
         self.profile = self.gallery.analyzer.profile
         workers = get_settings().workers if workers is None else workers
         self.workers = workers or max(1, os.cpu_count() or 1)  # 0: one per core
@@ -351,10 +352,22 @@ class Library:
         return self.labelling.unlabel(path, name)
 
     def thumbnail(self, face: int) -> bytes | None:
-        """The JPEG kept of library face `face` (see `index(keep_thumbnails=True)`), or None."""
+        """A JPEG of library face `face`: the one kept (see `index(keep_thumbnails=True)`), else one cut from its
+        photo or video frame where it still is; None when neither is at hand."""
         with Session(self.gallery.engine) as session:
-            return session.scalar(select(LibraryFace.thumbnail).where(LibraryFace.id == face,
-                                                                      LibraryFace.collection_id == self._collection_id))
+            row = session.execute(select(LibraryFace.thumbnail, LibraryFace.file_id, LibraryFace.box,
+                                         LibraryFace.frame_ms).where(LibraryFace.id == face,
+                                                                     LibraryFace.collection_id == self._collection_id)
+                                  ).first()
+            if row is None or row.thumbnail is not None:
+                return None if row is None else row.thumbnail
+            paths = self.view.paths(session, [row.file_id]).get(row.file_id, [])
+        for path in paths:  # paths the index found (never one a caller named)
+            with suppress(FaceAtlasError, OSError, StopIteration):
+                bgr = (next(frames_at(path, [row.frame_ms]))[1] if row.frame_ms is not None
+                       else load_image(path).bgr)
+                return face_thumbnail(bgr, row.box)
+        return None
 
     def forget(self, cluster: int) -> Forgetting:
         """Erase an unnamed cluster's faces from the database (see `Labelling.forget`)."""

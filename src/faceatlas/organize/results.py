@@ -99,6 +99,8 @@ class Answer(Result):
     name: str | None = None
     faces: int | None = None
     samples_added: int = 0
+    subject_id: int | None = None  # the person asked about
+    face_ids: list[int] = field(default_factory=list)  # the faces the answer named (what `Review.undo` takes back)
 
     def legacy(self) -> dict:
         if self.verdict == "not":

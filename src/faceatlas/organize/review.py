@@ -9,6 +9,7 @@ it, it would have joined them) but above the review floor, calibrated so that a 
 from __future__ import annotations
 
 import numpy as np
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from faceatlas.gallery.decisions import per_comparison_fmr
@@ -85,8 +86,21 @@ class Review:
             with self.gallery.writing() as session:
                 session.merge(LibraryNotPerson(cluster_id=item.cluster, subject_id=item.subject_id))
                 session.commit()
-            return Answer(item.cluster, "not", item.name)
+            return Answer(item.cluster, "not", item.name, subject_id=item.subject_id)
         if reply.lower() in ("skip", "s", ""):
-            return Answer(item.cluster, "skipped")
+            return Answer(item.cluster, "skipped", subject_id=item.subject_id)
+        with Session(self.gallery.engine) as session:
+            faces = list(session.scalars(select(LibraryFace.id).where(LibraryFace.cluster_id == item.cluster)))
         named = self.labelling.name(item.cluster, item.name if reply.lower() in ("yes", "y") else reply)
-        return Answer(named.cluster, "named", named.name, named.faces, named.samples_added)
+        return Answer(named.cluster, "named", named.name, named.faces, named.samples_added, item.subject_id, faces)
+
+    def undo(self, answer: Answer) -> None:
+        """Take an answer back: a "no" is forgotten (the question can come again); a naming returns its faces to
+        a cluster of their own, unnamed, and removes the samples it added (see `Labelling.unname`)."""
+        if answer.verdict == "not" and answer.subject_id is not None:
+            with self.gallery.writing() as session:
+                session.execute(delete(LibraryNotPerson).where(LibraryNotPerson.cluster_id == answer.cluster,
+                                                               LibraryNotPerson.subject_id == answer.subject_id))
+                session.commit()
+        elif answer.verdict == "named" and answer.name is not None:
+            self.labelling.unname(answer.face_ids, answer.name)

@@ -7,17 +7,21 @@ from contextlib import asynccontextmanager
 from typing import Annotated
 
 import numpy as np
-from fastapi import Depends, FastAPI, File, Query, Request, Response, UploadFile
+from fastapi import FastAPI, File, Query, Request, Response, UploadFile
 from fastapi.responses import JSONResponse
+from starlette.formparsers import MultiPartParser
 
 from faceatlas.config import get_settings
 from faceatlas.pipeline import FaceAnalyzer
-from faceatlas.service import gallery_routes, problems
-from faceatlas.service.auth import caller, require
-from faceatlas.service.keys import ApiKey, KeyStore
-from faceatlas.service.limits import BodyLimit, QueueFull, WorkQueue
+from faceatlas.service import gallery_routes, library_routes, problems
+from faceatlas.service.auth import Analyzing
+from faceatlas.service.batching import Batcher
+from faceatlas.service.jobs import Jobs
+from faceatlas.service.keys import KeyStore
+from faceatlas.service.limits import BodyLimit, QueueFull, ResultTimeout, WorkQueue
 from faceatlas.service.metrics import Metrics
 from faceatlas.service.schemas import Analysis, Health, VerificationResult
+from faceatlas.service.state import Galleries, Service
 from faceatlas.version import __version__
 
 Image = Annotated[UploadFile, File(description="An image file (JPEG, PNG, WebP, ...).")]
@@ -28,33 +32,42 @@ def create_app(profile: str | None = None, threads: int | None = None) -> FastAP
     API key of the `KeyStore` holding its scope."""
     settings = get_settings()
     store = KeyStore()
-    identified = caller(store)
-
-    async def analyzing(key: ApiKey = Depends(identified)) -> ApiKey:
-        return require(key, "analyze")
-
     analyzer = FaceAnalyzer(profile=profile, threads=threads)
-    queue = WorkQueue(workers=1, waiting=settings.serve_queue)
+    queue = WorkQueue(workers=1, waiting=settings.serve_queue, timeout=settings.request_timeout)
+    service = Service(analyzer, Galleries(analyzer), queue, Batcher(analyzer, queue, settings.batch_window_ms / 1000),
+                      Jobs(), store)
     ready = {"models": False}
+    MultiPartParser.spool_max_size = settings.max_upload_bytes  # uploads stay in memory, never in a temporary file
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await queue.run(lambda: analyzer.analyze(np.zeros((64, 64, 3), np.uint8)))  # load every model now
+        service.batcher.start()
         ready["models"] = True
         yield
+        await service.batcher.stop()
+        service.jobs.close()
+        service.galleries.close()
 
     app = FastAPI(title="FaceAtlas", version=__version__, lifespan=lifespan,
                   description="Offline face detection, recognition and calibrated verification.")
-    metrics = Metrics(queue)
+    metrics = Metrics(queue, service.batcher)
     metrics.install(app)
-    app.add_middleware(BodyLimit, limit=settings.max_upload_bytes)
+    app.add_middleware(BodyLimit, limit=settings.max_upload_bytes, timeout=settings.request_timeout)
     problems.install(app)
-    app.include_router(gallery_routes.router(identified, gallery_routes.Galleries(analyzer), queue))
+    app.state.keys = store
+    app.include_router(gallery_routes.router(service))
+    app.include_router(library_routes.router(service))
 
     @app.exception_handler(QueueFull)
     async def queue_full(_: Request, error: QueueFull) -> JSONResponse:
         return problems.problem(503, "QueueFull", "Busy", f"{error.args[0]} requests are already waiting; retry "
                                 "shortly", {"Retry-After": "1"})
+
+    @app.exception_handler(ResultTimeout)
+    async def too_slow(_: Request, error: ResultTimeout) -> JSONResponse:
+        return problems.problem(504, "ResultTimeout", "Timed out", f"the result was not ready within "
+                                f"{error.args[0]:g} s (FACEATLAS_REQUEST_TIMEOUT)", {"Retry-After": "5"})
 
     @app.get("/healthz")
     async def healthz() -> Health:
@@ -69,18 +82,17 @@ def create_app(profile: str | None = None, threads: int | None = None) -> FastAP
             return Health(status="loading", detail="models are loading")
         return Health(status="ok")
 
-    @app.post("/v1/analyze", dependencies=[Depends(analyzing)])
-    async def analyze(image: Image, embed: Annotated[bool, Query(description="Add identity embeddings.")] = False
-                      ) -> Analysis:
+    @app.post("/v1/analyze")
+    async def analyze(image: Image, _: Analyzing,
+                      embed: Annotated[bool, Query(description="Add identity embeddings.")] = False) -> Analysis:
         """Every face of an image: boxes, scores, five landmarks, and embeddings on request. The upload is analysed
         in memory and never stored."""
-        data = await image.read()
-        faces = await queue.run(lambda: analyzer.shot(data, embed=embed).faces)
+        faces = await service.batcher.analyze(await image.read(), embed=embed)
         metrics.faces.inc(len(faces))
         return Analysis(**{**faces.to_dict(), "source": image.filename})
 
-    @app.post("/v1/verify", dependencies=[Depends(analyzing)])
-    async def verify(a: Image, b: Image,
+    @app.post("/v1/verify")
+    async def verify(a: Image, b: Image, _: Analyzing,
                      fmr: Annotated[float, Query(gt=0, lt=1, description="The decision's false-match rate.")] = 1e-4,
                      min_quality: Annotated[float | None, Query(ge=0, le=1, description="Answer "
                                                                 "'insufficient_quality' below this quality.")] = None,

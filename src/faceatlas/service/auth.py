@@ -1,28 +1,28 @@
 """Who is calling: the request's API key (`Authorization: Bearer fa_...` or `X-API-Key`), checked against the
-`KeyStore`; 401 without a valid key, 403 without the scope (for the collection, where a route names one)."""
+application's `KeyStore` (`app.state.keys`); 401 without a valid key, 403 without the scope (for the collection,
+where a route names one)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
 
-from fastapi import HTTPException, Request
+from fastapi import Depends, HTTPException, Path, Request
 
 from faceatlas.service.keys import ApiKey, KeyStore
 
+Collection = Annotated[str, Path(min_length=1, max_length=200, description="A collection of people.")]
 
-def caller(store: KeyStore) -> Callable[[Request], Awaitable[ApiKey]]:
+
+async def identified(request: Request) -> ApiKey:
     """A dependency: the valid API key the request carries."""
-
-    async def check(request: Request) -> ApiKey:
-        header = request.headers.get("authorization", "")
-        token = header[7:].strip() if header.lower().startswith("bearer ") else request.headers.get("x-api-key", "")
-        key = store.authenticate(token) if token else None
-        if key is None:
-            raise HTTPException(401, "a valid API key is needed: Authorization: Bearer fa_... (faceatlas serve keys "
-                                     "create)", headers={"WWW-Authenticate": "Bearer"})
-        return key
-
-    return check
+    store: KeyStore = request.app.state.keys
+    header = request.headers.get("authorization", "")
+    token = header[7:].strip() if header.lower().startswith("bearer ") else request.headers.get("x-api-key", "")
+    key = store.authenticate(token) if token else None
+    if key is None:
+        raise HTTPException(401, "a valid API key is needed: Authorization: Bearer fa_... (faceatlas serve keys "
+                                 "create)", headers={"WWW-Authenticate": "Bearer"})
+    return key
 
 
 def require(key: ApiKey, scope: str, collection: str | None = None) -> ApiKey:
@@ -31,3 +31,28 @@ def require(key: ApiKey, scope: str, collection: str | None = None) -> ApiKey:
         where = f" in collection '{collection}'" if collection is not None else ""
         raise HTTPException(403, f"this key does not hold the scope '{scope}'{where}")
     return key
+
+
+def scoped(scope: str) -> Any:
+    """A dependency: the caller's key, if it holds `scope` for the collection the path names."""
+
+    async def check(collection: Collection, key: ApiKey = Depends(identified)) -> ApiKey:
+        return require(key, scope, collection)
+
+    return Depends(check)
+
+
+def holding(scope: str) -> Any:
+    """A dependency: the caller's key, if it holds `scope` (a route that names no collection)."""
+
+    async def check(key: ApiKey = Depends(identified)) -> ApiKey:
+        return require(key, scope)
+
+    return Depends(check)
+
+
+Caller = Annotated[ApiKey, Depends(identified)]
+Reading = Annotated[ApiKey, scoped("identify")]
+Enrolling = Annotated[ApiKey, scoped("enrol")]
+Erasing = Annotated[ApiKey, scoped("erase")]
+Analyzing = Annotated[ApiKey, holding("analyze")]

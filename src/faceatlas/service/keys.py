@@ -8,7 +8,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 import secrets
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -16,6 +15,7 @@ from pathlib import Path
 
 from faceatlas.config import get_settings
 from faceatlas.io.files import private_folder, write_atomically
+from faceatlas.service.audit import AuditLog
 
 SCOPES = ("analyze", "identify", "enrol", "erase", "admin")
 """analyze: detect, describe and verify photos; identify: search a collection; enrol: add, rename and merge people;
@@ -84,18 +84,13 @@ class KeyStore:
         return True
 
     @property
-    def audit_path(self) -> Path:
-        """The append-only log of key events beside the keys: when, what, which key (its id, name and scopes)."""
-        return self.path.with_name("audit.jsonl")
+    def audit(self) -> AuditLog:
+        """The append-only log beside the keys (see `audit`)."""
+        private_folder(self.path.parent)
+        return AuditLog(self.path.with_name("audit.jsonl"))
 
     def _audit(self, event: str, key: ApiKey) -> None:
-        line = json.dumps({"when": datetime.now(UTC).isoformat(timespec="seconds"), "event": event, "key": key.id,
-                           "name": key.name, "scopes": list(key.scopes), "collections": list(key.collections)})
-        descriptor = os.open(self.audit_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o600)
-        with os.fdopen(descriptor, "a") as log:
-            log.write(line + "\n")
-            log.flush()
-            os.fsync(log.fileno())
+        self.audit.record(event, key.id, key.name, scopes=list(key.scopes), collections=list(key.collections))
 
     def authenticate(self, token: str) -> ApiKey | None:
         """The key this token is, or None (unknown, revoked or malformed), compared in constant time."""

@@ -8,11 +8,12 @@ import time
 from fastapi import FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
+from faceatlas.service.batching import Batcher
 from faceatlas.service.limits import WorkQueue
 
 
 class Metrics:
-    def __init__(self, queue: WorkQueue) -> None:
+    def __init__(self, queue: WorkQueue, batcher: Batcher) -> None:
         self.registry = CollectorRegistry()
         self.requests = Counter("faceatlas_http_requests", "HTTP requests answered", ["route", "method", "status"],
                                 registry=self.registry)
@@ -22,6 +23,10 @@ class Metrics:
         self.faces = Counter("faceatlas_faces", "Faces found in analysed images", registry=self.registry)
         queued = Gauge("faceatlas_queue_depth", "Requests waiting for or in the pipeline", registry=self.registry)
         queued.set_function(lambda: queue.active)
+        batches = Gauge("faceatlas_batches", "Pipeline runs of batched uploads so far", registry=self.registry)
+        batches.set_function(lambda: batcher.batches)
+        pictures = Gauge("faceatlas_batched_pictures", "Uploads analysed in those runs", registry=self.registry)
+        pictures.set_function(lambda: batcher.pictures)
 
     def install(self, app: FastAPI) -> None:
         @app.middleware("http")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class FaceRecord(BaseModel):
@@ -39,3 +39,45 @@ class VerificationResult(BaseModel):
 class Health(BaseModel):
     status: str
     detail: str = ""
+
+
+class Rename(BaseModel):
+    name: str = Field(min_length=1, max_length=200, description="The person's new name.")
+
+
+class MergeInto(BaseModel):
+    into: str = Field(min_length=1, max_length=200, description="The person who keeps every sample.")
+
+
+class MoveSamples(BaseModel):
+    samples: list[int] = Field(min_length=1, max_length=10_000, description="Sample ids of the person in the path.")
+    to: str = Field(min_length=1, max_length=200, description="Who they are (created if new).")
+
+
+class Moved(BaseModel):
+    """Samples moved to `into`."""
+
+    moved: int
+    into: str
+
+
+class ReviewReply(BaseModel):
+    """An answer to the review question about `cluster` and the person `subject_id` (as the queue put it)."""
+
+    cluster: int
+    subject_id: int
+    reply: str = Field(min_length=1, max_length=200, description="yes, no, skip, or the right name.")
+
+
+class ClusterName(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+
+
+class ClusterMerge(BaseModel):
+    other: int = Field(description="The cluster that is the same person.")
+
+
+class IndexFolder(BaseModel):
+    folder: str = Field(min_length=1, max_length=4096, description="A folder on the server, inside one of its "
+                        "FACEATLAS_SERVE_FOLDERS.")
+    videos: bool = False

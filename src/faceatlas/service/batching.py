@@ -1,0 +1,90 @@
+"""Dynamic micro-batching: pictures of concurrent requests are analysed together, one `FaceAnalyzer.shots` run per
+batch (one recogniser run for all their faces). A batch is whatever waits when the worker is free, plus what
+arrives within `window` seconds of its first picture, up to `size` pictures."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from faceatlas.pipeline import BATCH_PICTURES, FaceAnalyzer
+from faceatlas.service.limits import WorkQueue, within
+from faceatlas.types import Faces, SubjectRule
+
+
+@dataclass
+class _Request:
+    data: bytes
+    embed: bool
+    subject: SubjectRule | None
+    result: asyncio.Future[Faces] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+
+
+class Batcher:
+    """Analyses uploaded pictures for requests, batched; started and stopped with the application."""
+
+    def __init__(self, analyzer: FaceAnalyzer, queue: WorkQueue, window: float, size: int = BATCH_PICTURES) -> None:
+        self.analyzer = analyzer
+        self.queue = queue
+        self.window = window
+        self.size = size
+        self.batches = 0
+        self.pictures = 0
+        self._waiting: asyncio.Queue[_Request] = asyncio.Queue()
+        self._task: asyncio.Task | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._serve())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    async def analyze(self, data: bytes, embed: bool = True, subject: SubjectRule | None = None) -> Faces:
+        """The faces of one uploaded picture (its error raised, as `FaceAnalyzer.analyze` would)."""
+        request = _Request(data, embed, subject)
+        self.queue.admit(request.result)
+        await self._waiting.put(request)
+        return await within(request.result, self.queue.timeout)
+
+    async def _serve(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            batch = [await self._waiting.get()]
+            deadline = loop.time() + self.window
+            while len(batch) < self.size:
+                if self._waiting.empty():
+                    remaining = deadline - loop.time()
+                    if remaining <= 0:
+                        break
+                    try:
+                        batch.append(await asyncio.wait_for(self._waiting.get(), remaining))
+                    except TimeoutError:
+                        break
+                else:
+                    batch.append(self._waiting.get_nowait())
+            await self._run([r for r in batch if not r.result.done()])
+
+    async def _run(self, batch: list[_Request]) -> None:
+        """One pipeline run per kind of request in the batch (with or without embeddings, subject rule)."""
+        kinds: dict[tuple, list[_Request]] = {}
+        for request in batch:
+            kinds.setdefault((request.embed, request.subject), []).append(request)
+        for (embed, subject), requests in kinds.items():
+            try:
+                shots = await self.queue.execute(lambda r=requests, e=embed, s=subject: list(
+                    self.analyzer.shots([q.data for q in r], embed=e, subject=s, folders=False)))
+            except Exception as error:  # a model that cannot run fails every request of the batch
+                shots, failure = None, error
+            self.batches += 1
+            self.pictures += len(requests)
+            for number, request in enumerate(requests):
+                if request.result.done():
+                    continue
+                if shots is None:
+                    request.result.set_exception(failure)
+                elif shots[number].error is not None:
+                    request.result.set_exception(shots[number].error)
+                else:
+                    request.result.set_result(shots[number].faces)
