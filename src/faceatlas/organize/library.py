@@ -68,7 +68,9 @@ class Library:
                  workers: int | None = None, create: bool = True, gallery: Gallery | None = None) -> None:
         """`workers`: analysing processes (default: the `workers` setting; 0: one per core); `gallery`: an open
         gallery to use (its database, collection and analyzer) instead of opening one."""
-        self.gallery = gallery or Gallery(url, collection, FaceAnalyzer(profile=profile), create=create)
+        if gallery is None:  # not `gallery or`: an empty gallery is falsy (len 0)
+            gallery = Gallery(url, collection, FaceAnalyzer(profile=profile), create=create)
+        self.gallery = gallery
         self.profile = self.gallery.analyzer.profile
         workers = get_settings().workers if workers is None else workers
         self.workers = workers or max(1, os.cpu_count() or 1)  # 0: one per core
