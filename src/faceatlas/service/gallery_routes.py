@@ -10,6 +10,7 @@ from fastapi import APIRouter, File, HTTPException, Path, Query, UploadFile
 from fastapi.responses import Response
 from sqlalchemy import Engine
 
+from faceatlas.config import get_settings
 from faceatlas.gallery.collections import collection_names
 from faceatlas.gallery.results import EnrollReport, Erasure, Identification, PersonRecord, PersonSummary
 from faceatlas.gallery.store import open_engine
@@ -32,7 +33,7 @@ def router(service: Service) -> APIRouter:
     async def collections(key: Caller) -> list[str]:
         """The collections of the store this key may touch."""
         if not engine:
-            engine.append(open_engine(None))
+            engine.append(open_engine(get_settings().gallery_url))  # the server's database, as Gallery opens
         names = await queue.run(lambda: collection_names(engine[0]))
         return [n for n in names if ALL_COLLECTIONS in key.collections or n in key.collections]
 
