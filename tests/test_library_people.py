@@ -167,6 +167,26 @@ def test_a_yes_joins_the_cluster_to_the_person_and_adds_samples(scene):
     assert [p.name for p in library.people()] == ["Alice", None]
 
 
+def test_an_answer_taken_back_is_asked_again_and_leaves_nothing_behind(scene):
+    library, _ = scene
+    library.name(library.people()[0].cluster, "Alice")
+    [item] = library.review()
+    library.reviewing.undo(library.answer(item, "no"))  # a "no" forgotten: the question comes back
+    assert [(i.cluster, i.name) for i in library.review()] == [(item.cluster, "Alice")]
+    yes = library.answer(item, "yes")
+    assert (yes.verdict, yes.faces, len(yes.face_ids)) == ("named", 7, 3)
+    library.reviewing.undo(yes)  # the naming undone: the 3 faces are a cluster of their own, Alice's samples as before
+    assert sorted((p.name, p.faces) for p in library.people() if p.name) == [("Alice", 4)]
+    assert library.gallery.people()[0].samples == 4
+    [again] = library.review()
+    assert (again.faces, again.name) == (3, "Alice")
+    named = library.answer(again, "Bob")  # a new person made by an answer, taken back: erased, not left empty
+    library.reviewing.undo(named)
+    assert [p.name for p in library.gallery.people()] == ["Alice"]
+    with pytest.raises(LabellingError, match="nothing to take back"):
+        library.reviewing.undo(yes)
+
+
 def test_naming_two_clusters_alike_joins_them_under_the_older_id(scene):
     library, _ = scene
     clusters = sorted(p.cluster for p in library.people())

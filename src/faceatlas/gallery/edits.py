@@ -70,3 +70,14 @@ def move_samples(gallery: Gallery, name: str, sample_ids: Iterable[int], to: str
         gallery.vectors.changed(gallery._commit(session, "move", {"subject_id": subject.id, "into": target.id,
                                                                   "samples": moved}))
     return int(moved)
+
+
+def remove_if_empty(gallery: Gallery, name: str) -> bool:
+    """Remove person `name` if they have no sample left (nothing of theirs to erase); whether they were."""
+    with gallery.writing() as session:
+        subject = gallery._subject(session, name)
+        if session.scalar(select(Sample.id).where(Sample.subject_id == subject.id).limit(1)) is not None:
+            return False
+        session.delete(subject)
+        gallery.vectors.changed(gallery._commit(session, "remove_empty", {"subject_id": subject.id}))
+    return True

@@ -20,7 +20,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from faceatlas.errors import LabellingError
-from faceatlas.gallery import Gallery, erasure
+from faceatlas.gallery import Gallery, edits, erasure
 from faceatlas.gallery.schema import Subject
 from faceatlas.io.files import sha256_file
 from faceatlas.io.image import shown
@@ -251,7 +251,8 @@ class Labelling:
     def unname(self, face_ids: list[int], name: str) -> Naming:
         """Faces named `name` by mistake (an answer taken back) leave the person, without a cannot-link: all of
         the person's library faces make their cluster unnamed again, some of them a new cluster. The gallery samples
-        made from them are removed, and a person left without any sample is erased."""
+        made from them are removed, and a person left without any sample with them (their faces stay in the
+        library, unnamed)."""
         with self.gallery.writing() as session:
             person = cluster_of(self.view.names(session), name)
             if person is None:
@@ -271,12 +272,10 @@ class Labelling:
                 session.flush()
                 session.execute(update(LibraryFace).where(LibraryFace.id.in_(faces)).values(cluster_id=new))
             session.commit()
-        samples = self.gallery.show(name).samples
-        made = [sample.id for sample in samples if fragment_face(sample.source) in faces]
-        if made and len(made) == len(samples):
-            self.gallery.erase(name)
-        elif made:
+        made = [sample.id for sample in self.gallery.show(name).samples if fragment_face(sample.source) in faces]
+        if made:
             self.gallery.remove_samples(name, made)
+        edits.remove_if_empty(self.gallery, name)
         return Naming(new, None, len(faces))
 
     def forget(self, cluster_id: int) -> Forgetting:
