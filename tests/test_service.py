@@ -198,7 +198,12 @@ def test_the_python_client_returns_the_python_apis_results_and_raises_its_errors
         assert [p.name for p in api.people("clients")] == ["alice"]
         assert api.identify("clients", ASTRONAUT)[0].decision == "alice"
         assert api.verify_person("clients", "alice", ASTRONAUT).same
-        assert "none of its" in api.erase("clients", "alice").proof
+        assert api.rename("clients", "alice", "Alice Éileen").name == "Alice Éileen"  # quoted in the path
+        [sample] = api.show("clients", "Alice Éileen").samples
+        assert api.move_samples("clients", "Alice Éileen", [sample.id], "eileen") == 1
+        assert api.merge("clients", "eileen", "Alice Éileen") == 1
+        assert [(p.name, p.samples) for p in api.people("clients")] == [("Alice Éileen", 1)]
+        assert "none of its" in api.erase("clients", "Alice Éileen").proof
     with Client(server, "fa_nobody_nothing") as stranger, pytest.raises(ServiceError) as refused:
         stranger.analyze(ASTRONAUT)
     assert refused.value.status == 401

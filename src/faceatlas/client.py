@@ -6,6 +6,9 @@
     >>> api.verify("a.jpg", "b.jpg", fmr=1e-4)     # a Verification
     >>> api.enroll("staff", "alice", ["a1.jpg"])   # an EnrollReport
     >>> api.identify("staff", "door.jpg")           # a list of Identification
+    >>> api.rename("staff", "alice", "Alice"); api.merge("staff", "al", "Alice")
+    >>> job = api.index("family", "/srv/photos"); api.wait(job)   # a served folder (FACEATLAS_SERVE_FOLDERS)
+    >>> for item in api.review("family"): api.answer("family", item, "yes")
 
 An error answer is raised as the FaceAtlas error it names (`NoFaceError`, `GalleryNotFoundError`, ...), or as
 `ServiceError` with the HTTP status for the API's own conditions (no key, a full queue).
@@ -13,13 +16,26 @@ An error answer is raised as the FaceAtlas error it names (`NoFaceError`, `Galle
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
+from pydantic import TypeAdapter
 
 from faceatlas.errors import ERRORS, FaceAtlasError, problem_slug
-from faceatlas.gallery.results import Candidate, EnrollReport, Erasure, Identification, PersonSummary, Refusal
+from faceatlas.gallery.results import (
+    Candidate,
+    EnrollReport,
+    Erasure,
+    Identification,
+    PersonRecord,
+    PersonSummary,
+    Refusal,
+)
+from faceatlas.organize.results import Answer, ClusterSummary, Naming, ReviewItem
+from faceatlas.service.jobs import Job
 from faceatlas.types import Faces, Verification
 
 PROBLEM_PREFIX = "urn:faceatlas:problem:"
@@ -60,28 +76,74 @@ class Client:
         return _verification(body)
 
     def people(self, collection: str) -> list[PersonSummary]:
-        return [PersonSummary(**row) for row in self._call("GET", f"/v1/collections/{collection}/people")]
+        return [PersonSummary(**row) for row in self._call("GET", f"{_collection(collection)}/people")]
 
     def enroll(self, collection: str, name: str, images: list[str | Path | bytes]) -> EnrollReport:
-        body = self._call("POST", f"/v1/collections/{collection}/people/{name}/faces",
+        body = self._call("POST", f"{_person(collection, name)}/faces",
                           files=[("images", _file(image)) for image in images])
         return EnrollReport(body["subject"], body["added"], [Refusal(**r) for r in body["rejected"]])
 
     def identify(self, collection: str, image: str | Path | bytes, fpir: float | None = None,
                  fmr: float | None = None, top_k: int = 5) -> list[Identification]:
         params = {k: v for k, v in {"fpir": fpir, "fmr": fmr, "top_k": top_k}.items() if v is not None}
-        rows = self._call("POST", f"/v1/collections/{collection}/identify", params=params,
+        rows = self._call("POST", f"{_collection(collection)}/identify", params=params,
                           files={"image": _file(image)})
         return [Identification(**{**row, "candidates": [Candidate(**c) for c in row["candidates"]]}) for row in rows]
 
     def verify_person(self, collection: str, name: str, image: str | Path | bytes, fmr: float = 1e-4
                       ) -> Verification:
-        body = self._call("POST", f"/v1/collections/{collection}/people/{name}/verify", params={"fmr": fmr},
+        body = self._call("POST", f"{_person(collection, name)}/verify", params={"fmr": fmr},
                           files={"image": _file(image)})
         return _verification(body)
 
     def erase(self, collection: str, name: str) -> Erasure:
-        return Erasure(**self._call("DELETE", f"/v1/collections/{collection}/people/{name}"))
+        return Erasure(**self._call("DELETE", _person(collection, name)))
+
+    def show(self, collection: str, name: str) -> PersonRecord:
+        return _as(PersonRecord, self._call("GET", _person(collection, name)))
+
+    def rename(self, collection: str, name: str, new: str) -> PersonRecord:
+        return _as(PersonRecord, self._call("PATCH", _person(collection, name), json={"name": new}))
+
+    def merge(self, collection: str, source: str, target: str) -> int:
+        """Samples moved from `source` to `target`."""
+        return int(self._call("POST", f"{_person(collection, source)}/merge", json={"into": target})["moved"])
+
+    def move_samples(self, collection: str, name: str, sample_ids: list[int], to: str) -> int:
+        body = {"samples": sample_ids, "to": to}
+        return int(self._call("POST", f"{_person(collection, name)}/samples/move", json=body)["moved"])
+
+    # ---- the photo library ----------------------------------------------------------------------------------
+
+    def library_people(self, collection: str, named: bool | None = None) -> list[ClusterSummary]:
+        params = {} if named is None else {"named": named}
+        return _as(list[ClusterSummary], self._call("GET", f"{_library(collection)}/people", params=params))
+
+    def review(self, collection: str, limit: int | None = None) -> list[ReviewItem]:
+        params = {} if limit is None else {"limit": limit}
+        return _as(list[ReviewItem], self._call("GET", f"{_library(collection)}/review", params=params))
+
+    def answer(self, collection: str, item: ReviewItem, reply: str) -> Answer:
+        body = {"cluster": item.cluster, "subject_id": item.subject_id, "reply": reply}
+        return _as(Answer, self._call("POST", f"{_library(collection)}/review/answers", json=body))
+
+    def undo(self, collection: str, answer: Answer) -> None:
+        self._call("POST", f"{_library(collection)}/review/undo", json=answer.to_dict())
+
+    def name_cluster(self, collection: str, cluster: int, name: str) -> Naming:
+        return _as(Naming, self._call("POST", f"{_library(collection)}/clusters/{cluster}/name", json={"name": name}))
+
+    def index(self, collection: str, folder: str, videos: bool = False) -> Job:
+        """Start indexing a folder on the server (inside its FACEATLAS_SERVE_FOLDERS): the job, to `wait` for."""
+        body = {"folder": folder, "videos": videos}
+        return _as(Job, self._call("POST", f"{_library(collection)}/index", json=body))
+
+    def wait(self, job: Job, poll: float = 0.5) -> Job:
+        """The job once it is done or failed (its progress polled every `poll` seconds)."""
+        while job.state in ("queued", "running"):
+            time.sleep(poll)
+            job = _as(Job, self._call("GET", f"/v1/jobs/{job.id}"))
+        return job
 
     def _call(self, method: str, path: str, **options: Any) -> Any:
         answer = self._http.request(method, path, **options)
@@ -92,6 +154,23 @@ class Client:
         detail = str(problem.get("detail", answer.text))
         error = _ERRORS_BY_TYPE.get(kind)
         raise error(detail) if error else ServiceError(answer.status_code, kind or "unknown", detail)
+
+
+def _collection(collection: str) -> str:
+    return f"/v1/collections/{quote(collection, safe='')}"
+
+
+def _person(collection: str, name: str) -> str:
+    return f"{_collection(collection)}/people/{quote(name, safe='')}"
+
+
+def _library(collection: str) -> str:
+    return f"{_collection(collection)}/library"
+
+
+def _as(kind: Any, body: Any) -> Any:
+    """`body` (JSON) as the result type `kind` (a dataclass, or a list of one), validated."""
+    return TypeAdapter(kind).validate_python(body)
 
 
 def _file(image: str | Path | bytes) -> tuple[str, bytes]:
