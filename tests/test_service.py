@@ -61,6 +61,11 @@ def test_analyze_finds_the_face_and_embeds_on_request(client: httpx.Client):
     assert 150 < x1 < x2 < 350 and 50 < y1 < y2 < 250
     embedded = client.post("/v1/analyze?embed=true", files={"image": upload(ASTRONAUT)}).json()
     assert len(embedded["faces"][0]["embedding"]) == 128
+    described = client.post("/v1/analyze?heads=age_gender&heads=expression", files={"image": upload(ASTRONAUT)})
+    attributes = described.json()["faces"][0]["attributes"]
+    assert attributes["gender"] == "female" and 20 < attributes["age"] < 45 and attributes["expression"] == "happy"
+    unknown = client.post("/v1/analyze?heads=horoscope", files={"image": upload(ASTRONAUT)})
+    assert unknown.status_code == 422 and "horoscope" in unknown.json()["detail"]
 
 
 def test_verify_decides_at_the_asked_rate(client: httpx.Client, tmp_path: Path):

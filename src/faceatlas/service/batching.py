@@ -17,6 +17,7 @@ class _Request:
     data: bytes
     embed: bool
     subject: SubjectRule | None
+    heads: tuple[str, ...]
     result: asyncio.Future[Faces] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
 
 
@@ -30,6 +31,7 @@ class Batcher:
         self.size = size
         self.batches = 0
         self.pictures = 0
+        self._with_heads: dict[tuple[str, ...], FaceAnalyzer] = {(): analyzer}  # sharing the loaded models
         self._waiting: asyncio.Queue[_Request] = asyncio.Queue()
         self._task: asyncio.Task | None = None
 
@@ -41,9 +43,11 @@ class Batcher:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
 
-    async def analyze(self, data: bytes, embed: bool = True, subject: SubjectRule | None = None) -> Faces:
-        """The faces of one uploaded picture (its error raised, as `FaceAnalyzer.analyze` would)."""
-        request = _Request(data, embed, subject)
+    async def analyze(self, data: bytes, embed: bool = True, subject: SubjectRule | None = None,
+                      heads: tuple[str, ...] = ()) -> Faces:
+        """The faces of one uploaded picture, with the columns of these attribute `heads` (their models loaded on
+        first use); its error raised, as `FaceAnalyzer.analyze` would."""
+        request = _Request(data, embed, subject, tuple(sorted(set(heads))))
         self.queue.admit(request.result)
         await self._waiting.put(request)
         return await within(request.result, self.queue.timeout)
@@ -67,14 +71,17 @@ class Batcher:
             await self._run([r for r in batch if not r.result.done()])
 
     async def _run(self, batch: list[_Request]) -> None:
-        """One pipeline run per kind of request in the batch (with or without embeddings, subject rule)."""
+        """One pipeline run per kind of request in the batch (with or without embeddings, subject rule, heads)."""
         kinds: dict[tuple, list[_Request]] = {}
         for request in batch:
-            kinds.setdefault((request.embed, request.subject), []).append(request)
-        for (embed, subject), requests in kinds.items():
+            kinds.setdefault((request.embed, request.subject, request.heads), []).append(request)
+        for (embed, subject, heads), requests in kinds.items():
+            if heads not in self._with_heads:
+                self._with_heads[heads] = self.analyzer.with_heads(*heads)
+            analyzer = self._with_heads[heads]
             try:
-                shots = await self.queue.execute(lambda r=requests, e=embed, s=subject: list(
-                    self.analyzer.shots([q.data for q in r], embed=e, subject=s, folders=False)))
+                shots = await self.queue.execute(lambda r=requests, e=embed, s=subject, a=analyzer: list(
+                    a.shots([q.data for q in r], embed=e, subject=s, folders=False)))
             except Exception as error:  # a model that cannot run fails every request of the batch
                 shots, failure = None, error
             self.batches += 1
