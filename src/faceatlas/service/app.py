@@ -13,7 +13,7 @@ from starlette.formparsers import MultiPartParser
 
 from faceatlas.config import get_settings
 from faceatlas.pipeline import FaceAnalyzer
-from faceatlas.service import gallery_routes, library_routes, problems
+from faceatlas.service import gallery_routes, library_routes, problems, web
 from faceatlas.service.auth import Analyzing
 from faceatlas.service.batching import Batcher
 from faceatlas.service.jobs import Jobs
@@ -102,4 +102,5 @@ def create_app(profile: str | None = None, threads: int | None = None) -> FastAP
         result = await queue.run(lambda: analyzer.verify(first, second, fmr=fmr, min_quality=min_quality))
         return VerificationResult(**result.to_dict())
 
+    web.install(app, store)  # last: its page and assets shadow no route
     return app

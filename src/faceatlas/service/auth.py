@@ -1,14 +1,17 @@
 """Who is calling: the request's API key (`Authorization: Bearer fa_...` or `X-API-Key`), checked against the
-application's `KeyStore` (`app.state.keys`); 401 without a valid key, 403 without the scope (for the collection,
+application's `KeyStore` (`app.state.keys`), or the web app's session cookie (`app.state.sessions`), whose changes
+must carry its CSRF token (`X-CSRF-Token`); 401 without a valid key, 403 without the scope (for the collection,
 where a route names one)."""
 
 from __future__ import annotations
 
+import hmac
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Path, Request
 
 from faceatlas.service.keys import ApiKey, KeyStore
+from faceatlas.service.sessions import CHANGING
 
 Collection = Annotated[str, Path(min_length=1, max_length=200, description="A collection of people.")]
 
@@ -19,6 +22,12 @@ async def identified(request: Request) -> ApiKey:
     header = request.headers.get("authorization", "")
     token = header[7:].strip() if header.lower().startswith("bearer ") else request.headers.get("x-api-key", "")
     key = store.authenticate(token) if token else None
+    if not token and (found := request.app.state.sessions.of(request, store)) is not None:
+        session, key = found
+        presented = request.headers.get("x-csrf-token", "")
+        if request.method in CHANGING and not hmac.compare_digest(presented.encode(), session.csrf.encode()):
+            raise HTTPException(403, "a change made with the session cookie needs its X-CSRF-Token header "
+                                     "(GET /v1/session gives it)")
     if key is None:
         raise HTTPException(401, "a valid API key is needed: Authorization: Bearer fa_... (faceatlas serve keys "
                                  "create)", headers={"WWW-Authenticate": "Bearer"})
@@ -56,3 +65,4 @@ Reading = Annotated[ApiKey, scoped("identify")]
 Enrolling = Annotated[ApiKey, scoped("enrol")]
 Erasing = Annotated[ApiKey, scoped("erase")]
 Analyzing = Annotated[ApiKey, holding("analyze")]
+Administering = Annotated[ApiKey, holding("admin")]
