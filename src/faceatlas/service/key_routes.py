@@ -4,21 +4,23 @@ them; each change is in the audit log with the admin key that made it."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Response
 from pydantic import BaseModel, Field
 
 from faceatlas.service.auth import Administering
 from faceatlas.service.keys import ALL_COLLECTIONS, SCOPES, ApiKey, KeyStore
+from faceatlas.service.schemas import problems
 
 KeyId = Annotated[str, Path(min_length=1, max_length=64, description="A key's id (fa_<id>_...).")]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
+Scope = Literal[SCOPES]  # one of keys.SCOPES
 
 
 class NewKey(BaseModel):
     name: Name = Field(description="Who or what the key is for.")
-    scopes: list[str] = Field(min_length=1, max_length=len(SCOPES), description=f"Some of {', '.join(SCOPES)}.")
+    scopes: list[Scope] = Field(min_length=1, max_length=len(SCOPES), description="What it may do.")
     collections: list[Name] = Field(min_length=1, max_length=100, description="Collections it may touch ('*': all).")
 
 
@@ -38,7 +40,7 @@ class MadeKey(BaseModel):
 
 
 def router(store: KeyStore) -> APIRouter:
-    routes = APIRouter(prefix="/v1/keys", tags=["keys"])
+    routes = APIRouter(prefix="/v1/keys", tags=["keys"], responses=problems(400, 401, 403, 404, 408, 413, 422))
 
     @routes.get("")
     async def keys(admin: Administering) -> list[KeyInfo]:
@@ -50,10 +52,7 @@ def router(store: KeyStore) -> APIRouter:
         """Make a key; its token is in this answer only."""
         if not within(admin, tuple(new.collections)):
             raise HTTPException(403, "an admin key makes keys only for its own collections")
-        try:
-            key, token = store.create(new.name, new.scopes, new.collections)
-        except ValueError as error:
-            raise HTTPException(422, str(error)) from None
+        key, token = store.create(new.name, list(new.scopes), new.collections)
         store.audit.record("key made over HTTP", admin.id, admin.name, made=key.id)
         return MadeKey(key=info(key), token=token)
 
