@@ -119,6 +119,7 @@ async function show() {
   try {
     leave = (await pages[chosen].render(container, context, name)) || null;
   } catch (error) {
+    if (error.status === 401) return showLogin();  // the session expired, or its key was revoked
     showError(error);
   }
   if (!container.contains(document.activeElement)) container.querySelector(".page-title")?.focus();
