@@ -29,16 +29,26 @@ def make_key(keys: Path, *scopes: str, collection: str = "default") -> str:
     return made.stdout.strip()
 
 
+class Server(str):
+    """A running server's URL, knowing its process id and the file its output goes to."""
+
+    pid: int
+    log: Path
+
+
 @contextmanager
-def running_server(keys: Path, **settings: str) -> Iterator[str]:
+def running_server(keys: Path, **settings: str) -> Iterator[Server]:
     """`faceatlas serve` on a free loopback port with this key file and these FACEATLAS_* settings, once ready: its
-    URL."""
+    URL. Its output goes to a file beside the keys (a pipe nobody reads would block it once full)."""
     port = free_port()
     env = {**os.environ, "FACEATLAS_API_KEYS": str(keys),
            **{f"FACEATLAS_{name.upper()}": value for name, value in settings.items()}}
-    process = subprocess.Popen([sys.executable, "-m", "faceatlas.cli", "serve", "--port", str(port)], env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}"
+    url = Server(f"http://127.0.0.1:{port}")
+    url.log = keys.parent / f"server-{port}.log"
+    with url.log.open("w") as output:
+        process = subprocess.Popen([sys.executable, "-m", "faceatlas.cli", "serve", "--port", str(port)], env=env,
+                                   stdout=output, stderr=subprocess.STDOUT)
+    url.pid = process.pid
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
@@ -47,7 +57,7 @@ def running_server(keys: Path, **settings: str) -> Iterator[str]:
                     break
             except httpx.TransportError:
                 pass
-            assert process.poll() is None, process.stdout.read() if process.stdout else ""
+            assert process.poll() is None, url.log.read_text()
             time.sleep(0.3)
         else:
             pytest.fail("the server did not become ready in 120 s")

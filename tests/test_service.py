@@ -146,15 +146,13 @@ def test_only_a_valid_key_with_the_scope_is_served_and_a_revoked_one_no_longer(s
     assert token.split("_", 2)[2] not in (keys.parent / "audit.jsonl").read_text()  # the secret is never written
 
 
-def test_collections_enrol_identify_verify_erase_and_no_key_crosses_collections(server: str, keys: Path,
-                                                                                tmp_path: Path):
-    scopes = ("enrol", "identify", "erase")
-    team = {"X-API-Key": make_key(keys, *scopes, collection="team")}
-    other = {"X-API-Key": make_key(keys, *scopes, collection="other")}
+def test_collections_enrol_identify_verify_erase(server: str, keys: Path, tmp_path: Path):
+    """The collection routes as a client calls them (which key reaches which route: `test_service_isolation.py`)."""
+    team = {"X-API-Key": make_key(keys, "enrol", "identify", "erase", collection="team")}
     mirrored = tmp_path / "mirrored.png"
     cv2.imwrite(str(mirrored), cv2.imread(str(ASTRONAUT))[:, ::-1])
     base = f"{server}/v1/collections/team"
-    calls = {  # every collection route, as a client calls it
+    calls = {
         "list people": lambda h: httpx.get(f"{base}/people", headers=h, timeout=60),
         "enrol": lambda h: httpx.post(f"{base}/people/alice/faces", files=[("images", upload(ASTRONAUT))],
                                       headers=h, timeout=60),
@@ -167,11 +165,6 @@ def test_collections_enrol_identify_verify_erase_and_no_key_crosses_collections(
     assert calls["list people"](team).status_code == 404  # no collection yet: reading never creates one
     enrolled = calls["enrol"](team)
     assert enrolled.status_code == 200 and len(enrolled.json()["added"]) == 1, enrolled.text
-    leaks = {name: call(other).status_code for name, call in calls.items()}  # a key for "other" on "team"
-    print("\nisolation (key for 'other' on 'team'):", leaks)
-    assert leaks == dict.fromkeys(calls, 403)
-    analyze_only = {"X-API-Key": make_key(keys, "analyze", collection="team")}
-    assert {name: call(analyze_only).status_code for name, call in calls.items()} == dict.fromkeys(calls, 403)
     assert [p["name"] for p in calls["list people"](team).json()] == ["alice"]
     found = calls["identify"](team).json()
     assert len(found) == 1 and found[0]["decision"] == "alice"

@@ -307,6 +307,8 @@ class Gallery:
             subject = self._subject(session, name)
             rows = session.execute(select(Sample.subject_id, Sample.embedding, Sample.quality)
                                    .where(Sample.subject_id == subject.id)).all()
+            if not rows:  # every sample moved to someone else: the person stays, with nothing to compare
+                raise GalleryError(f"'{name}' has no sample to verify against (enrol a photo of them)")
             score = self._person_scores(rows, face.embeddings[0])[subject.id]
         threshold = calibrated_threshold(self.analyzer.recogniser_card, fmr)
         return Verification(score=score, same=score >= threshold, threshold=threshold, fmr=fmr, model=self.model_id,

@@ -20,7 +20,7 @@ from faceatlas.service.jobs import Jobs
 from faceatlas.service.keys import KeyStore
 from faceatlas.service.limits import BodyLimit, QueueFull, ResultTimeout, WorkQueue
 from faceatlas.service.metrics import Metrics
-from faceatlas.service.schemas import Analysis, Health, VerificationResult
+from faceatlas.service.schemas import ERRORS, Analysis, Health, VerificationResult
 from faceatlas.service.state import Galleries, Service
 from faceatlas.version import __version__
 
@@ -82,7 +82,7 @@ def create_app(profile: str | None = None, threads: int | None = None) -> FastAP
             return Health(status="loading", detail="models are loading")
         return Health(status="ok")
 
-    @app.post("/v1/analyze")
+    @app.post("/v1/analyze", responses=ERRORS)
     async def analyze(image: Image, _: Analyzing,
                       embed: Annotated[bool, Query(description="Add identity embeddings.")] = False) -> Analysis:
         """Every face of an image: boxes, scores, five landmarks, and embeddings on request. The upload is analysed
@@ -91,7 +91,7 @@ def create_app(profile: str | None = None, threads: int | None = None) -> FastAP
         metrics.faces.inc(len(faces))
         return Analysis(**{**faces.to_dict(), "source": image.filename})
 
-    @app.post("/v1/verify")
+    @app.post("/v1/verify", responses=ERRORS)
     async def verify(a: Image, b: Image, _: Analyzing,
                      fmr: Annotated[float, Query(gt=0, lt=1, description="The decision's false-match rate.")] = 1e-4,
                      min_quality: Annotated[float | None, Query(ge=0, le=1, description="Answer "

@@ -16,7 +16,7 @@ from faceatlas.gallery.results import EnrollReport, Erasure, Identification, Per
 from faceatlas.gallery.store import open_engine
 from faceatlas.service.auth import Caller, Collection, Enrolling, Erasing, Reading
 from faceatlas.service.keys import ALL_COLLECTIONS
-from faceatlas.service.schemas import MergeInto, Moved, MoveSamples, Rename, VerificationResult
+from faceatlas.service.schemas import IN_COLLECTION, MergeInto, Moved, MoveSamples, Rename, VerificationResult
 from faceatlas.service.state import Service
 
 Person = Annotated[str, Path(min_length=1, max_length=200, description="An enrolled person's name.")]
@@ -25,7 +25,7 @@ JPEG = {200: {"content": {"image/jpeg": {}}, "description": "A JPEG face thumbna
 
 def router(service: Service) -> APIRouter:
     """The /v1/collections routes."""
-    routes = APIRouter(prefix="/v1/collections", tags=["collections"])
+    routes = APIRouter(prefix="/v1/collections", tags=["collections"], responses=IN_COLLECTION)
     galleries, queue = service.galleries, service.queue
     engine: list[Engine] = []
 

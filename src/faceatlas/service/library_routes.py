@@ -18,7 +18,7 @@ from faceatlas.service.auth import Caller, Collection, Enrolling, Reading
 from faceatlas.service.gallery_routes import JPEG
 from faceatlas.service.jobs import Job
 from faceatlas.service.keys import ApiKey
-from faceatlas.service.schemas import ClusterMerge, ClusterName, IndexFolder, ReviewReply
+from faceatlas.service.schemas import IN_COLLECTION, ClusterMerge, ClusterName, IndexFolder, ReviewReply, TakenBack
 from faceatlas.service.state import Service
 
 Cluster = Annotated[int, Path(ge=0, lt=2**62, description="A cluster number (see people).")]
@@ -33,14 +33,17 @@ def served_folder(folder: str) -> FilePath:
         raise HTTPException(403, "this server indexes no server-side folder (set FACEATLAS_SERVE_FOLDERS)")
     if "\x00" in folder:
         raise HTTPException(422, "a folder name cannot hold a NUL character")
-    resolved = FilePath(folder).expanduser().resolve()
+    try:
+        resolved = FilePath(folder).expanduser().resolve()
+    except (RuntimeError, OSError) as error:  # ~user of no user, a path the system cannot resolve
+        raise HTTPException(422, f"{folder}: not a folder this server can resolve ({error})") from None
     if not any(resolved.is_relative_to(root) for root in roots):
         raise HTTPException(403, f"{folder}: not inside a folder this server may index (FACEATLAS_SERVE_FOLDERS)")
     return resolved
 
 
 def router(service: Service) -> APIRouter:
-    routes = APIRouter(tags=["library"])
+    routes = APIRouter(tags=["library"], responses=IN_COLLECTION)
     library, queue, jobs = service.galleries.library, service.queue, service.jobs
     base = "/v1/collections/{collection}/library"
 
@@ -85,8 +88,9 @@ def router(service: Service) -> APIRouter:
         return result
 
     @routes.post(f"{base}/review/undo")
-    async def undo(collection: Collection, taken_back: Answer, key: Enrolling) -> Answer:
+    async def undo(collection: Collection, answered: TakenBack, key: Enrolling) -> Answer:
         """Take back an answer (as the answer returned it): a "no" is forgotten, a naming undone."""
+        taken_back = Answer(**answered.model_dump())
         await queue.run(lambda: library(collection).reviewing.undo(taken_back))
         service.record(key, "review undo", collection, cluster=taken_back.cluster, verdict=taken_back.verdict,
                        person=taken_back.name)

@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 from faceatlas.service import key_routes
 from faceatlas.service.auth import Caller
 from faceatlas.service.keys import ApiKey, KeyStore
+from faceatlas.service.schemas import problems
 from faceatlas.service.sessions import COOKIE, Session, Sessions
 
 WEB = Path(__file__).with_name("web")
@@ -58,7 +59,7 @@ def install(app: FastAPI, store: KeyStore) -> None:
 
 
 def session_routes(sessions: Sessions, store: KeyStore) -> APIRouter:
-    routes = APIRouter(prefix="/v1/session", tags=["session"])
+    routes = APIRouter(prefix="/v1/session", tags=["session"], responses=problems(400, 401, 403, 408, 413, 422))
 
     @routes.post("")
     async def login(login: Login, request: Request, response: Response) -> Who:
