@@ -312,7 +312,12 @@ def test_kept_thumbnails_show_faces_and_migrate_people_after_their_photos_are_go
     make_photos(more, 2)
     photo_and_clip(more / "clips")  # the clip, and a copy of the first photo
     plain.index([more], videos=True, frame_every=1.0)
-    assert plain.thumbnail(plain.people()[0].sample_face) is None
+    sample = plain.people()[0]
+    assert plain.gallery.engine.dialect.name == "sqlite"
+    with sqlite3.connect(tmp_path / "plain.db") as db:  # not asked: none kept
+        assert db.execute("SELECT count(*) FROM library_faces WHERE thumbnail IS NOT NULL").fetchone() == (0,)
+    cut = plain.thumbnail(sample.sample_face)  # cut from its photo or frame, where it still is
+    assert cut[:3] == b"\xff\xd8\xff" and cv2.imdecode(np.frombuffer(cut, np.uint8), cv2.IMREAD_COLOR) is not None
     elsewhere = tmp_path / "elsewhere"
     for photo in make_photos(elsewhere, 3)[:2]:
         photo.unlink()  # `more` has these two

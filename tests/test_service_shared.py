@@ -48,6 +48,7 @@ def test_an_enrolment_through_one_server_is_identified_through_the_other(servers
 
     with concurrent.futures.ThreadPoolExecutor(2) as pool:  # both servers write at the same moment
         enrolled = list(pool.map(enrol, [first, second], ["paul", "colin"], [paul[:2], colin[:2]]))
+    assert [r.status_code for r in enrolled] == [200, 200], [r.text for r in enrolled]
     assert [len(r.json()["added"]) for r in enrolled] == [2, 2], [r.text for r in enrolled]
 
     def decision(url: str, photo: Path) -> str | None:

@@ -21,7 +21,7 @@ from faceatlas.errors import USAGE_EXIT_CODE, FaceAtlasError
 from faceatlas.profiles import PROFILES
 
 # no Rich markup: names, paths and error messages print as they are ("Trip [paris]" is a folder, not a style)
-console = Console(stderr=True, markup=False)
+console = Console(stderr=True, markup=False, width=None if sys.stderr.isatty() else 200)  # paths unbroken in logs
 output = Console(width=None if sys.stdout.isatty() else 200, markup=False)  # wide tables when piped, not cut at 80
 if not sys.stdout.isatty():  # `--help` piped or captured: 120 columns (Rich's 80 wrapped every option's help)
     typer.rich_utils.MAX_WIDTH = typer.rich_utils.MAX_WIDTH or 120

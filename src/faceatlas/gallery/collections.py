@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import Engine, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from faceatlas.errors import GalleryError, GalleryNotFoundError
@@ -22,7 +23,11 @@ def open_collection(engine: Engine, name: str, model_id: str, model_sha256: str,
         if found is None:
             found = Collection(name=name, model_id=model_id, model_sha256=model_sha256)
             session.add(found)
-            session.commit()
+            try:
+                session.commit()
+            except IntegrityError:  # another process made it at the same moment: theirs is the one
+                session.rollback()
+                found = session.scalar(select(Collection).where(Collection.name == name))
         if found.model_id != model_id:
             raise GalleryError(f"collection '{name}' holds embeddings of model '{found.model_id}', not '{model_id}': "
                                "open it with a profile using that recogniser, or use another collection")
