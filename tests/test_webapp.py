@@ -55,8 +55,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
             cv2.imwrite(str(photos / f"{person}_blurred.jpg"), cv2.GaussianBlur(cv2.imread(str(files[5])), (0, 0), 3))
     keys = root / "keys.json"
     token = make_key(keys, "admin", collection="*")
-    with running_server(keys, gallery_url=f"sqlite:///{root / 'gallery.db'}",
-                        serve_folders=json.dumps([str(photos)])) as url:
+    with running_server(keys, gallery_url=f"sqlite:///{root / 'gallery.db'}", serve_folders=json.dumps([str(photos)]),
+                        workers="1") as url:  # one analysing process: a second's start costs more than 22 photos
         with httpx.Client(base_url=url, headers={"X-API-Key": token}, timeout=60) as api:
             job = api.post(f"/v1/collections/{COLLECTION}/library/index", json={"folder": str(photos)})
             assert job.status_code == 202, job.text
