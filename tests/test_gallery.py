@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 import pytest
 from helpers import ASTRONAUT
-from milvus import milvus_server
+from milvus_servers import milvus_server
 from postgres import new_database, postgres_server
 from skimage import data
 from sqlalchemy import create_engine, inspect, select, text

@@ -1,5 +1,6 @@
-"""Beyond one machine: two `faceatlas serve` processes share one PostgreSQL store and one Milvus server (both real
-processes the test starts); whatever one server enrols, renames or erases, the other answers from at once."""
+"""Beyond one machine: two `faceatlas serve` processes share one PostgreSQL store and one Milvus standalone server
+(both real processes the test starts); whatever one server enrols, renames or erases, the other answers from at
+once."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 from helpers import data_path
-from milvus import milvus_server
+from milvus_servers import milvus_standalone
 from postgres import new_database, postgres_server
 from serving import make_key, running_server, upload
 
@@ -31,7 +32,7 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[list[str
     token = make_key(keys, "enrol", "identify", "erase", collection="shared")
     with ExitStack() as stack:
         database = new_database(stack.enter_context(postgres_server()))
-        milvus_uri, _ = stack.enter_context(milvus_server())
+        milvus_uri = stack.enter_context(milvus_standalone())
         settings = {"gallery_url": database, "gallery_index": "milvus", "milvus_uri": milvus_uri}
         urls = [stack.enter_context(running_server(keys, **settings)) for _ in range(2)]
         yield urls, token

@@ -7,10 +7,11 @@ from contextlib import asynccontextmanager
 from typing import Annotated
 
 import numpy as np
-from fastapi import FastAPI, File, Query, Request, Response, UploadFile
+from fastapi import FastAPI, File, HTTPException, Query, Request, Response, UploadFile
 from fastapi.responses import JSONResponse
 from starlette.formparsers import MultiPartParser
 
+from faceatlas.attributes import ATTRIBUTE_HEADS
 from faceatlas.config import get_settings
 from faceatlas.pipeline import FaceAnalyzer
 from faceatlas.service import gallery_routes, library_routes, problems, web
@@ -84,10 +85,17 @@ def create_app(profile: str | None = None, threads: int | None = None) -> FastAP
 
     @app.post("/v1/analyze", responses=ERRORS)
     async def analyze(image: Image, _: Analyzing,
-                      embed: Annotated[bool, Query(description="Add identity embeddings.")] = False) -> Analysis:
-        """Every face of an image: boxes, scores, five landmarks, and embeddings on request. The upload is analysed
-        in memory and never stored."""
-        faces = await service.batcher.analyze(await image.read(), embed=embed)
+                      embed: Annotated[bool, Query(description="Add identity embeddings.")] = False,
+                      heads: Annotated[list[str], Query(description="Attribute heads to add: "
+                                                        f"{', '.join(ATTRIBUTE_HEADS.names())}.")] = []  # noqa: B006
+                      ) -> Analysis:
+        """Every face of an image: boxes, scores, five landmarks, and on request embeddings and attributes (age and
+        gender, expression, quality, the dense mesh). The upload is analysed in memory and never stored."""
+        unknown = sorted(set(heads) - set(ATTRIBUTE_HEADS.names()))
+        if unknown:
+            raise HTTPException(422, f"no attribute head {', '.join(unknown)} (there are "
+                                     f"{', '.join(ATTRIBUTE_HEADS.names())})")
+        faces = await service.batcher.analyze(await image.read(), embed=embed, heads=tuple(heads))
         metrics.faces.inc(len(faces))
         return Analysis(**{**faces.to_dict(), "source": image.filename})
 

@@ -54,3 +54,22 @@ def milvus_server() -> Iterator[tuple[str, Path]]:
         except subprocess.TimeoutExpired:
             server.kill()
         shutil.rmtree(data, ignore_errors=True)
+
+
+@contextmanager
+def milvus_standalone() -> Iterator[str]:
+    """Milvus itself (PyPI's `milvus` distribution ships the standalone server with its etcd and storage) on a free
+    local port with a temporary data folder: yield its URI. Skips with the reason when it is not installed."""
+    standalone = pytest.importorskip("milvus", reason="the Milvus standalone server is not installed (pip install "
+                                                       "'milvus==2.3.5')")
+    pytest.importorskip("pymilvus", reason="pymilvus not installed (pip install 'faceatlas[milvus]')")
+    data = Path(tempfile.mkdtemp(prefix="faceatlas-milvus-standalone-"))
+    server = standalone.MilvusServer()
+    server.set_base_dir(str(data))
+    server.listen_port = _free_port()
+    try:
+        server.start()
+        yield f"http://127.0.0.1:{server.listen_port}"
+    finally:
+        server.stop()
+        shutil.rmtree(data, ignore_errors=True)
