@@ -150,3 +150,20 @@ def test_a_video_refused_for_its_name_is_analysed_once_renamed(tmp_path: Path):
     odd.rename(folder / "fete.mp4")
     renamed = library.index(folder, videos=True, frame_every=0.5)
     assert (renamed.analysed, renamed.known_content, renamed.failed) == (1, 0, []), renamed
+
+
+def test_erasing_a_person_enrolled_from_a_photo_the_library_indexed_erases_its_copy_there(tmp_path: Path):
+    """The library's face of that photo holds the very vector of the person's sample: the erasure takes it too, and
+    its proof holds (before, the copy kept the bytes in the file and the erasure stayed pending for ever)."""
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    library = Library(f"sqlite:///{tmp_path / 'gallery.db'}", workers=1)
+    photo(photos / "eileen.jpg")
+    library.index([photos])
+    library.gallery.enroll("Eileen", [photos / "eileen.jpg"])
+    with Session(library.gallery.engine) as session:
+        assert session.scalar(select(func.count(LibraryFace.id))) == 1
+    erased = library.gallery.erase("Eileen")
+    assert "none of its 1 traces is left" in erased.proof
+    with Session(library.gallery.engine) as session:
+        assert session.scalar(select(func.count(LibraryFace.id))) == 0

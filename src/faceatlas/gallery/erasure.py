@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from faceatlas.config import get_settings
 from faceatlas.errors import ErasurePendingError
+from faceatlas.gallery.hooks import before_erase
 from faceatlas.gallery.index import sidecar_path
 from faceatlas.gallery.results import Erasure
 from faceatlas.gallery.schema import AuditEntry, Collection, Sample, Subject, Thumbnail
@@ -35,6 +36,7 @@ def erase(gallery: Gallery, name: str) -> Erasure:
         subject_id = gallery._subject(session, name).id
         rows = session.execute(select(Sample.embedding, Thumbnail.jpeg).outerjoin(Thumbnail)
                                .where(Sample.subject_id == subject_id)).all()
+        before_erase(session, gallery.collection_id, [row.embedding for row in rows])
         session.execute(delete(Sample).where(Sample.subject_id == subject_id))
         session.execute(delete(Subject).where(Subject.id == subject_id))
         mark_pending(session, gallery)
