@@ -45,8 +45,9 @@ export async function render(container, context) {
     const questions = state.questions.filter((q) => !state.skipped.has(key(q)));
     const unnamed = state.unnamed.filter((u) => !state.skipped.has(`cluster ${u.cluster}`));
     const skipped = state.skipped.size ? ` · Skipped ${state.skipped.size}` : "";
+    const left = new Set([...questions, ...unnamed].map((c) => c.cluster)).size;  // a question is about an unnamed one
     progress.textContent = `Answered ${state.answered} · People named ${state.named.length}${skipped} · ` +
-                           `About ${questions.length + unnamed.length} left`;
+                           `About ${left} left`;
     if (questions.length) question(questions[0]);
     else if (unnamed.length) naming(unnamed[0]);
     else finished();
