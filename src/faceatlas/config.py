@@ -51,8 +51,9 @@ class Settings(BaseSettings):
                                   "service/keys.json under FACEATLAS_HOME.")
     request_timeout: float = Field(default=60.0, gt=0, description="Seconds the HTTP API waits for a request's "
                                    "body and then for its result before answering 408 or 504.")
-    batch_window_ms: float = Field(default=4.0, ge=0, description="Milliseconds the HTTP API waits for other "
-                                   "requests' pictures to analyse them in one batch.")
+    batch_window_ms: float = Field(default=0.0, ge=0, description="Milliseconds the HTTP API waits for more "
+                                   "requests' pictures before it analyses a batch (0: it takes those that gathered "
+                                   "while it worked: faster here, see docs/results/serve-load.json).")
     serve_folders: list[Path] = Field(default_factory=list, description="Server-side folders (and their subfolders) "
                                       "the HTTP API may index into a photo library; none by default.")
     keep_thumbnails_in: list[str] = Field(default_factory=list, description="Collections whose people keep a small "

@@ -1,11 +1,14 @@
 """Dynamic micro-batching: pictures of concurrent requests are analysed together, one `FaceAnalyzer.shots` run per
-batch (one recogniser run for all their faces). A batch is whatever waits when the worker is free, plus what
-arrives within `window` seconds of its first picture, up to `size` pictures."""
+batch (one recogniser run for all their faces). A batch is whatever waits when the worker is free (while it works,
+requests gather), plus what arrives within `window` seconds of its first picture, up to `size` pictures. A request
+may carry a follow-up (`then`: a gallery search of its faces) run in the same worker call, right after the batch."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from faceatlas.pipeline import BATCH_PICTURES, FaceAnalyzer
 from faceatlas.service.limits import WorkQueue, within
@@ -18,7 +21,8 @@ class _Request:
     embed: bool
     subject: SubjectRule | None
     heads: tuple[str, ...]
-    result: asyncio.Future[Faces] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+    then: Callable[[Faces], Any] | None
+    result: asyncio.Future[Any] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
 
 
 class Batcher:
@@ -44,10 +48,10 @@ class Batcher:
             await asyncio.gather(self._task, return_exceptions=True)
 
     async def analyze(self, data: bytes, embed: bool = True, subject: SubjectRule | None = None,
-                      heads: tuple[str, ...] = ()) -> Faces:
+                      heads: tuple[str, ...] = (), then: Callable[[Faces], Any] | None = None) -> Any:
         """The faces of one uploaded picture, with the columns of these attribute `heads` (their models loaded on
-        first use); its error raised, as `FaceAnalyzer.analyze` would."""
-        request = _Request(data, embed, subject, tuple(sorted(set(heads))))
+        first use), or what `then` makes of them; its error raised, as `FaceAnalyzer.analyze` would."""
+        request = _Request(data, embed, subject, tuple(sorted(set(heads))), then)
         self.queue.admit(request.result)
         await self._waiting.put(request)
         return await within(request.result, self.queue.timeout)
@@ -78,20 +82,33 @@ class Batcher:
         for (embed, subject, heads), requests in kinds.items():
             if heads not in self._with_heads:
                 self._with_heads[heads] = self.analyzer.with_heads(*heads)
-            analyzer = self._with_heads[heads]
             try:
-                shots = await self.queue.execute(lambda r=requests, e=embed, s=subject, a=analyzer: list(
-                    a.shots([q.data for q in r], embed=e, subject=s, folders=False)))
+                outcomes = await self.queue.execute(lambda r=requests, e=embed, s=subject, a=self._with_heads[heads]:
+                                                    _outcomes(a, r, e, s))
             except Exception as error:  # a model that cannot run fails every request of the batch
-                shots, failure = None, error
+                outcomes = [error] * len(requests)
             self.batches += 1
             self.pictures += len(requests)
-            for number, request in enumerate(requests):
+            for request, outcome in zip(requests, outcomes, strict=True):
                 if request.result.done():
                     continue
-                if shots is None:
-                    request.result.set_exception(failure)
-                elif shots[number].error is not None:
-                    request.result.set_exception(shots[number].error)
+                if isinstance(outcome, BaseException):
+                    request.result.set_exception(outcome)
                 else:
-                    request.result.set_result(shots[number].faces)
+                    request.result.set_result(outcome)
+
+
+def _outcomes(analyzer: FaceAnalyzer, requests: list[_Request], embed: bool, subject: SubjectRule | None
+              ) -> list[Any]:
+    """In the worker: each request's faces (or its follow-up's result), or the error it meets."""
+    outcomes: list[Any] = []
+    for request, shot in zip(requests, analyzer.shots([r.data for r in requests], embed=embed, subject=subject,
+                                                      folders=False), strict=True):
+        if shot.error is not None:
+            outcomes.append(shot.error)
+            continue
+        try:
+            outcomes.append(request.then(shot.faces) if request.then else shot.faces)
+        except Exception as error:  # this request's answer, not the batch's
+            outcomes.append(error)
+    return outcomes

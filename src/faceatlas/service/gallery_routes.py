@@ -102,8 +102,8 @@ def router(service: Service) -> APIRouter:
         """Every face of the photo: its best candidates and a decision at FPIR (default 1e-2) or per-comparison
         FMR, or "unknown" (null)."""
         gallery = galleries.get(collection)  # a missing collection is refused before the photo is analysed
-        faces = await service.batcher.analyze(await image.read())
-        return await queue.run(lambda: gallery.identify(faces, fmr=fmr, fpir=fpir, top_k=top_k))
+        return await service.batcher.analyze(await image.read(), then=lambda faces: gallery.identify(
+            faces, fmr=fmr, fpir=fpir, top_k=top_k))  # searched in the same worker call, right after the batch
 
     @routes.post("/{collection}/people/{name}/verify")
     async def verify(collection: Collection, name: Person, image: Annotated[UploadFile, File()], _: Reading,
