@@ -3,10 +3,12 @@ uploads; every error an RFC 9457 problem, never a traceback."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,9 +17,10 @@ import httpx
 import numpy as np
 import pytest
 from helpers import ASTRONAUT
-from serving import make_key, running_server, upload
+from serving import free_port, make_key, running_server, upload
 
 UPLOAD_LIMIT = 2_000_000
+RESULTS = Path(__file__).resolve().parents[1] / "docs" / "results"
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +31,8 @@ def keys(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def server(keys: Path) -> Iterator[str]:
     gallery = keys.parent / "gallery.db"
-    with running_server(keys, max_upload_bytes=str(UPLOAD_LIMIT), gallery_url=f"sqlite:///{gallery}") as url:
+    with running_server(keys, max_upload_bytes=str(UPLOAD_LIMIT), gallery_url=f"sqlite:///{gallery}",
+                        eval_results=str(RESULTS)) as url:
         yield url
 
 
@@ -205,3 +209,33 @@ def test_the_python_client_returns_the_python_apis_results_and_raises_its_errors
     with Client(server, "fa_nobody_nothing") as stranger, pytest.raises(ServiceError) as refused:
         stranger.analyze(ASTRONAUT)
     assert refused.value.status == 401
+
+
+def test_the_evaluation_report_is_served_to_admin_keys_only(server: str, keys: Path):
+    admin = httpx.get(f"{server}/v1/reports", headers={"X-API-Key": make_key(keys, "admin")}, timeout=60)
+    assert admin.status_code == 200 and admin.headers["content-type"].startswith("text/html")
+    assert "<h2>Models</h2>" in admin.text and "default-src 'none'" in admin.headers["content-security-policy"]
+    other = httpx.get(f"{server}/v1/reports", headers={"X-API-Key": make_key(keys, "identify")}, timeout=60)
+    assert other.status_code == 403
+
+
+def test_ready_means_the_store_answers_too(keys: Path):
+    """A server whose database cannot be reached is up (/healthz) but not ready (/readyz 503, saying why)."""
+    port = free_port()
+    env = {**os.environ, "FACEATLAS_API_KEYS": str(keys),
+           "FACEATLAS_GALLERY_URL": f"postgresql+psycopg://nobody@127.0.0.1:{free_port()}/nothing?connect_timeout=2"}
+    process = subprocess.Popen([sys.executable, "-m", "faceatlas.cli", "serve", "--port", str(port)], env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline, answer = time.monotonic() + 120, None
+        while time.monotonic() < deadline and (answer is None or answer.json()["status"] == "loading"):
+            time.sleep(0.3)
+            with contextlib.suppress(httpx.TransportError):
+                answer = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=10)
+        assert answer is not None and answer.status_code == 503, answer and answer.text
+        assert answer.json() == {"status": "unavailable",
+                                 "detail": "the gallery database cannot be reached (StoreError)"}
+        assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=10).status_code == 200
+    finally:
+        process.terminate()
+        process.wait(timeout=30)

@@ -56,6 +56,8 @@ class Settings(BaseSettings):
                                    "while it worked: faster here, see docs/results/serve-load.json).")
     serve_folders: list[Path] = Field(default_factory=list, description="Server-side folders (and their subfolders) "
                                       "the HTTP API may index into a photo library; none by default.")
+    eval_results: Path | None = Field(default=None, description="A folder of `faceatlas eval` JSON results the HTTP "
+                                      "API reports at /v1/reports (the web app's Admin page links to it).")
     keep_thumbnails_in: list[str] = Field(default_factory=list, description="Collections whose people keep a small "
                                           "face thumbnail of each photo enrolled over HTTP (none: nothing of an "
                                           "upload is stored).")

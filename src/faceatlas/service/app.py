@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated
 
+import anyio
 import numpy as np
 from fastapi import FastAPI, File, HTTPException, Query, Request, Response, UploadFile
 from fastapi.responses import JSONResponse
@@ -14,7 +15,7 @@ from starlette.formparsers import MultiPartParser
 from faceatlas.attributes import ATTRIBUTE_HEADS
 from faceatlas.config import get_settings
 from faceatlas.pipeline import FaceAnalyzer
-from faceatlas.service import gallery_routes, library_routes, problems, web
+from faceatlas.service import gallery_routes, library_routes, problems, report_routes, web
 from faceatlas.service.auth import Analyzing
 from faceatlas.service.batching import Batcher
 from faceatlas.service.jobs import Jobs
@@ -59,6 +60,7 @@ def create_app(profile: str | None = None, threads: int | None = None) -> FastAP
     app.state.keys = store
     app.include_router(gallery_routes.router(service))
     app.include_router(library_routes.router(service))
+    app.include_router(report_routes.router())
 
     @app.exception_handler(QueueFull)
     async def queue_full(_: Request, error: QueueFull) -> JSONResponse:
@@ -75,12 +77,17 @@ def create_app(profile: str | None = None, threads: int | None = None) -> FastAP
         """The process is up."""
         return Health(status="ok")
 
-    @app.get("/readyz", responses={503: {"model": Health, "description": "The models are still loading."}})
+    @app.get("/readyz", responses={503: {"model": Health, "description": "The models are still loading, or the "
+                                                                      "store cannot be reached."}})
     async def readyz(response: Response) -> Health:
-        """The models are loaded: requests will be served."""
+        """The models are loaded and the gallery database answers: requests will be served."""
         if not ready["models"]:
             response.status_code = 503
             return Health(status="loading", detail="models are loading")
+        unreachable = await anyio.to_thread.run_sync(service.galleries.reachable)
+        if unreachable:
+            response.status_code = 503
+            return Health(status="unavailable", detail=unreachable)
         return Health(status="ok")
 
     @app.post("/v1/analyze", responses=ERRORS)

@@ -8,12 +8,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, HTTPException, Path, Query, UploadFile
 from fastapi.responses import Response
-from sqlalchemy import Engine
 
-from faceatlas.config import get_settings
 from faceatlas.gallery.collections import collection_names
 from faceatlas.gallery.results import EnrollReport, Erasure, Identification, PersonRecord, PersonSummary
-from faceatlas.gallery.store import open_engine
 from faceatlas.service.auth import Caller, Collection, Enrolling, Erasing, Reading
 from faceatlas.service.keys import ALL_COLLECTIONS
 from faceatlas.service.schemas import IN_COLLECTION, MergeInto, Moved, MoveSamples, Rename, VerificationResult
@@ -27,14 +24,11 @@ def router(service: Service) -> APIRouter:
     """The /v1/collections routes."""
     routes = APIRouter(prefix="/v1/collections", tags=["collections"], responses=IN_COLLECTION)
     galleries, queue = service.galleries, service.queue
-    engine: list[Engine] = []
 
     @routes.get("")
     async def collections(key: Caller) -> list[str]:
         """The collections of the store this key may touch."""
-        if not engine:
-            engine.append(open_engine(get_settings().gallery_url))  # the server's database, as Gallery opens
-        names = await queue.run(lambda: collection_names(engine[0]))
+        names = await queue.run(lambda: collection_names(galleries.engine))
         return [n for n in names if ALL_COLLECTIONS in key.collections or n in key.collections]
 
     @routes.get("/{collection}/people")

@@ -5,9 +5,15 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from functools import cached_property
+
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import SQLAlchemyError
 
 from faceatlas.config import get_settings
+from faceatlas.errors import FaceAtlasError
 from faceatlas.gallery import Gallery
+from faceatlas.gallery.store import open_engine
 from faceatlas.organize.library import Library
 from faceatlas.pipeline import FaceAnalyzer
 from faceatlas.service.batching import Batcher
@@ -25,6 +31,20 @@ class Galleries:
         self._open: dict[str, Gallery] = {}
         self._libraries: dict[str, Library] = {}
         self._lock = threading.Lock()
+
+    @cached_property
+    def engine(self) -> Engine:
+        """The server's gallery database (FACEATLAS_GALLERY_URL), as every `Gallery` here opens it."""
+        return open_engine(get_settings().gallery_url)
+
+    def reachable(self) -> str | None:
+        """Why the database cannot be reached now, or None."""
+        try:
+            with self.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except (SQLAlchemyError, FaceAtlasError) as error:
+            return f"the gallery database cannot be reached ({type(error).__name__})"
+        return None
 
     def get(self, collection: str, create: bool = False) -> Gallery:
         with self._lock:

@@ -1,5 +1,5 @@
-// Admin (keys holding the admin scope): the collections, enrolling people by upload, and API keys (list, create
-// with the token shown once, revoke).
+// Admin (keys holding the admin scope): the collections, enrolling people by upload, API keys (list, create
+// with the token shown once, revoke), and the evaluation report.
 
 import { api, announce, confirmDialog, h, inCollection, pageTitle, showError } from "./ui.js";
 
@@ -7,7 +7,14 @@ const SCOPES = ["analyze", "identify", "enrol", "erase", "admin"];
 
 export async function render(container, context) {
   container.append(pageTitle("Admin"));
-  container.append(await collections(context), enrol(context), await keys(context));
+  container.append(await collections(context), enrol(context), await keys(context), reports());
+}
+
+function reports() {
+  return h("section", { "aria-labelledby": "reports-title" },
+    h("h2", { id: "reports-title" }, "Evaluation"),
+    h("p", {}, h("a", { href: "/v1/reports", target: "_blank", rel: "noopener" }, "The evaluation report"),
+      " of the results in the server's FACEATLAS_EVAL_RESULTS folder (opens in a new tab)."));
 }
 
 async function collections(context) {
