@@ -13,6 +13,7 @@ from fastapi.responses import Response
 from sse_starlette import EventSourceResponse
 
 from faceatlas.config import get_settings
+from faceatlas.organize.library import Library
 from faceatlas.organize.results import Answer, ClusterSummary, Naming, PhotoMatch, ReviewItem
 from faceatlas.service.auth import Caller, Collection, Enrolling, Reading
 from faceatlas.service.gallery_routes import JPEG
@@ -116,8 +117,6 @@ def router(service: Service) -> APIRouter:
         folder = served_folder(request.folder)
 
         def work(progress: Callable[[int, int], None]) -> Any:
-            from faceatlas.organize.library import Library
-
             gallery = service.galleries.opened(collection, create=True)
             try:
                 return Library(gallery=gallery).index([folder], progress=progress, videos=request.videos)
