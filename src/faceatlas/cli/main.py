@@ -1,5 +1,5 @@
-"""The `faceatlas` app: analyze, verify and the model registry; `eval` lives in `cli/evaluate.py`, `gallery` in
-`cli/gallery.py`, `library` in `cli/library.py`."""
+"""The `faceatlas` app: analyze, verify and the model registry; `anonymize` lives in `cli/anonymize.py`, `eval` in
+`cli/evaluate.py`, `gallery` in `cli/gallery.py`, `library` in `cli/library.py`."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from rich.text import Text
 
 from faceatlas.cli import evaluate, evaluate_faces  # noqa: F401  (their commands join `eval_app`)
 from faceatlas.cli.analyze import analyze
+from faceatlas.cli.anonymize import anonymize
 from faceatlas.cli.common import (
     ProfileOption,
     ThreadsOption,
@@ -53,6 +54,7 @@ app.add_typer(library_app, name="library")
 
 
 app.command()(analyze)
+app.command()(anonymize)
 app.add_typer(serve_app, name="serve")
 
 
