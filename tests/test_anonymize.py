@@ -148,4 +148,14 @@ def test_a_folder_with_a_broken_file(tmp_path: Path) -> None:
     assert {p: digest(p) for p in source.rglob("*") if p.is_file()} == hashes
     only_broken = cli("anonymize", str(source / "trip" / "broken.jpg"), str(tmp_path / "b.jpg"))
     assert only_broken.returncode == 3  # ImageDecodeError's exit code
-    assert "1 files, 0 faces hidden (blur), 1 failed" in only_broken.stderr
+    assert "1 file, 0 faces hidden (blur), 1 failed" in only_broken.stderr
+
+
+def test_two_inputs_that_would_write_one_output_both_keep_theirs(tmp_path: Path) -> None:
+    source, output = tmp_path / "in", tmp_path / "out"
+    source.mkdir()
+    Image.open(ASTRONAUT).save(source / "a.gif")  # GIF is read, written as PNG
+    (source / "a.png").write_bytes(ASTRONAUT.read_bytes())
+    run = cli("anonymize", str(source), str(output))
+    assert run.returncode == 0 and "2 files, 2 faces hidden" in run.stderr, run.stderr
+    assert sorted(p.name for p in output.iterdir()) == ["a.gif.png", "a.png"]

@@ -11,6 +11,7 @@ import typer
 from faceatlas.cli.common import MaxPixelsOption, ProfileOption, ThreadsOption, console, fail, progress_bar, styled
 from faceatlas.errors import FaceAtlasError
 from faceatlas.privacy import ENLARGE, recall_analyzer, write_anonymized
+from faceatlas.privacy.images import output_path
 
 
 class Mode(StrEnum):
@@ -65,7 +66,8 @@ def anonymize(
                 progress.advance(task)
     except FaceAtlasError as error:  # a model problem is fatal for every file: stop with its fix
         raise fail(error) from None
-    console.print(f"{counts['files']} files, {counts['faces']} faces hidden ({mode.value}), {counts['failed']} failed")
+    files_done = f"{counts['files']} file{'' if counts['files'] == 1 else 's'}"
+    console.print(f"{files_done}, {counts['faces']} faces hidden ({mode.value}), {counts['failed']} failed")
     if counts["failed"] == counts["files"]:
         raise typer.Exit(codes.pop() if len(codes) == 1 else 1)
 
@@ -89,4 +91,10 @@ def _targets(source: Path, output: Path) -> dict[Path, Path]:
     files = iter_image_paths([source])
     if not files:
         raise ValueError(f"no image files found in {source}")
-    return {path: output / path.relative_to(source) for path in files}
+    targets: dict[Path, Path] = {}
+    for path in sorted(files, key=lambda f: output_path(f) != f):  # a file written in its own format keeps its name
+        target = output_path(output / path.relative_to(source))
+        if target in targets.values():  # a.gif and a.png would both write a.png: keep the first suffix in the name
+            target = target.with_name(path.name + target.suffix)
+        targets[path] = target
+    return targets
