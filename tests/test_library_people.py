@@ -92,7 +92,8 @@ def test_naming_a_cluster_makes_a_gallery_person_and_finds_their_photos(scene):
     people = library.people()
     assert [p.faces for p in people] == [4, 3, 2] and all(p.name is None for p in people)
     result = library.name(people[0].cluster, "Alice")
-    assert result.to_dict() == {"cluster": people[0].cluster, "name": "Alice", "faces": 4, "samples_added": 4}
+    assert result.to_dict() == {"cluster": people[0].cluster, "name": "Alice", "faces": 4, "samples_added": 4,
+                                "face_ids": result.face_ids} and len(set(result.face_ids)) == 4
     assert library.gallery.people()[0].name == "Alice" and library.gallery.people()[0].samples == 4
     assert sorted({row.path for row in library.photos(person="Alice")}) == sorted(paths["alice"])
     assert library.people()[0].name == "Alice"
@@ -191,8 +192,9 @@ def test_naming_two_clusters_alike_joins_them_under_the_older_id(scene):
     library, _ = scene
     clusters = sorted(p.cluster for p in library.people())
     library.name(clusters[-1], "Zed")
-    assert library.name(clusters[0], "Zed").to_dict() == {"cluster": clusters[0], "name": "Zed", "faces": 6,
-                                                 "samples_added": 4}
+    joined = library.name(clusters[0], "Zed")  # the 4 faces it named join Zed's 2
+    assert (joined.cluster, joined.name, joined.faces, joined.samples_added, len(joined.face_ids)) == \
+        (clusters[0], "Zed", 6, 4, 4)
     assert [(p.cluster, p.name, p.faces) for p in library.people(named=True)] == [(clusters[0], "Zed", 6)]
 
 
@@ -533,7 +535,8 @@ def test_merging_clusters_joins_them_for_good_unless_they_were_seen_together(sce
         library.merge(alice, stranger)
     with pytest.raises(LabellingError, match="no cluster 999"):
         library.merge(alice, 999)
-    assert library.merge(stranger, maybe).to_dict() == {"cluster": maybe, "name": None, "faces": 6, "samples_added": 0}
+    assert library.merge(stranger, maybe).to_dict() == {"cluster": maybe, "name": None, "faces": 6, "samples_added": 0,
+                                                        "face_ids": []}
     add_faces(library, tmp_path, "later", photos_of(direction(0.0, 8), 1, 7))  # a later run keeps them one
     assert library.labelling.update().new_clusters == 1
     assert [(p.cluster, p.faces) for p in library.people()][:2] == [(maybe, 6), (alice, 4)]

@@ -144,7 +144,8 @@ class Labelling:
             if current:
                 return Naming(cluster_id, name, self._count(session, cluster_id))
             faces = self.view.faces(session)
-            chosen = self._samples(faces, np.flatnonzero(faces.clusters == cluster_id))
+            members = np.flatnonzero(faces.clusters == cluster_id)
+            chosen = self._samples(faces, members)
             paths = self.view.paths(session, faces.files[chosen])
             contents = dict(session.execute(select(LibraryFile.id, LibraryFile.sha256).where(
                 LibraryFile.id.in_([int(f) for f in faces.files[chosen]]))).all())
@@ -169,7 +170,8 @@ class Labelling:
                 kept = min(person_cluster, cluster_id)
                 merge_clusters(session, self._collection, max(person_cluster, cluster_id), kept)
             session.commit()
-            return Naming(kept, name, self._count(session, kept), samples_added=len(chosen))
+            return Naming(kept, name, self._count(session, kept), samples_added=len(chosen),
+                          face_ids=[int(faces.ids[i]) for i in members])
 
     def _count(self, session: Session, cluster_id: int) -> int:
         return int(session.scalar(select(func.count(LibraryFace.id)).where(LibraryFace.cluster_id == cluster_id)))

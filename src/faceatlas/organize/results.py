@@ -87,6 +87,7 @@ class Naming(Result):
     name: str | None
     faces: int
     samples_added: int = 0  # its best faces added to the person's gallery samples
+    face_ids: list[int] = field(default_factory=list)  # the faces this naming named (what an undo takes back)
 
 
 @dataclass

@@ -9,7 +9,7 @@ it, it would have joined them) but above the review floor, calibrated so that a 
 from __future__ import annotations
 
 import numpy as np
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from faceatlas.gallery.decisions import per_comparison_fmr
@@ -89,10 +89,9 @@ class Review:
             return Answer(item.cluster, "not", item.name, subject_id=item.subject_id)
         if reply.lower() in ("skip", "s", ""):
             return Answer(item.cluster, "skipped", subject_id=item.subject_id)
-        with Session(self.gallery.engine) as session:
-            faces = list(session.scalars(select(LibraryFace.id).where(LibraryFace.cluster_id == item.cluster)))
         named = self.labelling.name(item.cluster, item.name if reply.lower() in ("yes", "y") else reply)
-        return Answer(named.cluster, "named", named.name, named.faces, named.samples_added, item.subject_id, faces)
+        return Answer(named.cluster, "named", named.name, named.faces, named.samples_added, item.subject_id,
+                      named.face_ids)
 
     def undo(self, answer: Answer) -> None:
         """Take an answer back: a "no" is forgotten (the question can come again); a naming returns its faces to

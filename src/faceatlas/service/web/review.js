@@ -19,7 +19,7 @@ export async function render(container, context) {
     h("p", { class: "hint" }, "Questions: ", h("kbd", {}, "y"), " yes, ", h("kbd", {}, "n"), " no, ",
       h("kbd", {}, "s"), " skip, ", h("kbd", {}, "u"), " undo. Who is this: type the name and ", h("kbd", {}, "Enter"),
       "; ", h("kbd", {}, "Esc"), " skips; ", h("kbd", {}, "Tab"), " out of the box, then ", h("kbd", {}, "s"),
-      " skips and ", h("kbd", {}, "u"), " undoes. A name given there is changed on the People page."),
+      " skips and ", h("kbd", {}, "u"), " undoes, a naming too."),
     progress, h("section", { class: "review", "aria-labelledby": "review-question" }, heading, body));
 
   const key = (item) => `${item.cluster}:${item.subject_id}`;
@@ -151,6 +151,10 @@ export async function render(container, context) {
       return display();
     }
     await api("POST", path("/review/undo"), last.answer);
+    if (last.naming) {
+      announce(`Undone: ${last.answer.name} taken off cluster ${last.answer.cluster}`);
+      return load();
+    }
     state.answered -= 1;
     announce(`Undone: ${last.answer.verdict === "named" ? "yes" : "no"} for cluster ${last.answer.cluster}`);
     await load();
@@ -159,6 +163,8 @@ export async function render(container, context) {
   const name = (cluster, who) => act(async () => {
     if (!who) return announce("Type a name, or press Esc to skip");
     const named = await api("POST", path(`/clusters/${cluster.cluster}/name`), { name: who });
+    state.history.push({ answer: { cluster: named.cluster, verdict: "named", name: named.name,
+                                   face_ids: named.face_ids }, naming: true });
     announce(`Named: cluster ${cluster.cluster} is ${named.name}`);
     await load();
   });
