@@ -38,20 +38,20 @@ import json
 import os
 import platform
 import random
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import httpx
 import numpy as np
+
+from faceatlas.client import LocalServer, local_server
 
 if TYPE_CHECKING:
     from faceatlas import FaceAnalyzer
@@ -113,12 +113,6 @@ def pick_photos(people: int, probes: int) -> tuple[list[Photo], list[Photo]]:
 
 
 # --------------------------------------------------------------------------------------------------------- server
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def isolated_env(root: Path) -> dict[str, str]:
     """A FACEATLAS_HOME under `root` whose models (and wheels) are links to the real home's; its own gallery, keys
     and audit log."""
@@ -137,42 +131,6 @@ def make_key(env: dict[str, str]) -> str:
                            "--scope=analyze", "--scope=identify", "--scope=enrol", f"--collection={COLLECTION}"],
                           capture_output=True, text=True, timeout=120, env=env, check=True)
     return made.stdout.strip().splitlines()[-1].strip()
-
-
-@dataclass
-class Server:
-    url: str
-    pid: int
-    log: Path
-
-
-@contextmanager
-def running_server(env: dict[str, str], log: Path) -> Iterator[Server]:
-    """`faceatlas serve` on a free loopback port, once /readyz answers 200."""
-    port = free_port()
-    with log.open("w") as out:
-        process = subprocess.Popen([sys.executable, "-m", "faceatlas.cli", "serve", "--host", "127.0.0.1",
-                                    "--port", str(port)], env=env, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 180
-        while True:
-            try:
-                if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                sys.exit(f"serve_load: the server did not become ready:\n{log.read_text()[-3000:]}")
-            time.sleep(0.3)
-        yield Server(url, process.pid, log)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def proc_status(pid: int) -> dict[str, int]:
@@ -202,7 +160,7 @@ def batch_counters(url: str) -> tuple[int, int]:
     return values.get("faceatlas_batches", 0), values.get("faceatlas_batched_pictures", 0)
 
 
-def enrol(server: Server, token: str, candidates: list[Photo], people: int) -> list[Photo]:
+def enrol(server: LocalServer, token: str, candidates: list[Photo], people: int) -> list[Photo]:
     """Enrol candidates over HTTP, one photo each, until `people` are in; the ones enrolled."""
     enrolled = []
     with httpx.Client(headers={"Authorization": f"Bearer {token}"}, timeout=120) as client:
@@ -254,7 +212,7 @@ async def drive(url: str, token: str, photos: list[Photo], routes: list[str], co
     return done
 
 
-def http_run(server: Server, token: str, photos: list[Photo], route: str, level: int, count: int,
+def http_run(server: LocalServer, token: str, photos: list[Photo], route: str, level: int, count: int,
              max_seconds: float, round_: int) -> Run:
     latencies: list[float] = []
     errors: dict[str, int] = {}
@@ -388,7 +346,7 @@ def load(args: argparse.Namespace, env: dict[str, str], root: Path, photos: list
     token = make_key(env)
     runs: list[Run] = []
     loads = {"start": loadavg(), "rounds": []}
-    with running_server(env, root / "server.log") as server:
+    with local_server(root / "server.log", env, timeout=180) as server:
         enrolled = enrol(server, token, candidates, args.people)
         probes = probe_photos(enrolled, candidates, photos, args.images)
         say(f"server pid {server.pid} at {server.url}; {len(enrolled)} people enrolled; {len(probes)} probes")
@@ -483,7 +441,7 @@ def soak(args: argparse.Namespace, env: dict[str, str], root: Path, photos: list
          ) -> dict[str, object]:
     token = make_key(env)
     load_start = loadavg()
-    with running_server(env, root / "server.log") as server:
+    with local_server(root / "server.log", env, timeout=180) as server:
         enrolled = enrol(server, token, candidates, args.people)
         probes = probe_photos(enrolled, candidates, photos, args.images)
         say(f"server pid {server.pid}; {len(enrolled)} enrolled; warm-up {args.warmup:g} s, then {args.soak:g} s")
@@ -518,7 +476,7 @@ def soak(args: argparse.Namespace, env: dict[str, str], root: Path, photos: list
     }
 
 
-async def soak_load(server: Server, token: str, probes: list[Photo], args: argparse.Namespace
+async def soak_load(server: LocalServer, token: str, probes: list[Photo], args: argparse.Namespace
                     ) -> tuple[list[dict[str, float]], list[float], dict[str, int], int]:
     """Steady load with RSS samples every 10 s (t < 0: warm-up); latencies only after the warm-up."""
     latencies: list[float] = []

@@ -14,7 +14,6 @@ import argparse
 import io
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -30,6 +29,7 @@ import skimage
 from PIL import Image
 from playwright.sync_api import Page, expect, sync_playwright
 
+from faceatlas.client import local_server
 from faceatlas.config import get_settings
 
 ASTRONAUT = Path(skimage.data.__file__).parent / "astronaut.png"
@@ -86,27 +86,8 @@ def server(root: Path, library: Path) -> Iterator[tuple[str, str]]:
     cli = [sys.executable, "-m", "faceatlas.cli"]
     token = subprocess.run([*cli, "serve", "keys", "create", "demo", "--scope=admin", "--collection=*"],
                            capture_output=True, text=True, timeout=60, env=env, check=True).stdout.strip()
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    url = f"http://127.0.0.1:{port}"
-    with (root / "server.log").open("w") as log:
-        process = subprocess.Popen([*cli, "serve", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"the server did not start:\n{(root / 'server.log').read_text()}")
-            time.sleep(0.3)
-        yield url, token
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    with local_server(root / "server.log", env) as started:
+        yield started.url, token
 
 
 def index(url: str, token: str, library: Path) -> None:

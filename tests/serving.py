@@ -6,13 +6,11 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
-import pytest
+from faceatlas.client import local_server
 
 
 def free_port() -> int:
@@ -39,32 +37,14 @@ class Server(str):
 @contextmanager
 def running_server(keys: Path, **settings: str) -> Iterator[Server]:
     """`faceatlas serve` on a free loopback port with this key file and these FACEATLAS_* settings, once ready: its
-    URL. Its output goes to a file beside the keys (a pipe nobody reads would block it once full)."""
-    port = free_port()
+    URL (its output in a file beside the keys)."""
     env = {**os.environ, "FACEATLAS_API_KEYS": str(keys),
            **{f"FACEATLAS_{name.upper()}": value for name, value in settings.items()}}
-    url = Server(f"http://127.0.0.1:{port}")
-    url.log = keys.parent / f"server-{port}.log"
-    with url.log.open("w") as output:
-        process = subprocess.Popen([sys.executable, "-m", "faceatlas.cli", "serve", "--port", str(port)], env=env,
-                                   stdout=output, stderr=subprocess.STDOUT)
-    url.pid = process.pid
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None, url.log.read_text()
-            time.sleep(0.3)
-        else:
-            pytest.fail("the server did not become ready in 120 s")
+    log = keys.parent / f"server-{len(list(keys.parent.glob('server-*.log')))}.log"
+    with local_server(log, env) as started:  # one that never gets ready is a ServiceError with its log
+        url = Server(started.url)
+        url.pid, url.log = started.pid, started.log
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 def upload(path: Path) -> tuple[str, bytes, str]:

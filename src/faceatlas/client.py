@@ -16,7 +16,13 @@ An error answer is raised as the FaceAtlas error it names (`NoFaceError`, `Galle
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import sys
 import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -154,6 +160,52 @@ class Client:
         detail = str(problem.get("detail", answer.text))
         error = _ERRORS_BY_TYPE.get(kind)
         raise error(detail) if error else ServiceError(answer.status_code, kind or "unknown", detail)
+
+
+@dataclass(frozen=True)
+class LocalServer:
+    """A `faceatlas serve` process on this machine: its URL, process id, and the file its output goes to."""
+
+    url: str
+    pid: int
+    log: Path
+
+
+@contextmanager
+def local_server(log: Path, env: Mapping[str, str] | None = None, timeout: float = 120.0) -> Iterator[LocalServer]:
+    """`faceatlas serve` started on a free loopback port with the environment `env` (default: this process's), its
+    output written to `log`, yielded once /readyz answers 200 and stopped at the end. `ServiceError` (503, with the
+    end of its log) when it exits or is not ready within `timeout` seconds."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with log.open("w") as output:  # a file, not a pipe: a pipe nobody reads blocks the server once full
+        process = subprocess.Popen([sys.executable, "-m", "faceatlas.cli", "serve", "--port", str(port)],
+                                   env=dict(env) if env is not None else None, stdout=output,
+                                   stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while not _ready(url):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise ServiceError(503, "not-ready", f"the server at {url} did not become ready:\n"
+                                                     f"{log.read_text()[-3000:]}")
+            time.sleep(0.3)
+        yield LocalServer(url, process.pid, log)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _ready(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/readyz", timeout=2).status_code == 200
+    except httpx.TransportError:
+        return False
 
 
 def _collection(collection: str) -> str:
