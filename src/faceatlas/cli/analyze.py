@@ -16,6 +16,7 @@ from faceatlas.cli.common import (
     ProfileOption,
     ThreadsOption,
     console,
+    exit_if_all_failed,
     fail,
     output,
     progress_bar,
@@ -103,8 +104,7 @@ def analyze(
     if sink is not sys.stdout:
         output.print(summary)
     console.print(f"{counts['images']} images, {counts['faces']} faces, {counts['errors']} skipped with an error")
-    if counts["errors"] == counts["images"]:
-        raise typer.Exit(codes.pop() if len(codes) == 1 else 1)
+    exit_if_all_failed(counts["errors"], counts["images"], codes)
 
 
 def _record(shot: Shot, path: Path) -> dict:

@@ -8,7 +8,16 @@ from typing import Annotated
 
 import typer
 
-from faceatlas.cli.common import MaxPixelsOption, ProfileOption, ThreadsOption, console, fail, progress_bar, styled
+from faceatlas.cli.common import (
+    MaxPixelsOption,
+    ProfileOption,
+    ThreadsOption,
+    console,
+    exit_if_all_failed,
+    fail,
+    progress_bar,
+    styled,
+)
 from faceatlas.errors import FaceAtlasError
 from faceatlas.privacy import ENLARGE, recall_analyzer, write_anonymized
 from faceatlas.privacy.images import output_path
@@ -68,8 +77,7 @@ def anonymize(
         raise fail(error) from None
     files_done = f"{counts['files']} file{'' if counts['files'] == 1 else 's'}"
     console.print(f"{files_done}, {counts['faces']} faces hidden ({mode.value}), {counts['failed']} failed")
-    if counts["failed"] == counts["files"]:
-        raise typer.Exit(codes.pop() if len(codes) == 1 else 1)
+    exit_if_all_failed(counts["failed"], counts["files"], codes)
 
 
 def _targets(source: Path, output: Path) -> dict[Path, Path]:

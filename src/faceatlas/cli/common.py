@@ -53,6 +53,13 @@ def fail(error: Exception) -> typer.Exit:
     return typer.Exit(error.exit_code if isinstance(error, FaceAtlasError) else USAGE_EXIT_CODE)
 
 
+def exit_if_all_failed(failed: int, total: int, codes: set[int]) -> None:
+    """A batch where every file failed exits with their error's code (1 when they failed differently); one file that
+    worked makes it a success (the failures were reported on the way)."""
+    if failed == total:
+        raise typer.Exit(next(iter(codes)) if len(codes) == 1 else 1)
+
+
 def styled(label: str, style: str, rest: str = "") -> Text:
     """`label` in `style`, then `rest` as it is."""
     return Text.assemble((label, style), rest)

@@ -228,10 +228,7 @@ class Labelling:
         if file_id is None:
             raise LabellingError(f"{where} is not in this library (see `faceatlas library photos`)")
         with self.gallery.writing() as session:
-            person = cluster_of(self.view.names(session), name)
-            if person is None:
-                raise LabellingError(f"no person named '{name}' in this library")
-            cluster_id, subject_id = person
+            cluster_id, subject_id = self._person(session, name)
             faces = list(session.scalars(select(LibraryFace.id).where(LibraryFace.file_id == file_id,
                                                                       LibraryFace.cluster_id == cluster_id)))
             if not faces:
@@ -239,27 +236,19 @@ class Labelling:
             if self._count(session, cluster_id) == len(faces):
                 raise LabellingError(f"{where} holds every face of '{name}' in this library: rename or erase the "
                                      f"person instead (`faceatlas gallery rename` / `erase`)")
-            new = self.view.next_cluster_number(session)
-            session.add(LibraryCluster(id=new, collection_id=self._collection))
-            keep_number(session, self._collection, new)
-            session.flush()
+            new = self._split_off(session, faces)
             session.add(LibraryNotPerson(cluster_id=new, subject_id=subject_id))
-            session.execute(update(LibraryFace).where(LibraryFace.id.in_(faces)).values(cluster_id=new))
             session.commit()
-        samples = [sample.id for sample in self.gallery.show(name).samples if fragment_face(sample.source) in faces]
-        removed = self.gallery.remove_samples(name, samples) if samples else 0
+        removed = self._remove_samples_from(name, faces)
         return Unlabelling(path=where, name=name, faces=len(faces), cluster=new, samples_removed=removed)
 
     def unname(self, face_ids: list[int], name: str) -> Naming:
-        """Faces named `name` by mistake (an answer taken back) leave the person, without a cannot-link: all of
-        the person's library faces make their cluster unnamed again, some of them a new cluster. The gallery samples
+        """Faces named `name` by mistake (a naming taken back) leave the person, without a cannot-link: all of the
+        person's library faces make their cluster unnamed again, some of them a new cluster. The gallery samples
         made from them are removed, and a person left without any sample with them (their faces stay in the
         library, unnamed)."""
         with self.gallery.writing() as session:
-            person = cluster_of(self.view.names(session), name)
-            if person is None:
-                raise LabellingError(f"no person named '{name}' in this library")
-            cluster_id, _ = person
+            cluster_id, _ = self._person(session, name)
             faces = list(session.scalars(select(LibraryFace.id).where(LibraryFace.cluster_id == cluster_id,
                                                                       LibraryFace.id.in_(face_ids))))
             if not faces:
@@ -268,17 +257,32 @@ class Labelling:
                 session.get(LibraryCluster, cluster_id).subject_id = None
                 new = cluster_id
             else:
-                new = self.view.next_cluster_number(session)
-                session.add(LibraryCluster(id=new, collection_id=self._collection))
-                keep_number(session, self._collection, new)
-                session.flush()
-                session.execute(update(LibraryFace).where(LibraryFace.id.in_(faces)).values(cluster_id=new))
+                new = self._split_off(session, faces)
             session.commit()
-        made = [sample.id for sample in self.gallery.show(name).samples if fragment_face(sample.source) in faces]
-        if made:
-            self.gallery.remove_samples(name, made)
+        self._remove_samples_from(name, faces)
         edits.remove_if_empty(self.gallery, name)
         return Naming(new, None, len(faces))
+
+    def _person(self, session: Session, name: str) -> tuple[int, int]:
+        """The library cluster and the gallery subject of person `name`."""
+        person = cluster_of(self.view.names(session), name)
+        if person is None:
+            raise LabellingError(f"no person named '{name}' in this library")
+        return person
+
+    def _split_off(self, session: Session, faces: list[int]) -> int:
+        """Move these faces to a new, unnamed cluster; its number."""
+        new = self.view.next_cluster_number(session)
+        session.add(LibraryCluster(id=new, collection_id=self._collection))
+        keep_number(session, self._collection, new)
+        session.flush()
+        session.execute(update(LibraryFace).where(LibraryFace.id.in_(faces)).values(cluster_id=new))
+        return new
+
+    def _remove_samples_from(self, name: str, faces: list[int]) -> int:
+        """Remove the gallery samples of `name` made from these library faces; how many."""
+        made = [sample.id for sample in self.gallery.show(name).samples if fragment_face(sample.source) in faces]
+        return self.gallery.remove_samples(name, made) if made else 0
 
     def forget(self, cluster_id: int) -> Forgetting:
         """Erase an unnamed cluster's faces (records and embeddings, down to the database's free pages). The photos

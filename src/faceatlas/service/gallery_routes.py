@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import anyio
 from fastapi import APIRouter, File, HTTPException, Path, Query, UploadFile
 from fastapi.responses import Response
 
@@ -95,7 +96,8 @@ def router(service: Service) -> APIRouter:
                        top_k: Annotated[int, Query(ge=1, le=100)] = 5) -> list[Identification]:
         """Every face of the photo: its best candidates and a decision at FPIR (default 1e-2) or per-comparison
         FMR, or "unknown" (null)."""
-        gallery = galleries.get(collection)  # a missing collection is refused before the photo is analysed
+        # a missing collection is refused before the photo is analysed; opening one reads the database: off the loop
+        gallery = await anyio.to_thread.run_sync(galleries.get, collection)
         return await service.batcher.analyze(await image.read(), then=lambda faces: gallery.identify(
             faces, fmr=fmr, fpir=fpir, top_k=top_k))  # searched in the same worker call, right after the batch
 
