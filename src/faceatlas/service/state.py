@@ -46,6 +46,10 @@ class Galleries:
             return f"the gallery database cannot be reached ({type(error).__name__})"
         return None
 
+    def already_open(self, collection: str) -> Gallery | None:
+        """The collection's `Gallery` if this process has opened it (no database read), else None."""
+        return self._open.get(collection)
+
     def get(self, collection: str, create: bool = False) -> Gallery:
         with self._lock:
             if collection not in self._open:
