@@ -97,7 +97,9 @@ def router(service: Service) -> APIRouter:
         """Every face of the photo: its best candidates and a decision at FPIR (default 1e-2) or per-comparison
         FMR, or "unknown" (null)."""
         # a missing collection is refused before the photo is analysed; opening one reads the database: off the loop
-        gallery = galleries.already_open(collection) or await anyio.to_thread.run_sync(galleries.get, collection)
+        gallery = galleries.already_open(collection)  # (a Gallery with nobody in it is falsy: `is None`, not `or`)
+        if gallery is None:
+            gallery = await anyio.to_thread.run_sync(galleries.get, collection)
         return await service.batcher.analyze(await image.read(), then=lambda faces: gallery.identify(
             faces, fmr=fmr, fpir=fpir, top_k=top_k))  # searched in the same worker call, right after the batch
 
