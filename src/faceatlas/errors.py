@@ -106,10 +106,18 @@ class GalleryNotFoundError(FaceAtlasError):
     http_status = 404
 
 
+class SourceUnavailableError(FaceAtlasError):
+    """A camera or network stream cannot be opened, or was lost and did not come back within its reconnection
+    attempts."""
+
+    exit_code = 13
+    http_status = 502
+
+
 ERRORS: tuple[type[FaceAtlasError], ...] = (
     FaceAtlasError, ImageDecodeError, ImageTooLargeError, VideoDecodeError, NoFaceError, AmbiguousFaceError,
     ModelUnavailableError, ModelIntegrityError, CalibrationError, GalleryError, LibraryError, StoreError,
-    LabellingError, ErasurePendingError, GalleryNotFoundError,
+    LabellingError, ErasurePendingError, GalleryNotFoundError, SourceUnavailableError,
 )
 """Every error class, in the order of the README's table."""
 

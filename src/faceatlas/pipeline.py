@@ -184,24 +184,27 @@ class FaceAnalyzer:
     # ---- the stream ------------------------------------------------------------------------------------------
 
     def shots(self, sources: Sources, embed: bool = True, color: ColorOrder = "bgr", subject: Subject = None,
-              videos: bool = False, every: float | None = None, folders: bool = True) -> Iterator[Shot]:
+              videos: bool = False, every: float | None = None, folders: bool = True, batch: int = BATCH_PICTURES,
+              describe: bool = True) -> Iterator[Shot]:
         """One `Shot` per picture of `sources` (see `faceatlas.io.sources`: paths, folders, bytes, arrays, PIL
         images, videos with `videos` or `every`), in order. Pictures are analysed in batches (`BATCH_PICTURES`,
         `BATCH_PIXELS`); with `subject`, each keeps only the face the rule picks (a picture without one gets the
         `NoFaceError` as its `error`). A source that cannot be read gives a shot with its error and the stream goes
         on; a model that cannot run (not installed, say) raises, as it would for every picture. With
-        `folders=False` a folder is not searched: callers that map shots back by position pass it."""
+        `folders=False` a folder is not searched: callers that map shots back by position pass it. A live source
+        wants `batch=1`: each frame is analysed as soon as it arrives. With `describe=False` the attribute heads
+        do not run (a tracker asks for them, with `complete`, only for the faces that need them)."""
         from faceatlas.io.sources import pictures  # decoders (OpenCV, Pillow) load with the first picture
 
-        batch: list[Picture] = []
+        waiting: list[Picture] = []
         pixels = 0
         for picture in pictures(sources, color, self.spec.max_pixels, videos, every, folders):
-            batch.append(picture)
+            waiting.append(picture)
             pixels += 0 if picture.bgr is None else picture.bgr.shape[0] * picture.bgr.shape[1]
-            if len(batch) >= BATCH_PICTURES or pixels >= BATCH_PIXELS:
-                yield from self._analyse(batch, embed, subject)
-                batch, pixels = [], 0
-        yield from self._analyse(batch, embed, subject)
+            if len(waiting) >= batch or pixels >= BATCH_PIXELS:
+                yield from self._analyse(waiting, embed, subject, describe)
+                waiting, pixels = [], 0
+        yield from self._analyse(waiting, embed, subject, describe)
 
     def shot(self, source: ImageSource, embed: bool = True, color: ColorOrder = "bgr", subject: Subject = None
              ) -> Shot:
@@ -222,7 +225,7 @@ class FaceAnalyzer:
         analyzer's attribute heads; `color` declares the channel order of a numpy array input."""
         return self.shot(source, embed, color, subject).faces
 
-    def _analyse(self, batch: list[Picture], embed: bool, subject: Subject) -> list[Shot]:
+    def _analyse(self, batch: list[Picture], embed: bool, subject: Subject, describe: bool = True) -> list[Shot]:
         """Detect and pick faces picture by picture, align once, embed the whole batch in one recogniser run, then
         run the heads."""
         found: list[tuple[Picture, Faces, FaceAtlasError | None, dict[str, float]]] = []
@@ -243,11 +246,12 @@ class FaceAnalyzer:
             ms["detect"] = (time.perf_counter() - started) * 1000
             found.append((picture, faces, error, ms))
         live = [(p.bgr, faces, ms) for p, faces, error, ms in found if p.bgr is not None and error is None]
-        needed = embed or self._quality_reads_norms
-        aligned = self._align([(bgr, faces) for bgr, faces, _ in live], needed)
+        needed = embed or (describe and self._quality_reads_norms)
+        aligned = self._align([(bgr, faces) for bgr, faces, _ in live], needed) if needed or describe \
+            else [None] * len(live)
         embedded = self._embed_batch([(bgr, faces) for bgr, faces, _ in live], aligned, [ms for *_, ms in live]) \
             if needed else [faces for _, faces, _ in live]
-        described = (self._describe(bgr, faces, crops, ms) for (bgr, _, ms), faces, crops
+        described = (self._describe(bgr, faces, crops, ms) if describe else faces for (bgr, _, ms), faces, crops
                      in zip(live, embedded, aligned, strict=True))
         if needed and not embed:  # embedded for the quality head only: not returned
             described = (faces.with_embeddings(None, None) for faces in described)
@@ -282,6 +286,13 @@ class FaceAnalyzer:
     def embed(self, bgr: np.ndarray, faces: Faces) -> Faces:
         """Add identity embeddings to faces found in `bgr`."""
         return self._embed_batch([(bgr, faces)], self._align([(bgr, faces)], True), [{}])[0]
+
+    def complete(self, bgr: np.ndarray, faces: Faces) -> Faces:
+        """Embeddings and the attribute heads' columns for faces already found in `bgr` (a tracker's faces that need
+        them), aligned once for both."""
+        aligned = self._align([(bgr, faces)], True)
+        [embedded] = self._embed_batch([(bgr, faces)], aligned, [{}])
+        return self._describe(bgr, embedded, aligned[0], {})
 
     def describe(self, bgr: np.ndarray, faces: Faces) -> Faces:
         """Add the attribute heads' columns (age, gender, expression, ...) to faces found in `bgr`."""

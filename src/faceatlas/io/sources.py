@@ -1,7 +1,8 @@
 """Everything a user hands the pipeline, as one stream of decoded pictures.
 
 A source is a path (an image; a video when frames are asked for), a folder (searched recursively), bytes, a NumPy
-array, a PIL image, or a list, tuple or generator of these. Each gives one `Picture` (a video one per frame taken); a
+array, a PIL image, a `VideoSource` (a video's every frame, a camera, a stream), or a list, tuple or generator of
+these. Each gives one `Picture` (a video one per frame taken); a
 source that cannot be read, or is of a kind that is not a picture, gives one `Picture` with its error instead, and
 the stream goes on.
 """
@@ -19,6 +20,7 @@ from PIL import Image
 from faceatlas.config import get_settings
 from faceatlas.errors import FaceAtlasError, ImageDecodeError
 from faceatlas.io.image import IMAGE_SUFFIXES, ColorOrder, ImageSource, iter_image_paths, load_image
+from faceatlas.io.media import VideoSource
 from faceatlas.io.video import VIDEO_SUFFIXES, SampledVideo
 
 Sources = ImageSource | Iterable[ImageSource]
@@ -66,6 +68,9 @@ def pictures(sources: Sources, color: ColorOrder = "bgr", max_pixels: int | None
     gives its frames when `videos` is set or `every` is given: one every `every` seconds (default: the `frame_every`
     setting), every frame with `every=0`. See `expand` for `folders`."""
     for index, item in enumerate(expand(sources, videos, folders)):
+        if isinstance(item, VideoSource):
+            yield from _source_frames(index, item)
+            continue
         name = str(item) if isinstance(item, str | Path) else None
         if name is not None and (videos or every is not None) and Path(name).suffix.lower() in VIDEO_SUFFIXES:
             yield from _frames(index, name, get_settings().frame_every if every is None else every)
@@ -102,4 +107,27 @@ def _frames(index: int, path: str, every: float) -> Iterator[Picture]:
         return
     if held is not None:
         held.warning = video.damage
+        yield held
+
+
+def _source_frames(index: int, source: VideoSource) -> Iterator[Picture]:
+    """The frames of a `VideoSource` as pictures, the last carrying the source's damage warning (one frame is held
+    back to know it); a source that fails gives a last picture with its error (a stream lost for good, say) and the
+    stream of pictures goes on."""
+    held: Picture | None = None
+    started = time.perf_counter()
+    try:
+        for frame in source:
+            if held is not None:
+                yield held
+            held = Picture(index, source.name, frame.bgr, frame=frame.number, time_ms=frame.time_ms,
+                           decode_ms=(time.perf_counter() - started) * 1000)
+            started = time.perf_counter()
+    except FaceAtlasError as error:
+        if held is not None:
+            yield held
+        yield Picture(index, source.name, None, error=error)
+        return
+    if held is not None:
+        held.warning = source.damage
         yield held
