@@ -38,18 +38,18 @@ class SubjectChoice(StrEnum):
     centre = "centre"
 
 
-def _open(db: str | None, collection: str | None, profile: str | None = None, threads: int | None = None,
+def open_gallery(db: str | None, collection: str | None, profile: str | None = None, threads: int | None = None,
           min_quality: float | None = None, keep_thumbnails: bool = False, create: bool = False) -> Gallery:
     """The gallery; its vector index is chosen by FACEATLAS_GALLERY_INDEX and FACEATLAS_MILVUS_URI. Only commands
     that add people make a database or collection (`create`): the others refuse a missing one, which is a typo."""
     from faceatlas.gallery import Gallery
     from faceatlas.pipeline import FaceAnalyzer
 
-    return _guard(lambda: Gallery(db, collection, FaceAnalyzer(profile=profile, threads=threads),
+    return guarded(lambda: Gallery(db, collection, FaceAnalyzer(profile=profile, threads=threads),
                                   min_quality=min_quality, keep_thumbnails=keep_thumbnails, create=create))
 
 
-def _guard(job: Callable[[], T]) -> T:
+def guarded(job: Callable[[], T]) -> T:
     """`job()`, or a clear error and its exit code (a database that refuses: the driver's words, not a traceback)."""
     from sqlalchemy.exc import SQLAlchemyError  # loaded by the gallery anyway
 
@@ -83,7 +83,7 @@ def _print(data: object, as_json: bool) -> bool:
 @gallery_app.command("create")
 def create(db: DbOption = None, collection: CollectionOption = None, profile: ProfileOption = None) -> None:
     """Create a collection (pinned to the profile's embedding model); opening one that exists is harmless."""
-    gallery = _open(db, collection, profile, create=True)
+    gallery = open_gallery(db, collection, profile, create=True)
     console.print(f"collection '{gallery.collection_name}' ({gallery.model_id}): {len(gallery)} people")
 
 
@@ -119,9 +119,9 @@ def enroll(
     boxes = [_box(box)] if box else None
     if boxes and len(files) != 1:
         raise fail(ValueError(f"--box names the face of one photo, not of {len(files)}"))
-    gallery = _open(db, collection, profile, threads, min_quality=min_quality, keep_thumbnails=keep_thumbnails,
+    gallery = open_gallery(db, collection, profile, threads, min_quality=min_quality, keep_thumbnails=keep_thumbnails,
                     create=True)
-    report = _guard(lambda: gallery.enroll(name, files, meta=extra, allow_identity_clash=allow_identity_clash,
+    report = guarded(lambda: gallery.enroll(name, files, meta=extra, allow_identity_clash=allow_identity_clash,
                                            boxes=boxes, subject=subject.value))
     if not _print(report.to_dict(), as_json):
         console.print(f"{name}: {len(report.added)} face(s) enrolled, {len(report.rejected)} refused")
@@ -143,8 +143,8 @@ def identify(
 ) -> None:
     """Who is in the photo: per face the best candidates and a decision, or "unknown". Exit 0: at least one face
     identified as an enrolled person; 1: none (every face unknown, or no face)."""
-    gallery = _open(db, collection, profile, threads)
-    results = _guard(lambda: gallery.identify(image, fmr=fmr, fpir=fpir, top_k=top_k))
+    gallery = open_gallery(db, collection, profile, threads)
+    results = guarded(lambda: gallery.identify(image, fmr=fmr, fpir=fpir, top_k=top_k))
     if not _print([r.to_dict() for r in results], as_json):
         _print_identifications(results)
     if not any(result.decision for result in results):
@@ -169,8 +169,8 @@ def verify(
     as_json: JsonFlag = False,
 ) -> None:
     """Is this photo that person, at a calibrated false-match rate. Exit 0: the same person; 1: not."""
-    gallery = _open(db, collection, profile)
-    result = _guard(lambda: gallery.verify(image, name, fmr=fmr))
+    gallery = open_gallery(db, collection, profile)
+    result = guarded(lambda: gallery.verify(image, name, fmr=fmr))
     if not _print(result.to_dict(), as_json):
         verdict = "same person" if result.same else "not the same person"
         output.print(f"{verdict}: similarity {result.score:.4f}, threshold {result.threshold:.4f} at FMR "
@@ -183,7 +183,7 @@ def verify(
 def list_people(db: DbOption = None, collection: CollectionOption = None, profile: ProfileOption = None,
                 as_json: JsonFlag = False) -> None:
     """Everyone enrolled, with their number of samples."""
-    people = _open(db, collection, profile).people()
+    people = open_gallery(db, collection, profile).people()
     if not _print([person.to_dict() for person in people], as_json):
         table = Table("name", "samples", "metadata")
         for person in people:
@@ -195,16 +195,16 @@ def list_people(db: DbOption = None, collection: CollectionOption = None, profil
 def show(name: str, db: DbOption = None, collection: CollectionOption = None,
          profile: ProfileOption = None) -> None:
     """One person's record and samples (never their embeddings), as JSON."""
-    gallery = _open(db, collection, profile)
-    output.print_json(json.dumps(_guard(lambda: gallery.show(name)).to_dict()))
+    gallery = open_gallery(db, collection, profile)
+    output.print_json(json.dumps(guarded(lambda: gallery.show(name)).to_dict()))
 
 
 @gallery_app.command("rename")
 def rename(old: str, new: str, db: DbOption = None, collection: CollectionOption = None,
            profile: ProfileOption = None) -> None:
     """Rename a person."""
-    gallery = _open(db, collection, profile)
-    _guard(lambda: gallery.rename(old, new))
+    gallery = open_gallery(db, collection, profile)
+    guarded(lambda: gallery.rename(old, new))
     console.print(f"renamed '{old}' to '{new}'")
 
 
@@ -212,8 +212,8 @@ def rename(old: str, new: str, db: DbOption = None, collection: CollectionOption
 def merge(source: str, target: str, db: DbOption = None, collection: CollectionOption = None,
           profile: ProfileOption = None) -> None:
     """Move every sample of SOURCE to TARGET and delete SOURCE (two records of one person)."""
-    gallery = _open(db, collection, profile)
-    moved = _guard(lambda: gallery.merge(source, target))
+    gallery = open_gallery(db, collection, profile)
+    moved = guarded(lambda: gallery.merge(source, target))
     console.print(f"moved {moved} sample(s) from '{source}' to '{target}'")
 
 
@@ -221,8 +221,8 @@ def merge(source: str, target: str, db: DbOption = None, collection: CollectionO
 def erase(name: str, db: DbOption = None, collection: CollectionOption = None,
           profile: ProfileOption = None, as_json: JsonFlag = False) -> None:
     """Remove a person completely: samples, index entries, their name in the audit log; files compacted."""
-    gallery = _open(db, collection, profile)
-    report = _guard(lambda: gallery.erase(name))
+    gallery = open_gallery(db, collection, profile)
+    report = guarded(lambda: gallery.erase(name))
     if not _print(report.to_dict(), as_json):
         console.print(f"erased '{name}': {report.samples} sample(s) and their index entries; {report.proof}")
         for path in report.exports_holding:
@@ -236,8 +236,8 @@ def export(path: Path, db: DbOption = None, collection: CollectionOption = None,
     """Write the collection to PATH.json and PATH.npz (people, metadata, samples, embeddings)."""
     from faceatlas.gallery.transfer import export_collection
 
-    gallery = _open(db, collection, profile)
-    report = _guard(lambda: export_collection(gallery, path))
+    gallery = open_gallery(db, collection, profile)
+    report = guarded(lambda: export_collection(gallery, path))
     console.print(f"exported {report.people} people, {report.samples} samples to {report.json}")
 
 
@@ -247,8 +247,8 @@ def import_(path: Path, db: DbOption = None, collection: CollectionOption = None
     """Add the people and samples of an export (PATH.json + PATH.npz) to the collection."""
     from faceatlas.gallery.transfer import import_collection
 
-    gallery = _open(db, collection, profile, create=True)
-    report = _guard(lambda: import_collection(gallery, path))
+    gallery = open_gallery(db, collection, profile, create=True)
+    report = guarded(lambda: import_collection(gallery, path))
     console.print(f"imported {report.people} people, {report.samples} samples")
 
 
@@ -260,9 +260,9 @@ def migrate(
     threads: ThreadsOption = None, as_json: JsonFlag = False,
 ) -> None:
     """Re-embed a collection with another model, from the photos its samples came from."""
-    source = _open(db, collection, profile, threads)
-    target = _open(db, to_collection, to_profile, threads, min_quality=source.min_quality, create=True)
-    report = _guard(lambda: source.migrate(target))
+    source = open_gallery(db, collection, profile, threads)
+    target = open_gallery(db, to_collection, to_profile, threads, min_quality=source.min_quality, create=True)
+    report = guarded(lambda: source.migrate(target))
     if not _print(report.to_dict(), as_json):
         console.print(f"{report.samples_migrated} sample(s) of {report.people} people re-embedded into "
                       f"'{to_collection}'; {len(report.sources_missing)} source photo(s) missing, "
@@ -273,7 +273,7 @@ def migrate(
 def rebuild_index(db: DbOption = None, collection: CollectionOption = None,
                   profile: ProfileOption = None) -> None:
     """Recreate the vector index from the database."""
-    size = _guard(lambda: _open(db, collection, profile).rebuild_index())
+    size = guarded(lambda: open_gallery(db, collection, profile).rebuild_index())
     console.print(f"index rebuilt: {size} entries")
 
 
@@ -281,7 +281,7 @@ def rebuild_index(db: DbOption = None, collection: CollectionOption = None,
 def check(db: DbOption = None, collection: CollectionOption = None, profile: ProfileOption = None,
           as_json: JsonFlag = False) -> None:
     """Prove the index agrees with the database (exit code 1 if not)."""
-    report = _guard(lambda: _open(db, collection, profile).check())
+    report = guarded(lambda: open_gallery(db, collection, profile).check())
     if not _print(report.to_dict(), as_json):
         verdict = "ok" if report.ok else "MISMATCH"
         console.print(f"{report.samples} samples, {report.index_entries} index entries, checked samples "

@@ -22,7 +22,7 @@ from faceatlas.cli.common import (
     setting_default,
     styled,
 )
-from faceatlas.cli.gallery import CollectionOption, DbOption, JsonFlag, _guard, _print
+from faceatlas.cli.gallery import CollectionOption, DbOption, JsonFlag, _print, guarded
 from faceatlas.errors import FaceAtlasError
 
 if TYPE_CHECKING:
@@ -41,7 +41,7 @@ def _open(db: str | None, collection: str | None, profile: str | None) -> Librar
     """An indexed library (a missing gallery database is an error, not a new empty one)."""
     from faceatlas.organize import Library
 
-    return _guard(lambda: Library(db, collection, profile, create=False))
+    return guarded(lambda: Library(db, collection, profile, create=False))
 
 
 @library_app.command("index")
@@ -76,7 +76,7 @@ def index(
                                  videos=videos, frame_every=frame_every, keep_thumbnails=keep_thumbnails,
                                  max_pixels=max_pixels)
 
-    report = _guard(run)
+    report = guarded(run)
     if as_json:
         output.print_json(json.dumps(report.to_dict()))
         return
@@ -109,7 +109,7 @@ def people(
     as_json: JsonFlag = False,
 ) -> None:
     """Named people, then unnamed clusters, biggest first, each with its best face (photo and box)."""
-    shown = _guard(lambda: _open(db, collection, profile).people(limit or None, False if unnamed else None))
+    shown = guarded(lambda: _open(db, collection, profile).people(limit or None, False if unnamed else None))
     if _print([person.to_dict() for person in shown], as_json):
         return
     table = Table("cluster", "name", "faces", "photos", "sample face")
@@ -128,7 +128,7 @@ def name(
     db: DbOption = None, collection: CollectionOption = None, profile: ProfileOption = None,
 ) -> None:
     """Name a cluster: it becomes a gallery person, and new photos of them are labelled automatically."""
-    result = _guard(lambda: _open(db, collection, profile).name(cluster, person))
+    result = guarded(lambda: _open(db, collection, profile).name(cluster, person))
     console.print(f"cluster {result.cluster} is {result.name}: {result.faces} faces "
                   f"({result.samples_added} added to the gallery)")
 
@@ -140,7 +140,7 @@ def forget(
 ) -> None:
     """Erase an unnamed cluster's faces from the database (the photos stay and are not analysed again); a named
     one goes with its person (`faceatlas gallery erase NAME`)."""
-    result = _guard(lambda: _open(db, collection, profile).forget(cluster))
+    result = guarded(lambda: _open(db, collection, profile).forget(cluster))
     console.print(f"cluster {result.cluster}: {result.faces_erased} faces erased")
 
 
@@ -151,7 +151,7 @@ def merge(
     db: DbOption = None, collection: CollectionOption = None, profile: ProfileOption = None,
 ) -> None:
     """The two clusters are one person: they join under the older number (a named one names the other)."""
-    result = _guard(lambda: _open(db, collection, profile).merge(first, second))
+    result = guarded(lambda: _open(db, collection, profile).merge(first, second))
     who = f" ({result.name})" if result.name else ""
     console.print(f"cluster {result.cluster}{who}: {result.faces} faces")
 
@@ -165,7 +165,7 @@ def unlabel(
 ) -> None:
     """PERSON is not in PHOTO: the face labelled as them there leaves them for a cluster of its own, which never
     joins them again, and stops being one of their gallery samples."""
-    result = _guard(lambda: _open(db, collection, profile).unlabel(photo, person))
+    result = guarded(lambda: _open(db, collection, profile).unlabel(photo, person))
     console.print(f"{result.path}: {result.faces} face(s) no longer {result.name}, now cluster "
                   f"{result.cluster} ({result.samples_removed} gallery samples removed)")
 
@@ -188,9 +188,9 @@ def review(
 
     library = _open(db, collection, profile)
     if as_json:  # each question: "is this <name>?" (a review item), then with --unnamed "who is this?" (a cluster)
-        queue = [{"question": "is_this", **item.to_dict()} for item in _guard(lambda: library.review(limit or None))]
+        queue = [{"question": "is_this", **item.to_dict()} for item in guarded(lambda: library.review(limit or None))]
         if unnamed and (not limit or len(queue) < limit):
-            clusters = _guard(lambda: library.people((limit - len(queue)) if limit else None, named=False))
+            clusters = guarded(lambda: library.people((limit - len(queue)) if limit else None, named=False))
             queue += [{"question": "who_is_this", **cluster.to_dict()} for cluster in clusters]
         _print(queue, True)
         return
@@ -203,7 +203,7 @@ def review(
         cluster, faces, where, face, item = step
         output.print(f"[{asked}] cluster {cluster} ({faces} faces), e.g. {_where(*where)}")
         if preview:
-            output.print(face_preview(*where, thumbnail=_guard(lambda face=face: library.thumbnail(face))))
+            output.print(face_preview(*where, thumbnail=guarded(lambda face=face: library.thumbnail(face))))
         question = (Text("Who is this? [name/s/q] ") if item is None else
                     Text.assemble("Is this ", (item.name, "bold"), f"? (similarity {item.score:.2f}) [y/n/s/q/name] "))
         try:
@@ -220,10 +220,10 @@ def review(
             result = Answer(cluster, "skipped")
             passed.add(cluster)
         elif item is None:
-            named = _guard(lambda reply=reply, cluster=cluster: library.name(cluster, reply))
+            named = guarded(lambda reply=reply, cluster=cluster: library.name(cluster, reply))
             result = Answer(named.cluster, "named", named.name, named.faces, named.samples_added)
         else:
-            result = _guard(lambda reply=reply, item=item: library.answer(item, reply))
+            result = guarded(lambda reply=reply, item=item: library.answer(item, reply))
         answered += result.verdict != "skipped"
         output.print(f"  -> {_said(result)}")
     if not asked:
@@ -239,11 +239,11 @@ def _next_question(library: Library, passed: set[int], unnamed: bool
     skipped: (cluster, faces, where its best face is, that face's id, the review item or None for "who is
     this?")."""
     enough = len(passed) + 1  # the first one not skipped is among these
-    for item in _guard(lambda: library.review(enough)):
+    for item in guarded(lambda: library.review(enough)):
         if item.cluster not in passed:
             return (item.cluster, item.faces, (item.sample_path, item.sample_box, item.sample_frame_ms),
                     item.sample_face, item)
-    for person in _guard(lambda: library.people(enough, named=False)) if unnamed else ():
+    for person in guarded(lambda: library.people(enough, named=False)) if unnamed else ():
         if person.cluster not in passed:
             return (person.cluster, person.faces, (person.sample_path, person.sample_box, person.sample_frame_ms),
                     person.sample_face, None)
@@ -295,7 +295,7 @@ def photos(
     as_json: JsonFlag = False,
 ) -> None:
     """Every photo of a person (--person NAME) or of the people in a photo (--like IMAGE): one line per photo."""
-    found = _guard(lambda: _open(db, collection, profile).photos(person=person, like=like))
+    found = guarded(lambda: _open(db, collection, profile).photos(person=person, like=like))
     if _print([row.to_dict() for row in found], as_json):
         return
     paths = list(dict.fromkeys(row.path for row in found))

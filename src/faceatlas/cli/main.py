@@ -26,6 +26,7 @@ from faceatlas.cli.eval_common import eval_app
 from faceatlas.cli.gallery import gallery_app
 from faceatlas.cli.library import library_app
 from faceatlas.cli.serve import serve_app
+from faceatlas.cli.video import video
 from faceatlas.config import Settings, env_name, get_settings
 from faceatlas.errors import USAGE_EXIT_CODE, FaceAtlasError
 from faceatlas.models import registry
@@ -55,6 +56,7 @@ app.add_typer(library_app, name="library")
 
 app.command()(analyze)
 app.command()(anonymize)
+app.command()(video)
 app.add_typer(serve_app, name="serve")
 
 

@@ -14,6 +14,7 @@ from faceatlas.privacy.masking import ENLARGE, hide_faces
 from faceatlas.results import Result
 
 if TYPE_CHECKING:
+    from faceatlas.privacy.keep import KeepList
     from faceatlas.types import Shot
 
 RECALL_THRESHOLD = 0.3
@@ -35,6 +36,7 @@ class AnonymizedImage(Result):
     output: str
     mode: str
     faces_hidden: int
+    kept_visible: int = 0
 
 
 def recall_analyzer(profile: str | None = None, threads: int | None = None, max_pixels: int | None = None
@@ -50,9 +52,11 @@ def output_path(output: Path) -> Path:
     return output if output.suffix.lower() in ENCODINGS else output.with_suffix(".png")
 
 
-def write_anonymized(shot: Shot, output: Path, mode: str = "blur", enlarge: float = ENLARGE) -> AnonymizedImage:
-    """Hide the faces of an analysed picture and write it to `output` (see `output_path`), re-encoded from pixels and
-    atomically; `output` must not be the picture's own file. A shot with an error raises it."""
+def write_anonymized(shot: Shot, output: Path, mode: str = "blur", enlarge: float = ENLARGE,
+                     keep: KeepList | None = None) -> AnonymizedImage:
+    """Hide the faces of an analysed picture (all, or with `keep` all but those it leaves visible: the shot needs
+    embeddings then) and write it to `output` (see `output_path`), re-encoded from pixels and atomically; `output`
+    must not be the picture's own file. A shot with an error raises it."""
     import cv2
 
     from faceatlas.io.files import write_atomically
@@ -62,14 +66,16 @@ def write_anonymized(shot: Shot, output: Path, mode: str = "blur", enlarge: floa
     target = output_path(Path(output))
     if shot.source and target.resolve() == Path(shot.source).resolve():
         raise ValueError(f"{target} is the input itself: anonymised pictures never overwrite their original")
-    hidden = hide_faces(shot.image, shot.faces, mode, enlarge)
+    faces = keep.to_hide(shot.faces) if keep is not None else shot.faces
+    hidden = hide_faces(shot.image, faces, mode, enlarge)
     suffix = target.suffix.lower()
     quality = ENCODINGS[suffix]
     encoded, data = cv2.imencode(suffix, hidden, [getattr(cv2, quality[0]), quality[1]] if quality else [])
     if not encoded:
         raise ValueError(f"{target}: the picture could not be encoded as {target.suffix}")
     write_atomically(target, data.tobytes())
-    return AnonymizedImage(source=shot.source or "", output=str(target), mode=mode, faces_hidden=len(shot.faces))
+    return AnonymizedImage(source=shot.source or "", output=str(target), mode=mode, faces_hidden=len(faces),
+                           kept_visible=len(shot.faces) - len(faces))
 
 
 def anonymize_image(source: Path, output: Path, mode: str = "blur", enlarge: float = ENLARGE,

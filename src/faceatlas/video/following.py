@@ -74,10 +74,12 @@ class TrackEvent(Result):
 @dataclass(frozen=True)
 class TrackedFrame:
     """One frame: its shot (faces with a `track_id` attribute column, -1 for a face not yet in a track), each face's
-    track identity (None: unknown or undecided), the tracks unseen in it (`coasting`) and what happened."""
+    track identity (None: unknown or undecided) and whether it is decided, the tracks unseen in it (`coasting`) and
+    what happened."""
 
     shot: Shot
     names: list[str | None]
+    decided: list[bool]
     coasting: list[Coasting]
     events: list[TrackEvent] = field(default_factory=list)
 
@@ -142,12 +144,13 @@ class _Run:
         if wanted:
             completed = self.follower.analyzer.complete(shot.image, faces[wanted])
             self._learn(shot, completed, [int(ids[i]) for i in wanted], now, frame, events)
-        names = []
+        names, decided = [], []
         for i, tracker_id in enumerate(ids):
             track = self.by_tracker.get(int(tracker_id))
             if track is not None:
                 track.seen(frame, now, faces.boxes[i])
             names.append(track.name if track is not None else None)
+            decided.append(track is not None and track.decided)
         track_ids = np.array([self.by_tracker[int(t)].track_id if int(t) in self.by_tracker else -1 for t in ids],
                              np.int64)
         self._retire(now, frame, events)
@@ -155,7 +158,7 @@ class _Run:
         coasting = [Coasting(self.by_tracker[c.track_id].track_id, c.box, c.unseen_s) for c in coasting]
         tracked = Shot(faces=faces.with_attributes({"track_id": track_ids}), image=shot.image, source=shot.source,
                        index=shot.index, frame=shot.frame, time_ms=shot.time_ms, warning=shot.warning, ms=shot.ms)
-        return TrackedFrame(tracked, names, coasting, events)
+        return TrackedFrame(tracked, names, decided, coasting, events)
 
     def finish(self, last: TrackedFrame) -> TrackedFrame:
         """`last` with every track still open or dormant ended."""
@@ -164,7 +167,7 @@ class _Run:
         ended = [self._ended(t, now, frame) for t in sorted(open_tracks.values(), key=lambda t: t.track_id)
                  if t.embedded]
         self.by_tracker, self.dormant = {}, []
-        return TrackedFrame(last.shot, last.names, last.coasting, [*last.events, *ended])
+        return TrackedFrame(last.shot, last.names, last.decided, last.coasting, [*last.events, *ended])
 
     # ---- embedding only what a track needs ----------------------------------------------------------------------
 
