@@ -7,7 +7,8 @@ only be judged by eye. These clips are made from annotated stills, so every face
 * photo clips, a virtual camera over one Face Mask photo (`facemask/images`, `boxes.csv`): `pan`; `zoom` in on a
   face and out again; `blur`, a fast sway with a linear motion-blur kernel as long as the motion of one frame;
   `dark`, a brightness ramp from dark to bright; `occluder`, a grey bar sliding across the frame, wide enough to
-  hide each face in turn. Boxes are the photo's boxes under the frame's affine map; identity is None.
+  hide each face in turn (its box per frame is in `Clip.occluders`). Boxes are the photo's boxes under the frame's
+  affine map; identity is None.
 * people clips, LFW View 1 faces (150x150, five landmarks from `lfw_mtfl_labels`) cut out with a soft ellipse and
   pasted on a neutral background, drifting slowly in place and scale: `pair`; `handover` (one leaves at 2.4 s,
   another arrives at 1.6 s); `reentry` (one leaves and comes back after 1 s away); `trio` (a third one comes in
@@ -47,7 +48,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
-FORMAT = "faceatlas-video-clips/1"
+FORMAT = "faceatlas-video-clips/2"
 CRF = 18
 MIN_VISIBLE = 0.3
 MIN_SIDE = 6.0
@@ -86,6 +87,8 @@ class Clip:
     source: str = ""  # the photo or LFW images it is made of, relative to the data folder
     # faces partly in view but not listed (under 30 % visible or 6 px): score a detection there as neither hit nor miss
     ignore: list[TruthFace] = field(default_factory=list)
+    # (frame, xyxy) of the grey bar in `occluder` clips: face pixels under it are hidden, so they cannot leak
+    occluders: list[tuple[int, Box]] = field(default_factory=list)
 
     @cached_property
     def _by_frame(self) -> dict[int, list[TruthFace]]:
@@ -102,8 +105,12 @@ class Clip:
 # ---------------------------------------------------------------- geometry and encoding
 
 
+def _seconds(kind: str) -> float:
+    return 5.0 if kind == "reentry" else SECONDS
+
+
 def _frame_count(kind: str, fps: float) -> int:
-    return round((5.0 if kind == "reentry" else SECONDS) * fps)
+    return round(_seconds(kind) * fps)
 
 
 def _smooth(x: float) -> float:
@@ -129,6 +136,7 @@ class _Truth:
         self.size = size
         self.faces: list[TruthFace] = []
         self.ignore: list[TruthFace] = []
+        self.occluders: list[tuple[int, Box]] = []
 
     def add(self, frame: int, box: Box, identity: str | None, instance: str, hidden: np.ndarray | None = None) -> None:
         """Add a face at its unclipped box; `hidden` is 1 where something in front covers the frame."""
@@ -141,8 +149,8 @@ class _Truth:
             visible *= 1.0 - float(hidden[int(y1) : math.ceil(y2), int(x1) : math.ceil(x2)].mean())
         if visible <= 0.001:
             return
-        face = TruthFace(frame, (round(x1, 2), round(y1, 2), round(x2, 2), round(y2, 2)), identity, instance,
-                         round(visible, 3))
+        clipped = (round(float(x1), 2), round(float(y1), 2), round(float(x2), 2), round(float(y2), 2))
+        face = TruthFace(frame, clipped, identity, instance, round(float(visible), 3))
         listed = visible >= MIN_VISIBLE and min(x2 - x1, y2 - y1) >= MIN_SIDE
         (self.faces if listed else self.ignore).append(face)
 
@@ -261,6 +269,8 @@ def _photo_clip(path: Path, photo: Path, boxes: list[Box], kind: str, size: tupl
                 out[:, max(x0, 0) : max(x0 + bar_w, 0)] = 128
                 hidden = np.zeros((h, w), np.float32)
                 hidden[:, max(x0, 0) : max(x0 + bar_w, 0)] = 1
+                if x0 + bar_w > 0 and x0 < w:
+                    truth.occluders.append((i, (float(max(x0, 0)), 0.0, float(min(x0 + bar_w, w)), float(h))))
             for k, box in enumerate(boxes):
                 truth.add(i, _map(box, s[i], tx[i], ty[i]), None, f"f{k}", hidden)
             yield out
@@ -311,16 +321,16 @@ def _face_box(row: dict[str, str]) -> Box:
     return (cx - bw / 2, cy - 0.42 * bh, cx + bw / 2, cy + 0.58 * bh)
 
 
-def _schedule(kind: str, k: int) -> tuple[list[tuple[float, float]], str, float]:
-    """Person k's presence intervals (seconds, slides included), where it enters from and the clip length."""
-    sides = ["left", "right"] if PEOPLE_KINDS[kind] == 2 else ["left", "right", "bottom"]
+def _schedule(kind: str, k: int) -> tuple[list[tuple[float, float]], str]:
+    """Person k's presence intervals (seconds, slides included) and the side it enters and leaves by."""
+    end = _seconds(kind)
     if kind == "handover":
-        return ([(0.0, 2.4)], [(1.6, SECONDS)])[k], sides[k], SECONDS
-    if kind == "reentry":
-        return ([(0.0, 5.0)], [(0.0, 1.6), (2.6, 5.0)])[k], sides[k], 5.0
+        return ([(0.0, 2.4)], [(1.6, end)])[k], ("left", "right")[k]
+    if kind == "reentry":  # away from 1.6 s to 2.6 s
+        return ([(0.0, end)], [(0.0, 1.6), (2.6, end)])[k], ("left", "right")[k]
     if kind == "trio" and k == 2:
-        return [(1.0, 3.0)], "bottom", SECONDS
-    return [(0.0, SECONDS)], sides[k], SECONDS
+        return [(1.0, 3.0)], "bottom"
+    return [(0.0, end)], ("left", "right")[k]
 
 
 def _people_clip(path: Path, data: Path, names: list[str], kind: str, size: tuple[int, int], fps: float,
@@ -328,8 +338,7 @@ def _people_clip(path: Path, data: Path, names: list[str], kind: str, size: tupl
     people, labels = _lfw_people(data), _landmarks(data)
     w, h = size
     m = len(names)
-    duration = _schedule(kind, 0)[2]
-    n = _frame_count(kind, fps)
+    duration, n = _seconds(kind), _frame_count(kind, fps)
     top, bottom = rng.uniform(135, 165), rng.uniform(95, 120)
     tint = rng.uniform(-6, 6, 3)
     ramp = np.linspace(top, bottom, h)[:, None, None] + tint
@@ -340,18 +349,19 @@ def _people_clip(path: Path, data: Path, names: list[str], kind: str, size: tupl
         box = _face_box(labels[f"{name}/{image_path.name}"])
         bw, bh = box[2] - box[0], box[3] - box[1]
         centre = ((box[0] + box[2]) / 2, box[1] + 0.45 * bh)
-        alpha = np.zeros((150, 150), np.float32)
+        image = cv2.imread(str(image_path), cv2.IMREAD_COLOR)
+        alpha = np.zeros(image.shape[:2], np.float32)
         axes = (round(0.75 * bw), round(0.78 * bh))
         cv2.ellipse(alpha, (round(centre[0]), round(centre[1])), axes, 0, 0, 360, 1.0, -1, cv2.LINE_AA)
         alpha = cv2.GaussianBlur(alpha, (0, 0), 3.0)
         scale = 0.15 * w / bw * rng.uniform(0.9, 1.1) * (1.1 if kind == "crossing" and k == 1 else 1.0)
-        intervals, side, _ = _schedule(kind, k)
+        intervals, side = _schedule(kind, k)
         lift = 0.04 * h if kind == "crossing" and k == 0 else 0.0  # the one passing behind is a little higher
         slot = (w * (k + 1) / (m + 1), h * (0.5 + rng.uniform(-0.05, 0.05)) - lift)
         if kind == "trio":
             slot = ((w / 4, w * 3 / 4, w / 2)[k], slot[1])
         sprites.append({
-            "name": name, "image": cv2.imread(str(image_path), cv2.IMREAD_COLOR), "alpha": alpha, "box": box,
+            "name": name, "image": image, "alpha": alpha, "box": box,
             "centre": centre, "scale": scale, "slot": slot, "intervals": intervals, "side": side,
             "phase": rng.uniform(0, 2 * np.pi, 3), "freq": rng.uniform(0.2, 0.4, 3),
         })
@@ -375,7 +385,7 @@ def _people_clip(path: Path, data: Path, names: list[str], kind: str, size: tupl
             away = min(away, _smooth((t - span[0]) / SLIDE))
         if span[1] < duration:
             away = min(away, _smooth((span[1] - t) / SLIDE))
-        reach = 150 * s
+        reach = max(sp["image"].shape[:2]) * s
         if sp["side"] == "left":
             x += (1 - away) * (-reach / 2 - x)
         elif sp["side"] == "right":
@@ -420,7 +430,7 @@ def load_clips(out: Path) -> list[Clip]:
         Clip(
             path=Path(out) / c["file"], width=c["width"], height=c["height"], fps=c["fps"], frames=c["frames"],
             kind=c["kind"], faces=[_face(f) for f in c["faces"]], source=c["source"],
-            ignore=[_face(f) for f in c["ignore"]],
+            ignore=[_face(f) for f in c["ignore"]], occluders=[(i, tuple(box)) for i, box in c["occluders"]],
         )
         for c in truth["clips"]
     ]
@@ -460,12 +470,13 @@ def build_clips(
             source = str(photo.relative_to(data))
         else:
             made, source = _people_clip(path, data, items, kind, size, fps, clip_rng)
-        clips.append(Clip(path, width, height, fps, _frame_count(kind, fps), kind, made.faces, source, made.ignore))
+        frames = _frame_count(kind, fps)
+        clips.append(Clip(path, width, height, fps, frames, kind, made.faces, source, made.ignore, made.occluders))
     document = settings | {
         "clips": [
             {"file": c.path.name, "width": c.width, "height": c.height, "fps": c.fps, "frames": c.frames,
              "kind": c.kind, "source": c.source, "faces": [asdict(f) for f in c.faces],
-             "ignore": [asdict(f) for f in c.ignore]}
+             "ignore": [asdict(f) for f in c.ignore], "occluders": c.occluders}
             for c in clips
         ]
     }

@@ -191,7 +191,7 @@ class VideoSource:
         """The reader thread: open, decode into `frames` (dropping the oldest when full), reopen when lost."""
         import av
 
-        failures, offset_ms, last_ms = 0, 0, -1
+        failures, offset_ms, last_ms, lost = 0, 0, -1, False
         while not stop.is_set():
             got_frame = False
             try:
@@ -204,6 +204,8 @@ class VideoSource:
                         clock = frame.time if frame.time is not None else time.monotonic() - started
                         first = clock if first is None else first
                         now = max(offset_ms + round((clock - first) * 1000), last_ms + 1)
+                        if lost:
+                            self.reconnects, lost = self.reconnects + 1, False
                         got_frame, failures, last_ms = True, 0, now
                         self._put(frames, (now, frame.to_ndarray(format="bgr24")))
             except FaceAtlasError as error:
@@ -221,8 +223,7 @@ class VideoSource:
                     f"{self.location}: {'lost' if last_ms >= 0 else 'cannot be opened'} and not back after "
                     f"{self.retries} attempts{f' ({reason})' if reason else ''}"))
                 return
-            self.reconnects += last_ms >= 0
-            offset_ms = last_ms + 1
+            lost, offset_ms = last_ms >= 0, last_ms + 1
             stop.wait(min(self.backoff * 2 ** (failures - 1), self.max_backoff))
 
     def _put(self, frames: queue.Queue, item: object) -> None:
