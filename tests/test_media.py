@@ -112,7 +112,7 @@ def test_what_is_not_a_video_or_cannot_be_reached_is_a_clear_error(tmp_path: Pat
     assert is_live(0) and is_live("rtsp://camera.local/stream") and not is_live(cut)
     closed = f"tcp://127.0.0.1:{free_port()}"
     started = time.monotonic()
-    with pytest.raises(SourceUnavailableError, match="cannot be opened and not back after 1 attempts"):
+    with pytest.raises(SourceUnavailableError, match=r"cannot be opened and not back after 1 attempts"):
         list(VideoSource(closed, retries=1, backoff=0.1, timeout_s=2))
     assert time.monotonic() - started < 5
 
@@ -123,7 +123,7 @@ def test_a_loopback_stream_drops_frames_for_a_slow_consumer_and_reconnects_after
     try:
         time.sleep(0.5)
         source = VideoSource(f"tcp://127.0.0.1:{port}", buffer=4, retries=2, backoff=0.2, timeout_s=3)
-        got, times, most_waiting = 0, [], 0
+        got, times = 0, []
         with pytest.raises(SourceUnavailableError, match="lost and not back after 2 attempts"):
             for frame in source:  # the stream ends for good after its rounds: the source says so
                 got += 1
@@ -158,7 +158,7 @@ def test_a_written_video_keeps_the_timing_and_audio_and_no_metadata(tmp_path: Pa
     assert max(abs(float(f.bgr.mean()) - float(b.mean())) for f, (_, b) in zip(copied, frames, strict=True)) < 5
     assert (out.stat().st_mode & 0o777) == 0o600
     assert not list(tmp_path.glob(".copy.mp4.*"))  # no temporary file left
-    with pytest.raises(ValueError, match="not '.webm'"):
+    with pytest.raises(ValueError, match=r"not '\.webm'"):
         write_video(tmp_path / "copy.webm", iter(frames))
 
 
