@@ -16,6 +16,7 @@ from PIL import Image
 from faceatlas.cli.anonymize import Mode
 from faceatlas.io.image import load_image
 from faceatlas.pipeline import FaceAnalyzer
+from faceatlas.types import Faces
 from faceatlas.privacy import MODES, AnonymizedImage, anonymize_image, enlarged_boxes, hide_faces, recall_analyzer
 
 DEV_PHOTOS = ["maksssksksss10.jpg", "maksssksksss109.jpg", "maksssksksss120.jpg", "maksssksksss13.jpg",
@@ -31,6 +32,19 @@ def recall() -> FaceAnalyzer:
 @pytest.fixture(scope="module")
 def default() -> FaceAnalyzer:
     return FaceAnalyzer()
+
+
+def overlapping(found: Faces, faces: Faces) -> list[int]:
+    """The faces of `found` whose box overlaps one of `faces` (intersection over union at least 0.3): a face found
+    again, not a false detection elsewhere (which the detector's fallback threshold can make)."""
+    return [i for i, box in enumerate(found.boxes) if any(iou(box, other) >= 0.3 for other in faces.boxes)]
+
+
+def iou(a: np.ndarray, b: np.ndarray) -> float:
+    width = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    height = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = width * height
+    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
 
 
 def digest(path: Path) -> str:
@@ -63,11 +77,12 @@ def test_each_mode_hides_the_astronaut_and_nothing_else(mode: str, recall: FaceA
     assert digest(ASTRONAUT) == before_hash
 
 
-def test_enlarged_boxes_grow_more_upward_and_stay_in_the_image(recall: FaceAnalyzer) -> None:
+def test_enlarged_boxes_grow_over_the_chin_and_stay_in_the_image(recall: FaceAnalyzer) -> None:
     faces = recall.analyze(ASTRONAUT, embed=False)
     (bx0, by0, bx1, by1), (x0, y0, x1, y1) = faces.boxes[0], enlarged_boxes(faces)[0]
-    assert (x1 - x0) == pytest.approx(1.3 * (bx1 - bx0), abs=2)
-    assert (by0 - y0) == pytest.approx(2 * (y1 - by1), abs=2)  # twice as much above as below
+    assert (x1 - x0) == pytest.approx(1.5 * (bx1 - bx0), abs=2)
+    assert (by0 - y0) == pytest.approx(0.25 * (by1 - by0), abs=2)  # over the hairline
+    assert (y1 - by1) == pytest.approx(0.4 * (by1 - by0), abs=2)  # over the chin
     edge = faces[[0]]
     edge.boxes[:] = [-20, -20, 50, 60]
     assert enlarged_boxes(edge)[0].tolist()[:2] == [0, 0]
@@ -84,8 +99,8 @@ def test_a_big_face_is_hidden_as_strongly_as_a_small_one(recall: FaceAnalyzer) -
     for image in (small, big):
         faces = recall.detect(image)
         assert len(faces) == 1
-        for mode in ("blur", "pixelate"):
-            assert len(recall.detect(hide_faces(image, faces, mode))) == 0, mode
+        for mode in ("blur", "pixelate"):  # (at the recall threshold, the big photo's shuttle is a "face" at 0.31)
+            assert not overlapping(recall.detect(hide_faces(image, faces, mode)), faces), mode
 
 
 def test_metadata_is_gone(recall: FaceAnalyzer, tmp_path: Path) -> None:
@@ -124,8 +139,9 @@ def test_face_mask_dev_photos(mode: str, recall: FaceAnalyzer, default: FaceAnal
     before = after = hidden = 0
     for name in DEV_PHOTOS:
         result = anonymize_image(root / name, tmp_path / name, mode, analyzer=recall)
-        before += len(default.analyze(root / name, embed=False))
-        after += len(default.analyze(Path(result.output), embed=False))
+        found = default.analyze(root / name, embed=False)
+        before += len(found)
+        after += len(overlapping(default.analyze(Path(result.output), embed=False), found))
         hidden += result.faces_hidden
     assert (before, after) == (11, 0)
     assert hidden >= before
