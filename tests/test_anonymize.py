@@ -16,8 +16,8 @@ from PIL import Image
 from faceatlas.cli.anonymize import Mode
 from faceatlas.io.image import load_image
 from faceatlas.pipeline import FaceAnalyzer
-from faceatlas.types import Faces
 from faceatlas.privacy import MODES, AnonymizedImage, anonymize_image, enlarged_boxes, hide_faces, recall_analyzer
+from faceatlas.types import Faces
 
 DEV_PHOTOS = ["maksssksksss10.jpg", "maksssksksss109.jpg", "maksssksksss120.jpg", "maksssksksss13.jpg",
               "maksssksksss140.jpg", "maksssksksss141.jpg"]
