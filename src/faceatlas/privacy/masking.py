@@ -1,6 +1,7 @@
 """Hiding faces in pixels: each face's box enlarged (wider over the ears, up over the hairline and further down over
-the chin) and clipped to the image, then covered by one of `MODES` at a strength that grows with the face, so a big face is hidden as well as a
-small one. Pixels outside the enlarged boxes are never touched. OpenCV loads on first use."""
+the chin) and clipped to the image, then covered by one of `MODES` at a strength that grows with the face, so a big
+face is hidden as well as a small one. Pixels outside the enlarged boxes are never touched. OpenCV loads on first
+use."""
 
 from __future__ import annotations
 
@@ -15,11 +16,12 @@ ENLARGE = 1.5
 
 ABOVE, BELOW = 1.0, 1.6
 """The box grows upward, and downward, by these multiples of what it grows on each side: at the default 1.5, a
-quarter of its width to each side, a quarter of its height above (the hairline) and 40 % below. Measured on the Face Mask development
-photos (678 annotated faces the recall pipeline finds), detector boxes start above an annotated face's top (by 18 % of
-their height, median) and stop short of its bottom (by 8 %, median; 29 % at the 90th percentile): the chin, and a
-mask over it, lie below the box. The earlier shape (1.3 wide, growing twice as much up as down) left 23 % of those
-faces less than 90 % covered; this one leaves 3.5 %. It covers 2.5 times the detector's box."""
+quarter of its width to each side, a quarter of its height above (the hairline) and 40 % below. Measured on the Face
+Mask development photos (678 annotated faces the recall pipeline finds), detector boxes start above an annotated
+face's top (by 18 % of their height, median) and stop short of its bottom (by 8 %, median; 29 % at the 90th
+percentile): the chin, and a mask over it, lie below the box. The earlier shape (1.3 wide, growing twice as much up
+as down) left 23 % of those faces less than 90 % covered; this one leaves 3.5 %. It covers 2.5 times the detector's
+box."""
 
 BLUR_SHARE = 0.4
 """The blur's box-filter side as a share of the covered region's longer side (applied three times: near-Gaussian)."""
