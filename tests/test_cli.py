@@ -49,7 +49,7 @@ def test_analyze_folder_reports_bad_files_and_validates(mixed_folder: Path, tmp_
     assert by_name["notes.png"]["error"]["type"] == "ImageDecodeError"
     assert by_name["half.png"]["error"]["type"] == "ImageDecodeError"
     assert len(list(drawn.glob("*.jpg"))) == 1
-    assert "4 images, 1 faces, 3 skipped with an error" in result.stderr
+    assert "4 files, 1 faces, 3 skipped with an error" in result.stderr
     modes = {oct(path.stat().st_mode & 0o777) for path in [out, *drawn.glob("*.jpg")]}
     assert modes == {"0o600"} and oct(drawn.stat().st_mode & 0o777) == "0o700"  # they hold faces and embeddings
 
@@ -71,7 +71,7 @@ def test_analyze_to_stdout_without_embeddings():
 
 def test_analyze_with_nothing_to_do_fails_clearly(tmp_path: Path):
     result = cli("analyze", str(tmp_path))
-    assert result.returncode == 2 and "no image files found" in result.stderr
+    assert result.returncode == 2 and "no image or video files found" in result.stderr
 
 
 def test_max_pixels_refuses_large_images():

@@ -170,3 +170,17 @@ def test_the_pipeline_takes_a_video_source_frame_by_frame(tmp_path: Path) -> Non
     broken.write_bytes(b"\x00" * 100)
     [failed] = FaceAnalyzer().shots(VideoSource(broken))
     assert isinstance(failed.error, VideoDecodeError) and failed.image is None
+
+
+def test_the_tracker_is_installed_without_a_second_opencv() -> None:
+    """`trackers` declares the non-headless opencv-python; the README and CI install it with --no-deps, so the one
+    OpenCV is the headless one (two would overwrite each other's `cv2`)."""
+    from importlib.metadata import PackageNotFoundError, distribution
+
+    from faceatlas.video import FaceTracker
+
+    assert distribution("trackers").version == "2.6.1" and distribution("opencv-python-headless")
+    for other in ("opencv-python", "opencv-contrib-python"):
+        with pytest.raises(PackageNotFoundError):
+            distribution(other)
+    assert FaceTracker().alive_ids() == set()

@@ -154,3 +154,30 @@ def test_the_video_command_writes_events_as_json_lines_and_best_shots(clip: Path
     assert all(Path(e["best_shot"]).is_file() and (Path(e["best_shot"]).stat().st_mode & 0o777) == 0o600
                for e in ended)
     assert f"{FRAMES} frames" in done.stderr and "3 tracks, 2 named" in done.stderr
+
+
+def test_analyze_gives_a_video_one_face_per_track_with_its_template(clip: Path, tmp_path: Path) -> None:
+    import jsonschema
+
+    from faceatlas.io.records import record_schema
+
+    done = cli("analyze", str(clip), "--embed", "--json", str(tmp_path / "records.jsonl"))
+    assert done.returncode == 0, done.stderr
+    [record] = [json.loads(line) for line in (tmp_path / "records.jsonl").read_text().splitlines()]
+    jsonschema.validate(record, record_schema())
+    assert (record["frames"], record["tracks"], len(record["faces"])) == (FRAMES, 3, 3)
+    assert sorted(slot_of(face["box"]) for face in record["faces"]) == [0, 1, 2]
+    for face in record["faces"]:
+        assert np.linalg.norm(face["embedding"]) == pytest.approx(1, abs=1e-4)
+        assert face["first_ms"] <= face["best_ms"] <= face["last_ms"] and face["frames"] >= FRAMES - len(GONE) - 2
+
+
+def test_signals_measure_each_tracks_eyes_every_second(follower: FaceFollower) -> None:
+    events = [e for frame in FaceFollower(follower.analyzer, signals=True).follow(
+        VideoSource(data_path("videos", "single_face.mp4"))) for e in frame.events]
+    windows = [e.signals for e in events if e.event == "signals"]
+    [ended] = [e for e in events if e.event == "track_ended"]
+    assert len(windows) == 2  # a 2.4 s clip: two whole seconds
+    assert all(20 <= w.frames <= 31 and 0.1 < w.eye_openness < 0.5 and 0 <= w.attention <= 1 for w in windows)
+    assert ended.signals is not None and ended.signals.frames == ended.frames
+    assert ended.signals.blinks >= sum(w.blinks for w in windows)

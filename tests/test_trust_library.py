@@ -105,7 +105,7 @@ def test_a_folder_of_junk_never_stops_the_good_photos(tmp_path: Path):
     assert (again.seen, again.unchanged, again.analysed, len(again.failed)) == (10, 7, 0, 7)  # 4 recorded, 3 re-read
     assert any("\\xe9" in row.path for row in library.photos(like=good[0]))
     analysed = cli("analyze", str(folder), "--json", str(tmp_path / "out.jsonl"))
-    assert analysed.returncode == 0 and "10 images, 3 faces, 7 skipped with an error" in analysed.stderr
+    assert analysed.returncode == 0 and "10 files, 3 faces, 7 skipped with an error" in analysed.stderr
     gallery = Gallery(f"sqlite:///{tmp_path / 'people.db'}")
     assert gallery.enroll("someone", str(good[2])).added  # one path is one photo, whatever its name
 

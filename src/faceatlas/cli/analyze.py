@@ -1,9 +1,12 @@
-"""`faceatlas analyze`: every face of images, as JSON records, a summary table, drawings and face crops."""
+"""`faceatlas analyze`: every face of images, and every track of videos, as JSON records, a summary table, drawings
+and face crops."""
 
 from __future__ import annotations
 
 import json
 import sys
+import time
+from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -27,6 +30,7 @@ from faceatlas.pipeline import FaceAnalyzer
 
 if TYPE_CHECKING:
     from faceatlas.types import Shot
+    from faceatlas.video import FaceFollower
 
 
 def analyze(
@@ -51,11 +55,14 @@ def analyze(
     """Detect every face (and optionally embed and describe it) in images; bad files are reported and skipped.
     Exit 0: at least one image analysed; otherwise the exit code of the images' error (1 if they differ)."""
     from faceatlas.io.files import private_folder, private_output
-    from faceatlas.io.image import iter_image_paths, shown
+    from faceatlas.io.image import IMAGE_SUFFIXES, iter_image_paths, shown
+    from faceatlas.io.video import VIDEO_SUFFIXES
 
-    files = iter_image_paths(paths)
-    if not files:
-        raise fail(ValueError("no image files found in the given paths"))
+    found = iter_image_paths(paths, IMAGE_SUFFIXES | VIDEO_SUFFIXES)
+    videos = [path for path in found if path.suffix.lower() in VIDEO_SUFFIXES]
+    files = [path for path in found if path not in videos]
+    if not found:
+        raise fail(ValueError("no image or video files found in the given paths"))
     if context and not crops:
         raise fail(ValueError("--context widens the crops of --crops DIR: add --crops"))
     try:
@@ -77,13 +84,16 @@ def analyze(
     codes: set[int] = set()
     try:
         with progress_bar() as progress:
-            task = progress.add_task("analysing", total=len(files), visible=len(files) > 1)
-            for shot in analyzer.shots(files, embed=embed, folders=False):
-                record = _record(shot, files[shot.index])
-                if shot.error is None:
-                    _write_pictures(analyzer, shot, files[shot.index], record, draw, crops, context)
-                else:
-                    codes.add(shot.error.exit_code)
+            task = progress.add_task("analysing", total=len(found), visible=len(found) > 1)
+            records = ((files[shot.index], _record(shot, files[shot.index]), shot)
+                       for shot in analyzer.shots(files, embed=embed, folders=False))
+            follower = _follower(analyzer) if videos else None
+            for path, record, shot in chain(records, ((p, _video_record(follower, p, embed, max_pixels), None)
+                                                       for p in videos)):
+                if shot is not None and shot.error is None:
+                    _write_pictures(analyzer, shot, path, record, draw, crops, context)
+                elif record["error"] is not None:
+                    codes.add(_exit_code(record))
                 counts["images"] += 1
                 counts["faces"] += len(record["faces"])
                 counts["errors"] += record["error"] is not None
@@ -92,7 +102,7 @@ def analyze(
                 if len(files) <= 50 or record["error"] is not None:
                     note = record["error"]["message"] if record["error"] else record.get("fallback", "")
                     described = [describe(face) for face in record["faces"]] if attributes else None
-                    summary.add_row(shown(files[shot.index]), str(len(record["faces"])),
+                    summary.add_row(shown(path), str(len(record["faces"])),
                                     str(record.get("elapsed_ms", "")),
                                     *(["; ".join(described)] if described is not None else []), note)
                 progress.advance(task)
@@ -103,8 +113,50 @@ def analyze(
             sink.close()
     if sink is not sys.stdout:
         output.print(summary)
-    console.print(f"{counts['images']} images, {counts['faces']} faces, {counts['errors']} skipped with an error")
+    console.print(f"{counts['images']} files, {counts['faces']} faces, {counts['errors']} skipped with an error")
     exit_if_all_failed(counts["errors"], counts["images"], codes)
+
+
+def _exit_code(record: dict) -> int:
+    from faceatlas import errors
+
+    return getattr(errors, record["error"]["type"], errors.FaceAtlasError).exit_code
+
+
+def _follower(analyzer: FaceAnalyzer) -> FaceFollower:
+    """The tracker over videos, with the heads `analyzer` has (run on each track's embedded faces only)."""
+    from faceatlas.video import FaceFollower, video_analyzer
+
+    spec = analyzer.spec
+    return FaceFollower(video_analyzer(spec.profile, spec.threads, spec.max_pixels).with_heads(*spec.heads))
+
+
+def _video_record(follower: FaceFollower, path: Path, embed: bool, max_pixels: int | None) -> dict:
+    """The JSON record of one video: one face per track (its best shot's box, landmarks and attributes; with
+    `embed`, the track's quality-weighted template as its embedding), with the track's span."""
+    from faceatlas.io.image import shown
+    from faceatlas.io.media import VideoSource
+    from faceatlas.io.records import SCHEMA_VERSION, error_record
+
+    started = time.perf_counter()
+    try:
+        frames = sum(1 for _ in follower.follow(VideoSource(path, max_pixels=max_pixels)))
+    except FaceAtlasError as error:
+        return error_record(shown(path), error)
+    record: dict = {"schema_version": SCHEMA_VERSION, "path": shown(path), "error": None, "frames": frames}
+    faces = []
+    for track in sorted(follower.ended, key=lambda t: t.track_id):
+        best = track.best_face
+        if best is None or track.template is None:
+            continue
+        best = best.with_embeddings(track.template[None], best.embedding_model) if embed \
+            else best.with_embeddings(None, None)
+        described = best.to_dict()
+        record.update({k: described[k] for k in ("image_size", "detector", "embedding_model") if k in described})
+        faces.append({**described["faces"][0], "track_id": track.track_id, "first_ms": track.first_ms,
+                      "last_ms": track.last_ms, "frames": track.frames, "best_ms": track.best_ms})
+    return {**record, "tracks": len(faces), "faces": faces, "elapsed_ms": round((time.perf_counter() - started)
+                                                                                 * 1000, 2)}
 
 
 def _record(shot: Shot, path: Path) -> dict:

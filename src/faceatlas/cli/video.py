@@ -40,6 +40,9 @@ def video(
                                                        "track and name (.mp4, .mkv, .mov, .avi).")] = None,
     every: Annotated[float, typer.Option(min=0.0, help="Take a frame every this many seconds (0: every frame).")]
     = 0.0,
+    signals: Annotated[bool, typer.Option("--signals", help="Measure each track's blinks and attention (the mesh "
+                                                            "head on every frame); a 'signals' event per track "
+                                                            "each second.")] = False,
     profile: ProfileOption = None,
     threads: ThreadsOption = None,
     max_pixels: MaxPixelsOption = None,
@@ -56,7 +59,7 @@ def video(
         location: str | int = int(source) if source.isdigit() else source
         reader = VideoSource(location, every=every, max_pixels=max_pixels)
         follower = FaceFollower(video_analyzer(profile, threads, max_pixels), gallery=gallery, fpir=fpir,
-                                best_shots=private_folder(best_shots) if best_shots else None)
+                                best_shots=private_folder(best_shots) if best_shots else None, signals=signals)
         sink = sys.stdout if str(json_out) == "-" else (private_output(json_out) if json_out else None)
     except (FaceAtlasError, ValueError, OSError) as error:
         raise fail(error) from None
@@ -90,10 +93,11 @@ def _counted(frames: Iterator[TrackedFrame], tracks: dict[int, str | None], sink
     """`frames`, printing (and writing to `sink`) their events and noting each track's last name in `tracks`."""
     for frame in frames:
         for event in frame.events:
-            if event.event != "track_started":
+            if event.event in ("identity", "track_ended"):
                 tracks[event.track_id] = event.name
             tracks.setdefault(event.track_id, None)
-            console.print(_line(event))
+            if event.event != "signals":  # one a second per track: for the JSON lines, not the terminal
+                console.print(_line(event))
             if sink is not None:
                 sink.write(json.dumps(event.to_dict()) + "\n")
         yield frame
@@ -109,7 +113,9 @@ def _line(event: TrackEvent) -> Text:
                       f" is {event.name or 'unknown'}{f' {event.score:.3f}' if event.score is not None else ''}{was}")
     span = f"{(event.last_ms or 0) / 1000 - (event.first_ms or 0) / 1000:.1f} s"
     shot = f", best shot {event.best_shot}" if event.best_shot else ""
-    return styled(at, "dim", f" ended after {span} ({event.name or 'unknown'}){shot}")
+    eyes = (f", {event.signals.blinks} blinks, looking at the camera {event.signals.attention:.0%}"
+            if event.signals else "")
+    return styled(at, "dim", f" ended after {span} ({event.name or 'unknown'}){eyes}{shot}")
 
 
 def _annotated(frames: Iterator[TrackedFrame]) -> Iterator[tuple[int, np.ndarray]]:

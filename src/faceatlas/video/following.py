@@ -17,6 +17,7 @@ import numpy as np
 from faceatlas.pipeline import FaceAnalyzer, calibrated_threshold
 from faceatlas.results import Result
 from faceatlas.types import Faces, Shot
+from faceatlas.video.signals import SignalWindow, TrackSignals
 from faceatlas.video.tracking import LOST_S, Coasting, FaceTracker
 from faceatlas.video.tracks import Track
 
@@ -47,13 +48,17 @@ REID_FMR = 1e-3
 SHOT_MARGIN = 0.25
 """A best shot is the face's box grown by this share on every side."""
 
-EventKind = Literal["track_started", "identity", "track_ended"]
+SIGNAL_EVERY_MS = 1000
+"""With signals, each track's blinks and attention are reported over windows this long."""
+
+EventKind = Literal["track_started", "identity", "signals", "track_ended"]
 
 
 @dataclass(frozen=True)
 class TrackEvent(Result):
     """Something that happened to a track: it started, its identity was decided or changed (`name` None: unknown),
-    or it ended (with its span and best shot)."""
+    its eyes over the last `SIGNAL_EVERY_MS` (`signals`: mean openness, blinks, share of frames looking at the
+    camera), or it ended (with its span, best shot, and with signals its totals)."""
 
     event: EventKind
     track_id: int
@@ -69,6 +74,7 @@ class TrackEvent(Result):
     frames: int | None = None
     best_shot: str | None = None
     best_quality: float | None = None
+    signals: SignalWindow | None = None
 
 
 @dataclass(frozen=True)
@@ -98,12 +104,15 @@ def video_analyzer(profile: str | None = None, threads: int | None = None, max_p
 
 
 class FaceFollower:
-    """Follows the faces of one video, camera or stream at a time (`follow`); with a gallery, names its tracks."""
+    """Follows the faces of one video, camera or stream at a time (`follow`); with a gallery, names its tracks; with
+    `signals`, measures each tracked face's blinks and attention on every frame (the mesh head)."""
 
     def __init__(self, analyzer: FaceAnalyzer | None = None, gallery: Gallery | None = None,
                  fpir: float | None = 1e-2, fmr: float | None = None, best_shots: Path | None = None,
-                 lost_s: float = LOST_S, reid_s: float = REID_S) -> None:
+                 lost_s: float = LOST_S, reid_s: float = REID_S, signals: bool = False) -> None:
         self.analyzer = analyzer or video_analyzer()
+        self.mesh = self.analyzer.with_heads("mesh") if signals else None
+        self.ended: list[Track] = []  # the tracks of the last `follow`, as they ended
         self.gallery, self.fpir, self.fmr = gallery, (None if fmr is not None else fpir), fmr
         self.best_shots, self.lost_s, self.reid_s = best_shots, lost_s, reid_s
         self._reid_threshold = calibrated_threshold(self.analyzer.recogniser_card, REID_FMR)
@@ -112,6 +121,7 @@ class FaceFollower:
         """A `TrackedFrame` per frame of `source`; the tracks still open end (with their events) on its last frame.
         A source that cannot be read raises its error."""
         run = _Run(self, source.name, FaceTracker(fps=30.0, lost_s=self.lost_s))
+        self.ended = []
         last: TrackedFrame | None = None
         for shot in self.analyzer.shots(source, embed=False, batch=1 if source.live else 4, describe=False):
             if shot.error is not None:
@@ -133,6 +143,8 @@ class _Run:
         self.by_tracker: dict[int, Track] = {}  # the tracker's id -> our track (several ids after a resume)
         self.dormant: list[Track] = []  # tracks the tracker lost, waiting `reid_s` to be resumed
         self.next_id = 1
+        self.signals: dict[int, TrackSignals] = {}  # by our track id, with `signals`
+        self.window_start: dict[int, int] = {}
 
     def step(self, shot: Shot) -> TrackedFrame:
         assert shot.image is not None
@@ -153,6 +165,8 @@ class _Run:
             decided.append(track is not None and track.decided)
         track_ids = np.array([self.by_tracker[int(t)].track_id if int(t) in self.by_tracker else -1 for t in ids],
                              np.int64)
+        if self.follower.mesh is not None:
+            self._measure(shot, ids, now, frame, events)
         self._retire(now, frame, events)
         coasting = [c for c in self.tracker.coasting() if c.track_id in self.by_tracker]
         coasting = [Coasting(self.by_tracker[c.track_id].track_id, c.box, c.unseen_s) for c in coasting]
@@ -202,8 +216,7 @@ class _Run:
                 track = self._resumed(vector) or self._started(now, frame, box, events)
                 self.by_tracker[tracker_id] = track
             track.add_embedding(vector, float(quality[row]), now, float(completed.areas[row]))
-            if track.offer_shot(_crop(shot.image, box), float(quality[row]), now):
-                track.best_shot = None  # written when the track ends
+            track.offer_shot(_crop(shot.image, box), completed[[row]], float(quality[row]), now)
             changed.append(track)
         if self.follower.gallery is not None and changed:
             self._identify(changed, completed, now, frame, events)
@@ -239,6 +252,27 @@ class _Run:
                 events.append(TrackEvent("identity", track.track_id, now, frame, self.source, box=_box(track.box),
                                          name=track.name, score=_round(top), previous=previous))
 
+    # ---- blinks and attention -----------------------------------------------------------------------------------
+
+    def _measure(self, shot: Shot, ids: np.ndarray, now: int, frame: int, events: list[TrackEvent]) -> None:
+        """The mesh head on every tracked face of this frame, into its track's signals; a `signals` event per track
+        each `SIGNAL_EVERY_MS`."""
+        assert self.follower.mesh is not None and shot.image is not None
+        rows = [i for i, t in enumerate(ids) if int(t) in self.by_tracker]
+        if not rows:
+            return
+        measured = self.follower.mesh.describe(shot.image, shot.faces[rows]).attributes
+        for k, row in enumerate(rows):
+            track = self.by_tracker[int(ids[row])]
+            signals = self.signals.setdefault(track.track_id, TrackSignals())
+            openness = (float(measured["left_eye_openness"][k]) + float(measured["right_eye_openness"][k])) / 2
+            signals.update(now, openness, bool(measured["looking_at_camera"][k]))
+            started = self.window_start.setdefault(track.track_id, now)
+            if now - started >= SIGNAL_EVERY_MS:
+                self.window_start[track.track_id] = now
+                events.append(TrackEvent("signals", track.track_id, now, frame, self.source, box=_box(track.box),
+                                         name=track.name, signals=signals.window()))
+
     # ---- ending tracks ------------------------------------------------------------------------------------------
 
     def _retire(self, now: int, frame: int, events: list[TrackEvent]) -> None:
@@ -253,10 +287,12 @@ class _Run:
             events.append(self._ended(track, now, frame))
 
     def _ended(self, track: Track, now: int, frame: int) -> TrackEvent:
+        self.follower.ended.append(track)
         return TrackEvent("track_ended", track.track_id, now, frame, self.source, box=_box(track.box),
                           name=track.name, score=_round(track.score), first_ms=track.first_ms,
                           last_ms=track.last_ms, frames=track.frames, best_shot=self._write_best_shot(track),
-                          best_quality=_round(track.best_quality))
+                          best_quality=_round(track.best_quality),
+                          signals=self.signals[track.track_id].total() if track.track_id in self.signals else None)
 
     def _write_best_shot(self, track: Track) -> str | None:
         folder = self.follower.best_shots

@@ -5,8 +5,12 @@ template says so twice in a row)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from faceatlas.types import Faces
 
 MIN_WEIGHT = 0.05
 """A face's weight in its track's template is its quality, at least this (a poor face still counts a little)."""
@@ -35,6 +39,7 @@ class Track:
     best_quality: float = -1.0
     best_ms: int = 0
     best_crop: np.ndarray | None = None
+    best_face: Faces | None = None  # the best shot's face: box, landmarks, the heads' columns
     best_shot: str | None = None
     name: str | None = None
     score: float | None = None
@@ -59,11 +64,11 @@ class Track:
         self.embedded += 1
         self.last_embed_ms, self.last_embed_area = time_ms, area
 
-    def offer_shot(self, crop: np.ndarray, quality: float, time_ms: int) -> bool:
-        """Keep `crop` as the best shot if its quality beats the best so far; whether it did."""
+    def offer_shot(self, crop: np.ndarray, face: Faces, quality: float, time_ms: int) -> bool:
+        """Keep `crop` and `face` (one row) as the best shot if its quality beats the best so far; whether it did."""
         if quality <= self.best_quality:
             return False
-        self.best_quality, self.best_ms, self.best_crop = float(quality), time_ms, crop
+        self.best_quality, self.best_ms, self.best_crop, self.best_face = float(quality), time_ms, crop, face
         return True
 
     def vote(self, name: str | None, score: float | None) -> bool:
