@@ -21,7 +21,6 @@ from faceatlas.cli.common import (
 )
 from faceatlas.cli.gallery import CollectionOption, open_gallery
 from faceatlas.errors import FaceAtlasError
-from faceatlas.io.video import VIDEO_SUFFIXES
 from faceatlas.privacy import ENLARGE, recall_analyzer, write_anonymized
 from faceatlas.privacy.images import output_path
 from faceatlas.privacy.keep import KeepList
@@ -63,6 +62,7 @@ def anonymize(
     Exit 0: at least one file anonymised; otherwise the exit code of the files' error (1 if they differ)."""
     from faceatlas.io.files import inside, private_folder
     from faceatlas.io.image import shown
+    from faceatlas.io.video import VIDEO_SUFFIXES
 
     try:
         targets = _targets(source, output)
@@ -140,6 +140,7 @@ def _output_path(path: Path) -> Path:
     """Where the anonymised copy of the image or video `path` goes: the same name, or another suffix for a format
     that is not written (an image as PNG, a video as MP4)."""
     from faceatlas.io.media import OUTPUT_FORMATS
+    from faceatlas.io.video import VIDEO_SUFFIXES
 
     if path.suffix.lower() in VIDEO_SUFFIXES:
         return path if path.suffix.lower() in OUTPUT_FORMATS else path.with_suffix(".mp4")
@@ -150,6 +151,7 @@ def _targets(source: Path, output: Path) -> dict[Path, Path]:
     """Each input image and where its anonymised copy goes: a file into `output` (or into the folder `output`), a
     folder's images under `output` at their path relative to `source`. Refuses what could overwrite an input."""
     from faceatlas.io.image import IMAGE_SUFFIXES, iter_image_paths
+    from faceatlas.io.video import VIDEO_SUFFIXES
 
     if not source.exists():
         raise ValueError(f"{source} does not exist")
