@@ -34,7 +34,9 @@ overall, per clip kind, per family (photo, people) and for small faces (truth bo
 the rest; `tracks_leaked` is the share of face tracks (a clip's `instance`) that leak in at least one frame.
 Over-masking: `outside_blacked` is the share of judgeable pixels outside every truth and `Clip.ignore` box (faces
 partly in view count neither way) that are black in the output; `far_outside_blacked` the same outside those boxes
-grown to twice their width and height (false detections rather than the margin every tool leaves around a face).
+grown to twice their width and height (false detections rather than the margin every tool leaves around a face),
+also as pixels per frame; `frames_mostly_black` counts frames with over 90 % of their judgeable pixels black (the close
+faces of `pan` and `zoom` fill much of the frame with any tool's margin; elsewhere it means a giant false box).
 An output that is missing or cannot be decoded counts every face of its clip as leaked (fail closed); frames past the
 end of a short output are not scored and are reported in `problems`.
 
@@ -72,6 +74,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFACE_CONFIG = '{"codec": "libx264", "quality": 6.5}'
 MIN_JUDGED_PX = 16
 MIN_JUDGED_SHARE = 0.1
+MOSTLY = 0.9  # a frame is mostly black when this share of its judgeable pixels is
 
 
 @dataclass
@@ -95,7 +98,8 @@ class Output:
     command: list[str]
     files: dict[str, Path]  # clip file name -> output video
     instances: list[Instance] = field(default_factory=list)
-    outside: list[int] = field(default_factory=lambda: [0, 0, 0, 0])  # blacked, judgeable; far blacked, far judgeable
+    # per clip: black and judgeable pixels outside the truth and ignore boxes; the same outside them grown 2x
+    outside: dict[str, list[int]] = field(default_factory=dict)
     clip_rows: dict[str, dict] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     timing: dict[str, object] = field(default_factory=dict)
@@ -133,7 +137,9 @@ def score_clip(clip: Clip, outputs: list[Output], args: argparse.Namespace) -> N
         state[output.name] = "ok" if exists else "missing"
         if not exists:
             output.problems.append(f"{name}: no output: every face counted as leaked")
-        output.clip_rows[name] = {"kind": clip.kind, "frames": clip.frames, "frames_out": 0, "max_time_offset_ms": 0}
+        output.clip_rows[name] = {"kind": clip.kind, "frames": clip.frames, "frames_out": 0, "max_time_offset_ms": 0,
+                                  "frames_mostly_black": 0}
+        output.outside[name] = [0, 0, 0, 0]
     bars, ignored = defaultdict(list), defaultdict(list)
     for index, box in clip.occluders:
         bars[index].append(box)
@@ -185,13 +191,14 @@ def score_clip(clip: Clip, outputs: list[Output], args: argparse.Namespace) -> N
                 continue
             black = out.max(axis=2) <= args.black if out is not None else np.zeros((height, width), bool)
             covered = black & judge
+            row["frames_mostly_black"] += int(covered.sum() > MOSTLY * judge.sum())
             for face, (x0, y0, x1, y1), judged, ok, small in faces:
                 coverage = float(covered[y0:y1, x0:x1].sum()) / judged if ok else None
                 output.instances.append(Instance(name, clip.kind, face.instance, index, small, judged, coverage))
             for k, mask in enumerate((near, far)):
                 rest = judge & ~mask
-                output.outside[2 * k] += int((covered & rest).sum())
-                output.outside[2 * k + 1] += int(rest.sum())
+                output.outside[name][2 * k] += int((covered & rest).sum())
+                output.outside[name][2 * k + 1] += int(rest.sum())
     for output in outputs:
         row, key = output.clip_rows[name], output.name
         row["frames"] = count
@@ -220,6 +227,13 @@ def _rates(instances: list[Instance], covered: float) -> dict[str, object]:
     }
 
 
+def _outside(counts: list[int] | np.ndarray, frames: int) -> dict[str, float | None]:
+    blacked, judgeable, far_blacked, far_judgeable = (int(c) for c in counts)
+    return {"outside_blacked": round(blacked / judgeable, 5) if judgeable else None,
+            "far_outside_blacked": round(far_blacked / far_judgeable, 5) if far_judgeable else None,
+            "far_outside_blacked_px_per_frame": round(far_blacked / frames, 1) if frames else None}
+
+
 def summarise(output: Output, args: argparse.Namespace) -> dict[str, object]:
     """The figures of one tool or control: overall, per kind, family, size and clip."""
     groups: dict[str, dict[str, list[Instance]]] = {"per_kind": defaultdict(list), "per_family": defaultdict(list),
@@ -229,16 +243,15 @@ def summarise(output: Output, args: argparse.Namespace) -> dict[str, object]:
         groups["per_family"]["photo" if inst.kind in PHOTO_KINDS else "people"].append(inst)
         groups["per_size"][f"small (<{args.small} px)" if inst.small else "rest"].append(inst)
         groups["per_clip"][inst.clip].append(inst)
-    blacked, judgeable, far_blacked, far_judgeable = output.outside
-    overall = _rates(output.instances, args.covered) | {
-        "outside_blacked": round(blacked / judgeable, 5) if judgeable else None,
-        "far_outside_blacked": round(far_blacked / far_judgeable, 5) if far_judgeable else None,
-    }
+    overall = _rates(output.instances, args.covered) | _outside(
+        np.sum(list(output.outside.values()), axis=0), sum(r["frames"] for r in output.clip_rows.values())) | {
+        "frames_mostly_black": sum(r["frames_mostly_black"] for r in output.clip_rows.values())}
     document: dict[str, object] = {"tool": output.name, "command": output.command, "overall": overall}
     for key in ("per_kind", "per_family", "per_size"):
         document[key] = {k: _rates(v, args.covered) for k, v in groups[key].items()}
-    document["per_clip"] = {name: row | _rates(groups["per_clip"][name], args.covered)
-                            for name, row in output.clip_rows.items()}
+    document["per_clip"] = {
+        name: row | _rates(groups["per_clip"][name], args.covered) | _outside(output.outside[name], row["frames"])
+        for name, row in output.clip_rows.items()}
     document["timing"] = output.timing
     document["problems"] = output.problems
     return document

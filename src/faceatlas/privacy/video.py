@@ -1,8 +1,9 @@
 """Anonymising videos: every face the recall-tuned pipeline finds in a frame is hidden, and faces are followed
 (`faceatlas.video`) so that one the detector misses for a few frames (turning, blurred, occluded) stays hidden:
-a track unseen is covered at the box its motion predicts for `HOLD_S`, and when it is found again within `LAG` frames
-the frames between are covered along the line from where it was to where it is. Frames are written at the source's
-own timestamps, its audio copied through untouched, and none of its metadata.
+a track unseen is covered at the box its motion predicts, and where it was last seen, for `HOLD_S`; when it is found
+again within `LAG` frames the frames between are covered along the line from where it was to where it is; a new track's first box also covers
+the `BACKFILL` frames before it. Frames are written at the source's own timestamps, its audio copied through
+untouched, and none of its metadata.
 
 A keep-list leaves the people of a gallery who consented visible (everyone else hidden), or the opposite hides only
 named people; a face is hidden until its track is identified (privacy fails closed)."""
@@ -33,6 +34,10 @@ HOLD_S = 1.0
 
 LAG = 12
 """Frames held back before writing, so a face found again after a gap this short is covered in the gap."""
+
+BACKFILL = 6
+"""A new track's first box also covers this many frames before it (a face is often found a few frames after it came
+into view: blurred, turning, dark)."""
 
 
 @dataclass(frozen=True)
@@ -120,11 +125,15 @@ def _hidden_frames(tracked: Iterator[TrackedFrame], mode: str, enlarge: float, k
                 continue
             pending.boxes.append(box)
             if track_id >= 0:
-                _fill_gap(waiting, position, last_seen.get(track_id), box)
+                if track_id in last_seen:
+                    _fill_gap(waiting, position, last_seen[track_id], box)
+                else:
+                    _backfill(waiting, box)
                 last_seen[track_id] = (position, box)
-        for coasting in frame.coasting:
+        for coasting in frame.coasting:  # at its predicted box, and where it was last seen (a sway turns back)
             if coasting.unseen_s <= HOLD_S and coasting.track_id not in visible:
-                pending.boxes.append(coasting.box)
+                seen = last_seen.get(coasting.track_id)
+                pending.boxes += [coasting.box] if seen is None else [coasting.box, seen[1]]
                 pending.held += 1
         counts.tracks += sum(e.event == "track_started" for e in frame.events)
         counts.warning = shot.warning or counts.warning
@@ -136,10 +145,17 @@ def _hidden_frames(tracked: Iterator[TrackedFrame], mode: str, enlarge: float, k
         yield _render(waiting.popleft(), mode, enlarge, counts)
 
 
-def _fill_gap(waiting: deque[_Pending], position: int, seen: tuple[int, np.ndarray] | None, box: np.ndarray) -> None:
+def _backfill(waiting: deque[_Pending], box: np.ndarray) -> None:
+    """A new track: its first box covers the last `BACKFILL` frames waiting too."""
+    for pending in list(waiting)[-BACKFILL:]:
+        pending.boxes.append(box)
+        pending.held += 1
+
+
+def _fill_gap(waiting: deque[_Pending], position: int, seen: tuple[int, np.ndarray], box: np.ndarray) -> None:
     """A track found at `position` after a gap: cover the frames of the gap still waiting, along the line between
     its boxes."""
-    if seen is None or position - seen[0] <= 1:
+    if position - seen[0] <= 1:
         return
     start = position - len(waiting)  # the stream position of waiting[0]
     for missing in range(max(seen[0] + 1, start), position):

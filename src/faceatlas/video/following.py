@@ -18,7 +18,7 @@ from faceatlas.pipeline import FaceAnalyzer, calibrated_threshold
 from faceatlas.results import Result
 from faceatlas.types import Faces, Shot
 from faceatlas.video.signals import SignalWindow, TrackSignals
-from faceatlas.video.tracking import LOST_S, Coasting, FaceTracker
+from faceatlas.video.tracking import LOST_S, Coasting, FaceTracker, steady_box
 from faceatlas.video.tracks import Track
 
 if TYPE_CHECKING:
@@ -80,8 +80,8 @@ class TrackEvent(Result):
 @dataclass(frozen=True)
 class TrackedFrame:
     """One frame: its shot (faces with a `track_id` attribute column, -1 for a face not yet in a track), each face's
-    track identity (None: unknown or undecided) and whether it is decided, the tracks unseen in it (`coasting`) and
-    what happened."""
+    track identity (None: unknown or undecided) and whether it is decided, the tracks unseen in it (`coasting`, at
+    their predicted boxes, sized within `tracking.MAX_GROWTH` of the face last seen) and what happened."""
 
     shot: Shot
     names: list[str | None]
@@ -168,8 +168,8 @@ class _Run:
         if self.follower.mesh is not None:
             self._measure(shot, ids, now, frame, events)
         self._retire(now, frame, events)
-        coasting = [c for c in self.tracker.coasting() if c.track_id in self.by_tracker]
-        coasting = [Coasting(self.by_tracker[c.track_id].track_id, c.box, c.unseen_s) for c in coasting]
+        coasting = [Coasting(self.by_tracker[c.track_id].track_id, steady_box(c.box, self.by_tracker[c.track_id].box),
+                             c.unseen_s) for c in self.tracker.coasting() if c.track_id in self.by_tracker]
         tracked = Shot(faces=faces.with_attributes({"track_id": track_ids}), image=shot.image, source=shot.source,
                        index=shot.index, frame=shot.frame, time_ms=shot.time_ms, warning=shot.warning, ms=shot.ms)
         return TrackedFrame(tracked, names, decided, coasting, events)

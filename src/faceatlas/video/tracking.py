@@ -28,6 +28,18 @@ START_SCORE = 0.6
 MIN_IOU = 0.2
 """A face continues a track when its box overlaps the track's predicted box at least this much."""
 
+MAX_GROWTH = 1.25
+"""A predicted box is kept within this factor of the size last seen (a Kalman filter left to coast extrapolates the
+size too: unchecked, the box of a face gone for a second grew to fill the frame)."""
+
+
+def steady_box(predicted: np.ndarray, seen: np.ndarray, max_growth: float = MAX_GROWTH) -> np.ndarray:
+    """`predicted` (xyxy) with its width and height kept within `max_growth` of `seen`'s, about its centre."""
+    centre = (predicted[:2] + predicted[2:]) / 2
+    size, last = predicted[2:] - predicted[:2], np.maximum(seen[2:] - seen[:2], 1e-3)
+    half = np.clip(size, last / max_growth, last * max_growth) / 2
+    return np.concatenate([centre - half, centre + half]).astype(np.float32)
+
 
 @dataclass(frozen=True)
 class Coasting:
