@@ -21,23 +21,27 @@ identities; 525 frames in all) are the "several faces" set and the identity test
 frames scaled to cover WxH and centre-cropped, H.264 CRF 18, written next to the clips (never into the repository);
 it has no truth boxes, and its person is in no gallery: every track and face should come out unknown.
 
-Gallery: a fresh SQLite gallery in a temporary folder (``Gallery(path, analyzer=FaceAnalyzer())``), with every person
-of the LFW clips enrolled from two other photos of theirs (`video_clips.enrol_images`) except one stranger per clip,
-chosen by role, not by result (``--strangers``): ``last`` (default) the last person listed in each clip (pair: the
-right-hand one; handover: the one who arrives; reentry: the one who leaves and comes back; trio: the one who comes
-in from below; crossing: the one passing in front), ``first`` the first one. A stranger's right answer is unknown
-(None); so is that of a person whose enrolment was refused (listed in ``gallery.refused``).
+Gallery: a fresh SQLite gallery in a temporary folder (``Gallery(path, analyzer=FaceAnalyzer())``) holding every
+person of the five LFW clips (whatever ``--kinds`` runs: the same gallery for every selection), each enrolled from two
+other photos of theirs (`video_clips.enrol_images`), except one stranger per clip, chosen by role, not by result
+(``--strangers``): ``last`` (default) the last person listed in each clip (pair: the right-hand one; handover: the
+one who arrives; reentry: the one who leaves and comes back; trio: the one who comes in from below; crossing: the one
+passing in front), ``first`` the first one. A stranger's right answer is unknown (None); so is that of a person whose
+enrolment was refused (listed in ``gallery.refused``).
 
 Identity, on the LFW clips (truth: listed faces plus the partly visible ones of `Clip.ignore`):
 
-* matching: in every frame, output faces and truth faces are paired one to one (Hungarian on IoU) where their box
-  IoU >= ``--iou`` (0.5). ``detected``: the share of listed truth faces paired with an output face.
+* matching: in every frame, output faces and listed truth faces are paired one to one (Hungarian on IoU) where
+  their box IoU >= ``--iou`` (0.5), then the output faces left over with the partly visible ones (so a face almost
+  hidden behind another never takes that one's detection). ``detected``: the share of listed truth faces paired.
 * tracks (ours): the ids >= 0 of ``shot.faces.attributes["track_id"]``. A track's instance is the truth instance it
   is paired with in most of its paired frames (``purity``: that share); a track never paired is ``unmatched``. Its
   expected name is that instance's identity if enrolled, else None.
-* ``track_accuracy``: the share of matched tracks whose final name (its ``track_ended`` event) is the expected one.
+* ``track_accuracy``: the share of matched tracks whose final name (its ``track_ended`` event) is the expected one;
+  ``tracks_per_instance``: matched tracks over truth instances (1.0: no instance split into several tracks).
 * ``wrong_name_tracks``: tracks (matched or not) that ever carried a decided name other than the expected one, in
-  any frame or identity event (for a stranger or an unmatched track: any name). Each is listed with its scores.
+  any frame or identity event (for a stranger or an unmatched track: any name). Each is in ``wrong_name_list``,
+  with its identity events (scores) or, for the baseline, its wrong frames and top score.
 * ``id_switches``: per truth instance, the track id of its paired (tracked) face in consecutive paired frames;
   every change is a switch (a re-entry that keeps its id is none). ``id_switches_per_100_frames`` is over all the
   clips' frames. ``instances_without_track``: instances never paired with a tracked face.
@@ -48,7 +52,9 @@ Identity, on the LFW clips (truth: listed faces plus the partly visible ones of 
 * baseline per track: it has no tracks, so it is given the truth's (oracle association): each instance's decisions
   over its paired listed frames; its final name is their majority (ties: the earliest), ``track_accuracy`` the share
   of instances whose final name is right, ``wrong_name_tracks`` those ever named as someone else in any frame.
-  This favours the baseline (perfect association, no ID switches).
+  This favours the baseline (perfect association, no ID switches). ``identity_parity``: ours' ``track_accuracy`` is
+  at least the baseline's.
+* ``stranger_check`` (one-face set): faces and tracks named on the real clip, whose person is not enrolled (0).
 
 Speed: frames per second over each set = its frames / the wall time of running the system over its clips, decoding
 included; ``cpu_per_wall`` is process CPU over wall time. One follower and one analyzer serve every run; before the
@@ -265,13 +271,23 @@ def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-9)
 
 
-def pair(boxes: np.ndarray, truth: list[TruthFace], threshold: float) -> list[tuple[int, int, float]]:
-    """(output face, truth face, IoU) pairs, one to one, IoU >= threshold."""
+def assign(boxes: np.ndarray, truth: list[TruthFace], threshold: float) -> list[tuple[int, int, float]]:
+    """(output face, truth face, IoU) pairs, one to one (Hungarian on IoU), IoU >= threshold."""
     if len(boxes) == 0 or not truth:
         return []
     iou = iou_matrix(boxes, np.array([t.box for t in truth]))
     rows, cols = linear_sum_assignment(-iou)
     return [(int(r), int(c), float(iou[r, c])) for r, c in zip(rows, cols, strict=True) if iou[r, c] >= threshold]
+
+
+def pair(boxes: np.ndarray, listed: list[TruthFace], ignored: list[TruthFace], threshold: float
+         ) -> list[tuple[int, int, float]]:
+    """(output face, truth face, IoU) pairs: the listed faces first, then the output faces left over against the
+    partly visible ones (index len(listed) + j), so a face mostly hidden behind another never takes its detection."""
+    pairs = assign(boxes, listed, threshold)
+    left = [i for i in range(len(boxes)) if i not in {o for o, _, _ in pairs}]
+    more = assign(boxes[left], ignored, threshold) if left else []
+    return pairs + [(left[o], len(listed) + t, overlap) for o, t, overlap in more]
 
 
 def ratio(part: float, whole: float) -> float | None:
@@ -287,22 +303,21 @@ def score_clip(clip: Clip, output: Output, expected: dict[str, str | None], trac
     listed_faces = detected = correct = wrong = 0
     ious: list[float] = []
     track_instances: dict[int, Counter] = defaultdict(Counter)
-    track_names: dict[int, set] = defaultdict(set)
+    track_names: dict[int, Counter] = defaultdict(Counter)  # decided names over the track's frames
     track_frames: dict[int, list[int]] = defaultdict(list)
     instance_tracks: dict[str, list[int]] = defaultdict(list)  # tracked ids of an instance, frame after frame
     instance_votes: dict[str, list[str | None]] = defaultdict(list)  # the baseline's per-frame decisions
-    instance_wrong: dict[str, set] = defaultdict(set)
-    wrong_faces: list[dict[str, Any]] = []
+    instance_wrong: dict[str, dict[str, list]] = defaultdict(dict)  # instance -> wrong name -> [frames, top score]
     for number, frame in enumerate(output.frames):
-        listed = clip.boxes_at(number)
-        truth = listed + ignored.get(number, [])
+        listed, partial = clip.boxes_at(number), ignored.get(number, [])
+        truth = listed + partial
         for i, track_id in enumerate(frame.track_ids):
             if track_id >= 0:
                 track_frames[int(track_id)].append(number)
                 if frame.decided[i]:
-                    track_names[int(track_id)].add(frame.names[i])
+                    track_names[int(track_id)][frame.names[i]] += 1
         listed_faces += len(listed)
-        for o, t, overlap in pair(frame.boxes, truth, iou):
+        for o, t, overlap in pair(frame.boxes, listed, partial, iou):
             face, track_id = truth[t], int(frame.track_ids[o])
             if track_id >= 0:
                 track_instances[track_id][face.instance] += 1
@@ -319,28 +334,31 @@ def score_clip(clip: Clip, output: Output, expected: dict[str, str | None], trac
                 correct += 1
             elif decided and name is not None:
                 wrong += 1
-                instance_wrong[face.instance].add(name)
-                if len(wrong_faces) < 5:
-                    wrong_faces.append({"frame": number, "instance": face.instance, "identity": face.identity,
-                                        "name": name, "score": frame.scores[o], "track_id": track_id})
+                seen = instance_wrong[face.instance].setdefault(name, [0, None])
+                seen[0] += 1
+                if frame.scores[o] is not None:
+                    seen[1] = round(max(seen[1] or -1.0, float(frame.scores[o])), 4)
     result: dict[str, Any] = {
         "clip": clip.path.name, "kind": clip.kind, "frames": len(output.frames), "truth_faces": listed_faces,
         "instances": len(expected), "detected": detected, "match_iou_median": round(statistics.median(ious), 3)
         if ious else None, "frame_correct": correct, "frame_wrong": wrong,
     }
+    identities = dict(instance_names(clip))
     if not tracked:
         rows = []
         for instance, right in expected.items():
             votes = instance_votes.get(instance, [])
             final = Counter(votes).most_common(1)[0][0] if votes else None
-            rows.append({"instance": instance, "expected": right, "frames": len(votes), "final_name": final,
+            rows.append({"instance": instance, "identity": identities.get(instance), "expected": right,
+                         "frames": len(votes), "final_name": final,
                          "correct": bool(votes) and final == right,
-                         "wrong_names": sorted(instance_wrong.get(instance, set()))})
+                         "wrong_names": sorted(instance_wrong.get(instance, {})),
+                         "wrong_frames": {n: {"frames": c, "top_score": t}
+                                          for n, (c, t) in sorted(instance_wrong.get(instance, {}).items())}})
         result |= {"tracks": sum(1 for r in rows if r["frames"]), "matched_tracks": sum(1 for r in rows if r["frames"]),
                    "unmatched_tracks": 0, "correct_tracks": sum(r["correct"] for r in rows),
                    "wrong_name_tracks": sum(bool(r["wrong_names"]) for r in rows), "id_switches": None,
-                   "instances_without_track": sum(1 for r in rows if not r["frames"]), "track_table": rows,
-                   "wrong_faces": wrong_faces}
+                   "instances_without_track": sum(1 for r in rows if not r["frames"]), "track_table": rows}
         return result
     rows, switches = [], 0
     for ids in instance_tracks.values():
@@ -351,16 +369,17 @@ def score_clip(clip: Clip, output: Output, expected: dict[str, str | None], trac
         right = expected.get(instance) if instance is not None else None
         ended = output.ended.get(track_id, {})
         final = ended.get("name")
-        names = track_names.get(track_id, set())
+        names = track_names.get(track_id, Counter())
         events = output.identity_events.get(track_id, [])
         ever = {n for n in names if n is not None} | {e["name"] for e in events if e["name"] is not None}
+        wrong_frames = {n: {"frames": c} for n, c in sorted(names.items(), key=str) if n is not None and n != right}
         rows.append({
             "track_id": track_id, "frames": len(track_frames[track_id]), "first_frame": track_frames[track_id][0],
             "last_frame": track_frames[track_id][-1], "instance": instance,
-            "identity": dict(instance_names(clip)).get(instance) if instance else None, "expected": right,
+            "identity": identities.get(instance) if instance else None, "expected": right,
             "purity": ratio(hits, sum(counts.values())), "final_name": final, "final_score": ended.get("score"),
             "correct": instance is not None and final == right, "wrong_names": sorted(ever - {right}),
-            "identity_events": events,
+            "wrong_frames": wrong_frames, "identity_events": events,
         })
     result |= {
         "tracks": len(rows), "matched_tracks": sum(1 for r in rows if r["instance"] is not None),
@@ -368,7 +387,7 @@ def score_clip(clip: Clip, output: Output, expected: dict[str, str | None], trac
         "correct_tracks": sum(r["correct"] for r in rows),
         "wrong_name_tracks": sum(bool(r["wrong_names"]) for r in rows),
         "id_switches": switches, "instances_without_track": sum(1 for i in expected if i not in instance_tracks),
-        "track_table": rows, "wrong_faces": wrong_faces,
+        "track_table": rows,
     }
     return result
 
@@ -380,15 +399,19 @@ def total(per_clip: list[dict[str, Any]]) -> dict[str, Any]:
     summed = {k: sum(c[k] for c in per_clip) for k in keys}
     switches = [c["id_switches"] for c in per_clip]
     summed["id_switches"] = None if None in switches else sum(switches)
+    wrong = [{"clip": c["clip"]} | {k: r.get(k) for k in ("track_id", "instance", "identity", "expected", "wrong_names",
+                                                          "identity_events", "wrong_frames") if k in r}
+             for c in per_clip for r in c["track_table"] if r["wrong_names"]]
     return {
         "track_accuracy": ratio(summed["correct_tracks"], summed["matched_tracks"]),
+        "tracks_per_instance": ratio(summed["matched_tracks"], summed["instances"]),
         "wrong_name_tracks": summed["wrong_name_tracks"],
         "id_switches_per_100_frames": None if summed["id_switches"] is None
         else round(100 * summed["id_switches"] / summed["frames"], 3),
         "frame_accuracy": ratio(summed["frame_correct"], summed["truth_faces"]),
         "frame_wrong_rate": ratio(summed["frame_wrong"], summed["truth_faces"]),
         "detected": ratio(summed["detected"], summed["truth_faces"]),
-    } | summed
+    } | summed | {"wrong_name_list": wrong}
 
 
 def score_real(output: Output, tracked: bool) -> dict[str, Any]:
@@ -498,19 +521,21 @@ def main(argv: list[str] | None = None) -> int:
     # clips: the LFW people clips and the real one-face clip, per size
     sets: dict[str, dict[str, list[Clip | Path]]] = {}
     lfw: dict[str, list[Clip]] = {}
+    people_clips: list[Clip] = []  # every people clip, whatever --kinds says: they decide the gallery
     for width, height in sizes:
         label = f"{width}x{height}"
         folder = args.clips / label
         t0 = time.perf_counter()
-        clips = [c for c in build_clips(folder, args.data, size=(width, height)) if c.kind in kinds]
+        built = build_clips(folder, args.data, size=(width, height))
+        people_clips = people_clips or [c for c in built if c.kind in PEOPLE_KINDS]
+        clips = [c for c in built if c.kind in kinds]
         lfw[label] = clips
         sets[label] = {"several_faces": list(clips)}
         if args.real_frames > 0:
             sets[label]["one_face"] = [real_clip(args.data, folder, (width, height), args.real_frames)]
         print(f"[clips] {label}: {len(clips)} LFW clips, {time.perf_counter() - t0:.1f} s", file=sys.stderr)
-    reference = lfw[f"{sizes[0][0]}x{sizes[0][1]}"]
-    strangers = choose_strangers(reference, args.strangers)
-    people = sorted({name for c in reference for _, name in instance_names(c)})
+    strangers = choose_strangers(people_clips, args.strangers)
+    people = sorted({name for c in people_clips for _, name in instance_names(c)})
 
     with tempfile.TemporaryDirectory(prefix="video-tracking-") as tmp:
         gallery, gallery_info = build_gallery(Path(tmp), args.data, [p for p in people
@@ -578,7 +603,7 @@ def main(argv: list[str] | None = None) -> int:
                 for clip in identity[s]["per_clip"]:
                     columns = ["track_id", "frames", "first_frame", "last_frame", "instance", "identity", "expected",
                                "purity", "final_name", "correct", "wrong_names"] if s == "ours" else \
-                        ["instance", "expected", "frames", "final_name", "correct", "wrong_names"]
+                        ["instance", "identity", "expected", "frames", "final_name", "correct", "wrong_names"]
                     print_table(f"{label} {s} {clip['clip']} (switches {clip['id_switches']}, frame accuracy "
                                 f"{ratio(clip['frame_correct'], clip['truth_faces'])})", clip["track_table"],
                                 columns)
@@ -616,7 +641,7 @@ def summary(results: dict[str, Any]) -> dict[str, Any]:
     """The headline figures per size."""
     rows: dict[str, Any] = {}
     keys = ("track_accuracy", "wrong_name_tracks", "id_switches_per_100_frames", "frame_accuracy", "frame_wrong_rate",
-            "tracks", "matched_tracks", "instances")
+            "tracks", "matched_tracks", "instances", "tracks_per_instance")
 
     def pick(identity: dict[str, Any]) -> dict[str, Any]:
         return {k: identity[k] for k in keys}

@@ -1,9 +1,9 @@
 """Anonymising videos: every face the recall-tuned pipeline finds in a frame is hidden, and faces are followed
-(`faceatlas.video`) so that one the detector misses for a few frames (turning, blurred, occluded) stays hidden:
-a track unseen is covered at the box its motion predicts, and where it was last seen, for `HOLD_S`; when it is found
-again within `LAG` frames the frames between are covered along the line from where it was to where it is; a new track's first box also covers
-the `BACKFILL` frames before it. Frames are written at the source's own timestamps, its audio copied through
-untouched, and none of its metadata.
+(`faceatlas.video`) so that one the detector misses for a few frames (turning, blurred, occluded) stays hidden: a
+track unseen is covered at the box its motion predicts, and where it was last seen, for `HOLD_S`; when it is found
+again within `LAG` frames the frames between are covered along the line from where it was to where it is; a new
+track's first box also covers the `BACKFILL` frames before it. Frames are written at the source's own timestamps,
+its audio copied through untouched, and none of its metadata.
 
 A keep-list leaves the people of a gallery who consented visible (everyone else hidden), or the opposite hides only
 named people; a face is hidden until its track is identified (privacy fails closed)."""
