@@ -1,9 +1,11 @@
 """Who appears in a video, and when: the pipeline finds the faces of every frame, ByteTrack follows them
 (`tracking`), and only a few frames of each track are embedded (when it starts, then at most one every
 `EMBED_EVERY_MS` up to `MAX_EMBEDDINGS`, sooner when the face has grown much larger); each track's quality-weighted
-template is identified against a gallery at a calibrated FPIR, its identity kept with hysteresis (`tracks`). A track
-lost and found again within `REID_S` (someone turning away, walking behind another) keeps its id when its new face
-matches its template. Events (a track started, its identity decided or changed, it ended) come with each frame."""
+template is identified against a gallery, its identity kept with hysteresis (`tracks`). The FPIR (or FMR) asked for
+is the track's: each of its up to `MAX_EMBEDDINGS` searches is made at that rate divided by their number, so a
+stranger's track is named at most at the rate asked for (a union bound), not once per search. A track lost and found
+again within `REID_S` (someone turning away, walking behind another) keeps its id when its new face matches its
+template. Events (a track started, its identity decided or changed, it ended) come with each frame."""
 
 from __future__ import annotations
 
@@ -155,7 +157,8 @@ class _Run:
         wanted = self._wanted(faces, ids, now)
         if wanted:
             completed = self.follower.analyzer.complete(shot.image, faces[wanted])
-            self._learn(shot, completed, [int(ids[i]) for i in wanted], now, frame, events)
+            seen = {id(self.by_tracker[int(t)]) for t in ids if int(t) in self.by_tracker}
+            self._learn(shot, completed, [int(ids[i]) for i in wanted], seen, now, frame, events)
         names, decided = [], []
         for i, tracker_id in enumerate(ids):
             track = self.by_tracker.get(int(tracker_id))
@@ -203,32 +206,41 @@ class _Run:
                 due.append((track.last_embed_ms, i))
         return new + [i for _, i in sorted(due)[:EMBED_BUDGET]]
 
-    def _learn(self, shot: Shot, completed: Faces, tracker_ids: list[int], now: int, frame: int,
+    def _learn(self, shot: Shot, completed: Faces, tracker_ids: list[int], seen: set[int], now: int, frame: int,
                events: list[TrackEvent]) -> None:
-        """Add each embedded face to its track (starting or resuming one for a new id), then identify the tracks
-        whose template changed."""
+        """Add each embedded face to its track (starting, or resuming one not `seen` in this frame, for a new id),
+        then identify the tracks whose template changed."""
         quality = completed.quality if completed.quality is not None else completed.scores
         changed: list[Track] = []
         for row, tracker_id in enumerate(tracker_ids):
             vector, box = completed.embeddings[row], completed.boxes[row]
             track = self.by_tracker.get(tracker_id)
             if track is None:
-                track = self._resumed(vector) or self._started(now, frame, box, events)
+                track = self._resumed(vector, seen) or self._started(now, frame, box, events)
                 self.by_tracker[tracker_id] = track
+                seen.add(id(track))
+            track.box = box
             track.add_embedding(vector, float(quality[row]), now, float(completed.areas[row]))
             track.offer_shot(_crop(shot.image, box), completed[[row]], float(quality[row]), now)
             changed.append(track)
         if self.follower.gallery is not None and changed:
             self._identify(changed, completed, now, frame, events)
 
-    def _resumed(self, vector: np.ndarray) -> Track | None:
-        """The dormant track whose template matches `vector` best, above the re-identification threshold."""
-        scored = [(float(t.template @ vector), t) for t in self.dormant if t.template is not None]
+    def _resumed(self, vector: np.ndarray, seen: set[int]) -> Track | None:
+        """The track lost (dormant, or still predicted by the tracker but not `seen` in this frame: someone who walked
+        behind another) whose template matches `vector` best, above the re-identification threshold; its old
+        tracker ids are let go."""
+        lost = [*self.dormant, *{id(t): t for t in self.by_tracker.values() if id(t) not in seen}.values()]
+        scored = [(float(t.template @ vector), t) for t in lost if t.template is not None]
         best = max(scored, default=None, key=lambda pair: pair[0])
         if best is None or best[0] < self.follower._reid_threshold:
             return None
-        self.dormant.remove(best[1])
-        return best[1]
+        track = best[1]
+        if track in self.dormant:
+            self.dormant.remove(track)
+        for old in [t for t, mapped in self.by_tracker.items() if mapped is track]:
+            del self.by_tracker[old]
+        return track
 
     def _started(self, now: int, frame: int, box: np.ndarray, events: list[TrackEvent]) -> Track:
         track = Track(self.next_id, first_ms=now, first_frame=frame)
@@ -245,7 +257,9 @@ class _Run:
                        scores=np.ones(len(tracks), np.float32), landmarks5=np.zeros((len(tracks), 5, 2), np.float32),
                        image_size=completed.image_size, embeddings=templates,
                        embedding_model=completed.embedding_model)
-        answers = gallery.identify(probes, fmr=self.follower.fmr, fpir=self.follower.fpir, top_k=1)
+        fmr, fpir = (None if rate is None else rate / MAX_EMBEDDINGS
+                     for rate in (self.follower.fmr, self.follower.fpir))
+        answers = gallery.identify(probes, fmr=fmr, fpir=fpir, top_k=1)
         for track, answer in zip(tracks, answers, strict=True):
             previous, top = track.name, answer.candidates[0].score if answer.candidates else None
             if track.vote(answer.decision, top):
