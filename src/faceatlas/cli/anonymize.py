@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -22,8 +22,11 @@ from faceatlas.cli.common import (
 from faceatlas.cli.gallery import CollectionOption, open_gallery
 from faceatlas.errors import FaceAtlasError
 from faceatlas.privacy import ENLARGE, recall_analyzer, write_anonymized
-from faceatlas.privacy.images import output_path
+from faceatlas.privacy.images import RECALL_THRESHOLD, output_path
 from faceatlas.privacy.keep import KeepList
+
+if TYPE_CHECKING:
+    from faceatlas.pipeline import FaceAnalyzer
 
 
 class Mode(StrEnum):
@@ -43,6 +46,9 @@ def anonymize(
     mode: Annotated[Mode, typer.Option(help="How faces are hidden.")] = Mode.blur,
     enlarge: Annotated[float, typer.Option(min=1.0, help="Each face's box is made this much wider (and taller, "
                                                          "mostly upward) before it is hidden.")] = ENLARGE,
+    threshold: Annotated[float, typer.Option(min=0.05, max=0.95, help="The detector's score threshold: lower hides "
+                                                                      "more faces and more background.")]
+    = RECALL_THRESHOLD,
     keep_db: Annotated[str | None, typer.Option("--keep-db", help="A gallery of people who consented: they stay "
                                                                   "visible, everyone else is hidden.")] = None,
     keep: Annotated[list[str] | None, typer.Option("--keep", help="With --keep-db: only this person stays visible "
@@ -66,7 +72,7 @@ def anonymize(
 
     try:
         targets = _targets(source, output)
-        analyzer = recall_analyzer(profile, threads, max_pixels)
+        analyzer = recall_analyzer(profile, threads, max_pixels, threshold)
         keeping = _keep_list(keep_db, collection, profile, keep, hide_only)
     except (FaceAtlasError, ValueError) as error:
         raise fail(error) from None
@@ -90,11 +96,12 @@ def anonymize(
                     codes.add(error.exit_code if isinstance(error, FaceAtlasError) else 1)
                     console.print(styled("failed", "red", f" {shown(path)}: {error}"))
                 progress.advance(task)
+            video_analyzer = _video_analyzer(profile, threads, max_pixels, threshold)
             for path in videos:
                 counts["files"] += 1
                 try:
                     counts["faces"] += _video(path, inside(output, targets[path]), mode.value, enlarge, keeping,
-                                              profile, threads, max_pixels)
+                                              video_analyzer, max_pixels)
                 except (FaceAtlasError, ValueError, OSError) as error:
                     if getattr(error, "exit_code", None) == 5:  # a model problem: fatal for every file
                         raise
@@ -118,17 +125,23 @@ def _keep_list(db: str | None, collection: str | None, profile: str | None, name
     return KeepList(open_gallery(db, collection, profile), frozenset(names or ()), hide_only)
 
 
-def _video(path: Path, target: Path, mode: str, enlarge: float, keep: KeepList | None, profile: str | None,
-           threads: int | None, max_pixels: int | None) -> int:
+def _video_analyzer(profile: str | None, threads: int | None, max_pixels: int | None, threshold: float
+                    ) -> FaceAnalyzer:
+    from faceatlas.privacy.video import video_anonymizer
+
+    return video_anonymizer(profile, threads, max_pixels, threshold)
+
+
+def _video(path: Path, target: Path, mode: str, enlarge: float, keep: KeepList | None, analyzer: FaceAnalyzer,
+           max_pixels: int | None) -> int:
     """Anonymise one video into `target` and print what was done; the face instances hidden."""
     from faceatlas.io.files import private_folder
     from faceatlas.io.image import shown
     from faceatlas.io.media import VideoSource
-    from faceatlas.privacy.video import anonymize_video, video_anonymizer
+    from faceatlas.privacy.video import anonymize_video
 
     private_folder(target.parent)
-    result = anonymize_video(VideoSource(path, max_pixels=max_pixels), target, mode, enlarge,
-                             video_anonymizer(profile, threads, max_pixels), keep)
+    result = anonymize_video(VideoSource(path, max_pixels=max_pixels), target, mode, enlarge, analyzer, keep)
     kept = f", {result.kept_visible} left visible" if keep else ""
     console.print(f"{shown(path)}: {result.frames} frames, {result.frames_touched} touched, {result.tracks} tracks, "
                   f"{result.faces_hidden} faces hidden ({result.held} held or interpolated){kept}, "

@@ -39,12 +39,12 @@ class AnonymizedImage(Result):
     kept_visible: int = 0
 
 
-def recall_analyzer(profile: str | None = None, threads: int | None = None, max_pixels: int | None = None
-                    ) -> FaceAnalyzer:
-    """The pipeline for anonymisation: the profile's detector at `RECALL_THRESHOLD` and without the landmark refiner
-    (which drops unsure faces it does not confirm); no embeddings are needed."""
+def recall_analyzer(profile: str | None = None, threads: int | None = None, max_pixels: int | None = None,
+                    threshold: float = RECALL_THRESHOLD) -> FaceAnalyzer:
+    """The pipeline for anonymisation: the profile's detector at `threshold` (default `RECALL_THRESHOLD`) and without
+    the landmark refiner (which drops unsure faces it does not confirm); no embeddings are needed."""
     return FaceAnalyzer(profile=profile, threads=threads, refiner="", max_pixels=max_pixels,
-                        score_threshold=RECALL_THRESHOLD)
+                        score_threshold=threshold)
 
 
 def output_path(output: Path) -> Path:

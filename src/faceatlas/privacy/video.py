@@ -69,10 +69,10 @@ class _Pending:
     held: int = 0
 
 
-def video_anonymizer(profile: str | None = None, threads: int | None = None, max_pixels: int | None = None
-                     ) -> FaceAnalyzer:
+def video_anonymizer(profile: str | None = None, threads: int | None = None, max_pixels: int | None = None,
+                     threshold: float = RECALL_THRESHOLD) -> FaceAnalyzer:
     """The pipeline for anonymising video: `video_analyzer` at the recall threshold of photos."""
-    return video_analyzer(profile, threads, max_pixels, score_threshold=RECALL_THRESHOLD)
+    return video_analyzer(profile, threads, max_pixels, score_threshold=threshold)
 
 
 def anonymize_video(source: VideoSource, output: Path, mode: str = "blur", enlarge: float = ENLARGE,
