@@ -26,7 +26,7 @@ from postgres import postgres_server
 from sqlalchemy import delete, event, select, text, update
 from sqlalchemy.orm import Session
 
-from faceatlas.cli.gallery import _guard
+from faceatlas.cli.gallery import guarded
 from faceatlas.errors import GalleryNotFoundError
 from faceatlas.gallery.schema import Subject
 from faceatlas.gallery.store import database_url
@@ -462,7 +462,7 @@ def test_a_database_that_refuses_writes_is_a_clear_cli_error_and_nothing_changes
     event.listen(library.gallery.engine, "connect", lambda connection, _: connection.execute("PRAGMA query_only=1"))
     library.gallery.engine.dispose()  # new connections are read-only, as on a read-only file
     with pytest.raises(typer.Exit) as refused:
-        _guard(lambda: library.name(cluster, "Alice"))
+        guarded(lambda: library.name(cluster, "Alice"))
     assert refused.value.exit_code == 9
     assert "attempt to write a readonly database" in capsys.readouterr().err
     assert library.people(named=True) == [] and len(library.gallery) == 0
