@@ -202,9 +202,9 @@ def photo_and_clip(folder: Path) -> Path:
     return photo
 
 
-def test_videos_are_indexed_frame_by_frame_when_asked(tmp_path):
-    """A video's sampled frames are analysed like photos: one person across frames is one cluster (faces of one
-    frame, not of one file, are kept apart), each face knows its frame's time, and a broken video is reported."""
+def test_videos_are_indexed_track_by_track_when_asked(tmp_path):
+    """A video's faces are followed: one person across its frames is one track and one face (its best shot, which
+    knows its frame's time), clustered with her photo; a broken video is reported."""
     folder = tmp_path / "pictures"
     photo = photo_and_clip(folder)
     (folder / "broken.mov").write_bytes((folder / "clip.mp4").read_bytes()[:500])
@@ -213,16 +213,16 @@ def test_videos_are_indexed_frame_by_frame_when_asked(tmp_path):
     library = Library(f"sqlite:///{tmp_path / 'lib.db'}", workers=2)
     assert library.index([folder]).seen == 1  # photos only unless asked
     report = library.index([folder], videos=True, frame_every=1.0)
-    assert (report.seen, report.unchanged, report.analysed, report.faces) == (4, 1, 2, 3)
+    assert (report.seen, report.unchanged, report.analysed, report.faces) == (4, 1, 2, 1)
     assert [Path(f.path).name for f in report.failed] == ["broken.mov"]
     assert "VideoDecodeError" in report.failed[0].error
     assert [i.to_dict() for i in report.incomplete] == [
         {"path": str(cut), "warning": "decoded 0.9 s of the 4.0 s it states (truncated or damaged after that)"}]
     [astronaut_cluster] = library.people()
-    assert (astronaut_cluster.faces, astronaut_cluster.photos) == (4, 2)
+    assert (astronaut_cluster.faces, astronaut_cluster.photos) == (2, 2)
     library.name(astronaut_cluster.cluster, "Eileen")
-    seen = sorted((Path(row.path).name, row.frame_ms) for row in library.photos(person="Eileen"))
-    assert seen == [("clip.mp4", 0), ("clip.mp4", 1000), ("clip.mp4", 2000), (photo.name, None)]
+    [(clip, frame_ms), still] = sorted((Path(row.path).name, row.frame_ms) for row in library.photos(person="Eileen"))
+    assert (clip, still) == ("clip.mp4", (photo.name, None)) and frame_ms in range(0, 3000, 200)  # 5 fps
     assert library.index([folder]).removed_paths == 0  # a run without --videos does not forget them
     cut.rename(folder / "moved.avi")  # reported again when unchanged or moved, without being analysed again
     again = library.index([folder], videos=True)
@@ -336,9 +336,9 @@ def test_kept_thumbnails_show_faces_and_migrate_people_after_their_photos_are_go
     monkeypatch.setattr(library_module, "frames_at", decoding)
     asked = plain.index([more], videos=True, keep_thumbnails=True,  # asked later: the faces indexed get theirs
                         progress=lambda done, total: steps.append((done, total)))
-    assert (asked.analysed, asked.thumbnails_added) == (0, 5)  # 2 photos + 3 frames, cut from the files again
+    assert (asked.analysed, asked.thumbnails_added) == (0, 3)  # 2 photos + the clip's track, cut from the files again
     assert steps == [(1, 3), (2, 3), (3, 3)]  # a step a file: the two photos, the clip; not the other folder's
-    assert decoded == [0, 1000, 2000]  # the clip's frames, in one pass
+    assert len(decoded) == 1 and decoded[0] in range(0, 3000, 200)  # the track's best frame
     kept = Library(f"sqlite:///{tmp_path / 'kept.db'}", workers=1)  # kept from the start: the very same JPEGs
     kept.index([more], videos=True, frame_every=1.0, keep_thumbnails=True)
     with Session(plain.gallery.engine) as session, Session(kept.gallery.engine) as other:
@@ -359,18 +359,17 @@ def test_people_named_in_the_library_migrate_to_another_model_from_their_photos_
     library.name(library.people()[0].cluster, "Eileen")
     target = Gallery(url, "fast", FaceAnalyzer(profile="fast"))
     report = library.gallery.migrate(target)
-    # the clip's frames are one picture shifted: the gallery refuses a face it already has from this enrolment
-    assert all(reason.endswith("the same face twice in this enrolment") for reason in report.refused)
-    assert report.samples_migrated >= 3 and report.samples_migrated + len(report.refused) == 4
+    # the photo, and the clip's one track (its best frame): one picture shifted, still two samples
+    assert report.refused == [] and report.samples_migrated == 2
     assert report.sources_missing == [] and target.people()[0].samples == report.samples_migrated
     photo.rename(tmp_path / "elsewhere.jpg")
     again = library.gallery.migrate(Gallery(url, "fast-again", FaceAnalyzer(profile="fast")))
     assert [missing.split("#")[0] for missing in again.sources_missing] == [f"Eileen: {photo}"]
-    assert again.samples_migrated + len(again.refused) == 3
+    assert again.samples_migrated + len(again.refused) == 1
     cv2.imwrite(str(photo), cv2.cvtColor(data.camera(), cv2.COLOR_GRAY2BGR))  # another photo at her photo's path
     replaced = library.gallery.migrate(Gallery(url, "fast-third", FaceAnalyzer(profile="fast")))
     assert [missing.split("#")[0] for missing in replaced.sources_missing] == [f"Eileen: {photo}"]
     library.index([folder], videos=True, frame_every=1.0)
     [eileen] = library.people(named=True)
     assert eileen.photos == len({row.path for row in library.photos(person="Eileen")}) == 1  # the clip
-    assert eileen.faces == 4 and eileen.sample_path == str(folder / "clip.mp4")  # her face there stays
+    assert eileen.faces == 2 and eileen.sample_path == str(folder / "clip.mp4")  # her face there stays

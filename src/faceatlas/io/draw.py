@@ -15,12 +15,19 @@ with another model."""
 LANDMARK_COLOURS = ((255, 0, 0), (0, 0, 255), (0, 255, 0), (255, 0, 255), (0, 255, 255))
 
 
-def face_crop(bgr: np.ndarray, box: np.ndarray | list[float], widen: float = 1.5) -> np.ndarray:
-    """The square around a face box, `widen` times its longer side, clipped to the image (at least one pixel)."""
+def face_square(box: np.ndarray | list[float], widen: float = 1.5) -> tuple[int, int, int, int]:
+    """(left, top, right, bottom) of the square around a face box, `widen` times its longer side, clipped at 0 (and
+    by slicing at the image's far sides), at least one pixel."""
     x0, y0, x1, y1 = box[:4]
     cx, cy, half = (x0 + x1) / 2, (y0 + y1) / 2, widen / 2 * max(x1 - x0, y1 - y0)
     left, top = max(0, int(cx - half)), max(0, int(cy - half))
-    return bgr[top:max(top + 1, int(cy + half)), left:max(left + 1, int(cx + half))]
+    return left, top, max(left + 1, int(cx + half)), max(top + 1, int(cy + half))
+
+
+def face_crop(bgr: np.ndarray, box: np.ndarray | list[float], widen: float = 1.5) -> np.ndarray:
+    """The square around a face box (`face_square`), clipped to the image."""
+    left, top, right, bottom = face_square(box, widen)
+    return bgr[top:bottom, left:right]
 
 
 def face_thumbnail(bgr: np.ndarray, box: np.ndarray | list[float]) -> bytes:

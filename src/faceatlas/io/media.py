@@ -10,6 +10,7 @@ file, written atomically, copying the audio of the source through untouched and 
 from __future__ import annotations
 
 import contextlib
+import os
 import queue
 import threading
 import time
@@ -57,6 +58,16 @@ def is_live(location: str | Path | int) -> bool:
     return isinstance(location, int) or text.startswith("/dev/video") or text.lower().startswith(LIVE_SCHEMES)
 
 
+def utf8_name(path: str | Path) -> None:
+    """Refuse a file name that is not UTF-8 (OpenCV, which cuts the library's frames, would crash the process on it)
+    with a `VideoDecodeError` that says to rename it."""
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        raise VideoDecodeError(f"{os.fsencode(path).decode('utf-8', 'backslashreplace')}: a video whose file name "
+                               "is not UTF-8 cannot be decoded: rename it") from None
+
+
 def _open_input(location: str | Path | int, timeout_s: float) -> av.container.InputContainer:
     """The container at `location` (a camera index opens /dev/videoN through video4linux)."""
     import av
@@ -92,6 +103,7 @@ class VideoSource:
         self.dropped = self.reconnects = 0
         self.damage: str | None = None
         self.fps: float | None = None
+        self.start_ms = 0  # a file's video stream starts at this time: frames' times minus it count from 0
 
     @property
     def name(self) -> str:
@@ -126,6 +138,7 @@ class VideoSource:
         import av
 
         path = Path(str(self.location))
+        utf8_name(path)
         try:
             container = _open_input(path, self.timeout_s)
         except (av.error.FFmpegError, OSError, UnicodeError) as error:
@@ -135,7 +148,7 @@ class VideoSource:
             if not container.streams.video:
                 raise VideoDecodeError(f"{path}: has no video stream")
             stream = self._prepare(container)
-            decoded, last = 0, 0
+            decoded, last, broken = 0, 0, None
             try:
                 for frame in container.decode(stream):
                     last = self._time_ms(frame, decoded)
@@ -144,13 +157,16 @@ class VideoSource:
             except av.error.FFmpegError as error:
                 if decoded == 0:
                     raise VideoDecodeError(f"{path}: no frame could be decoded: {error}") from None
-                self.damage = f"damaged after {last / 1000:.1f} s: {error}"
+                broken = error
             if decoded == 0:
                 raise VideoDecodeError(f"{path}: no frame could be decoded (empty, truncated or not a video)")
-            stated = float(stream.duration * stream.time_base) if stream.duration else 0.0
-            if self.damage is None and stated and last / 1000 < stated - 1.0 - (stream.start_time or 0) * float(
-                    stream.time_base):
-                self.damage = f"decoded {last / 1000:.1f} s of the {stated:.1f} s it states (truncated or damaged)"
+            stated = max(float(stream.duration * stream.time_base) if stream.duration else 0.0,
+                         stream.frames / self.fps if stream.frames and self.fps else 0.0)  # an AVI header's count
+            end = (last - self.start_ms) / 1000 + (1 / self.fps if self.fps else 0.0)
+            if stated and (broken is not None or end < stated - 1.0):
+                self.damage = f"decoded {end:.1f} s of the {stated:.1f} s it states (truncated or damaged after that)"
+            elif broken is not None:
+                self.damage = f"damaged after {end:.1f} s: {broken}"
 
     def _prepare(self, container: av.container.InputContainer) -> av.video.stream.VideoStream:
         """The video stream, checked against the pixel limit, decoded on several threads; notes its frame rate."""
@@ -161,6 +177,7 @@ class VideoSource:
             raise ImageTooLargeError(f"{self.location}: frames of {pixels:,} pixels, over the limit of "
                                      f"{self.max_pixels:,}")
         self.fps = float(stream.average_rate) if stream.average_rate else None
+        self.start_ms = round(float(stream.start_time * stream.time_base) * 1000) if stream.start_time else 0
         return stream
 
     def _time_ms(self, frame: av.VideoFrame, index: int) -> int:

@@ -11,6 +11,7 @@ import numpy as np
 
 from faceatlas.errors import VideoDecodeError
 from faceatlas.io.image import load_image
+from faceatlas.io.media import utf8_name
 
 # FFmpeg prints its own complaints about a broken file ("moov atom not found") to the terminal, past the error that
 # says it in our words; OpenCV reads this when it first opens a video, and a user's own setting wins
@@ -27,11 +28,7 @@ VIDEO_SUFFIXES = frozenset({".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".3
 
 
 def _open(path: str | Path) -> cv2.VideoCapture:
-    try:
-        str(path).encode("utf-8")
-    except UnicodeEncodeError:  # OpenCV would crash the process on such a name
-        raise VideoDecodeError(f"{os.fsencode(path).decode('utf-8', 'backslashreplace')}: a video whose file name "
-                               "is not UTF-8 cannot be decoded: rename it") from None
+    utf8_name(path)  # OpenCV would crash the process on such a name
     previous = cv2.utils.logging.getLogLevel()
     cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)  # our error says it; OpenCV's warning need not
     try:
@@ -96,9 +93,10 @@ def frame_at(path: str | Path, ms: int) -> np.ndarray:
 
 
 def frames_at(path: str | Path, times: Iterable[int]) -> Iterator[tuple[int, np.ndarray]]:
-    """(time, frame) for the frames `SampledVideo` gives at the times `times` (ms), in one pass, one frame in memory at
-    a time: decoded from a seek a little before the first of them or, for those the seek lands past (variable frame
-    rates fool it), from the start. A time with no frame (past the end, or damaged) is left out."""
+    """(time, frame) for the frames `SampledVideo` gives at the times `times` (ms; a time 1 ms off a frame's, as
+    PyAV's `VideoSource` may round it, finds that frame), in one pass, one frame in memory at a time: decoded from a
+    seek a little before the first of them or, for those the seek lands past (variable frame rates fool it), from the
+    start. A time with no frame (past the end, or damaged) is left out."""
     wanted = set(times)
     start = max(min(wanted) - SEEK_BACK_MS, 0) if wanted else 0
     while wanted:
@@ -110,11 +108,12 @@ def frames_at(path: str | Path, times: Iterable[int]) -> Iterator[tuple[int, np.
             while wanted and capture.grab():
                 now = round(capture.get(cv2.CAP_PROP_POS_MSEC))
                 landed = now if landed is None else landed
-                if now in wanted:
+                hit = next((ms for ms in (now, now - 1, now + 1) if ms in wanted), None)
+                if hit is not None:
                     ok, frame = capture.retrieve()
                     if ok and frame is not None:
-                        wanted.discard(now)
-                        yield now, frame
+                        wanted.discard(hit)
+                        yield hit, frame
                 if now >= last:
                     break
         finally:

@@ -25,8 +25,13 @@ from faceatlas.io.draw import face_thumbnail
 from faceatlas.io.files import sha256_file
 from faceatlas.io.image import UNSUPPORTED_SUFFIXES, shown
 from faceatlas.pipeline import AnalyzerSpec, FaceAnalyzer
+from faceatlas.types import Faces
 
 _ANALYZER: FaceAnalyzer | None = None  # one per worker process, made by `_start_worker`
+
+TRACK_EVERY = 0.2
+"""A video's faces are followed on a frame every this many seconds at most (5 a second: a face moves little from one
+to the next, so its track holds); each track gives the library one face."""
 
 LASTING_ERRORS = ("ImageDecodeError", "VideoDecodeError")
 """The errors of a file's content (it fails the same way on every run), by class name, as an error is stored
@@ -69,25 +74,29 @@ def _start_worker(spec: AnalyzerSpec) -> None:
 
 def analyse(path: str, sha256: str, size: int, mtime_ns: int, frame_every: float = 0.0,
             keep_thumbnails: bool = False) -> Found:
-    """Every face of one photo, or of a video's frames sampled every `frame_every` seconds, through this worker's
-    pipeline (embedded, with quality); with `keep_thumbnails`, a small JPEG of each face too.
+    """Every face of one photo, or one face per track of a video (its best shot, with the track's quality-weighted
+    template as its embedding: someone on screen for a minute is one face, not one per sampled frame), through this
+    worker's pipeline (embedded, with quality); with `keep_thumbnails`, a small JPEG of each face too. A video is
+    followed on a frame every `frame_every` seconds, at most `TRACK_EVERY`.
 
     A photo is read once: its hash and its pixels come from the same bytes. Content that is no longer the content
     planned (replaced since), or a file gone meanwhile, is tried again on the next run rather than recorded; a video
     (decoded from its path) is hashed again after decoding, to the same end."""
     found = Found(path, sha256, size, mtime_ns)
-    faces, times, thumbnails = [], [], []  # per picture; a picture's pixels are dropped once its faces are out
+    faces: list[Faces] = []
+    times: list[np.ndarray] = []
+    thumbnails: list[bytes] = []
     try:
-        source = path if frame_every else _read_once(path, sha256, found)
-        for shot in _ANALYZER.shots(source, every=frame_every or None, folders=False):
+        if frame_every:
+            faces, times, thumbnails = _tracked(path, min(frame_every, TRACK_EVERY), keep_thumbnails, found)
+            if sha256_file(path) != sha256:
+                raise ChangedMeanwhile(f"{shown(path)}: changed while it was being indexed")
+        else:
+            [shot] = _ANALYZER.shots(_read_once(path, sha256, found), folders=False)
             if shot.error is not None:  # decoded from bytes: the error names the file, not "<bytes>"
                 raise type(shot.error)(str(shot.error).replace("<bytes>", shown(path)))
             faces.append(shot.faces)
-            times.append(np.full(len(shot.faces), shot.time_ms or 0, np.int64))
             thumbnails += [face_thumbnail(shot.image, box) for box in shot.faces.boxes] if keep_thumbnails else []
-            found.warning = shot.warning
-        if frame_every and sha256_file(path) != sha256:
-            raise ChangedMeanwhile(f"{shown(path)}: changed while it was being indexed")
     except (ChangedMeanwhile, FileNotFoundError) as error:  # the run's, not the file's: next run sees it again
         found.error, found.retry = f"{type(error).__name__}: {error}", True
         return found
@@ -95,17 +104,40 @@ def analyse(path: str, sha256: str, size: int, mtime_ns: int, frame_every: float
         found.error = f"{type(error).__name__}: {error}"
         found.retry = not _in_the_file(error) or (bool(frame_every) and _name_or_absence(path))
         return found
-    found.boxes = np.concatenate([f.boxes for f in faces])
-    found.scores = np.concatenate([f.scores for f in faces])
+    found.boxes = np.concatenate([f.boxes for f in faces]) if faces else np.zeros((0, 4), np.float32)
+    found.scores = np.concatenate([f.scores for f in faces]) if faces else np.zeros(0, np.float32)
     with_faces = [f for f in faces if len(f)]
     if with_faces:
         found.quality = np.concatenate([f.quality for f in with_faces])
         found.embeddings = np.concatenate([f.embeddings for f in with_faces])
     if frame_every:
-        found.frames = np.concatenate(times)
+        found.frames = np.concatenate(times) if times else np.zeros(0, np.int64)
     if keep_thumbnails:
         found.thumbnails = thumbnails
     return found
+
+
+def _tracked(path: str, every: float, keep_thumbnails: bool, found: Found
+             ) -> tuple[list[Faces], list[np.ndarray], list[bytes]]:
+    """A video's faces, one per track, their times counted from the video's start (as `frames_at` finds them) and,
+    with `keep_thumbnails`, their thumbnails (from the best shot's crop); a damage warning goes into `found`."""
+    from faceatlas.io.media import VideoSource
+    from faceatlas.video import FaceFollower
+
+    source = VideoSource(path, every=every, max_pixels=_ANALYZER.spec.max_pixels)
+    follower = FaceFollower(_ANALYZER)
+    for frame in follower.follow(source):
+        found.warning = frame.shot.warning or found.warning
+    faces, times, thumbnails = [], [], []
+    for track in sorted(follower.ended, key=lambda t: t.track_id):
+        best, template = track.best_face, track.template
+        if best is None or template is None or track.best_crop is None or track.best_crop_box is None:
+            continue
+        faces.append(best.with_embeddings(template[None].astype(np.float32), best.embedding_model))
+        times.append(np.array([track.best_ms - source.start_ms], np.int64))
+        if keep_thumbnails:
+            thumbnails.append(face_thumbnail(track.best_crop, track.best_crop_box))
+    return faces, times, thumbnails
 
 
 class ChangedMeanwhile(Exception):

@@ -47,8 +47,9 @@ REID_S = 5.0
 REID_FMR = 1e-3
 """The false-match rate a resumed track's face is matched at."""
 
-SHOT_MARGIN = 0.25
-"""A best shot is the face's box grown by this share on every side."""
+SHOT_WIDEN = 1.5
+"""A best shot is the square around the face this many times its box's longer side (`faceatlas.io.draw.face_crop`,
+the library's thumbnails' cut)."""
 
 SIGNAL_EVERY_MS = 1000
 """With signals, each track's blinks and attention are reported over windows this long."""
@@ -221,7 +222,8 @@ class _Run:
                 seen.add(id(track))
             track.box = box
             track.add_embedding(vector, float(quality[row]), now, float(completed.areas[row]))
-            track.offer_shot(_crop(shot.image, box), completed[[row]], float(quality[row]), now)
+            crop, box_in_crop = _crop(shot.image, box)
+            track.offer_shot(crop, box_in_crop, completed[[row]], float(quality[row]), now)
             changed.append(track)
         if self.follower.gallery is not None and changed:
             self._identify(changed, completed, now, frame, events)
@@ -325,14 +327,13 @@ class _Run:
         return track.best_shot
 
 
-def _crop(image: np.ndarray | None, box: np.ndarray) -> np.ndarray:
+def _crop(image: np.ndarray | None, box: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The face's square `face_crop` (as the library's thumbnails cut it; a copy), and the box in its coordinates."""
+    from faceatlas.io.draw import face_square
+
     assert image is not None
-    x0, y0, x1, y1 = (float(v) for v in box)
-    grow_x, grow_y = (x1 - x0) * SHOT_MARGIN, (y1 - y0) * SHOT_MARGIN
-    height, width = image.shape[:2]
-    left, top = max(0, int(x0 - grow_x)), max(0, int(y0 - grow_y))
-    right, bottom = min(width, int(np.ceil(x1 + grow_x))), min(height, int(np.ceil(y1 + grow_y)))
-    return image[top:bottom, left:right].copy()
+    left, top, right, bottom = face_square(box, SHOT_WIDEN)
+    return image[top:bottom, left:right].copy(), np.asarray(box, np.float32) - np.float32([left, top, left, top])
 
 
 def _box(box: np.ndarray) -> list[float]:

@@ -38,7 +38,8 @@ class Track:
     weight: float = 0.0
     best_quality: float = -1.0
     best_ms: int = 0
-    best_crop: np.ndarray | None = None
+    best_crop: np.ndarray | None = None  # the best face with a margin
+    best_crop_box: np.ndarray | None = None  # its box in the crop
     best_face: Faces | None = None  # the best shot's face: box, landmarks, the heads' columns
     best_shot: str | None = None
     name: str | None = None
@@ -64,11 +65,14 @@ class Track:
         self.embedded += 1
         self.last_embed_ms, self.last_embed_area = time_ms, area
 
-    def offer_shot(self, crop: np.ndarray, face: Faces, quality: float, time_ms: int) -> bool:
-        """Keep `crop` and `face` (one row) as the best shot if its quality beats the best so far; whether it did."""
+    def offer_shot(self, crop: np.ndarray, box_in_crop: np.ndarray, face: Faces, quality: float, time_ms: int
+                   ) -> bool:
+        """Keep `crop` (the face with a margin; its box in it) and `face` (one row, in frame coordinates) as the best
+        shot if its quality beats the best so far; whether it did."""
         if quality <= self.best_quality:
             return False
-        self.best_quality, self.best_ms, self.best_crop, self.best_face = float(quality), time_ms, crop, face
+        self.best_quality, self.best_ms, self.best_face = float(quality), time_ms, face
+        self.best_crop, self.best_crop_box = crop, box_in_crop
         return True
 
     def vote(self, name: str | None, score: float | None) -> bool:
