@@ -49,10 +49,10 @@ def index(
     folders: Annotated[list[Path], typer.Argument(help="Folders of photos (searched recursively).")],
     workers: Annotated[int | None, typer.Option(min=0, help="Analysing processes (0: one per core).",
                                                 show_default=setting_default("workers"))] = None,
-    videos: Annotated[bool, typer.Option("--videos", help="Also index videos, a frame every --frame-every "
-                                                          "seconds.")] = False,
-    frame_every: Annotated[float | None, typer.Option(min=0.01, help="Seconds between the video frames analysed "
-                                                                     "(for videos not indexed yet).",
+    videos: Annotated[bool, typer.Option("--videos", help="Also index videos: one face per person followed "
+                                                          "through each.")] = False,
+    frame_every: Annotated[float | None, typer.Option(min=0.01, help="Seconds between the video frames followed, "
+                                                                     "at most 0.2 (for videos not indexed yet).",
                                                       show_default=setting_default("frame_every"))] = None,
     keep_thumbnails: Annotated[bool, typer.Option(help="Keep a small JPEG of each face (review and migration work "
                                                        "without the photo; faces indexed before get theirs too).")]

@@ -86,8 +86,9 @@ class Library:
               videos: bool = False, frame_every: float | None = None, keep_thumbnails: bool = False,
               max_pixels: int | None = None) -> IndexReport:
         """Find every image (and with `videos`, every video) under `folders` (a folder or several; linked folders
-        are followed) and analyse the ones whose content is new; a video's frames are sampled every `frame_every`
-        seconds (default: the `frame_every` setting); with `keep_thumbnails`, a small JPEG of each face is stored
+        are followed) and analyse the ones whose content is new; a video's faces are followed (one face per track)
+        on a frame every `frame_every` seconds (default: the `frame_every` setting), at most `ingest.TRACK_EVERY`;
+        with `keep_thumbnails`, a small JPEG of each face is stored
         with it (for review and migration when the photo is out of reach), also for the faces indexed before;
         photos above `max_pixels` (default: the
         `max_pixels` setting) are refused. `progress(done, total)` is called as files are analysed (and as the
