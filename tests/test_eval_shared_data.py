@@ -1,7 +1,7 @@
 """`faceatlas.eval` on the development data (skipped when ../shared/data is absent): LFW View 1 DevTest
 verification checked against an independent computation, 1:N on the same images, fairness by gender, quality, and
-facemask detection. The default profile's DevTest embeddings come from the run's one cache (`evaluation_cache`),
-shared with `test_shared_data.py`: DevTest is embedded once."""
+facemask detection. The default profile's DevTest embeddings come from the run's one cache (`evaluation_cache`):
+DevTest is embedded once (the end-to-end accuracy checks live here, beside the independent computation)."""
 
 import csv
 from pathlib import Path
@@ -14,6 +14,7 @@ from sklearn.metrics import accuracy_score, roc_curve
 from faceatlas import FaceAnalyzer
 from faceatlas.eval import harness
 from faceatlas.eval.pairs import read_pairs
+from faceatlas.pipeline import calibrated_threshold
 
 pytestmark = [pytest.mark.data, pytest.mark.slow]
 
@@ -55,8 +56,11 @@ def test_lfw_devtest_accuracy_matches_an_independent_computation(devtest_verify:
     same = np.array([p.same for p in pairs])
     folds = np.array([p.fold for p in pairs])
     assert m["pairs"] == 1000 and m["pairs_with_missing_face"] == 0
-    assert m["accuracy_kfold"]["mean"] >= 0.985
+    assert devtest_verify["data"]["images_without_face"] == 0
+    assert m["accuracy_kfold"]["mean"] >= 0.993  # raw images, default profile, the face nearest the centre
     assert abs(independent_kfold_accuracy(scores, same, folds) - m["accuracy_kfold"]["mean"]) <= 0.001
+    threshold = calibrated_threshold(FaceAnalyzer().recogniser_card, 1e-2)
+    assert float(np.mean((scores >= threshold) == same)) >= 0.985  # deciding at the card's FMR 1e-2 threshold
     assert m["eer"]["eer"] < 0.02
     # SFace's calibrated threshold at FMR 1e-2 keeps DevTest's measured FMR near 1 %
     at_1e2 = next(r for r in m["at_calibrated_thresholds"] if r["fmr_target"] == 0.01)
@@ -124,8 +128,8 @@ def test_fer2013_expression_accuracy_end_to_end():
 
     labels = load_attribute_labels(data_path("fer2013_public"))
     m = harness.run_attributes(FaceAnalyzer(heads=["expression"]), labels)["metrics"]
-    assert m["images"] == 3589 and m["coverage"] >= 0.97
-    assert m["expression"]["accuracy"] >= 0.62
+    assert m["images"] == 3589 and m["coverage"] == 1.0  # each 48x48 crop is a face crop, never missed
+    assert m["expression"]["accuracy"] >= 0.67  # the network alone: 0.652 (next test); ten views beat it
     assert np.array(m["expression"]["confusion"]).sum() == m["faces_found"]
 
 

@@ -159,3 +159,14 @@ def test_unsure_detections_need_a_second_detectors_confirmation():
         with pytest.raises(NoFaceError, match="did not confirm"):
             default.analyze(picture, subject="largest")
     assert len(default.detect(load_image(ASTRONAUT).bgr)) == 1  # a sure face needs no confirmation
+
+
+def test_a_picture_no_larger_than_a_face_crop_is_one_face_filling_it():
+    """FER2013-style 48x48 crops are not detected again (into a worse chip): one face, the whole picture."""
+    from faceatlas.pipeline import FACE_CROP_SIDE
+
+    crop = FaceAnalyzer().analyze(np.full((48, 40, 3), 128, np.uint8), embed=False)
+    assert len(crop) == 1 and crop.meta["crop"] and crop.boxes[0].tolist() == [0, 0, 40, 48]
+    assert (crop.landmarks5[0, :, 0] < 40).all() and crop.landmarks5[0, 0, 1] < crop.landmarks5[0, 3, 1]
+    side = FACE_CROP_SIDE + 1  # a larger picture is searched by the detector: nothing here
+    assert len(FaceAnalyzer().analyze(np.full((side, side, 3), 128, np.uint8), embed=False)) == 0

@@ -22,7 +22,8 @@ EXAMPLES = 12
 """Cases per operation and generation mode (~30 operations, two modes: ~700 requests), the same ones every run
 (derandomized: a failure here is reproducible, not a flake)."""
 BUDGET = 30.0
-"""Seconds of fuzzing: cases beyond it are skipped (and counted) so that a slow machine cannot stall the run."""
+"""Seconds of fuzzing: cases beyond it are skipped (and counted) so that a slow machine cannot stall the run; an
+operation not yet tried still gets its first case."""
 CHECKS = [checks.not_a_server_error, checks.status_code_conformance, checks.content_type_conformance,
           checks.response_schema_conformance]
 SEEDED = "fuzz"
@@ -67,7 +68,7 @@ def fuzz(operation: APIOperation, mode: GenerationMode, url: str, auth: dict[str
     @settings(max_examples=EXAMPLES, deadline=None, phases=[Phase.generate], database=None,
               suppress_health_check=list(HealthCheck), derandomize=True)
     def send(case: schemathesis.Case) -> None:
-        if time.monotonic() - tally.started > BUDGET:
+        if time.monotonic() - tally.started > BUDGET and tally.cases[operation.label]:  # each gets one at least
             tally.skipped += 1
             return
         response = case.call(base_url=url, headers=auth, timeout=30)

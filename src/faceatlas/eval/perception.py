@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from faceatlas.errors import FaceAtlasError
@@ -19,7 +17,7 @@ from faceatlas.eval.landmarks import LandmarkTruth, landmark_metrics, nme
 from faceatlas.eval.pose_reference import FsaNetReference
 from faceatlas.eval.progress import Progress, quiet
 from faceatlas.eval.results import envelope
-from faceatlas.io.image import ImageSource, iter_image_paths, load_image
+from faceatlas.io.image import iter_image_paths
 from faceatlas.mesh.topology import mesh_points
 from faceatlas.pipeline import FaceAnalyzer
 
@@ -55,27 +53,14 @@ def run_detect(analyzer: FaceAnalyzer, boxes: Path, images: Path, min_face: floa
     return envelope("detect", command, data, metrics, analyzer)
 
 
-def _enlarged(paths: list[Path], below: int) -> Iterator[ImageSource]:
-    """Each image, enlarged 3x when its longer side is under `below` pixels (FER2013's 48x48 crops) so the detector
-    sees a face; an unreadable one as its path (the pipeline then reports why)."""
-    for path in paths:
-        try:
-            bgr = load_image(path).bgr
-        except FaceAtlasError:
-            yield path
-            continue
-        yield cv2.resize(bgr, None, fx=3, fy=3, interpolation=cv2.INTER_CUBIC) if max(bgr.shape[:2]) < below else bgr
-
-
-def run_attributes(analyzer: FaceAnalyzer, labels: AttributeLabels, upscale_below: int = 100, command: str = "",
+def run_attributes(analyzer: FaceAnalyzer, labels: AttributeLabels, command: str = "",
                    progress: Progress = quiet, data: dict | None = None) -> dict:
     """Age MAE (overall, by band), gender and expression accuracy with confusion matrices, and each per group, for
-    the face nearest each image's centre. Images smaller than `upscale_below` pixels (FER2013's 48x48 crops) are
-    enlarged 3x first so the detector sees a face. An image without a face counts against coverage, not accuracy,
-    and is listed."""
+    the face nearest each image's centre (a picture of at most `pipeline.FACE_CROP_SIDE` pixels, FER2013's 48x48
+    crops, is one face filling it). An image without a face counts against coverage, not accuracy, and is listed."""
     advance = progress(len(labels.paths))
     found, outputs, failures = [], [], {}
-    for shot in analyzer.shots(_enlarged(labels.paths, upscale_below), embed=False, subject="centre", folders=False):
+    for shot in analyzer.shots(labels.paths, embed=False, subject="centre", folders=False):
         path = labels.paths[shot.index]
         if shot.error is None:
             found.append(shot.index)
