@@ -161,12 +161,13 @@ def test_unsure_detections_need_a_second_detectors_confirmation():
     assert len(default.detect(load_image(ASTRONAUT).bgr)) == 1  # a sure face needs no confirmation
 
 
-def test_a_picture_no_larger_than_a_face_crop_is_one_face_filling_it():
-    """FER2013-style 48x48 crops are not detected again (into a worse chip): one face, the whole picture."""
-    from faceatlas.pipeline import FACE_CROP_SIDE
+def test_a_small_picture_filled_by_a_face_is_one_face_crop():
+    """FER2013-style 48x48 crops are not cut again (into a worse chip) from a detector's landmarks: one face, the whole
+    picture; a small picture without a face has none."""
+    import cv2
 
-    crop = FaceAnalyzer().analyze(np.full((48, 40, 3), 128, np.uint8), embed=False)
+    fer_like = cv2.resize(cv2.imread(str(ASTRONAUT))[40:200, 150:290], (40, 48), interpolation=cv2.INTER_AREA)
+    crop = FaceAnalyzer().analyze(fer_like, embed=False)
     assert len(crop) == 1 and crop.meta["crop"] and crop.boxes[0].tolist() == [0, 0, 40, 48]
     assert (crop.landmarks5[0, :, 0] < 40).all() and crop.landmarks5[0, 0, 1] < crop.landmarks5[0, 3, 1]
-    side = FACE_CROP_SIDE + 1  # a larger picture is searched by the detector: nothing here
-    assert len(FaceAnalyzer().analyze(np.full((side, side, 3), 128, np.uint8), embed=False)) == 0
+    assert len(FaceAnalyzer().analyze(np.full((48, 48, 3), 128, np.uint8), embed=False)) == 0

@@ -30,9 +30,15 @@ if TYPE_CHECKING:
     from faceatlas.io.sources import Picture, Sources
 
 FACE_CROP_SIDE = 64
-"""A picture at most this many pixels a side is a face crop (FER2013's are 48): one face filling it, its landmarks
-where such crops have them, not detected again (a detector re-finding it in an enlarged copy cut a worse chip: 62.0 %
-expression accuracy on FER2013 PublicTest against 65.2 % for the network on the crops themselves)."""
+"""A picture at most this many pixels a side that holds a face is a face crop (FER2013's are 48): one face filling
+it, its landmarks where such crops have them, not re-cut from a detector's landmarks on an enlarged copy (which cost
+3 points of expression accuracy on FER2013 PublicTest: 62.0 % against 65.2 % for the network on the crops)."""
+
+CROP_INPUT = 160
+"""The detector that confirms a small picture holds a face sees it enlarged to this many pixels a side."""
+
+CROP_FACE_SHARE = 0.25
+"""The detected face must cover this share of the small picture for it to be a face crop."""
 
 FALLBACK_SCORE_THRESHOLD = 0.3
 """When nothing is found at the normal threshold, detection retries once at this one (and says so in `meta`)."""
@@ -274,9 +280,10 @@ class FaceAnalyzer:
     def detect(self, bgr: np.ndarray) -> Faces:
         """Detect-only mode on decoded BGR pixels: the detector (retrying once at a lower threshold when nothing is
         found), then the profile's landmark refiner, whose doubt about an unsure face can drop it under the
-        threshold. A picture no larger than `FACE_CROP_SIDE` is a face crop (`face_crop_faces`)."""
+        threshold. A picture no larger than `FACE_CROP_SIDE` is a face crop (`face_crop_faces`) when a face fills it,
+        and has no face otherwise."""
         if max(bgr.shape[:2]) <= FACE_CROP_SIDE:
-            return face_crop_faces(bgr.shape[1], bgr.shape[0])
+            return self._face_crop(bgr)
         faces, threshold = self.detector.detect(bgr), getattr(self.detector, "score_threshold", None)
         if len(faces) == 0 and self._fallback_detector is not None:
             faces, threshold = self._fallback_detector.detect(bgr), FALLBACK_SCORE_THRESHOLD
@@ -289,6 +296,24 @@ class FaceAnalyzer:
             return refined
         kept = refined[refined.scores >= threshold]  # without the unsure faces the refiner did not confirm
         return replace(kept, meta={**kept.meta, "unconfirmed": len(refined) - len(kept)})
+
+    @cached_property
+    def _crop_detector(self) -> Detector:
+        """The profile's detector at `FALLBACK_SCORE_THRESHOLD` with a `CROP_INPUT`-pixel input (whole picture)."""
+        from faceatlas.detect import create_detector
+
+        options = {**self.spec.detector_options, "score_threshold": FALLBACK_SCORE_THRESHOLD, "tile": 0,
+                   "min_face": 0, "input_size": CROP_INPUT}
+        return create_detector(self.detector_card, self.threads, **options)
+
+    def _face_crop(self, bgr: np.ndarray) -> Faces:
+        """A small picture's one face filling it, if the crop detector finds a face covering `CROP_FACE_SHARE` of
+        it; else no face."""
+        height, width = bgr.shape[:2]
+        found = self._crop_detector.detect(bgr)
+        if not len(found) or found.areas.max() < CROP_FACE_SHARE * width * height:
+            return Faces.empty((width, height))
+        return face_crop_faces(width, height)
 
     def embed(self, bgr: np.ndarray, faces: Faces) -> Faces:
         """Add identity embeddings to faces found in `bgr`."""

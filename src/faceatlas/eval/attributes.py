@@ -79,18 +79,24 @@ def confusion(truth: list[str], predicted: list[str], labels: list[str]) -> list
     return matrix.tolist()
 
 
-def age_metrics(truth: np.ndarray, predicted: np.ndarray, spread: np.ndarray) -> dict:
-    """MAE overall and per age band, with the head's mean reported spread per band (its own uncertainty)."""
+def age_metrics(truth: np.ndarray, predicted: np.ndarray, spread: np.ndarray,
+                interval: tuple[np.ndarray, np.ndarray] | None = None) -> dict:
+    """MAE overall and per age band, with the head's mean reported spread per band (its own uncertainty) and, given
+    the head's interval (low, high), how often it holds the true age."""
     error = np.abs(predicted - truth)
+    inside = None if interval is None else (truth >= interval[0]) & (truth <= interval[1])
     bands = []
     for low, high in AGE_BANDS:
         member = (truth >= low) & (truth < high)
         bands.append({"from": low, "to": None if high >= 200 else high, "faces": int(member.sum()),
                       "mae": float(error[member].mean()) if member.any() else None,
                       "mean_age_std": float(spread[member].mean()) if member.any() else None,
-                      "bias": float((predicted - truth)[member].mean()) if member.any() else None})
+                      "bias": float((predicted - truth)[member].mean()) if member.any() else None,
+                      "interval_coverage": float(inside[member].mean()) if inside is not None and member.any()
+                      else None})
     return {"faces": len(truth), "mae": float(error.mean()) if len(error) else None,
             "spread_error_correlation": float(np.corrcoef(spread, error)[0, 1]) if len(error) > 2 else None,
+            "interval_coverage": float(inside.mean()) if inside is not None and len(inside) else None,
             "by_band": bands}
 
 
@@ -108,3 +114,22 @@ def by_group(truth: list, predicted: list, groups: list[str | None], kind: str) 
         return None
     return attribute_errors_by_group(np.asarray([predicted[i] for i in keep]), np.asarray([truth[i] for i in keep]),
                                      np.asarray([groups[i] for i in keep]), kind)
+
+
+def calibration_error(confidence: np.ndarray, right: np.ndarray, bins: int = 10) -> dict:
+    """Expected calibration error of a classifier's stated confidence (the winning class's probability) and the
+    reliability diagram's bins: over equal-width confidence bins, the face-weighted gap between mean confidence and
+    accuracy."""
+    confidence, right = np.asarray(confidence, float), np.asarray(right, bool)
+    low = min(0.5, float(confidence.min())) if len(confidence) else 0.5
+    edges = np.linspace(low, 1.0, bins + 1)
+    which = np.clip(np.searchsorted(edges, confidence, side="right") - 1, 0, bins - 1)
+    rows, gap = [], 0.0
+    for b in range(bins):
+        member = which == b
+        if member.any():
+            stated, actual = float(confidence[member].mean()), float(right[member].mean())
+            gap += member.sum() * abs(stated - actual)
+            rows.append({"from": round(float(edges[b]), 3), "to": round(float(edges[b + 1]), 3),
+                         "faces": int(member.sum()), "confidence": round(stated, 4), "accuracy": round(actual, 4)})
+    return {"ece": round(gap / max(len(confidence), 1), 4), "reliability": rows}

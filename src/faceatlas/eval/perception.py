@@ -12,7 +12,7 @@ import numpy as np
 
 from faceatlas.errors import FaceAtlasError
 from faceatlas.eval import detection, pose
-from faceatlas.eval.attributes import AttributeLabels, age_metrics, by_group, class_metrics
+from faceatlas.eval.attributes import AttributeLabels, age_metrics, by_group, calibration_error, class_metrics
 from faceatlas.eval.landmarks import LandmarkTruth, landmark_metrics, nme
 from faceatlas.eval.pose_reference import FsaNetReference
 from faceatlas.eval.progress import Progress, quiet
@@ -78,7 +78,10 @@ def run_attributes(analyzer: FaceAnalyzer, labels: AttributeLabels, command: str
     if with_age and "age" in column:
         truth = np.array([labels.age[found[k]] for k in with_age])
         predicted = np.array([column["age"][k] for k in with_age], float)
-        metrics["age"] = age_metrics(truth, predicted, np.array([column["age_std"][k] for k in with_age], float))
+        interval = (np.array([column["age_low"][k] for k in with_age], float),
+                    np.array([column["age_high"][k] for k in with_age], float)) if "age_low" in column else None
+        metrics["age"] = age_metrics(truth, predicted, np.array([column["age_std"][k] for k in with_age], float),
+                                     interval)
         metrics["age"]["by_group"] = by_group(list(truth), list(predicted), [groups[k] for k in with_age], "mae")
     for name in ("gender", "expression"):
         labelled = [k for k, i in enumerate(found) if getattr(labels, name)[i] is not None]
@@ -88,6 +91,8 @@ def run_attributes(analyzer: FaceAnalyzer, labels: AttributeLabels, command: str
             head_labels = sorted(set(truth) | set(predicted)) if name == "gender" else \
                 [str(label) for head in analyzer.heads if head.name == "expression" for label in head.labels]
             metrics[name] = class_metrics(truth, predicted, head_labels)
+            confidence = np.array([column[f"{name}_confidence"][k] for k in labelled], float)
+            metrics[name]["calibration"] = calibration_error(confidence, np.array(truth) == np.array(predicted))
             metrics[name]["by_group"] = by_group(truth, predicted, [groups[k] for k in labelled], "accuracy")
     unreadable = sum(not reason.startswith("no face") for reason in failures.values())
     info = {**(data or {}), "heads": list(analyzer.head_names), "images_without_face": len(failures) - unreadable,
