@@ -120,6 +120,8 @@ def test_utkface_gender_accuracy_and_age_error_by_band():
     bands = {b["from"]: b for b in m["age"]["by_band"]}
     assert bands[70]["mae"] > 2 * bands[20]["mae"]  # the old are where this model is weakest; the numbers show it
     assert bands[70]["mean_age_std"] > bands[20]["mean_age_std"]  # and its own uncertainty says so
+    assert 0.78 <= m["age"]["interval_coverage"] <= 0.83  # age_low..age_high: fitted for 80 % on these very faces
+    assert m["gender"]["calibration"]["ece"] < 0.05 and len(m["gender"]["calibration"]["reliability"]) >= 5
     assert {g["group"] for g in m["gender"]["by_group"]["groups"]} == {"White", "Black", "Asian", "Indian", "Others"}
 
 
