@@ -131,7 +131,8 @@ def test_fer2013_expression_accuracy_end_to_end():
     labels = load_attribute_labels(data_path("fer2013_public"))
     m = harness.run_attributes(FaceAnalyzer(heads=["expression"]), labels)["metrics"]
     assert m["images"] == 3589 and m["coverage"] >= 0.98  # a 48x48 crop with a face is one face filling it
-    assert m["expression"]["accuracy"] >= 0.67  # the network alone: 0.652 (next test); ten views beat it
+    assert m["expression"]["accuracy"] >= 0.67  # ten views of each face
+    assert m["network_alone"]["expression_accuracy"] <= m["expression"]["accuracy"] - 0.015  # same faces, one view
     assert np.array(m["expression"]["confusion"]).sum() == m["faces_found"]
 
 

@@ -13,9 +13,15 @@ ATTRIBUTE_HEADS.declare("age_gender", "faceatlas.attributes.age_gender:AgeGender
 ATTRIBUTE_HEADS.declare("expression", "faceatlas.attributes.expression:ExpressionHead")
 ATTRIBUTE_HEADS.declare("quality", "faceatlas.quality.head:QualityHead")
 ATTRIBUTE_HEADS.declare("mesh", "faceatlas.attributes.mesh:MeshHead")
+# the networks alone, as the heads above are measured against (`faceatlas eval attributes` runs them beside)
+ATTRIBUTE_HEADS.declare("age_gender_network", "faceatlas.attributes.age_gender:AgeGenderNetworkHead")
+ATTRIBUTE_HEADS.declare("expression_network", "faceatlas.attributes.expression:ExpressionNetworkHead")
 
 HEADS = ("age_gender", "expression", "quality", "mesh")
 """The built-in heads, in the order `analyze --attributes` runs them."""
+
+NETWORK_ALONE = {"age_gender": "age_gender_network", "expression": "expression_network"}
+"""Heads that do more than run their network once on the face, and the head that does only that."""
 
 
 def create_head(name: str, threads: int = 0) -> AttributeHead:
@@ -23,4 +29,4 @@ def create_head(name: str, threads: int = 0) -> AttributeHead:
     return ATTRIBUTE_HEADS.get(name)(threads=threads)
 
 
-__all__ = ["ATTRIBUTE_HEADS", "HEADS", "AttributeHead", "create_head"]
+__all__ = ["ATTRIBUTE_HEADS", "HEADS", "NETWORK_ALONE", "AttributeHead", "create_head"]

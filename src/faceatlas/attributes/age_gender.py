@@ -75,6 +75,10 @@ class AgeGenderHead:
         half = age_interval()["std_multiple"] * np.maximum(spread, MIN_SPREAD)
         return age, np.maximum(age - half, 0), age + half, spread
 
+    def _gender_probabilities(self, views: np.ndarray) -> np.ndarray:
+        """The gender probabilities from the face's views (as is, mirrored): their mean."""
+        return views.mean(axis=0)
+
     def predict(self, bgr: np.ndarray, faces: Faces, aligned: np.ndarray | None = None) -> dict[str, np.ndarray]:
         if len(faces) == 0:
             empty = np.zeros(0, np.float32)
@@ -82,8 +86,17 @@ class AgeGenderHead:
                     "gender": np.zeros(0, self._labels.dtype), "gender_confidence": empty}
         age_views, gender_views = self.distributions(np.ascontiguousarray(bgr[:, :, ::-1]), faces.landmarks5)
         age, low, high, spread = self.ages(age_views[0])
-        gender_p = gender_views.mean(axis=0)
+        gender_p = self._gender_probabilities(gender_views)
         winner = gender_p.argmax(axis=1)
         return {"age": age.astype(np.float32), "age_low": low.astype(np.float32), "age_high": high.astype(np.float32),
                 "age_std": spread.astype(np.float32), "gender": self._labels[winner],
                 "gender_confidence": gender_p.max(axis=1).astype(np.float32)}
+
+
+class AgeGenderNetworkHead(AgeGenderHead):
+    """The networks alone, on the face as it is: what the head is measured against."""
+
+    name = "age_gender_network"
+
+    def _gender_probabilities(self, views: np.ndarray) -> np.ndarray:
+        return views[0]

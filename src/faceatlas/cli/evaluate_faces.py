@@ -86,10 +86,14 @@ def eval_attributes(
     result = run(lambda p: run_attributes(analyzer, loaded, command=command_line(), data={"labels": str(labels)},
                                            progress=progress_callback(p, "describing")))
     m = result["metrics"]
-    table = Table("images", "faces found", "age MAE", "gender accuracy", "expression accuracy")
-    table.add_row(str(m["images"]), str(m["faces_found"]), rate(m.get("age", {}).get("mae"), ".2f"),
+    table = Table("", "images", "faces found", "age MAE", "gender accuracy", "expression accuracy")
+    table.add_row("FaceAtlas", str(m["images"]), str(m["faces_found"]), rate(m.get("age", {}).get("mae"), ".2f"),
                   rate(m.get("gender", {}).get("accuracy"), ".4f"), rate(m.get("expression", {}).get("accuracy"),
                                                                           ".4f"))
+    if "network_alone" in m:  # the same faces, the networks alone: what the heads add
+        alone = m["network_alone"]
+        table.add_row("networks alone", "", "", rate(alone.get("age_mae"), ".2f"),
+                      rate(alone.get("gender_accuracy"), ".4f"), rate(alone.get("expression_accuracy"), ".4f"))
     output.print(table)
     if "age" in m:
         bands = Table("age band", "faces", "MAE", "bias", "mean age_std")

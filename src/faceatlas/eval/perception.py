@@ -57,14 +57,22 @@ def run_attributes(analyzer: FaceAnalyzer, labels: AttributeLabels, command: str
                    progress: Progress = quiet, data: dict | None = None) -> dict:
     """Age MAE (overall, by band), gender and expression accuracy with confusion matrices, and each per group, for
     the face nearest each image's centre (a picture of at most `pipeline.FACE_CROP_SIDE` pixels, FER2013's 48x48
-    crops, is one face filling it). An image without a face counts against coverage, not accuracy, and is listed."""
+    crops, is one face filling it). An image without a face counts against coverage, not accuracy, and is listed.
+    Beside them, on the same faces in the same run, the same figures of the networks alone (`network_alone`: the
+    heads of `attributes.NETWORK_ALONE`)."""
+    from faceatlas.attributes import NETWORK_ALONE
+
     advance = progress(len(labels.paths))
-    found, outputs, failures = [], [], {}
+    alone = tuple(NETWORK_ALONE[name] for name in analyzer.head_names if name in NETWORK_ALONE)
+    reference = replace(analyzer.spec, heads=alone).build() if alone else None
+    found, outputs, networks, failures = [], [], [], {}
     for shot in analyzer.shots(labels.paths, embed=False, subject="centre", folders=False):
         path = labels.paths[shot.index]
-        if shot.error is None:
+        if shot.error is None and shot.image is not None:
             found.append(shot.index)
             outputs.append(shot.faces.attributes)
+            if reference is not None:
+                networks.append(reference.describe(shot.image, shot.faces).attributes)
         elif type(shot.error).__name__ == "NoFaceError":
             failures[str(path)] = "no face found (also after the low-threshold retry)"
         else:
@@ -94,11 +102,28 @@ def run_attributes(analyzer: FaceAnalyzer, labels: AttributeLabels, command: str
             confidence = np.array([column[f"{name}_confidence"][k] for k in labelled], float)
             metrics[name]["calibration"] = calibration_error(confidence, np.array(truth) == np.array(predicted))
             metrics[name]["by_group"] = by_group(truth, predicted, [groups[k] for k in labelled], "accuracy")
+    if networks:
+        metrics["network_alone"] = _network_alone(networks, labels, found)
     unreadable = sum(not reason.startswith("no face") for reason in failures.values())
     info = {**(data or {}), "heads": list(analyzer.head_names), "images_without_face": len(failures) - unreadable,
             "images_unreadable": unreadable, "failures": failures}
     return envelope("attributes", command, info, metrics, analyzer,
                     tuple(m for head in analyzer.heads for m in head.model_ids))
+
+
+def _network_alone(outputs: list[dict], labels: AttributeLabels, found: list[int]) -> dict:
+    """Age MAE, gender and expression accuracy of the networks alone on the faces found."""
+    out: dict = {}
+    ages = [(labels.age[i], float(o["age"][0])) for i, o in zip(found, outputs, strict=True)
+            if labels.age[i] is not None and "age" in o]
+    if ages:
+        out["age_mae"] = float(np.mean([abs(truth - age) for truth, age in ages]))
+    for name in ("gender", "expression"):
+        pairs = [(getattr(labels, name)[i], str(o[name][0])) for i, o in zip(found, outputs, strict=True)
+                 if getattr(labels, name)[i] is not None and name in o]
+        if pairs:
+            out[f"{name}_accuracy"] = float(np.mean([truth == predicted for truth, predicted in pairs]))
+    return out
 
 
 def run_landmarks(analyzer: FaceAnalyzer, truth: LandmarkTruth, source: str = "detector", command: str = "",
