@@ -14,7 +14,7 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -256,7 +256,7 @@ class VideoSource:
 
 
 def write_video(path: Path, frames: Iterable[tuple[int, np.ndarray]], audio_from: Path | None = None,
-                crf: int = 18, on_frame: Callable[[int], None] | None = None) -> int:
+                crf: int = 18) -> int:
     """Encode `frames` ((time in ms, BGR), in time order) into a new video at `path` (a suffix of `OUTPUT_FORMATS`),
     atomically, each frame at its own time; with `audio_from`, that file's audio streams are copied through
     untouched (not re-encoded). No metadata of the source is written. Returns the number of frames written."""
@@ -268,14 +268,14 @@ def write_video(path: Path, frames: Iterable[tuple[int, np.ndarray]], audio_from
     written = [0]
 
     def encode(temporary: str) -> None:
-        written[0] = _encode(temporary, suffix, frames, audio_from, crf, on_frame)
+        written[0] = _encode(temporary, suffix, frames, audio_from, crf)
 
     written_by(path, encode)
     return written[0]
 
 
 def _encode(temporary: str, suffix: str, frames: Iterable[tuple[int, np.ndarray]], audio_from: Path | None,
-            crf: int, on_frame: Callable[[int], None] | None) -> int:
+            crf: int) -> int:
     import av
 
     container_format, codec = OUTPUT_FORMATS[suffix]
@@ -301,8 +301,6 @@ def _encode(temporary: str, suffix: str, frames: Iterable[tuple[int, np.ndarray]
                 pending = _copy(pending, audio, output, packets)
             output.mux(video.encode(frame))
             count += 1
-            if on_frame is not None:
-                on_frame(count)
         if video is None:
             raise VideoDecodeError("no frame to write")
         output.mux(video.encode(None))
