@@ -27,9 +27,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
-import os
-import platform
 import re
 import subprocess
 import sys
@@ -41,6 +38,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from reporting import emit, machine
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "facemask"
@@ -206,14 +204,6 @@ def dark_fraction(photos: list[Photo], tolerance: int) -> float:
     return round(float(np.mean(fractions)), 4)
 
 
-def machine() -> dict[str, object]:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
-    commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-    return {"platform": platform.platform(), "nproc": os.cpu_count(), "cpu": cpu, "loadavg_1_5_15": os.getloadavg(),
-            "git_commit": commit}
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=DATA)
@@ -259,11 +249,7 @@ def main() -> None:
                 "photos": len(photos), "settings": {k: str(v) for k, v in vars(args).items()},
                 "results": [asdict(r) for r in results], "controls": [asdict(c) for c in controls],
                 "ratios": ratios, "box_dark_fraction": dark_fraction(photos, args.tolerance), "notes": notes}
-    text = json.dumps(document, indent=2)
-    print(text)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text + "\n")
+    emit(document, args.out)
 
 
 if __name__ == "__main__":

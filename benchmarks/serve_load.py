@@ -34,9 +34,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
-import platform
 import random
 import statistics
 import subprocess
@@ -50,6 +48,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 import numpy as np
+from reporting import emit, loadavg, machine
 
 from faceatlas.client import LocalServer, local_server
 
@@ -308,32 +307,10 @@ def paired_ratio(http: list[Run], base: list[Run]) -> float:
     return round(statistics.median(r.rate / by_round[r.round] for r in http if r.round in by_round), 3)
 
 
-def machine() -> dict[str, object]:
-    cpu = platform.processor() or platform.machine()
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            cpu = line.split(":", 1)[1].strip()
-            break
-    try:
-        commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True,
-                                text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "--", "src"], capture_output=True,
-                               text=True, check=True).stdout.strip()
-        git = f"{commit}{' +uncommitted src changes' if dirty else ''}"
-    except (OSError, subprocess.CalledProcessError):
-        git = None
-    return {"nproc": os.cpu_count(), "usable_cpus": len(os.sched_getaffinity(0)), "cpu": cpu,
-            "platform": platform.platform(), "python": platform.python_version(), "git": git}
-
-
 def faceatlas_env() -> dict[str, str]:
     return {k: v for k, v in sorted(os.environ.items())
             if k.startswith("FACEATLAS_") and k not in ("FACEATLAS_HOME", "FACEATLAS_GALLERY_URL",
                                                         "FACEATLAS_API_KEYS")}
-
-
-def loadavg() -> list[float]:
-    return [round(x, 2) for x in os.getloadavg()]
 
 
 def say(message: str) -> None:
@@ -533,9 +510,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             report = load(args, env, root, strangers, candidates)
             out = args.out or RESULTS / "serve-load.json"
-    text = json.dumps(report, indent=1)
-    out.write_text(text + "\n")
-    print(text)
+    emit(report, out, indent=1)
     say(f"written to {out}")
     return 0
 

@@ -52,7 +52,6 @@ per-size / per-clip figures, timing, controls and the ratios FaceAtlas / deface;
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import re
 import subprocess
@@ -65,7 +64,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from anonymize_leaks import machine, run
+from anonymize_leaks import run
+from reporting import emit, machine
 from video_clips import DATA, PHOTO_KINDS, Clip, build_clips
 
 from faceatlas.io.media import VideoSource, write_video
@@ -418,11 +418,7 @@ def main() -> None:
             "min_judged_px": MIN_JUDGED_PX, "min_judged_share": MIN_JUDGED_SHARE},
         "results": results, "controls": control_results, "ratios": ratios, "notes": notes,
     }
-    text = json.dumps(document, indent=2)
-    print(text)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text + "\n")
+    emit(document, args.out)
 
 
 if __name__ == "__main__":

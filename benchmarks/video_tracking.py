@@ -76,11 +76,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
-import os
-import platform
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -94,6 +90,7 @@ from typing import Any
 import av
 import cv2
 import numpy as np
+from reporting import emit, loadavg, machine
 from scipy.optimize import linear_sum_assignment
 from video_clips import DATA, Clip, TruthFace, build_clips, enrol_images  # this script's folder is on sys.path
 
@@ -464,30 +461,6 @@ def print_table(title: str, rows: Iterable[dict[str, Any]], columns: list[str]) 
 
 
 # --------------------------------------------------------------------------------------------------------- machine
-def machine() -> dict[str, Any]:
-    cpu = platform.processor() or platform.machine()
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            cpu = line.split(":", 1)[1].strip()
-            break
-    try:
-        commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True,
-                                text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "--", "src"], capture_output=True,
-                               text=True, check=True).stdout.strip()
-        git = f"{commit}{' +uncommitted src changes' if dirty else ''}"
-    except (OSError, subprocess.CalledProcessError):
-        git = None
-    return {"nproc": os.cpu_count(), "usable_cpus": len(os.sched_getaffinity(0)), "cpu": cpu,
-            "platform": platform.platform(), "python": platform.python_version(), "git": git,
-            "opencv_threads": cv2.getNumThreads(),
-            "faceatlas_env": {k: v for k, v in sorted(os.environ.items()) if k.startswith("FACEATLAS_")}}
-
-
-def loadavg() -> list[float]:
-    return [round(x, 2) for x in os.getloadavg()]
-
-
 # --------------------------------------------------------------------------------------------------------- main
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0],
@@ -629,11 +602,7 @@ def main(argv: list[str] | None = None) -> int:
         "results": results,
         "seconds": round(time.perf_counter() - started, 1),
     }
-    text = json.dumps(report, indent=1)
-    print(text)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text + "\n")
+    emit(report, args.out, indent=1)
     return 0
 
 

@@ -42,7 +42,7 @@ def faces_of(head: AgeGenderHead) -> dict[str, np.ndarray]:
                                      folders=False):
         if shot.error is None and shot.image is not None:
             age_p, gender_p = head.distributions(np.ascontiguousarray(shot.image[:, :, ::-1]),
-                                                 shot.faces.landmarks5)
+                                                 shot.faces.landmarks5, mirrored_age=True)
             out["age_p"].append(age_p[:, 0])
             out["gender_p"].append(gender_p[:, 0])
             out["truth"].append(float(rows[shot.index]["age"]))

@@ -54,19 +54,23 @@ class AgeGenderHead:
         self._ages = np.asarray(self._age.output_spec["ages"], np.float32)
         self._labels = np.asarray(self._gender.output_spec["labels"])
 
-    def distributions(self, rgb: np.ndarray, landmarks5: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(2, N, ages) and (2, N, 2) probabilities for the faces at `landmarks5` in an RGB picture, as they are
-        (first) and mirrored, from one run of each network."""
-        count = len(landmarks5)
+    def distributions(self, rgb: np.ndarray, landmarks5: np.ndarray, mirrored_age: bool = False
+                      ) -> tuple[np.ndarray, np.ndarray]:
+        """(views, N, ages) and (2, N, 2) probabilities for the faces at `landmarks5` in an RGB picture: gender as the
+        faces are and mirrored; age as they are (and mirrored too with `mirrored_age`, which the head does not use),
+        one run of each network."""
         age_chips = template_chips(rgb, landmarks5, 64, OUR_POINTS_IN_DLIB_CHIP)
         gender_chips = template_chips(rgb, landmarks5, 32, OUR_POINTS_IN_DLIB_CHIP)
+        if mirrored_age:
+            age_chips = np.concatenate([age_chips, age_chips[:, :, ::-1]])
+        gender_chips = np.concatenate([gender_chips, gender_chips[:, :, ::-1]])
         age_session = onnx_session(resolve(self._age), self._threads)
         gender_session = onnx_session(resolve(self._gender), self._threads)
-        age_p = age_session.run(None, {age_session.get_inputs()[0].name: _blob(
-            np.concatenate([age_chips, age_chips[:, :, ::-1]]), self._age)})[0]
-        gender_p = gender_session.run(None, {gender_session.get_inputs()[0].name: _blob(
-            np.concatenate([gender_chips, gender_chips[:, :, ::-1]]), self._gender)})[0]
-        return age_p.reshape(2, count, -1), gender_p.reshape(2, count, -1)
+        age_p = age_session.run(None, {age_session.get_inputs()[0].name: _blob(age_chips, self._age)})[0]
+        gender_p = gender_session.run(None, {gender_session.get_inputs()[0].name: _blob(gender_chips,
+                                                                                         self._gender)})[0]
+        count = len(landmarks5)
+        return age_p.reshape(-1, count, age_p.shape[1]), gender_p.reshape(2, count, -1)
 
     def ages(self, age_p: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Age, the interval's low and high ends, and the spread, from (N, ages) distributions."""

@@ -44,8 +44,9 @@ def anonymize(
     output: Annotated[Path, typer.Argument(help="The anonymised file (or a folder for it); for a folder IN, a "
                                                 "folder that mirrors IN's sub-folders (not inside IN).")],
     mode: Annotated[Mode, typer.Option(help="How faces are hidden.")] = Mode.blur,
-    enlarge: Annotated[float, typer.Option(min=1.0, help="Each face's box is made this much wider (and taller, "
-                                                         "mostly upward) before it is hidden.")] = ENLARGE,
+    enlarge: Annotated[float, typer.Option(min=1.0, help="Each face's box is made this much wider (and taller: up "
+                                                         "over the hairline, further down over the chin) before "
+                                                         "it is hidden.")] = ENLARGE,
     threshold: Annotated[float, typer.Option(min=0.05, max=0.95, help="The detector's score threshold: lower hides "
                                                                       "more faces and more background.")]
     = RECALL_THRESHOLD,

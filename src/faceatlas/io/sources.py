@@ -88,46 +88,35 @@ def pictures(sources: Sources, color: ColorOrder = "bgr", max_pixels: int | None
 
 
 def _frames(index: int, path: str, every: float) -> Iterator[Picture]:
-    """A video's frames, the last one carrying the video's damage warning (one frame is held back to know it)."""
+    """A video's frames sampled every `every` seconds (OpenCV; see `_held_back`)."""
     video = SampledVideo(path, every)
+    return _held_back(index, path, ((number, ms, bgr) for number, (ms, bgr) in enumerate(video)), video)
+
+
+def _source_frames(index: int, source: VideoSource) -> Iterator[Picture]:
+    """The frames of a `VideoSource` (PyAV: a file, a camera, a stream; see `_held_back`)."""
+    return _held_back(index, source.name, ((f.number, f.time_ms, f.bgr) for f in source), source)
+
+
+def _held_back(index: int, name: str, frames: Iterator[tuple[int, int, np.ndarray]], video: SampledVideo | VideoSource
+               ) -> Iterator[Picture]:
+    """`frames` (number, time, pixels) as pictures, the last carrying `video.damage` (one frame is held back to know
+    it); a video that fails gives a last picture with its error (a stream lost for good, say) and the stream of
+    pictures goes on."""
     held: Picture | None = None
     started = time.perf_counter()
     try:
-        for number, (ms, bgr) in enumerate(video):
+        for number, ms, bgr in frames:
             if held is not None:
                 yield held
-            held = Picture(index, path, bgr, frame=number, time_ms=ms,
-                           decode_ms=(time.perf_counter() - started) * 1000)
+            held = Picture(index, name, bgr, frame=number, time_ms=ms, decode_ms=(time.perf_counter() - started) * 1000)
             started = time.perf_counter()
     except (FaceAtlasError, OSError) as error:
         if held is not None:
             yield held
-        reason = error if isinstance(error, FaceAtlasError) else ImageDecodeError(f"{path}: {error}")
-        yield Picture(index, path, None, error=reason)
+        reason = error if isinstance(error, FaceAtlasError) else ImageDecodeError(f"{name}: {error}")
+        yield Picture(index, name, None, error=reason)
         return
     if held is not None:
         held.warning = video.damage
-        yield held
-
-
-def _source_frames(index: int, source: VideoSource) -> Iterator[Picture]:
-    """The frames of a `VideoSource` as pictures, the last carrying the source's damage warning (one frame is held
-    back to know it); a source that fails gives a last picture with its error (a stream lost for good, say) and the
-    stream of pictures goes on."""
-    held: Picture | None = None
-    started = time.perf_counter()
-    try:
-        for frame in source:
-            if held is not None:
-                yield held
-            held = Picture(index, source.name, frame.bgr, frame=frame.number, time_ms=frame.time_ms,
-                           decode_ms=(time.perf_counter() - started) * 1000)
-            started = time.perf_counter()
-    except FaceAtlasError as error:
-        if held is not None:
-            yield held
-        yield Picture(index, source.name, None, error=error)
-        return
-    if held is not None:
-        held.warning = source.damage
         yield held
