@@ -236,7 +236,8 @@ def _verification(body: dict) -> Verification:
     fields = ("score", "same", "threshold", "fmr", "model", "min_quality")
     quality = tuple(body["quality"]) if body.get("quality") else None
     return Verification(**{k: body[k] for k in fields}, quality=quality,  # type: ignore[arg-type]
-                        insufficient_quality=body["decision"] == "insufficient_quality")
+                        insufficient_quality=body["decision"] == "insufficient_quality",
+                        licences=tuple(body.get("licences", ())))
 
 
 _ERRORS_BY_TYPE = {problem_slug(error.__name__): error for error in ERRORS}

@@ -58,6 +58,9 @@ class Settings(BaseSettings):
                                       "the HTTP API may index into a photo library; none by default.")
     eval_results: Path | None = Field(default=None, description="A folder of `faceatlas eval` JSON results the HTTP "
                                       "API reports at /v1/reports (the web app's Admin page links to it).")
+    accept_licences: list[str] = Field(default_factory=list, description="Restrictive model licences accepted "
+                                       "for this process (JSON list, e.g. [\"insightface-non-commercial\"]); "
+                                       "`faceatlas models accept-licence` records an acceptance instead.")
     keep_thumbnails_in: list[str] = Field(default_factory=list, description="Collections whose people keep a small "
                                           "face thumbnail of each photo enrolled over HTTP (none: nothing of an "
                                           "upload is stored).")

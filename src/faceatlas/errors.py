@@ -114,10 +114,18 @@ class SourceUnavailableError(FaceAtlasError):
     http_status = 502
 
 
+class LicenceNotAcceptedError(FaceAtlasError):
+    """A model whose weights are under restrictive terms (non-commercial research only) was asked for before its
+    licence was accepted: `faceatlas models accept-licence NAME`, or the setting FACEATLAS_ACCEPT_LICENCES."""
+
+    exit_code = 14
+    http_status = 403
+
+
 ERRORS: tuple[type[FaceAtlasError], ...] = (
     FaceAtlasError, ImageDecodeError, ImageTooLargeError, VideoDecodeError, NoFaceError, AmbiguousFaceError,
     ModelUnavailableError, ModelIntegrityError, CalibrationError, GalleryError, LibraryError, StoreError,
-    LabellingError, ErasurePendingError, GalleryNotFoundError, SourceUnavailableError,
+    LabellingError, ErasurePendingError, GalleryNotFoundError, SourceUnavailableError, LicenceNotAcceptedError,
 )
 """Every error class, in the order of the README's table."""
 

@@ -18,7 +18,8 @@ from faceatlas.attributes import ATTRIBUTE_HEADS, AttributeHead, create_head
 from faceatlas.config import get_settings
 from faceatlas.errors import FaceAtlasError
 from faceatlas.models.card import ModelCard
-from faceatlas.models.registry import get_card
+from faceatlas.models.licences import licences_of
+from faceatlas.models.registry import get_card, with_dependencies
 from faceatlas.profiles import get_profile
 from faceatlas.types import Faces, Shot, SubjectRule, Verification
 
@@ -277,11 +278,29 @@ class FaceAnalyzer:
 
     # ---- the steps -------------------------------------------------------------------------------------------
 
+    @property
+    def licences(self) -> tuple[str, ...]:
+        """The restrictive licences (accepted by the user) of every model this analyzer runs; each result names
+        those of the models that made it."""
+        return tuple(sorted({*self._detection_licences, *self._embedding_licences}))
+
+    @cached_property
+    def _detection_licences(self) -> tuple[str, ...]:
+        return licences_of([self.detector_card, *([self.refiner_card] if self.refiner_card else [])])
+
+    @cached_property
+    def _embedding_licences(self) -> tuple[str, ...]:
+        return licences_of(with_dependencies(self.recogniser_card))
+
     def detect(self, bgr: np.ndarray) -> Faces:
         """Detect-only mode on decoded BGR pixels: the detector (retrying once at a lower threshold when nothing is
         found), then the profile's landmark refiner, whose doubt about an unsure face can drop it under the
         threshold. A picture no larger than `FACE_CROP_SIDE` is a face crop (`face_crop_faces`) when a face fills it,
         and has no face otherwise."""
+        faces = self._detect(bgr)
+        return replace(faces, licences=self._detection_licences) if self._detection_licences else faces
+
+    def _detect(self, bgr: np.ndarray) -> Faces:
         if max(bgr.shape[:2]) <= FACE_CROP_SIDE:
             return self._face_crop(bgr)
         faces, threshold = self.detector.detect(bgr), getattr(self.detector, "score_threshold", None)
@@ -366,7 +385,7 @@ class FaceAnalyzer:
         share = (time.perf_counter() - started) * 1000 / max(sum(counts), 1)
         for (_, faces), times in zip(items, ms, strict=True):
             times["embed"] = share * len(faces)
-        return [faces.with_embeddings(part, recogniser.model_id, norms)
+        return [faces.with_embeddings(part, recogniser.model_id, norms, self._embedding_licences)
                 for (_, faces), part, norms in zip(items, parts, norm_parts, strict=True)]
 
     def _describe(self, bgr: np.ndarray, faces: Faces, aligned: np.ndarray | None, ms: dict[str, float]) -> Faces:
@@ -403,7 +422,7 @@ class FaceAnalyzer:
         insufficient = quality is not None and min(quality) < min_quality
         return Verification(score=score, same=score >= threshold and not insufficient, threshold=threshold, fmr=fmr,
                             model=self.recogniser_card.id, quality=quality, insufficient_quality=insufficient,
-                            min_quality=min_quality)
+                            min_quality=min_quality, licences=tuple(sorted({*first.licences, *second.licences})))
 
     def primary_face(self, source: ImageSource, color: ColorOrder = "bgr") -> Faces:
         """Deprecated: `analyze(source, subject="largest")`."""
@@ -425,3 +444,13 @@ def face_crop_faces(width: int, height: int) -> Faces:
 def calibrated_threshold(card: ModelCard, fmr: float) -> float:
     """The score threshold at `fmr` from the card's calibration table (`CalibrationError` when it has none)."""
     return card.threshold_at(fmr)
+
+
+def runs(card: ModelCard) -> bool:
+    """Whether the pipeline has an adapter for the card: its architecture registered as a detector or a
+    recogniser (`DETECTORS`, `RECOGNISERS`) for its task."""
+    from faceatlas.detect import DETECTORS
+    from faceatlas.embed import RECOGNISERS
+
+    registry = {"detect": DETECTORS, "recognise": RECOGNISERS}.get(card.task)
+    return registry is not None and card.architecture in registry

@@ -52,6 +52,7 @@ class Faces:
     meta: dict[str, Any] = field(default_factory=dict)
     attributes: dict[str, np.ndarray] = field(default_factory=dict)  # per-face columns from attribute heads
     labels: dict[str, tuple[str, ...]] = field(default_factory=dict)  # what each value of a vector column is
+    licences: tuple[str, ...] = ()  # restrictive licences of the models that made these faces (models.licences)
 
     def __post_init__(self) -> None:
         n = len(self.boxes)
@@ -94,11 +95,13 @@ class Faces:
         (`to_dict` then writes them as label: value)."""
         return replace(self, attributes={**self.attributes, **columns}, labels={**self.labels, **(labels or {})})
 
-    def with_embeddings(self, embeddings: np.ndarray | None, model: str | None, norms: np.ndarray | None = None
-                        ) -> Faces:
-        """A copy with these embeddings (None: without any) by `model`, and their norms before normalisation."""
+    def with_embeddings(self, embeddings: np.ndarray | None, model: str | None, norms: np.ndarray | None = None,
+                        licences: tuple[str, ...] = ()) -> Faces:
+        """A copy with these embeddings (None: without any) by `model`, and their norms before normalisation; the
+        restrictive `licences` the recogniser runs under join the faces' own."""
         return replace(self, embeddings=None if embeddings is None else embeddings.astype(np.float32, copy=False),
-                       embedding_model=model, embedding_norms=norms)
+                       embedding_model=model, embedding_norms=norms,
+                       licences=tuple(sorted({*self.licences, *licences})))
 
     @property
     def pose(self) -> np.ndarray | None:
@@ -223,13 +226,16 @@ class Faces:
                 record["attributes"] = {name: _json_value(column[i], self.labels.get(name))
                                         for name, column in self.attributes.items()}
             records.append(record)
-        return {
+        result = {
             "source": self.source,
             "image_size": list(self.image_size),
             "detector": self.detector,
             "embedding_model": self.embedding_model,
             "faces": records,
         }
+        if self.licences:
+            result["licences"] = list(self.licences)
+        return result
 
     def __repr__(self) -> str:
         names = [f.name for f in fields(self) if f.name in _COLUMNS and getattr(self, f.name) is not None]
@@ -291,6 +297,7 @@ class Verification(Result):
     min_quality: float | None = None  # the gate asked for
     name: str | None = None  # the enrolled person compared with (gallery)
     samples: int | None = None  # their samples the score combines (gallery)
+    licences: tuple[str, ...] = ()  # restrictive licences of the models that made the decision
 
     @property
     def decision(self) -> str:
@@ -303,4 +310,6 @@ class Verification(Result):
                   "min_quality": self.min_quality}
         if self.name is not None:
             record.update(name=self.name, samples=self.samples)
+        if self.licences:
+            record["licences"] = list(self.licences)
         return record

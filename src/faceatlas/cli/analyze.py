@@ -152,7 +152,8 @@ def _video_record(follower: FaceFollower, path: Path, embed: bool, max_pixels: i
         best = best.with_embeddings(track.template[None], best.embedding_model) if embed \
             else best.with_embeddings(None, None)
         described = best.to_dict()
-        record.update({k: described[k] for k in ("image_size", "detector", "embedding_model") if k in described})
+        record.update({k: described[k] for k in ("image_size", "detector", "embedding_model", "licences")
+                       if k in described})
         faces.append({**described["faces"][0], "track_id": track.track_id, "first_ms": track.first_ms,
                       "last_ms": track.last_ms, "frames": track.frames, "best_ms": track.best_ms})
     return {**record, "tracks": len(faces), "faces": faces, "elapsed_ms": round((time.perf_counter() - started)

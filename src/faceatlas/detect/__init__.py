@@ -15,6 +15,7 @@ DETECTORS: Registry = Registry("detector architecture", "faceatlas.detectors")
 """Architecture -> detector class, constructed as `cls(card, threads=..., **options)`."""
 DETECTORS.declare("yunet", "faceatlas.detect.yunet:YuNetDetector")
 DETECTORS.declare("retinaface", "faceatlas.detect.retinaface:RetinaFaceDetector")
+DETECTORS.declare("scrfd", "faceatlas.detect.scrfd:ScrfdDetector")
 
 
 SMALLEST_FOUND = 20

@@ -42,6 +42,16 @@ def threshold_at_fmr(impostor: np.ndarray, fmr: float) -> float:
     return float(np.nextafter(ordered[allowed], np.inf))
 
 
+def fmr_interval(false_matches: int, impostors: int, level: float = 0.95) -> tuple[float, float]:
+    """Clopper-Pearson interval of a false-match rate observed as `false_matches` of `impostors` pairs."""
+    from scipy.stats import beta
+
+    tail = (1 - level) / 2
+    low = beta.ppf(tail, false_matches, impostors - false_matches + 1) if false_matches else 0.0
+    high = beta.ppf(1 - tail, false_matches + 1, impostors - false_matches) if false_matches < impostors else 1.0
+    return float(low), float(high)
+
+
 def calibrate(scores: PairScores, data: str, command: str = "", fmrs: tuple[float, ...] = DEFAULT_FMRS
               ) -> Calibration:
     """The calibration table for the FMRs the impostor count can resolve."""
@@ -52,8 +62,10 @@ def calibrate(scores: PairScores, data: str, command: str = "", fmrs: tuple[floa
             continue
         threshold = threshold_at_fmr(scores.impostor, fmr)
         fnmr = float(np.mean(scores.genuine < threshold)) if len(scores.genuine) else None
+        low, high = fmr_interval(int(np.count_nonzero(scores.impostor >= threshold)), impostors)
         rows.append(CalibrationRow(fmr=fmr, threshold=round(threshold, 6), impostor_pairs=impostors,
-                                   fnmr=None if fnmr is None else round(fnmr, 6)))
+                                   fnmr=None if fnmr is None else round(fnmr, 6),
+                                   fmr_interval=(float(f"{low:.3g}"), float(f"{high:.3g}"))))
     if not rows:
         raise ValueError(f"{impostors} impostor pairs cannot resolve any of the FMRs {fmrs}")
     return Calibration(data=data, genuine_pairs=len(scores.genuine), impostor_pairs=impostors, rows=rows,

@@ -13,6 +13,7 @@ import numpy as np
 from faceatlas.eval import fairness, identification, verification
 from faceatlas.eval.calibration import all_pair_scores, all_pairs, calibrate
 from faceatlas.eval.embedding import EmbeddedSet, embed_centre_faces
+from faceatlas.eval.fusion import FusionChoice, MemberScores, choose_fusion
 from faceatlas.eval.identities import load_identities
 from faceatlas.eval.pairs import read_pairs, score_pairs
 from faceatlas.eval.perception import fit_pose_edges, run_attributes, run_budget, run_detect, run_landmarks, run_pose
@@ -166,3 +167,24 @@ def _matching_key(path: Path, keys: dict[str, str]) -> str | None:
 
 __all__ = ["fit_pose_edges", "identification_split", "run_attributes", "run_budget", "run_calibrate", "run_detect",
            "run_fairness", "run_identify", "run_landmarks", "run_pose", "run_verify"]
+
+
+def run_fuse(analyzers: tuple[FaceAnalyzer, FaceAnalyzer], pairs_file: Path, images: Path, command: str = "",
+             cache: Path | None = None, progress: Progress = quiet) -> tuple[dict, FusionChoice]:
+    """The fusion weight of two recognisers (same front end) chosen on a development pairs list alone."""
+    pairs = read_pairs(pairs_file)
+    names = sorted({n for p in pairs for n in (p.a, p.b)})
+    index = {n: i for i, n in enumerate(names)}
+    embedded = [_embed(a, [images / n for n in names], cache, progress) for a in analyzers]
+    found = embedded[0].found & embedded[1].found
+    labels = [Path(n).parent.name or n for n, ok in zip(names, found, strict=True) if ok]
+    members = []
+    for analyzer, member in zip(analyzers, embedded, strict=True):
+        scores, same, _ = score_pairs(pairs, index, member.embeddings, found)
+        members.append(MemberScores(analyzer.recogniser_card.id, scores, member.embeddings[found], labels))
+    choice = choose_fusion(members[0], members[1], same)
+    metrics = {"members": list(choice.members), "weight": choice.weight, "impostor_spread": choice.impostor_spread,
+               "score_weights": choice.score_weights, "devtrain_accuracy": choice.devtrain_accuracy,
+               "member_accuracy": choice.member_accuracy, "grid": choice.grid}
+    data = {"pairs": str(pairs_file), "images": len(names), "images_without_face": int((~found).sum())}
+    return envelope("fuse", command, data, metrics, analyzers[0]), choice

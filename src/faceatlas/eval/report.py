@@ -174,12 +174,20 @@ def _section(result: dict) -> str:
             f"{render(result['metrics'])}{_images(result)}</section>")
 
 
+def _licence(model: dict) -> str:
+    """The licence, and for a restrictive one that it was accepted (when, by whom)."""
+    if not model.get("restricted_licence"):
+        return model["licence"]
+    return (f"{model['licence']} — RESTRICTED ({model['restricted_licence']}), accepted "
+            f"{model.get('licence_accepted') or 'through the setting'}")
+
+
 def build_report(results: list[dict], title: str = "FaceAtlas evaluation report") -> str:
     models: dict[str, dict] = {}
     for result in results:
         for model in result.get("models", []):
             models[model["id"]] = model
-    model_rows = [[m["id"], m["task"], m["licence"], f"{m.get('distribution') or 'user file'} {m.get('version') or ''}",
+    model_rows = [[m["id"], m["task"], _licence(m), f"{m.get('distribution') or 'user file'} {m.get('version') or ''}",
                    (m.get("sha256") or "")[:16], m.get("runtime", "")] for m in models.values()]
     limitations = "".join(f"<li>{_e(text)}</li>" for text in LIMITATIONS)
     style = ("body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}"

@@ -1,10 +1,11 @@
 """The versioned JSON envelope every `faceatlas eval` command writes, and what `eval report` reads back.
 
     {"schema": "faceatlas.eval", "schema_version": 1, "kind": "verify" | "identify" | "detect" | "calibrate" |
-     "budget" | "fairness" | "attributes" | "landmarks" | "pose", "created": ISO-8601 UTC, "faceatlas_version": str,
-     "command": str,
+     "budget" | "fairness" | "attributes" | "landmarks" | "pose" | "fuse", "created": ISO-8601 UTC,
+     "faceatlas_version": str, "command": str,
      "machine": {...}, "pipeline": {"profile", "detector", "refiner", "recogniser", "flip"} | null,
-     "models": [{"id", "task", "licence", "distribution", "version", "sha256"}], "data": {...}, "metrics": {...}}
+     "models": [{"id", "task", "licence", "distribution", "version", "sha256"[, "restricted_licence",
+                 "licence_accepted"]}], "data": {...}, "metrics": {...}}
 
 `metrics` is kind-specific; its fields are documented in docs/eval.md. Fields are only ever added within a version.
 """
@@ -24,7 +25,8 @@ from faceatlas.version import __version__
 
 SCHEMA = "faceatlas.eval"
 SCHEMA_VERSION = 1
-KINDS = ("verify", "identify", "detect", "calibrate", "budget", "fairness", "attributes", "landmarks", "pose")
+KINDS = ("verify", "identify", "detect", "calibrate", "budget", "fairness", "attributes", "landmarks", "pose",
+         "fuse")
 
 
 def machine() -> dict:
@@ -33,8 +35,15 @@ def machine() -> dict:
 
 
 def model_summary(card: ModelCard) -> dict:
-    return {"id": card.id, "task": card.task, "licence": card.licence, "distribution": card.source.distribution,
-            "version": card.source.version, "sha256": card.sha256, "runtime": card.runtime}
+    summary = {"id": card.id, "task": card.task, "licence": card.licence, "distribution": card.source.distribution,
+               "version": card.source.version, "sha256": card.sha256, "runtime": card.runtime}
+    if card.accept_licence:  # a restrictive licence: the result says so, and who accepted it when
+        from faceatlas.models.licences import acceptances
+
+        accepted = acceptances().get(card.accept_licence)
+        summary["restricted_licence"] = card.accept_licence
+        summary["licence_accepted"] = f"{accepted.accepted_at} by {accepted.by}" if accepted else None
+    return summary
 
 
 def pipeline_summary(analyzer: object | None) -> tuple[dict | None, list[dict]]:

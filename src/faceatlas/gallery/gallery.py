@@ -312,7 +312,7 @@ class Gallery:
             score = self._person_scores(rows, face.embeddings[0])[subject.id]
         threshold = calibrated_threshold(self.analyzer.recogniser_card, fmr)
         return Verification(score=score, same=score >= threshold, threshold=threshold, fmr=fmr, model=self.model_id,
-                            name=name, samples=len(rows))
+                            name=name, samples=len(rows), licences=face.licences)
 
     # ---- people ------------------------------------------------------------------------------------------------
 

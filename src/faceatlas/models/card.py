@@ -31,6 +31,9 @@ class CalibrationRow(BaseModel):
     threshold: float
     impostor_pairs: int = Field(description="Impostor pairs the row rests on.")
     fnmr: float | None = Field(default=None, description="False non-match rate at this threshold, same data.")
+    fmr_interval: tuple[float, float] | None = Field(
+        default=None, description="95 % Clopper-Pearson interval of the false-match rate at this threshold (impostor "
+                                  "pairs share images, so the true interval is wider).")
 
 
 class Calibration(BaseModel):
@@ -41,6 +44,12 @@ class Calibration(BaseModel):
     impostor_pairs: int
     rows: list[CalibrationRow]
     command: str = ""
+
+    @property
+    def fmr_range(self) -> tuple[float, float]:
+        """The lowest and highest FMR the table supports: decisions outside are refused."""
+        fmrs = [r.fmr for r in self.rows]
+        return min(fmrs), max(fmrs)
 
     def threshold_at(self, fmr: float) -> float:
         """Threshold for a target FMR, log-linearly interpolated between measured rows; never extrapolated."""
@@ -61,6 +70,7 @@ class ModelCard(BaseModel):
     task: Task
     architecture: str  # the implementation that runs it: "yunet", "retinaface", "sface", "arcface", "dlib_resnet", ...
     licence: str
+    accept_licence: str | None = None  # a licence (in `faceatlas.models.licences`) to accept before the model runs
     source: WeightSource = Field(default_factory=WeightSource)
     sha256: str | None = None  # of the file we run (after conversion); None only for a user's unpinned file
     size_bytes: int | None = None

