@@ -9,7 +9,7 @@ import time
 import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -282,7 +282,8 @@ class FaceAnalyzer:
     def licences(self) -> tuple[str, ...]:
         """The restrictive licences (accepted by the user) of every model this analyzer runs; each result names
         those of the models that made it."""
-        return tuple(sorted({*self._detection_licences, *self._embedding_licences}))
+        return tuple(sorted({*self._detection_licences, *self._embedding_licences,
+                             *_licences_of_models(tuple(m for h in self.heads for m in h.model_ids))}))
 
     @cached_property
     def _detection_licences(self) -> tuple[str, ...]:
@@ -396,6 +397,9 @@ class FaceAnalyzer:
             faces = faces.with_attributes(head.predict(bgr, faces, aligned), getattr(head, "labels_of", None))
         if self.heads:
             ms["heads"] = (time.perf_counter() - started) * 1000
+            licences = _licences_of_models(tuple(m for head in self.heads for m in head.model_ids))
+            if licences:
+                faces = replace(faces, licences=tuple(sorted({*faces.licences, *licences})))
         return faces
 
     def aligned_crops(self, bgr: np.ndarray, faces: Faces, size: int = 112) -> np.ndarray:
@@ -444,6 +448,11 @@ def face_crop_faces(width: int, height: int) -> Faces:
 def calibrated_threshold(card: ModelCard, fmr: float) -> float:
     """The score threshold at `fmr` from the card's calibration table (`CalibrationError` when it has none)."""
     return card.threshold_at(fmr)
+
+
+@lru_cache(maxsize=64)
+def _licences_of_models(model_ids: tuple[str, ...]) -> tuple[str, ...]:
+    return licences_of([get_card(m) for m in model_ids])
 
 
 def runs(card: ModelCard) -> bool:

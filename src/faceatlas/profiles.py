@@ -42,6 +42,16 @@ PROFILES: dict[str, Profile] = {
         Profile(name="fused", detector="yunet-2023mar-int8bq", recogniser="fused-sface-dlib", **ACCURATE,
                 **SMALL_FACES,
                 description="The default profile's SFace fused with dlib ResNet (needs faceatlas[dlib])."),
+        Profile(name="research", detector="yunet-2023mar-int8bq", recogniser="arcface-w600k-mbf", **ACCURATE,
+                **SMALL_FACES, description="The default front end + InsightFace's w600k MobileFaceNet (ArcFace, "
+                                           "512-d). Non-commercial research only: needs `faceatlas models "
+                                           "accept-licence insightface-non-commercial`."),
+        Profile(name="research-scrfd", detector="scrfd-500m-bnkps", recogniser="arcface-w600k-mbf", flip=True,
+                description="InsightFace's buffalo_s detector and recogniser: SCRFD-500M + w600k MobileFaceNet with "
+                            "flip. Non-commercial research only."),
+        Profile(name="research-fused", detector="yunet-2023mar-int8bq", recogniser="fused-sface-w600k", **ACCURATE,
+                **SMALL_FACES, description="The default profile's SFace fused with w600k MobileFaceNet at score "
+                                           "level. Non-commercial research only."),
         Profile(name="small-faces", detector="yunet-2023mar-int8bq", recogniser="sface-2021dec-int8bq", **ACCURATE,
                 detector_options={"tile": 1280},
                 description="The default profile with YuNet also run on 1280-px tiles (native resolution; a smaller "

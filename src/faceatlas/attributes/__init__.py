@@ -13,6 +13,7 @@ ATTRIBUTE_HEADS.declare("age_gender", "faceatlas.attributes.age_gender:AgeGender
 ATTRIBUTE_HEADS.declare("expression", "faceatlas.attributes.expression:ExpressionHead")
 ATTRIBUTE_HEADS.declare("quality", "faceatlas.quality.head:QualityHead")
 ATTRIBUTE_HEADS.declare("mesh", "faceatlas.attributes.mesh:MeshHead")
+ATTRIBUTE_HEADS.declare("landmarks106", "faceatlas.attributes.landmarks106:Landmarks106Head")  # research pack
 # the networks alone, as the heads above are measured against (`faceatlas eval attributes` runs them beside)
 ATTRIBUTE_HEADS.declare("age_gender_network", "faceatlas.attributes.age_gender:AgeGenderNetworkHead")
 ATTRIBUTE_HEADS.declare("expression_network", "faceatlas.attributes.expression:ExpressionNetworkHead")

@@ -1,0 +1,101 @@
+"""Recognisers side by side, same machine, same run: the default profile against InsightFace's research pack.
+
+For each profile, through the full pipeline on LFW View 1's raw images (the face nearest the centre):
+- DevTest accuracy with the threshold chosen on DevTrain (the View 1 protocol), and its errors;
+- TAR at FMR 1e-3 on DevTest's pairs at the recogniser's calibrated threshold, and FNMR at FMR 1e-3 / 1e-4 / 1e-5
+  from the calibration table (all 12.4M impostor pairs of the 4,992 images);
+- identification over the same images (`faceatlas eval identify --identities`: first image of each person
+  enrolled, the others probes, people with one image non-mated probes): rank-1 and FNIR at FPIR 1e-2;
+- images per second: `FaceAnalyzer.analyze` on the same `--speed-images` images (decode, detect, embed), profiles
+  interleaved over `--rounds` rounds, median.
+The research profiles need `faceatlas models accept-licence insightface-non-commercial`. Prints one JSON document.
+
+    python benchmarks/recognisers.py [--profiles default research ...] [--cache DIR] [--out FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+from reporting import emit, machine
+
+from faceatlas import FaceAnalyzer
+from faceatlas.eval.embedding import embed_centre_faces
+from faceatlas.eval.harness import identification_split, run_identify
+from faceatlas.eval.pairs import read_pairs, score_pairs
+from faceatlas.eval.verification import best_threshold
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "lfw_view1"
+PROFILES = ("default", "research", "research-scrfd", "research-fused")
+
+
+def verification(analyzer: FaceAnalyzer, cache: Path | None) -> dict:
+    train, test = read_pairs(DATA / "pairsDevTrain.txt"), read_pairs(DATA / "pairsDevTest.txt")
+    names = sorted({n for p in train + test for n in (p.a, p.b)})
+    index = {n: i for i, n in enumerate(names)}
+    embedded = embed_centre_faces(analyzer, [DATA / "images" / n for n in names], cache_dir=cache)
+    train_scores, train_same, _ = score_pairs(train, index, embedded.embeddings, embedded.found)
+    scores, same, missing = score_pairs(test, index, embedded.embeddings, embedded.found)
+    threshold = best_threshold(train_scores, train_same)
+    wrong = [f"{p.a} {p.b}" for p, s in zip(test, scores, strict=True) if (s >= threshold) != p.same]
+    card = analyzer.recogniser_card
+    calibration = card.calibration
+    at_1e3 = card.threshold_at(1e-3)
+    return {"devtest_accuracy": round(1 - len(wrong) / len(test), 4), "devtest_errors": wrong,
+            "devtest_pairs_with_missing_face": missing, "images_without_face": len(embedded.failures),
+            "devtest_tar_at_fmr_1e-3": round(float(np.mean(scores[same] >= at_1e3)), 4),
+            "devtest_fmr_at_that_threshold": round(float(np.mean(scores[~same] >= at_1e3)), 4),
+            "fnmr_all_pairs": {f"{r.fmr:g}": r.fnmr for r in calibration.rows} if calibration else None,
+            "calibrated_range": list(calibration.fmr_range) if calibration else None}
+
+
+def identification(analyzer: FaceAnalyzer, cache: Path | None) -> dict:
+    metrics = run_identify(analyzer, identification_split(None, None, None, DATA / "images"), cache=cache)["metrics"]
+    at_1e2 = next(r for r in metrics["fnir_at_fpir"] if r["fpir"] == 1e-2)
+    return {"gallery": metrics["gallery_identities"], "mated_probes": metrics["mated_probes"],
+            "nonmated_probes": metrics["nonmated_probes"], "rank1": round(metrics["rank1"], 4),
+            "fnir_at_fpir_1e-2": round(at_1e2["fnir"], 4), "fnir_reliable": at_1e2["reliable"]}
+
+
+def speeds(analyzers: dict[str, FaceAnalyzer], images: list[Path], rounds: int) -> dict[str, dict]:
+    """Images per second of `analyze` per profile, interleaved round by round (after one warm-up image each)."""
+    runs: dict[str, list[float]] = {name: [] for name in analyzers}
+    for analyzer in analyzers.values():
+        analyzer.analyze(images[0])
+    for _ in range(rounds):
+        for name, analyzer in analyzers.items():
+            started = time.perf_counter()
+            for image in images:
+                analyzer.analyze(image)
+            runs[name].append(len(images) / (time.perf_counter() - started))
+    default = statistics.median(runs["default"]) if "default" in runs else None
+    return {name: {"images_per_s": round(statistics.median(r), 2), "runs": [round(x, 2) for x in r],
+                   "ratio_to_default": round(statistics.median(r) / default, 3) if default else None}
+            for name, r in runs.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--profiles", nargs="+", default=list(PROFILES))
+    parser.add_argument("--cache", type=Path, help="Per-image embedding cache shared with `faceatlas eval`.")
+    parser.add_argument("--speed-images", type=int, default=100)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args()
+    analyzers = {name: FaceAnalyzer(profile=name) for name in args.profiles}
+    results = {name: {"detector": a.detector_card.id, "refiner": a.refiner_card.id if a.refiner_card else None,
+                      "recogniser": a.recogniser_card.id, "flip": a.flip, "licences": list(a.licences),
+                      **verification(a, args.cache), "identification": identification(a, args.cache)}
+               for name, a in analyzers.items()}
+    images = sorted((DATA / "images").rglob("*.jpg"))[:: 4992 // args.speed_images][: args.speed_images]
+    for name, speed in speeds(analyzers, images, args.rounds).items():
+        results[name]["speed"] = speed
+    emit({"benchmark": "recognisers", "machine": machine(), "data": str(DATA), "results": results}, args.out)
+
+
+if __name__ == "__main__":
+    main()
