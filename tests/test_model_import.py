@@ -16,12 +16,12 @@ from helpers import ASTRONAUT, cli, data_path
 from onnx import TensorProto, helper, numpy_helper
 
 from faceatlas import FaceAnalyzer
+from faceatlas.adapters import runs
 from faceatlas.errors import LicenceNotAcceptedError
 from faceatlas.io.records import success_record
 from faceatlas.models import get_card
 from faceatlas.models.importing import import_path
 from faceatlas.models.store import sha256_file
-from faceatlas.pipeline import runs
 
 LICENCE = "insightface-non-commercial"
 

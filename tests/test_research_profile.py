@@ -5,11 +5,13 @@ line and over HTTP."""
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import numpy as np
+import onnx
 import pytest
 from helpers import cli, data_path
 from serving import make_key, running_server, upload
@@ -17,7 +19,7 @@ from serving import make_key, running_server, upload
 from faceatlas import FaceAnalyzer
 from faceatlas.errors import LicenceNotAcceptedError
 from faceatlas.models import get_card
-from faceatlas.models.store import is_installed
+from faceatlas.models.store import is_installed, resolve
 
 LICENCE = "insightface-non-commercial"
 ACCEPTED = {"FACEATLAS_ACCEPT_LICENCES": json.dumps([LICENCE])}
@@ -87,8 +89,57 @@ def test_the_106_point_head_outlines_the_face_and_names_its_licence(monkeypatch)
     faces = FaceAnalyzer(profile="default", heads=("landmarks106",)).analyze(lfw("Aaron_Peirsol", 1), embed=False)
     get_settings.cache_clear()
     points = faces.attributes["landmarks106"][0]
-    x1, y1, x2, y2 = faces.boxes[0]
+    x1, _, x2, y2 = faces.boxes[0]
     assert points.shape == (106, 2) and faces.licences == (LICENCE,)  # YuNet's face, the 106 points' licence
     assert (points[:, 0] > x1 - 5).all() and (points[:, 0] < x2 + 5).all() and (points[:, 1] < y2 + 10).all()
     eyes = faces.landmarks5[0, :2]  # each of YuNet's eye points has 106-point eye contour points within 4 px
     assert all(np.linalg.norm(points - eye, axis=1).min() < 4 for eye in eyes)
+
+
+def identity_folder(folder: Path, people: int = 40) -> Path:
+    """Per-person folders of LFW images (links), people with three or more images: calibration data."""
+    images = data_path("lfw_view1", "images")
+    chosen = [p for p in sorted(images.iterdir()) if len(list(p.glob("*.jpg"))) >= 3][:people]
+    for person in chosen:
+        (folder / person.name).mkdir(parents=True)
+        for image in person.glob("*.jpg"):
+            (folder / person.name / image.name).symlink_to(image)
+    return folder
+
+
+def test_an_insightface_pack_folder_is_imported_calibrated_and_decides_at_a_named_fmr(tmp_path, monkeypatch):
+    shipped = {m: Path(resolve(get_card(m))) for m in ("arcface-w600k-mbf", "scrfd-500m-bnkps")}
+    pack = tmp_path / "buffalo_s"
+    pack.mkdir()
+    shutil.copy(shipped["arcface-w600k-mbf"], pack / "w600k_mbf.onnx")
+    shutil.copy(shipped["scrfd-500m-bnkps"], pack / "det_500m.onnx")
+    model = onnx.load(str(shipped["arcface-w600k-mbf"]))
+    model.producer_name = "a user's own export"  # the same network, another file: a SHA-256 FaceAtlas does not know
+    onnx.save(model, str(pack / "w600k_r50.onnx"))
+    monkeypatch.setenv("FACEATLAS_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("COLUMNS", "400")
+    imported = cli("models", "import", str(pack), "--accept-licence", LICENCE)
+    assert imported.returncode == 0
+    lines = " ".join(imported.stderr.split())
+    assert lines.count("the bundled model") == 2 and "arcface-w600k-mbf" in lines and "scrfd-500m-bnkps" in lines
+    draft = tmp_path / "home" / "cards" / "drafts" / "w600k_r50.json"
+    fields = json.loads(draft.read_text())
+    assert (fields["task"], fields["architecture"], fields["input_spec"]["mean"]) == ("recognise", "arcface", 127.5)
+    fields.pop("introspected")
+    fields.update(licence="InsightFace: non-commercial research only", accept_licence=LICENCE)
+    draft.write_text(json.dumps(fields))
+    people = identity_folder(tmp_path / "people")
+    calibrated = cli("models", "import", str(pack), "--card", str(draft), "--calibrate", str(people),
+                     "--profile", "fast")
+    assert calibrated.returncode == 0, calibrated.stderr
+    table = get_card("w600k_r50").calibration
+    assert table is not None and table.fmr_range == (1e-2, 1e-2)  # ~10k impostor pairs resolve 1e-2 alone
+    a, b, c = lfw("Aaron_Peirsol", 1), lfw("Aaron_Peirsol", 2), lfw("Abdullah_Gul", 13)
+    mine = {"FACEATLAS_RECOGNISER": "w600k_r50"}
+    same = cli("verify", str(a), str(b), "--profile", "fast", "--fmr", "1e-2", "--json", env=mine)
+    other = cli("verify", str(a), str(c), "--profile", "fast", "--fmr", "1e-2", "--json", env=mine)
+    assert (same.returncode, other.returncode) == (0, 1)
+    assert json.loads(same.stdout)["model"] == "w600k_r50" and json.loads(same.stdout)["licences"] == [LICENCE]
+    assert cli("verify", str(a), str(b), "--profile", "fast", "--fmr", "1e-3", env=mine).returncode == 6
+    offline = cli("verify", str(a), str(b), "--profile", "research-scrfd", "--fmr", "1e-4", "--json")
+    assert offline.returncode == 0 and json.loads(offline.stdout)["model"] == "arcface-w600k-mbf"

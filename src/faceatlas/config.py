@@ -24,6 +24,8 @@ class Settings(BaseSettings):
     home: Path = Field(default_factory=lambda: Path.home() / ".faceatlas",
                        description="Where converted model weights, downloaded wheels and the default gallery live.")
     profile: str = Field(default="default", description="Analysis profile used when none is named.")
+    recogniser: str | None = Field(default=None, description="Recogniser model id used instead of the profile's "
+                                   "(e.g. one brought in by `faceatlas models import`); default: the profile's.")
     threads: int = Field(default=0, ge=0, description="ONNX Runtime threads per analyzer; 0 lets it choose.")
     max_pixels: int = Field(default=100_000_000, gt=0,
                             description="Images with more pixels are refused (decompression-bomb guard).")

@@ -9,7 +9,7 @@ import time
 import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from functools import cached_property, lru_cache
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -18,7 +18,7 @@ from faceatlas.attributes import ATTRIBUTE_HEADS, AttributeHead, create_head
 from faceatlas.config import get_settings
 from faceatlas.errors import FaceAtlasError
 from faceatlas.models.card import ModelCard
-from faceatlas.models.licences import licences_of
+from faceatlas.models.licences import licences_of, licences_of_models
 from faceatlas.models.registry import get_card, with_dependencies
 from faceatlas.profiles import get_profile
 from faceatlas.types import Faces, Shot, SubjectRule, Verification
@@ -101,7 +101,7 @@ class FaceAnalyzer:
                              f"{', '.join(ATTRIBUTE_HEADS.names())})")
         self.spec = AnalyzerSpec(
             profile=chosen.name, threads=settings.threads if threads is None else threads,
-            detector=detector or chosen.detector, recogniser=recogniser or chosen.recogniser,
+            detector=detector or chosen.detector, recogniser=recogniser or settings.recogniser or chosen.recogniser,
             refiner=refiner_id or None, flip=chosen.flip if flip is None else flip, heads=tuple(heads),
             detector_options={**chosen.detector_options, **detector_options}, max_pixels=max_pixels)
         self.detector_card = get_card(self.spec.detector)
@@ -283,7 +283,7 @@ class FaceAnalyzer:
         """The restrictive licences (accepted by the user) of every model this analyzer runs; each result names
         those of the models that made it."""
         return tuple(sorted({*self._detection_licences, *self._embedding_licences,
-                             *_licences_of_models(tuple(m for h in self.heads for m in h.model_ids))}))
+                             *licences_of_models(tuple(m for h in self.heads for m in h.model_ids))}))
 
     @cached_property
     def _detection_licences(self) -> tuple[str, ...]:
@@ -397,7 +397,7 @@ class FaceAnalyzer:
             faces = faces.with_attributes(head.predict(bgr, faces, aligned), getattr(head, "labels_of", None))
         if self.heads:
             ms["heads"] = (time.perf_counter() - started) * 1000
-            licences = _licences_of_models(tuple(m for head in self.heads for m in head.model_ids))
+            licences = licences_of_models(tuple(m for head in self.heads for m in head.model_ids))
             if licences:
                 faces = replace(faces, licences=tuple(sorted({*faces.licences, *licences})))
         return faces
@@ -448,18 +448,3 @@ def face_crop_faces(width: int, height: int) -> Faces:
 def calibrated_threshold(card: ModelCard, fmr: float) -> float:
     """The score threshold at `fmr` from the card's calibration table (`CalibrationError` when it has none)."""
     return card.threshold_at(fmr)
-
-
-@lru_cache(maxsize=64)
-def _licences_of_models(model_ids: tuple[str, ...]) -> tuple[str, ...]:
-    return licences_of([get_card(m) for m in model_ids])
-
-
-def runs(card: ModelCard) -> bool:
-    """Whether the pipeline has an adapter for the card: its architecture registered as a detector or a
-    recogniser (`DETECTORS`, `RECOGNISERS`) for its task."""
-    from faceatlas.detect import DETECTORS
-    from faceatlas.embed import RECOGNISERS
-
-    registry = {"detect": DETECTORS, "recognise": RECOGNISERS}.get(card.task)
-    return registry is not None and card.architecture in registry

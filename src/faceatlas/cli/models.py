@@ -29,7 +29,10 @@ def _accept(names: list[str] | None) -> None:
         known = licences.LICENCES.get(name)
         if known:
             console.print(f"{known.title}: {known.terms} ({known.url})")
-        acceptance = licences.accept(name)
+        try:
+            acceptance = licences.accept(name)
+        except ValueError as error:  # not a safe licence name
+            raise fail(error) from None
         console.print(styled("accepted", "green", f" licence {name} ({acceptance.accepted_at}, {acceptance.by})"))
 
 
@@ -135,8 +138,8 @@ def models_import(
     """Import models, recognised by SHA-256: bundled ones are installed, known ones registered as cards, unknown
     ones get a draft card to complete. With --calibrate, each imported recogniser gets its calibration table on
     those photos (front end of --profile). Exit 1 if any file was refused."""
+    from faceatlas.adapters import runs
     from faceatlas.models.importing import import_path
-    from faceatlas.pipeline import runs
 
     _accept(accept_licence)
     try:
@@ -196,10 +199,7 @@ def models_accept_licence(name: Annotated[str, typer.Argument(help="The licence,
                           ) -> None:
     """Accept a restrictive model licence after reading its terms: recorded with the time and your user name in
     FACEATLAS_HOME/licences.json. Results made with its models name it."""
-    try:
-        _accept([name])
-    except ValueError as error:
-        raise fail(error) from None
+    _accept([name])
 
 
 @models_app.command("withdraw-licence")

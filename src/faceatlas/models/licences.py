@@ -12,6 +12,7 @@ import getpass
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 
 from faceatlas.config import get_settings
@@ -105,3 +106,11 @@ def require_accepted(card: ModelCard) -> None:
 def licences_of(cards: list[ModelCard]) -> tuple[str, ...]:
     """The restrictive licences `cards` run under, sorted, each once."""
     return tuple(sorted({c.accept_licence for c in cards if c.accept_licence}))
+
+
+@lru_cache(maxsize=64)
+def licences_of_models(model_ids: tuple[str, ...]) -> tuple[str, ...]:
+    """`licences_of` the cards of these model ids (cached: heads ask for every picture)."""
+    from faceatlas.models.registry import get_card
+
+    return licences_of([get_card(m) for m in model_ids])
