@@ -273,7 +273,7 @@ class Gallery:
                 results.append(Identification(box=[round(float(v), 2) for v in faces.boxes[i]],
                                               candidates=candidates, decision=None if insufficient else decided,
                                               threshold=threshold, fmr=target, quality=quality,
-                                              insufficient_quality=insufficient))
+                                              insufficient_quality=insufficient, licences=faces.licences))
         return results
 
     def _candidates(self, session: Session, vector: np.ndarray, top_k: int) -> list[Candidate]:

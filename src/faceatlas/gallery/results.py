@@ -40,12 +40,16 @@ class Identification(Result):
     fmr: float
     quality: float | None = None
     insufficient_quality: bool = False
+    licences: tuple[str, ...] = ()  # restrictive licences of the models that made the decision
 
     def to_dict(self) -> dict[str, Any]:
-        return {"box": self.box, "decision": self.decision if self.decision else "unknown",
-                "candidates": [{"name": c.name, "score": round(c.score, 4)} for c in self.candidates],
-                "threshold": round(self.threshold, 6), "fmr": self.fmr, "quality": self.quality,
-                "insufficient_quality": self.insufficient_quality}
+        record = {"box": self.box, "decision": self.decision if self.decision else "unknown",
+                  "candidates": [{"name": c.name, "score": round(c.score, 4)} for c in self.candidates],
+                  "threshold": round(self.threshold, 6), "fmr": self.fmr, "quality": self.quality,
+                  "insufficient_quality": self.insufficient_quality}
+        if self.licences:
+            record["licences"] = list(self.licences)
+        return record
 
 
 @dataclass
