@@ -18,6 +18,7 @@ from onnx import TensorProto, helper, numpy_helper
 from faceatlas import FaceAnalyzer
 from faceatlas.adapters import runs
 from faceatlas.errors import LicenceNotAcceptedError
+from faceatlas.eval.embedding import embed_centre_faces
 from faceatlas.io.records import success_record
 from faceatlas.models import get_card
 from faceatlas.models.importing import import_path
@@ -113,9 +114,14 @@ def test_a_restrictive_licence_runs_only_once_accepted_and_every_result_says_so(
     assert len(faces) == 1 and faces.licences == (LICENCE,)
     assert success_record("astronaut.png", faces, 1.0)["licences"] == [LICENCE]
     assert "needs acceptance" not in cli("models", "list").stdout
+    cache = isolated_home / "evaluation-cache"
+    embed_centre_faces(FaceAnalyzer(profile="fast", detector="scrfd-500m-bnkps-640"), [ASTRONAUT], cache_dir=cache)
     assert cli("models", "withdraw-licence", LICENCE).returncode == 0
     with pytest.raises(LicenceNotAcceptedError):
         FaceAnalyzer(profile="fast", detector="scrfd-500m-bnkps-640").analyze(ASTRONAUT, embed=False)
+    with pytest.raises(LicenceNotAcceptedError):  # its cached results are refused too, though no model would run
+        embed_centre_faces(FaceAnalyzer(profile="fast", detector="scrfd-500m-bnkps-640"), [ASTRONAUT],
+                           cache_dir=cache)
 
 
 def test_the_setting_accepts_a_licence_for_a_service(isolated_home, monkeypatch):
@@ -127,3 +133,48 @@ def test_the_setting_accepts_a_licence_for_a_service(isolated_home, monkeypatch)
     faces = FaceAnalyzer(profile="fast", detector="scrfd-500m-bnkps-640").analyze(ASTRONAUT, embed=False)
     assert faces.licences == (LICENCE,)
     assert not (isolated_home / "licences.json").exists()  # nothing recorded: the setting is the record
+
+
+def test_a_users_card_cannot_lift_the_licence_of_a_file_faceatlas_knows(isolated_home, tmp_path):
+    scrfd = data_path("models", "scrfd", "scrfd_500m_bnkps.onnx")  # known: InsightFace's non-commercial weights
+    card = tmp_path / "mine.json"
+    card.write_text(json.dumps({"id": "my-detector", "task": "detect", "architecture": "scrfd", "licence": "MIT",
+                                "input_spec": {"size": [640, 640]}}))
+    [registered] = import_path(scrfd, runs, card)
+    assert registered.outcome == "registered" and get_card("my-detector").accept_licence == LICENCE
+    card.write_text(json.dumps({"id": "my-other", "task": "detect", "architecture": "scrfd", "licence": "MIT",
+                                "source": {"path": str(scrfd)}, "input_spec": {"size": [640, 640]}}))
+    assert cli("models", "register", str(card)).returncode == 0  # registered, gated all the same
+    for model in ("my-detector", "my-other"):
+        with pytest.raises(LicenceNotAcceptedError):
+            FaceAnalyzer(profile="fast", detector=model).analyze(ASTRONAUT, embed=False)
+
+
+def test_an_import_never_replaces_a_bundled_models_file(isolated_home, tmp_path):
+    yunet = FaceAnalyzer(profile="fast").detector_card
+    before = FaceAnalyzer(profile="fast").analyze(ASTRONAUT, embed=False)
+    model = tiny_recogniser(tmp_path / "impostor.onnx")
+    card = tmp_path / "card.json"
+    card.write_text(json.dumps({"id": yunet.id, "task": "recognise", "architecture": "arcface", "licence": "MIT",
+                                "embedding_dim": 8}))
+    [refused] = import_path(model, runs, card)
+    assert refused.outcome == "refused" and "bundled model id" in refused.message
+    assert not (isolated_home / "models" / f"{yunet.id}.onnx").exists() or sha256_file(
+        isolated_home / "models" / f"{yunet.id}.onnx") == yunet.sha256
+    assert len(FaceAnalyzer(profile="fast").analyze(ASTRONAUT, embed=False)) == len(before)
+
+
+def test_a_damaged_zip_member_or_a_missing_card_is_a_clear_refusal(isolated_home, tmp_path):
+    model = tiny_recogniser(tmp_path / "good.onnx")
+    pack = tmp_path / "pack.zip"
+    with zipfile.ZipFile(pack, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("damaged.onnx", model.read_bytes())
+        archive.write(model, "good.onnx")
+    raw = bytearray(pack.read_bytes())
+    first = raw.index(b"damaged.onnx") + len(b"damaged.onnx") + 10  # inside the first member's compressed bytes
+    raw[first : first + 8] = b"\x00" * 8
+    pack.write_bytes(bytes(raw))
+    outcomes = {Path(r.name.split(":")[-1]).name: r.outcome for r in import_path(pack, runs)}
+    assert outcomes == {"damaged.onnx": "refused", "good.onnx": "draft"}
+    missing = cli("models", "import", str(model), "--card", str(tmp_path / "nowhere.json"))
+    assert missing.returncode == 2 and "nowhere.json" in " ".join(missing.stderr.split())

@@ -135,11 +135,26 @@ def test_an_insightface_pack_folder_is_imported_calibrated_and_decides_at_a_name
     table = get_card("w600k_r50").calibration
     assert table is not None and table.fmr_range == (1e-2, 1e-2)  # ~10k impostor pairs resolve 1e-2 alone
     a, b, c = lfw("Aaron_Peirsol", 1), lfw("Aaron_Peirsol", 2), lfw("Abdullah_Gul", 13)
-    mine = {"FACEATLAS_RECOGNISER": "w600k_r50"}
-    same = cli("verify", str(a), str(b), "--profile", "fast", "--fmr", "1e-2", "--json", env=mine)
-    other = cli("verify", str(a), str(c), "--profile", "fast", "--fmr", "1e-2", "--json", env=mine)
+    mine = {"FACEATLAS_RECOGNISER": "w600k_r50", "FACEATLAS_PROFILE": "fast"}  # the settings' profile, another model
+    same = cli("verify", str(a), str(b), "--fmr", "1e-2", "--json", env=mine)
+    other = cli("verify", str(a), str(c), "--fmr", "1e-2", "--json", env=mine)
     assert (same.returncode, other.returncode) == (0, 1)
     assert json.loads(same.stdout)["model"] == "w600k_r50" and json.loads(same.stdout)["licences"] == [LICENCE]
-    assert cli("verify", str(a), str(b), "--profile", "fast", "--fmr", "1e-3", env=mine).returncode == 6
+    assert cli("verify", str(a), str(b), "--fmr", "1e-3", env=mine).returncode == 6
+    named = cli("verify", str(a), str(b), "--profile", "fast", "--json", env=mine)  # a named profile: its own model
+    assert json.loads(named.stdout)["model"] == "sface-2021dec-int8bq"
     offline = cli("verify", str(a), str(b), "--profile", "research-scrfd", "--fmr", "1e-4", "--json")
     assert offline.returncode == 0 and json.loads(offline.stdout)["model"] == "arcface-w600k-mbf"
+
+
+def test_a_permissive_server_names_a_restricted_head_where_a_request_used_it(tmp_path):
+    keys = tmp_path / "keys.json"
+    with running_server(keys, profile="fast", accept_licences=json.dumps([LICENCE]),
+                        gallery_url=f"sqlite:///{tmp_path / 'gallery.db'}") as url, \
+            httpx.Client(base_url=url, headers={"Authorization": f"Bearer {make_key(keys, 'analyze')}"},
+                         timeout=60) as client:
+        plain = client.post("/v1/analyze", files={"image": upload(lfw("Aaron_Peirsol", 1))})
+        dense = client.post("/v1/analyze", files={"image": upload(lfw("Aaron_Peirsol", 1))},
+                            params={"heads": "landmarks106"})
+    assert "FaceAtlas-Licence" not in plain.headers and plain.json()["licences"] == []
+    assert dense.headers["FaceAtlas-Licence"] == LICENCE and dense.json()["licences"] == [LICENCE]

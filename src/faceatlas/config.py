@@ -25,7 +25,7 @@ class Settings(BaseSettings):
                        description="Where converted model weights, downloaded wheels and the default gallery live.")
     profile: str = Field(default="default", description="Analysis profile used when none is named.")
     recogniser: str | None = Field(default=None, description="Recogniser model id used instead of the profile's "
-                                   "(e.g. one brought in by `faceatlas models import`); default: the profile's.")
+                                   "when no profile is named (e.g. one brought in by `faceatlas models import`).")
     threads: int = Field(default=0, ge=0, description="ONNX Runtime threads per analyzer; 0 lets it choose.")
     max_pixels: int = Field(default=100_000_000, gt=0,
                             description="Images with more pixels are refused (decompression-bomb guard).")

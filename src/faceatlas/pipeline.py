@@ -18,7 +18,7 @@ from faceatlas.attributes import ATTRIBUTE_HEADS, AttributeHead, create_head
 from faceatlas.config import get_settings
 from faceatlas.errors import FaceAtlasError
 from faceatlas.models.card import ModelCard
-from faceatlas.models.licences import licences_of, licences_of_models
+from faceatlas.models.licences import licences_of, licences_of_models, require_all_accepted
 from faceatlas.models.registry import get_card, with_dependencies
 from faceatlas.profiles import get_profile
 from faceatlas.types import Faces, Shot, SubjectRule, Verification
@@ -101,7 +101,8 @@ class FaceAnalyzer:
                              f"{', '.join(ATTRIBUTE_HEADS.names())})")
         self.spec = AnalyzerSpec(
             profile=chosen.name, threads=settings.threads if threads is None else threads,
-            detector=detector or chosen.detector, recogniser=recogniser or settings.recogniser or chosen.recogniser,
+            detector=detector or chosen.detector,
+            recogniser=recogniser or (settings.recogniser if profile is None else None) or chosen.recogniser,
             refiner=refiner_id or None, flip=chosen.flip if flip is None else flip, heads=tuple(heads),
             detector_options={**chosen.detector_options, **detector_options}, max_pixels=max_pixels)
         self.detector_card = get_card(self.spec.detector)
@@ -282,8 +283,16 @@ class FaceAnalyzer:
     def licences(self) -> tuple[str, ...]:
         """The restrictive licences (accepted by the user) of every model this analyzer runs; each result names
         those of the models that made it."""
-        return tuple(sorted({*self._detection_licences, *self._embedding_licences,
-                             *licences_of_models(tuple(m for h in self.heads for m in h.model_ids))}))
+        return tuple(sorted({*self._detection_licences, *self._embedding_licences, *self._head_licences}))
+
+    def require_licences(self) -> None:
+        """`LicenceNotAcceptedError` unless they are all accepted: for work that reuses this analyzer's earlier
+        results (cached embeddings) without running a model."""
+        require_all_accepted(self.licences)
+
+    @property
+    def _head_licences(self) -> tuple[str, ...]:
+        return licences_of_models(tuple(m for head in self.heads for m in head.model_ids))
 
     @cached_property
     def _detection_licences(self) -> tuple[str, ...]:
@@ -333,6 +342,8 @@ class FaceAnalyzer:
         found = self._crop_detector.detect(bgr)
         if not len(found) or found.areas.max() < CROP_FACE_SHARE * width * height:
             return Faces.empty((width, height))
+        from faceatlas.attributes.chips import face_crop_faces  # OpenCV, loaded when first needed
+
         return face_crop_faces(width, height)
 
     def embed(self, bgr: np.ndarray, faces: Faces) -> Faces:
@@ -397,9 +408,8 @@ class FaceAnalyzer:
             faces = faces.with_attributes(head.predict(bgr, faces, aligned), getattr(head, "labels_of", None))
         if self.heads:
             ms["heads"] = (time.perf_counter() - started) * 1000
-            licences = licences_of_models(tuple(m for head in self.heads for m in head.model_ids))
-            if licences:
-                faces = replace(faces, licences=tuple(sorted({*faces.licences, *licences})))
+            if self._head_licences:
+                faces = replace(faces, licences=tuple(sorted({*faces.licences, *self._head_licences})))
         return faces
 
     def aligned_crops(self, bgr: np.ndarray, faces: Faces, size: int = 112) -> np.ndarray:
@@ -433,16 +443,6 @@ class FaceAnalyzer:
         warnings.warn("FaceAnalyzer.primary_face() is deprecated; use analyze(source, subject='largest')",
                       DeprecationWarning, stacklevel=2)
         return self.analyze(source, color=color, subject="largest")
-
-
-def face_crop_faces(width: int, height: int) -> Faces:
-    """The one face of a face crop: its box the whole picture, its five landmarks where they lie in FER2013's crops
-    (`attributes.chips.FER_CROP_TEMPLATE`), score 1 and `meta["crop"]` set (found by no detector)."""
-    from faceatlas.attributes.chips import FER_CROP_TEMPLATE
-
-    landmarks = (FER_CROP_TEMPLATE * np.float32([width, height]) - 0.5).astype(np.float32)[None]
-    return Faces(boxes=np.float32([[0, 0, width, height]]), scores=np.ones(1, np.float32), landmarks5=landmarks,
-                 image_size=(width, height), detector=None, meta={"crop": True})
 
 
 def calibrated_threshold(card: ModelCard, fmr: float) -> float:

@@ -6,6 +6,7 @@ import cv2
 import numpy as np
 
 from faceatlas.align.similarity import similarity_transforms
+from faceatlas.types import Faces
 
 DLIB_SHAPE5_TEMPLATE = np.array([[0.8595674595992, 0.2134981538014], [0.6460604764104, 0.2289674387677],
                                  [0.1205750620789, 0.2137274526848], [0.3340850613712, 0.2290642403242],
@@ -34,3 +35,11 @@ def template_chips(image: np.ndarray, landmarks5: np.ndarray, size: int, templat
         chips[i] = cv2.warpAffine(image, matrix, (size, size), flags=cv2.INTER_LINEAR,
                                   borderMode=cv2.BORDER_REPLICATE)
     return chips
+
+
+def face_crop_faces(width: int, height: int) -> Faces:
+    """The one face of a face crop: its box the whole picture, its five landmarks where they lie in FER2013's crops
+    (`attributes.chips.FER_CROP_TEMPLATE`), score 1 and `meta["crop"]` set (found by no detector)."""
+    landmarks = (FER_CROP_TEMPLATE * np.float32([width, height]) - 0.5).astype(np.float32)[None]
+    return Faces(boxes=np.float32([[0, 0, width, height]]), scores=np.ones(1, np.float32), landmarks5=landmarks,
+                 image_size=(width, height), detector=None, meta={"crop": True})

@@ -164,6 +164,9 @@ def eval_fuse(
 
     if len(models) != 2:
         raise fail(ValueError(f"give two --model, not {len(models)}"))
+    existing = next((c for c in registry.list_cards() if c.id == model_id), None)
+    if existing is not None and (existing.architecture != "fusion" or registry.bundled_card_path(model_id).is_file()):
+        raise fail(ValueError(f"'{model_id}' is already a model; choose another --id"))  # before the long run
     first, second = (analyzer_for(profile, threads, recogniser=m) for m in models)
     result, choice = run(lambda p: run_fuse((first, second), pairs, images, command_line(), cache,
                                             progress_callback(p, "embedding")))
@@ -176,8 +179,6 @@ def eval_fuse(
     except ValueError as error:
         raise fail(error) from None
     target = registry.user_cards_dir() / f"{card.id}.json"
-    if registry.bundled_card_path(card.id).is_file():
-        raise fail(ValueError(f"'{card.id}' is a bundled model id; choose another --id"))
     target.parent.mkdir(parents=True, exist_ok=True)
     card.to_file(target)
     console.print(f"wrote the card {target}")

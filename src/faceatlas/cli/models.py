@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from faceatlas.cli.common import ProfileOption, ThreadsOption, console, fail, output, styled
-from faceatlas.errors import FaceAtlasError
+from faceatlas.errors import FaceAtlasError, LicenceNotAcceptedError
 from faceatlas.models import licences, registry
 from faceatlas.models.card import ModelCard
 
@@ -144,7 +144,7 @@ def models_import(
     _accept(accept_licence)
     try:
         results = import_path(path, runs, card)
-    except (FaceAtlasError, ValueError) as error:
+    except (FaceAtlasError, ValueError, OSError) as error:  # a missing or malformed --card too
         raise fail(error) from None
     colour = {"installed": "green", "registered": "green", "no-adapter": "yellow", "draft": "yellow",
               "refused": "red"}
@@ -154,8 +154,8 @@ def models_import(
         waiting = (f"; it runs once you accept its licence: `faceatlas models accept-licence {gate}`"
                    if gate and gate not in accepted and result.outcome in ("installed", "registered") else "")
         console.print(styled(result.outcome, colour[result.outcome], f" {result.name}: {result.message}{waiting}"))
-    recognisers = [r.card for r in results if r.card is not None and r.outcome in ("installed", "registered")
-                   and r.card.task == "recognise"]
+    recognisers = [r.card for r in results if r.card is not None and r.outcome == "registered"
+                   and r.card.task == "recognise"]  # a bundled card keeps its shipped table
     for imported in recognisers:
         if calibrate is not None:
             from faceatlas.cli.evaluate import calibrate_and_write
@@ -179,6 +179,11 @@ def models_register(card_file: Annotated[Path, typer.Argument(help="A model card
     try:
         card = registry.register_card(card_file)
         store.resolve(card)
+    except LicenceNotAcceptedError:  # registered; it runs once its licence is accepted
+        card = registry.get_card(card.id)
+        console.print(styled("registered", "green", f" {card.id} ({card.task}, {card.architecture}); it runs "
+                             f"once you accept its licence: `faceatlas models accept-licence {card.accept_licence}`"))
+        return
     except (FaceAtlasError, ValueError) as error:  # a model error exits with its code, a bad card with 2
         raise fail(error) from None
     console.print(styled("registered", "green", f" {card.id} ({card.task}, {card.architecture})"))
@@ -205,7 +210,12 @@ def models_accept_licence(name: Annotated[str, typer.Argument(help="The licence,
 @models_app.command("withdraw-licence")
 def models_withdraw_licence(name: str) -> None:
     """Withdraw a recorded licence acceptance: its models stop running."""
-    console.print(f"withdrew {name}" if licences.withdraw(name) else f"{name} was not accepted")
+    if licences.withdraw(name):
+        console.print(f"withdrew {name}")
+    elif name in licences.acceptances():
+        console.print(f"{name} is accepted by the setting FACEATLAS_ACCEPT_LICENCES: remove it there")
+    else:
+        console.print(f"{name} was not accepted")
 
 
 @models_app.command("licences")

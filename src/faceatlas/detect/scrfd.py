@@ -3,8 +3,9 @@
 At strides 8/16/32 each feature-map cell holds `anchors_per_cell` anchor points at the cell's corner
 `(col * stride, row * stride)`. Scores come out already squashed to 0-1; a box is the four distances
 `(left, top, right, bottom) * stride` from its anchor point, and each landmark an offset `* stride` from it. The
-graph's outputs are named `score_S`, `bbox_S`, `kps_S` per stride. A graph with a fixed input size (the card's
-`input_spec.size`) gets the image letterboxed into it; a dynamic one gets it padded to a multiple of 32.
+graph's outputs are named `score_S`, `bbox_S`, `kps_S` per stride (or come in that order, scores first). A graph
+with a fixed input size (the card's `input_spec.size`) gets the image letterboxed into it; a dynamic one gets it
+padded to a multiple of 32.
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ from faceatlas.models.store import resolve
 from faceatlas.types import Faces
 
 STRIDES = (8, 16, 32)
+POSITIONAL = tuple(f"{kind}_{stride}" for kind in ("score", "bbox", "kps") for stride in STRIDES)
+"""InsightFace's output order, for exports whose outputs are numbered rather than named (its own `scrfd.py` relies
+on this order)."""
 
 
 class ScrfdDetector:
@@ -54,6 +58,8 @@ class ScrfdDetector:
         blob[0, :, : resized.shape[0], : resized.shape[1]] = rgb.transpose(2, 0, 1)
         session = onnx_session(resolve(self._card), self._threads)
         names = [o.name for o in session.get_outputs()]
+        if "score_8" not in names and len(names) == len(POSITIONAL):  # an export with numbered outputs
+            names = list(POSITIONAL)
         outputs = dict(zip(names, session.run(None, {session.get_inputs()[0].name: blob}), strict=True))
         boxes, scores, landmarks = self._decode(outputs, padded_w, padded_h)
         return build_faces(boxes / scale, scores, landmarks / scale, (width, height), self.model_id,

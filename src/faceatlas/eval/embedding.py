@@ -52,6 +52,7 @@ def embed_centre_faces(analyzer: FaceAnalyzer, paths: list[Path],
     With `cache_dir`, results are stored per image (keyed by path, size and mtime) under the analyzer's signature,
     so a calibration and a benchmark over the same images embed them once.
     """
+    analyzer.require_licences()  # cached embeddings of a restricted model are its results too
     cache_file = cache_dir / f"embeddings-{analyzer_signature(analyzer)}.json" if cache_dir else None
     cache: dict[str, dict | str] = json.loads(cache_file.read_text()) if cache_file and cache_file.exists() else {}
     keys = [_cache_key(path) for path in paths]

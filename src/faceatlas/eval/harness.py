@@ -187,4 +187,5 @@ def run_fuse(analyzers: tuple[FaceAnalyzer, FaceAnalyzer], pairs_file: Path, ima
                "score_weights": choice.score_weights, "devtrain_accuracy": choice.devtrain_accuracy,
                "member_accuracy": choice.member_accuracy, "grid": choice.grid}
     data = {"pairs": str(pairs_file), "images": len(names), "images_without_face": int((~found).sum())}
-    return envelope("fuse", command, data, metrics, analyzers[0]), choice
+    return envelope("fuse", command, data, metrics, analyzers[0],
+                    extra_models=(analyzers[1].recogniser_card.id,)), choice

@@ -10,7 +10,7 @@ import numpy as np
 from pydantic import BaseModel, Field, field_validator
 
 from faceatlas.errors import CalibrationError
-from faceatlas.io.files import safe_name
+from faceatlas.io.files import safe_name, write_atomically
 
 Task = Literal["detect", "recognise", "landmarks", "attribute"]
 
@@ -42,7 +42,7 @@ class Calibration(BaseModel):
     data: str
     genuine_pairs: int
     impostor_pairs: int
-    rows: list[CalibrationRow]
+    rows: list[CalibrationRow] = Field(min_length=1)
     command: str = ""
 
     @property
@@ -119,5 +119,6 @@ class ModelCard(BaseModel):
         return card
 
     def to_file(self, path: Path) -> None:
+        """Written atomically (a unique temporary file, fsync, rename)."""
         fields = self.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
-        Path(path).write_text(json.dumps(fields, indent=2) + "\n")
+        write_atomically(Path(path), (json.dumps(fields, indent=2) + "\n").encode())

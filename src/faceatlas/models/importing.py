@@ -16,10 +16,12 @@ never stops the others.
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Literal
 
@@ -27,7 +29,14 @@ from faceatlas.config import get_settings
 from faceatlas.errors import FaceAtlasError, ModelIntegrityError, ModelUnavailableError
 from faceatlas.io.files import private_folder, slug, write_atomically
 from faceatlas.models.card import ModelCard, WeightSource
-from faceatlas.models.registry import list_cards, register_card, user_cards_dir
+from faceatlas.models.registry import (
+    bundled_card_path,
+    check_onnx_file,
+    known_models,
+    list_cards,
+    restricted_licence_of,
+    user_cards_dir,
+)
 from faceatlas.models.store import sha256_bytes
 
 MAX_MEMBER_BYTES = 2_000_000_000
@@ -41,6 +50,8 @@ PACK_HINTS: dict[str, dict[str, object]] = {
     "w600k_mbf": {"task": "recognise", "architecture": "arcface", "embedding_dim": 512},
     "glintr100": {"task": "recognise", "architecture": "arcface", "embedding_dim": 512},
 }
+INSIGHTFACE_TERMS = {"licence": "InsightFace model licence: non-commercial research only",
+                     "accept_licence": "insightface-non-commercial"}
 """What the files of InsightFace's packs (buffalo_l, buffalo_s, antelopev2) are, by name: suggestions written into a
 draft card for the user to confirm, never trusted on their own."""
 
@@ -63,11 +74,6 @@ class Imported:
     card: ModelCard | None = None
 
 
-def known_models() -> list[dict[str, object]]:
-    """The table of known models that are not bundled (card fields, keyed by `sha256`)."""
-    return json.loads((resources.files("faceatlas.models") / "known-models.json").read_text())
-
-
 HasAdapter = Callable[[ModelCard], bool]
 """Whether a card's task and architecture have an adapter in the pipeline's registries (`pipeline.runs`)."""
 
@@ -83,7 +89,10 @@ def import_path(path: Path, has_adapter: HasAdapter, card_file: Path | None = No
     results = []
     for name, read in _onnx_members(path):
         try:
-            data = read()
+            try:
+                data = read()
+            except (OSError, zipfile.BadZipFile, zlib.error, NotImplementedError, EOFError) as error:  # damaged
+                raise ModelIntegrityError(f"{name} cannot be read ({type(error).__name__}: {error})") from None
             if card is not None and card.sha256 and several and sha256_bytes(data) != card.sha256:
                 continue  # another file of the folder or pack: the card names one
             results.append(_import_one(path, name, data, has_adapter, card))
@@ -128,6 +137,9 @@ def _import_one(origin: Path, name: str, data: bytes, has_adapter: HasAdapter, c
         if card.sha256 is not None and card.sha256 != digest:
             raise ModelIntegrityError(f"{name}: its SHA-256 {digest[:12]}… differs from the card's "
                                       f"{card.sha256[:12]}…: not the file the card describes")
+        gate = restricted_licence_of(digest)
+        if gate and card.accept_licence != gate:  # a user's card cannot lift the terms a known file is under
+            card = card.model_copy(update={"accept_licence": gate})
         return _register(name, data, digest, card, has_adapter)
     bundled = next((c for c in list_cards() if c.source.path is None and c.sha256 == digest), None)
     if bundled is not None:
@@ -180,19 +192,17 @@ def _register(name: str, data: bytes, digest: str, card: ModelCard, has_adapter:
     if not has_adapter(card):
         raise ModelUnavailableError(f"{name}: the card's architecture '{card.architecture}' has no {card.task} "
                                     "adapter in FaceAtlas")
-    target = get_settings().models_dir / f"{card.id}.onnx"
-    private_folder(target.parent)
-    write_atomically(target, data)
+    if bundled_card_path(card.id).is_file():
+        raise ModelUnavailableError(f"{name}: '{card.id}' is a bundled model id; choose another id")
+    folder = private_folder(get_settings().models_dir)
+    with tempfile.TemporaryDirectory(dir=folder) as staging:  # checked there before anything is replaced
+        staged = write_atomically(Path(staging) / f"{card.id}.onnx", data)
+        check_onnx_file(card.model_copy(update={"source": WeightSource(path=staged)}))
+        target = folder / f"{card.id}.onnx"
+        os.replace(staged, target)
     registered = card.model_copy(update={"sha256": digest, "size_bytes": len(data), "file_name": target.name,
                                          "source": WeightSource(path=target)})
-    card_path = user_cards_dir() / f"{card.id}.json"
-    private_folder(card_path.parent)
-    registered.to_file(card_path)
-    try:
-        register_card(card_path)
-    except FaceAtlasError:
-        card_path.unlink(missing_ok=True)
-        raise
+    registered.to_file(private_folder(user_cards_dir()) / f"{card.id}.json")
     return Imported(name, digest, "registered", f"registered as {card.id} ({card.task}, {card.architecture}, "
                     f"{card.licence})", registered)
 
@@ -203,7 +213,7 @@ def _write_draft(name: str, digest: str, inputs: list[dict[str, object]], output
     hint = PACK_HINTS.get(stem, {})
     architecture = str(hint.get("architecture", "?"))
     draft = {"id": slug(stem) or "model", "task": hint.get("task", "?"), "architecture": architecture,
-             "licence": "?", "accept_licence": None, "sha256": digest,
+             "licence": "?", "accept_licence": None, **(INSIGHTFACE_TERMS if hint else {}), "sha256": digest,
              "input_spec": {"layout": "NCHW", **_HINT_INPUTS.get(architecture, {"color": "?", "mean": "?",
                                                                                   "std": "?", "size": "?"})},
              "output_spec": {}, "embedding_dim": hint.get("embedding_dim"),
@@ -212,7 +222,10 @@ def _write_draft(name: str, digest: str, inputs: list[dict[str, object]], output
                       "adapter; licence: its terms, with accept_licence naming a licence to accept if it is "
                       "restrictive) and remove 'introspected'." + (" Suggested from InsightFace's pack file name: "
                                                                     "check it." if hint else "")}
-    path = user_cards_dir() / "drafts" / f"{draft['id']}.json"
-    private_folder(path.parent)
+    path = private_folder(user_cards_dir() / "drafts") / f"{draft['id']}.json"
+    if path.exists() and json.loads(path.read_text()).get("sha256") == digest:
+        return path  # drafted before, perhaps completed since: kept as it is
+    if path.exists():
+        path = path.with_name(f"{draft['id']}-{digest[:8]}.json")
     write_atomically(path, (json.dumps(draft, indent=2) + "\n").encode())
     return path

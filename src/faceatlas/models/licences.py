@@ -103,6 +103,15 @@ def require_accepted(card: ModelCard) -> None:
         f"{name}` (recorded in {_record_path()}) or the setting FACEATLAS_ACCEPT_LICENCES='[\"{name}\"]'")
 
 
+def require_all_accepted(names: tuple[str, ...]) -> None:
+    """`LicenceNotAcceptedError` naming the first of these licences that is not accepted."""
+    accepted = acceptances()
+    missing = [name for name in names if name not in accepted]
+    if missing:
+        raise LicenceNotAcceptedError(f"the licence '{missing[0]}' is not accepted: `faceatlas models "
+                                      f"accept-licence {missing[0]}`")
+
+
 def licences_of(cards: list[ModelCard]) -> tuple[str, ...]:
     """The restrictive licences `cards` run under, sorted, each once."""
     return tuple(sorted({c.accept_licence for c in cards if c.accept_licence}))

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from importlib import resources
 from pathlib import Path
 
 from faceatlas.config import get_settings
 from faceatlas.errors import ModelIntegrityError, ModelUnavailableError
-from faceatlas.io.files import inside, safe_name
+from faceatlas.io.files import inside, safe_name, sha256_file
 from faceatlas.models.card import ModelCard
 
 BUNDLED_CARDS = resources.files("faceatlas.models") / "cards"
@@ -66,19 +67,38 @@ def with_dependencies(card: ModelCard) -> list[ModelCard]:
     return [c for c in seen.values() if c.has_weights]
 
 
+def known_models() -> list[dict[str, object]]:
+    """The table of known models that are not bundled (card fields, keyed by `sha256`): `models import` recognises
+    their files."""
+    return json.loads((resources.files("faceatlas.models") / "known-models.json").read_text())
+
+
+def restricted_licence_of(digest: str) -> str | None:
+    """The restrictive licence a file is under when it is a bundled or known model's (by SHA-256), else None."""
+    for card in list_cards():
+        if card.sha256 == digest and card.accept_licence:
+            return card.accept_licence
+    return next((str(e["accept_licence"]) for e in known_models() if e["sha256"] == digest
+                 and e.get("accept_licence")), None)
+
+
 def register_card(card_path: Path) -> ModelCard:
     """Validate a user's card (its id, and its file: an ONNX model whose inputs and outputs match what the card
-    declares) and copy it into the user's card folder."""
+    declares) and copy it into the user's card folder. A file FaceAtlas knows (by SHA-256) keeps the restrictive
+    licence it is under, whatever the card says."""
     card = ModelCard.from_file(card_path)
     if card.source.path is None:
         raise ModelUnavailableError("a user card must name its weight file in source.path")
     if any(c.id == card.id for c in list_cards() if c.source.path is None):
         raise ModelUnavailableError(f"'{card.id}' is a bundled model id; choose another id")
     check_onnx_file(card)
+    gate = restricted_licence_of(sha256_file(card.source.path))
+    if gate and card.accept_licence != gate:
+        card = card.model_copy(update={"accept_licence": gate})
     user_dir = user_cards_dir()
     user_dir.mkdir(parents=True, exist_ok=True)
     destination = user_dir / f"{card.id}.json"
-    if Path(card_path).resolve() != destination.resolve():
+    if Path(card_path).resolve() != destination.resolve() or gate:
         card.to_file(destination)
     return card
 

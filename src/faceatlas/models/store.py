@@ -22,7 +22,7 @@ from faceatlas.config import get_settings
 from faceatlas.errors import ModelIntegrityError, ModelUnavailableError
 from faceatlas.io.files import sha256_file
 from faceatlas.models.card import ModelCard
-from faceatlas.models.licences import require_accepted
+from faceatlas.models.licences import acceptances, require_accepted
 
 _VERIFIED: dict[tuple[str, str | None, Path], tuple[int, int]] = {}
 """Files already hashed by this process, with their (mtime_ns, size) then: not hashed again unless they change."""
@@ -66,7 +66,10 @@ def cached_path(card: ModelCard) -> Path:
 
 
 def is_installed(card: ModelCard) -> bool:
-    """True when the card's file is available without the network (accepted licence or not)."""
+    """True when the card's file is available without the network. A model under a licence not yet accepted is
+    only looked for, never extracted or converted."""
+    if card.accept_licence and card.accept_licence not in acceptances():
+        return cached_path(card).is_file()
     try:
         _resolve_file(card)
     except ModelUnavailableError:

@@ -27,6 +27,8 @@ from faceatlas.service.state import Galleries, Service
 from faceatlas.version import __version__
 
 Image = Annotated[UploadFile, File(description="An image file (JPEG, PNG, WebP, ...).")]
+LICENCE_HEADER = "FaceAtlas-Licence"
+"""Names the restrictive licences (accepted by the operator) of the models behind a response."""
 
 
 def create_app(profile: str | None = None, threads: int | None = None) -> FastAPI:
@@ -57,13 +59,13 @@ def create_app(profile: str | None = None, threads: int | None = None) -> FastAP
     metrics.install(app)
     app.add_middleware(BodyLimit, limit=settings.max_upload_bytes, timeout=settings.request_timeout)
     problems.install(app)
-    if analyzer.licences:  # every response of a server running restricted weights says so
-        licences = ", ".join(analyzer.licences)
-
+    if analyzer.licences:  # every response of a server whose profile runs restricted weights says so
         @app.middleware("http")
         async def licence_header(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
             response = await call_next(request)
-            response.headers["FaceAtlas-Licence"] = licences
+            named = response.headers.get(LICENCE_HEADER, "")  # a route may have named a head's licence too
+            response.headers[LICENCE_HEADER] = ", ".join(sorted({*analyzer.licences, *filter(None,
+                                                                                            named.split(", "))}))
             return response
 
     app.state.keys = store
@@ -100,7 +102,7 @@ def create_app(profile: str | None = None, threads: int | None = None) -> FastAP
         return Health(status="ok")
 
     @app.post("/v1/analyze", responses=ERRORS)
-    async def analyze(image: Image, _: Analyzing,
+    async def analyze(image: Image, _: Analyzing, response: Response,
                       embed: Annotated[bool, Query(description="Add identity embeddings.")] = False,
                       heads: Annotated[list[str], Query(description="Attribute heads to add: "
                                                         f"{', '.join(ATTRIBUTE_HEADS.names())}.")] = []  # noqa: B006
@@ -113,6 +115,8 @@ def create_app(profile: str | None = None, threads: int | None = None) -> FastAP
                                      f"{', '.join(ATTRIBUTE_HEADS.names())})")
         faces = await service.batcher.analyze(await image.read(), embed=embed, heads=tuple(heads))
         metrics.faces.inc(len(faces))
+        if faces.licences:  # e.g. a head under a restrictive licence, asked for by this request
+            response.headers[LICENCE_HEADER] = ", ".join(faces.licences)
         return Analysis(**{**faces.to_dict(), "source": image.filename})
 
     @app.post("/v1/verify", responses=ERRORS)
