@@ -75,7 +75,7 @@ class Imported:
 
 
 HasAdapter = Callable[[ModelCard], bool]
-"""Whether a card's task and architecture have an adapter in the pipeline's registries (`pipeline.runs`)."""
+"""Whether a card's task and architecture have an adapter in the pipeline's registries (`adapters.runs`)."""
 
 
 def import_path(path: Path, has_adapter: HasAdapter, card_file: Path | None = None) -> list[Imported]:
