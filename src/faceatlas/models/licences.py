@@ -56,7 +56,12 @@ def _recorded() -> dict[str, Acceptance]:
     path = _record_path()
     if not path.is_file():
         return {}
-    return {name: Acceptance(licence=name, **fields) for name, fields in json.loads(path.read_text()).items()}
+    try:
+        return {name: Acceptance(licence=name, accepted_at=str(fields["accepted_at"]), by=str(fields["by"]))
+                for name, fields in json.loads(path.read_text()).items()}
+    except (ValueError, TypeError, KeyError, AttributeError):  # edited by hand into something else
+        raise LicenceNotAcceptedError(f"{path} is not a licence record FaceAtlas wrote: remove it and accept the "
+                                      "licences again") from None
 
 
 def acceptances() -> dict[str, Acceptance]:
