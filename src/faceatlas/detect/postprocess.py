@@ -1,6 +1,9 @@
-"""Post-processing detectors share: scaling, NMS, clipping to the image and packing into `Faces`."""
+"""What detectors share around their networks: fitting the image to the input, NMS, clipping to the image and
+packing into `Faces`."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import cv2
 import numpy as np
@@ -11,6 +14,21 @@ from faceatlas.types import Faces
 def scale_to_fit(width: int, height: int, long_side: int) -> float:
     """Factor that brings the image's long side to `long_side` (up or down)."""
     return long_side / max(width, height)
+
+
+def padded_input(bgr: np.ndarray, long_side: int, pixels: Callable[[np.ndarray], np.ndarray],
+                 fixed: tuple[int, int] | None = None) -> tuple[np.ndarray, float]:
+    """The NCHW float32 blob of `bgr` resized so its long side is `long_side` (or to fit inside `fixed`, a graph's
+    (height, width)), converted by `pixels` (uint8 BGR -> float32 HWC) and zero-padded at the right and bottom to
+    `fixed` or the next multiple of 32; and the scale applied."""
+    height, width = bgr.shape[:2]
+    scale = min(fixed[0] / height, fixed[1] / width) if fixed else scale_to_fit(width, height, long_side)
+    resized = cv2.resize(bgr, (max(1, round(width * scale)), max(1, round(height * scale))),
+                         interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+    rows, cols = resized.shape[:2]
+    blob = np.zeros((1, 3, *(fixed or (-(-rows // 32) * 32, -(-cols // 32) * 32))), np.float32)
+    blob[0, :, :rows, :cols] = pixels(resized).transpose(2, 0, 1)
+    return blob, scale
 
 
 def non_max_suppression(boxes: np.ndarray, scores: np.ndarray, iou: float) -> np.ndarray:

@@ -10,10 +10,9 @@ padded to a multiple of 32.
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 
-from faceatlas.detect.postprocess import build_faces, scale_to_fit
+from faceatlas.detect.postprocess import build_faces, padded_input
 from faceatlas.models.card import ModelCard
 from faceatlas.models.runtime import onnx_session
 from faceatlas.models.store import resolve
@@ -45,25 +44,19 @@ class ScrfdDetector:
         self._per_cell = int(card.output_spec.get("anchors_per_cell", 2))  # type: ignore[call-overload]
 
     def detect(self, bgr: np.ndarray) -> Faces:
-        height, width = bgr.shape[:2]
-        if self._fixed:  # (height, width) the graph takes
-            scale = min(self._fixed[0] / height, self._fixed[1] / width)
-        else:
-            scale = scale_to_fit(width, height, self.input_size)
-        resized = cv2.resize(bgr, (max(1, round(width * scale)), max(1, round(height * scale))),
-                             interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
-        padded_h, padded_w = self._fixed or (-(-resized.shape[0] // 32) * 32, -(-resized.shape[1] // 32) * 32)
-        blob = np.zeros((1, 3, padded_h, padded_w), np.float32)
-        rgb = (resized[:, :, ::-1].astype(np.float32) - self._mean) / self._std
-        blob[0, :, : resized.shape[0], : resized.shape[1]] = rgb.transpose(2, 0, 1)
+        blob, scale = padded_input(bgr, self.input_size, self._pixels, self._fixed)
+        padded_h, padded_w = blob.shape[2:]
         session = onnx_session(resolve(self._card), self._threads)
         names = [o.name for o in session.get_outputs()]
         if "score_8" not in names and len(names) == len(POSITIONAL):  # an export with numbered outputs
             names = list(POSITIONAL)
         outputs = dict(zip(names, session.run(None, {session.get_inputs()[0].name: blob}), strict=True))
         boxes, scores, landmarks = self._decode(outputs, padded_w, padded_h)
-        return build_faces(boxes / scale, scores, landmarks / scale, (width, height), self.model_id,
+        return build_faces(boxes / scale, scores, landmarks / scale, (bgr.shape[1], bgr.shape[0]), self.model_id,
                            self.nms_iou, self.max_faces)
+
+    def _pixels(self, resized: np.ndarray) -> np.ndarray:
+        return (resized[:, :, ::-1].astype(np.float32) - self._mean) / self._std
 
     def _decode(self, outputs: dict[str, np.ndarray], width: int, height: int
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

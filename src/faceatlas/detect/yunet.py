@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 
-from faceatlas.detect.postprocess import build_faces, scale_to_fit
+from faceatlas.detect.postprocess import build_faces, padded_input
 from faceatlas.models.card import ModelCard
 from faceatlas.models.runtime import onnx_session
 from faceatlas.models.store import resolve
@@ -28,19 +27,13 @@ class YuNetDetector:
         self.max_faces = max_faces
 
     def detect(self, bgr: np.ndarray) -> Faces:
-        height, width = bgr.shape[:2]
-        scale = scale_to_fit(width, height, self.input_size)
-        resized = cv2.resize(bgr, (max(1, round(width * scale)), max(1, round(height * scale))),
-                             interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
-        padded_h = -(-resized.shape[0] // 32) * 32
-        padded_w = -(-resized.shape[1] // 32) * 32
-        blob = np.zeros((1, 3, padded_h, padded_w), np.float32)
-        blob[0, :, : resized.shape[0], : resized.shape[1]] = resized.transpose(2, 0, 1)
+        blob, scale = padded_input(bgr, self.input_size, lambda resized: resized.astype(np.float32))
+        padded_h, padded_w = blob.shape[2:]
         session = onnx_session(resolve(self._card), self._threads)
         names = [o.name for o in session.get_outputs()]
         outputs = dict(zip(names, session.run(None, {session.get_inputs()[0].name: blob}), strict=True))
         boxes, scores, landmarks = self._decode(outputs, padded_w, padded_h)
-        return build_faces(boxes / scale, scores, landmarks / scale, (width, height), self.model_id,
+        return build_faces(boxes / scale, scores, landmarks / scale, (bgr.shape[1], bgr.shape[0]), self.model_id,
                            self.nms_iou, self.max_faces)
 
     def _decode(self, outputs: dict[str, np.ndarray], width: int, height: int
