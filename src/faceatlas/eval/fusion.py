@@ -48,16 +48,16 @@ def _accuracy(scores: np.ndarray, same: np.ndarray) -> float:
 
 def choose_fusion(first: MemberScores, second: MemberScores, same: np.ndarray) -> FusionChoice:
     """The weight of `first` in the fused score, from the development pairs (`same`: matched or not) alone."""
-    spreads = tuple(float(np.std(all_pair_scores(m.embeddings, m.labels).impostor)) for m in (first, second))
+    every = [all_pair_scores(m.embeddings, m.labels) for m in (first, second)]
+    spreads = tuple(float(np.std(e.impostor)) for e in every)
     rows = []
     for weight in WEIGHTS:
         a, b = weight / spreads[0], (1 - weight) / spreads[1]
-        fused = a * first.pair_scores + b * second.pair_scores
-        vectors = np.concatenate([first.embeddings * np.sqrt(a), second.embeddings * np.sqrt(b)], axis=1)
-        every = all_pair_scores(vectors, first.labels)
-        rows.append({"first_weight": weight, "devtrain_accuracy": _accuracy(fused, same),
-                     "devtrain_fnmr_at_fmr_1e-3": float(np.mean(every.genuine < threshold_at_fmr(every.impostor,
-                                                                                                   1e-3)))})
+        genuine, impostor = (a * every[0].genuine + b * every[1].genuine,
+                             a * every[0].impostor + b * every[1].impostor)  # the fused cosine, pair by pair
+        rows.append({"first_weight": weight,
+                     "devtrain_accuracy": _accuracy(a * first.pair_scores + b * second.pair_scores, same),
+                     "devtrain_fnmr_at_fmr_1e-3": float(np.mean(genuine < threshold_at_fmr(impostor, 1e-3)))})
     best = max(rows, key=lambda r: (r["devtrain_accuracy"], -r["devtrain_fnmr_at_fmr_1e-3"]))
     raw = (best["first_weight"] / spreads[0], (1 - best["first_weight"]) / spreads[1])
     return FusionChoice(members=(first.model, second.model), weight=best["first_weight"],
