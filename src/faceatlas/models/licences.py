@@ -52,16 +52,28 @@ def _record_path() -> Path:
     return get_settings().home / "licences.json"
 
 
+_READ: dict[Path, tuple[tuple[int, int], dict[str, Acceptance]]] = {}
+"""The record as last read, by path, with its (mtime_ns, size): every model run checks it, so it is read again only
+when it changes."""
+
+
 def _recorded() -> dict[str, Acceptance]:
     path = _record_path()
-    if not path.is_file():
-        return {}
     try:
-        return {name: Acceptance(licence=name, accepted_at=str(fields["accepted_at"]), by=str(fields["by"]))
-                for name, fields in json.loads(path.read_text()).items()}
+        stat = path.stat()
+    except FileNotFoundError:
+        return {}
+    version = (stat.st_mtime_ns, stat.st_size)
+    if path in _READ and _READ[path][0] == version:
+        return _READ[path][1]
+    try:
+        recorded = {name: Acceptance(licence=name, accepted_at=str(fields["accepted_at"]), by=str(fields["by"]))
+                    for name, fields in json.loads(path.read_text()).items()}
     except (ValueError, TypeError, KeyError, AttributeError):  # edited by hand into something else
         raise LicenceNotAcceptedError(f"{path} is not a licence record FaceAtlas wrote: remove it and accept the "
                                       "licences again") from None
+    _READ[path] = (version, recorded)
+    return recorded
 
 
 def acceptances() -> dict[str, Acceptance]:
@@ -74,7 +86,7 @@ def acceptances() -> dict[str, Acceptance]:
 def accept(name: str) -> Acceptance:
     """Record that the user accepts licence `name` (its terms are shown by the command before this)."""
     name = safe_name(name, "licence name")
-    recorded = _recorded()
+    recorded = dict(_recorded())
     if name not in recorded:
         recorded[name] = Acceptance(name, datetime.now(UTC).isoformat(timespec="seconds"), getpass.getuser())
         _write(recorded)
@@ -83,7 +95,7 @@ def accept(name: str) -> Acceptance:
 
 def withdraw(name: str) -> bool:
     """Forget a recorded acceptance; True if there was one."""
-    recorded = _recorded()
+    recorded = dict(_recorded())
     if recorded.pop(name, None) is None:
         return False
     _write(recorded)
