@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -41,6 +42,9 @@ def setting_default(name: str) -> str:
 
 ProfileOption = Annotated[str | None, typer.Option(help=f"Analysis profile: {', '.join(PROFILES)}.",
                                                    show_default=setting_default("profile"))]
+CalibrateOption = Annotated[Path | None, typer.Option(
+    "--calibrate", help="Identity-labelled photos (per-person folders or a path,identity CSV) to calibrate the new "
+                        "recogniser on: thresholds at FMR 1e-2 … the smallest the pairs support.")]
 ThreadsOption = Annotated[int | None, typer.Option(help="ONNX Runtime threads (0: let it choose).", min=0,
                                                    show_default=setting_default("threads"))]
 MaxPixelsOption = Annotated[int | None, typer.Option(min=1, help="Refuse images with more pixels than this.",

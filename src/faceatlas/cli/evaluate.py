@@ -11,7 +11,16 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from faceatlas.cli.common import ProfileOption, ThreadsOption, console, fail, output, progress_callback, styled
+from faceatlas.cli.common import (
+    CalibrateOption,
+    ProfileOption,
+    ThreadsOption,
+    console,
+    fail,
+    output,
+    progress_callback,
+    styled,
+)
 from faceatlas.cli.eval_common import (
     CacheOption,
     OutputOption,
@@ -150,8 +159,7 @@ def eval_fuse(
                                              "is chosen on these alone; an image's identity is its folder.")],
     images: Annotated[Path, typer.Option(help="Folder the pair paths are relative to.")],
     model_id: Annotated[str, typer.Option("--id", help="Id of the fused recogniser's card.")],
-    calibrate: Annotated[Path | None, typer.Option(help="Identity-labelled photos to calibrate the fused "
-                                                        "recogniser on.")] = None,
+    calibrate: CalibrateOption = None,
     profile: ProfileOption = None,
     threads: ThreadsOption = None,
     cache: CacheOption = None,

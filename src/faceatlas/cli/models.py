@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from faceatlas.cli.common import ProfileOption, ThreadsOption, console, fail, output, styled
+from faceatlas.cli.common import CalibrateOption, ProfileOption, ThreadsOption, console, fail, output, styled
 from faceatlas.errors import FaceAtlasError, LicenceNotAcceptedError
 from faceatlas.models import licences, registry
 from faceatlas.models.card import ModelCard
@@ -19,9 +19,6 @@ models_app = typer.Typer(help="The model registry: list, fetch, import, calibrat
 
 AcceptLicenceOption = Annotated[list[str] | None, typer.Option(
     "--accept-licence", help="Accept this restrictive licence first (recorded; see `faceatlas models licences`).")]
-CalibrateOption = Annotated[Path | None, typer.Option(
-    "--calibrate", help="Identity-labelled photos (per-person folders or a path,identity CSV) to calibrate an "
-                        "imported recogniser on: thresholds at FMR 1e-2 … the smallest the pairs support.")]
 
 
 def _accept(names: list[str] | None) -> None:
