@@ -21,37 +21,20 @@ import statistics
 import time
 from pathlib import Path
 
-import numpy as np
+from lfw_verification import evaluate
 from reporting import emit, machine
 
 from faceatlas import FaceAnalyzer
-from faceatlas.eval.embedding import embed_centre_faces
 from faceatlas.eval.harness import identification_split, run_identify
-from faceatlas.eval.pairs import read_pairs, score_pairs
-from faceatlas.eval.verification import best_threshold, kfold_accuracy
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "lfw_view1"
 PROFILES = ("default", "research", "research-scrfd", "research-fused")
 
 
 def verification(analyzer: FaceAnalyzer, cache: Path | None) -> dict:
-    train, test = read_pairs(DATA / "pairsDevTrain.txt"), read_pairs(DATA / "pairsDevTest.txt")
-    names = sorted({n for p in train + test for n in (p.a, p.b)})
-    index = {n: i for i, n in enumerate(names)}
-    embedded = embed_centre_faces(analyzer, [DATA / "images" / n for n in names], cache_dir=cache)
-    train_scores, train_same, _ = score_pairs(train, index, embedded.embeddings, embedded.found)
-    scores, same, missing = score_pairs(test, index, embedded.embeddings, embedded.found)
-    threshold = best_threshold(train_scores, train_same)
-    wrong = [f"{p.a} {p.b}" for p, s in zip(test, scores, strict=True) if (s >= threshold) != p.same]
-    card = analyzer.recogniser_card
-    calibration = card.calibration
-    at_1e3 = card.threshold_at(1e-3)
-    folds = np.array([p.fold for p in test])
-    return {"devtest_accuracy": round(1 - len(wrong) / len(test), 4), "devtest_errors": wrong,
-            "devtest_accuracy_10fold": round(kfold_accuracy(scores, same, folds)["mean"], 4),
-            "devtest_pairs_with_missing_face": missing, "images_without_face": len(embedded.failures),
-            "devtest_tar_at_fmr_1e-3": round(float(np.mean(scores[same] >= at_1e3)), 4),
-            "devtest_fmr_at_that_threshold": round(float(np.mean(scores[~same] >= at_1e3)), 4),
+    """View 1's protocol (`lfw_verification.evaluate`), and the FNMR of the card's calibration table."""
+    calibration = analyzer.recogniser_card.calibration
+    return {**evaluate(analyzer, DATA, cache),
             "fnmr_all_pairs": {f"{r.fmr:g}": r.fnmr for r in calibration.rows} if calibration else None,
             "calibrated_range": list(calibration.fmr_range) if calibration else None}
 
