@@ -37,7 +37,7 @@ from faceatlas.models.registry import (
     restricted_licence_of,
     user_cards_dir,
 )
-from faceatlas.models.store import sha256_bytes
+from faceatlas.models.store import cached_path, sha256_bytes
 
 MAX_MEMBER_BYTES = 2_000_000_000
 """A zip member larger than this is refused before it is read (the largest face models are about 250 MB)."""
@@ -178,8 +178,6 @@ def _introspect(name: str, data: bytes) -> tuple[list[dict[str, object]], list[d
 
 
 def _install_bundled(name: str, data: bytes, card: ModelCard) -> Imported:
-    from faceatlas.models.store import cached_path
-
     target = cached_path(card)
     private_folder(target.parent)
     write_atomically(target, data)
